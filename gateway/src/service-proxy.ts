@@ -1,0 +1,63 @@
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import { AppError, ErrorCode, sendError, type BackendServiceName, type Logger } from '@codex/shared';
+import type { Request, RequestHandler } from 'express';
+import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
+
+export interface ServiceProxyOptions {
+  service: BackendServiceName;
+  baseUrl: string;
+  timeoutMs: number;
+  logger: Logger;
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * Streams `/api/v1/<service>/...` to the service unchanged, over keep-alive
+ * connections (one agent per upstream), passing the request id on. Upstream
+ * failures answer in the standard error body.
+ */
+export function createServiceProxy(options: ServiceProxyOptions): RequestHandler {
+  const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
+  const timedOut = new WeakSet<http.IncomingMessage>();
+
+  const onError = (err: Error & { code?: string }, req: http.IncomingMessage, res: http.ServerResponse | Socket) => {
+    const requestId = (req as Request).id;
+    if (!('writeHead' in res)) {
+      res.destroy();
+      return;
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    let error: AppError;
+    if (timedOut.has(req)) {
+      error = new AppError(ErrorCode.UPSTREAM_TIMEOUT, 504, `${options.service} service did not answer in time`);
+    } else if (err.code && UNREACHABLE.has(err.code)) {
+      error = new AppError(ErrorCode.UPSTREAM_UNAVAILABLE, 503, `${options.service} service is unavailable`);
+    } else {
+      error = new AppError(ErrorCode.UPSTREAM_ERROR, 502, `${options.service} service failed to answer`);
+    }
+    options.logger.warn('proxy error', { upstream: options.service, code: err.code, status: error.status });
+    sendError(res, error, requestId);
+  };
+
+  return createProxyMiddleware({
+    target: `${options.baseUrl}/api/v1/${options.service}`,
+    agent,
+    xfwd: true,
+    proxyTimeout: options.timeoutMs,
+    // We answer errors ourselves in the standard body, so the default error plugin is left out.
+    ejectPlugins: true,
+    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
+    on: {
+      proxyReq: (proxyReq, req) => {
+        proxyReq.setHeader('X-Request-Id', (req as Request).id);
+        proxyReq.on('timeout', () => timedOut.add(req));
+      },
+      error: onError,
+    },
+  }) as unknown as RequestHandler;
+}

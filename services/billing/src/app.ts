@@ -1,0 +1,7 @@
+import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
+import type { Express } from 'express';
+
+/** The billing service: usage tracking, invoices and payments. */
+export function createApp(deps: ServiceDeps): Express {
+  return createStandardServiceApp('billing', deps);
+}

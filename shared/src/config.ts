@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import { LOG_LEVELS, type LogLevel } from './logger';
+import { SERVICE_NAMES, SERVICE_PORTS, envPrefix, type ServiceName } from './services';
+
+/** A missing or malformed environment variable; the message names it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEV_SERVICE_JWT_SECRET = 'dev-only-service-jwt-secret-change-me-0123456789';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+const byteSize = z
+  .string()
+  .regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 512kb or 1mb');
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+const baseSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+  DB_POOL_SIZE: positiveInt.default(5),
+  TENANT_POOL_MAX_POOLS: positiveInt.default(100),
+  TENANT_POOL_MAX_CONNECTIONS: positiveInt.default(20),
+  TENANT_POOL_SIZE: positiveInt.default(4),
+  TENANT_POOL_IDLE_MS: positiveInt.default(30_000),
+  SERVICE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  CORS_ORIGINS: commaList.default([]),
+  BODY_LIMIT: byteSize.default('1mb'),
+  UPSTREAM_TIMEOUT_MS: positiveInt.default(30_000),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  TRUST_PROXY: z
+    .string()
+    .default('loopback')
+    .transform((value): boolean | number | string =>
+      value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value,
+    ),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
+});
+
+export interface ServiceConfig {
+  service: ServiceName;
+  env: 'development' | 'test' | 'production';
+  logLevel: LogLevel;
+  host: string;
+  port: number;
+  databaseUrl: string;
+  dbPoolSize: number;
+  tenantPool: { maxPools: number; maxConnections: number; poolSize: number; idleMs: number };
+  serviceJwtSecret: string;
+  corsOrigins: string[];
+  bodyLimit: string;
+  upstreamTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  redisUrl?: string;
+  /** Express `trust proxy`: which hops may set X-Forwarded-For (nginx on loopback by default). */
+  trustProxy: boolean | number | string;
+  /** Base URL of every service, for ServiceClient and health polling. */
+  serviceUrls: Record<ServiceName, string>;
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`)
+    .join('; ');
+}
+
+/**
+ * Parses `env` with a zod schema; throws ConfigError naming each bad variable.
+ * Services with variables of their own call this with their schema.
+ */
+export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (!result.success) throw new ConfigError(`Invalid configuration: ${formatIssues(result.error)}`);
+  return result.data;
+}
+
+/**
+ * Reads the configuration every service shares. Nothing else reads
+ * `process.env`. In production the service JWT secret must be set; in
+ * development and tests a fixed development secret is used.
+ */
+export function loadConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
+  const portsSchema = z.object(
+    Object.fromEntries(
+      SERVICE_NAMES.flatMap((name) => [
+        [`${envPrefix(name)}_PORT`, port.default(SERVICE_PORTS[name])],
+        [`${envPrefix(name)}_URL`, z.url().optional()],
+      ]),
+    ),
+  );
+  const base = parseEnv(baseSchema, env);
+  const ports = parseEnv(portsSchema, env) as Record<string, number | string | undefined>;
+
+  if (base.NODE_ENV === 'production' && !base.SERVICE_JWT_SECRET) {
+    throw new ConfigError('Invalid configuration: SERVICE_JWT_SECRET is required in production');
+  }
+
+  const serviceUrls = Object.fromEntries(
+    SERVICE_NAMES.map((name) => {
+      const explicit = ports[`${envPrefix(name)}_URL`] as string | undefined;
+      const namePort = ports[`${envPrefix(name)}_PORT`] as number;
+      return [name, (explicit ?? `http://127.0.0.1:${namePort}`).replace(/\/$/, '')];
+    }),
+  ) as Record<ServiceName, string>;
+
+  return {
+    service,
+    env: base.NODE_ENV,
+    logLevel: base.LOG_LEVEL,
+    host: base.HOST,
+    port: ports[`${envPrefix(service)}_PORT`] as number,
+    databaseUrl: base.DATABASE_URL,
+    dbPoolSize: base.DB_POOL_SIZE,
+    tenantPool: {
+      maxPools: base.TENANT_POOL_MAX_POOLS,
+      maxConnections: base.TENANT_POOL_MAX_CONNECTIONS,
+      poolSize: base.TENANT_POOL_SIZE,
+      idleMs: base.TENANT_POOL_IDLE_MS,
+    },
+    serviceJwtSecret: base.SERVICE_JWT_SECRET ?? DEV_SERVICE_JWT_SECRET,
+    corsOrigins: base.CORS_ORIGINS,
+    bodyLimit: base.BODY_LIMIT,
+    upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,
+    shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
+    redisUrl: base.REDIS_URL,
+    trustProxy: base.TRUST_PROXY,
+    serviceUrls,
+  };
+}

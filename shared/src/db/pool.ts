@@ -1,0 +1,99 @@
+import pg from 'pg';
+import type { Logger } from '../logger';
+import { translatePgError, ValidationError } from '../errors';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+/** Anything that can run a query: a pool or a client inside a transaction. */
+export type Queryable = Pick<pg.Pool, 'query'> | pg.PoolClient;
+
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+  /** Queries running longer than this are cancelled by the server (57014 → 503). */
+  statementTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  connectionTimeoutMs?: number;
+  logger?: Logger;
+}
+
+/** A pg pool with sane limits, a statement timeout, and idle-client errors logged instead of crashing the process. */
+export function createPool(config: string | pg.PoolConfig, options: PoolOptions = {}): pg.Pool {
+  const base: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
+  const pool = new pg.Pool({
+    ...base,
+    max: options.max ?? base.max ?? 10,
+    idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
+    application_name: options.applicationName ?? base.application_name,
+    statement_timeout: options.statementTimeoutMs ?? 15_000,
+  });
+  pool.on('error', (err) => options.logger?.warn('idle database client error', { err }));
+  return pool;
+}
+
+/** Runs `fn` in a transaction on one client: COMMIT when it resolves, ROLLBACK when it throws. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await fn(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw translatePgError(err);
+  } finally {
+    client.release();
+  }
+}
+
+const SAFE_IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Database and role names are never built from raw input: they must be short
+ * lower-case identifiers. Throws ValidationError otherwise.
+ */
+export function assertSafeIdentifier(name: string): string {
+  if (!SAFE_IDENTIFIER.test(name)) throw new ValidationError(`Unsafe SQL identifier: ${JSON.stringify(name)}`);
+  return name;
+}
+
+/** The same server URL pointing at another database. */
+export function withDatabase(connectionString: string, database: string): string {
+  const url = new URL(connectionString);
+  url.pathname = `/${encodeURIComponent(database)}`;
+  return url.toString();
+}
+
+/** The database a connection URL names (`postgres` when it names none). */
+export function databaseName(connectionString: string): string {
+  const name = decodeURIComponent(new URL(connectionString).pathname.replace(/^\//, ''));
+  return name || 'postgres';
+}
+
+/** Creates the database named in `connectionString` if the server does not have it yet. */
+export async function ensureDatabase(connectionString: string): Promise<boolean> {
+  const name = assertSafeIdentifier(databaseName(connectionString));
+  const admin = new pg.Client({ connectionString: withDatabase(connectionString, 'postgres') });
+  await admin.connect();
+  try {
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount) return false;
+    try {
+      await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
+    } catch (err) {
+      // Another process created it between our check and our CREATE.
+      if ((err as { code?: string }).code !== '42P04') throw err;
+      return false;
+    }
+    return true;
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Liveness of a pool for /health: one round trip. */
+export async function pingDatabase(pool: Queryable): Promise<void> {
+  await pool.query('SELECT 1');
+}

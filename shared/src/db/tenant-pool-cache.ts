@@ -1,0 +1,218 @@
+import type pg from 'pg';
+import { ServiceUnavailableError } from '../errors';
+import type { Logger } from '../logger';
+import { createPool } from './pool';
+
+export interface TenantPoolCacheOptions {
+  /** Where a tenant's database lives and how to log in to it. */
+  resolve: (tenantId: string) => Promise<pg.PoolConfig>;
+  /** Most pools kept open at once; the least recently used idle one is closed to make room. */
+  maxPools: number;
+  /** Most connections one tenant's pool may hold. */
+  poolSize: number;
+  /** Most connections all tenant pools of this process may hold together. */
+  maxConnections: number;
+  /** Connections idle this long are closed by their pool. */
+  idleTimeoutMs?: number;
+  /** How long an acquire may wait for room before answering 503. */
+  acquireTimeoutMs?: number;
+  logger?: Logger;
+  /** For tests: how a pool is made. */
+  createPool?: (config: pg.PoolConfig) => pg.Pool;
+}
+
+interface Entry {
+  tenantId: string;
+  pool: pg.Pool;
+  /** Clients handed out or being handed out by this cache and not yet released. */
+  leased: number;
+}
+
+export interface TenantPoolStats {
+  pools: number;
+  connections: number;
+  leased: number;
+  maxPools: number;
+  maxConnections: number;
+}
+
+/**
+ * One pg pool per tenant database, created on first use. Caps both the number
+ * of pools and the connections they hold together, so 1,000 tenants do not
+ * mean 1,000 × pool size connections: when a cap is reached the least recently
+ * used pool with nothing checked out is closed, and if none is, the caller
+ * waits for a release up to `acquireTimeoutMs`, then gets 503.
+ */
+export class TenantPoolCache {
+  // Map iteration order is insertion order: re-inserting on use keeps it in LRU order.
+  private readonly entries = new Map<string, Entry>();
+  private readonly creating = new Map<string, Promise<Entry>>();
+  private readonly waiters = new Set<() => void>();
+  private readonly options: Required<Omit<TenantPoolCacheOptions, 'logger'>> & { logger?: Logger };
+  private closed = false;
+
+  constructor(options: TenantPoolCacheOptions) {
+    if (options.poolSize > options.maxConnections) {
+      throw new Error('TenantPoolCache: poolSize cannot exceed maxConnections');
+    }
+    this.options = {
+      idleTimeoutMs: 30_000,
+      acquireTimeoutMs: 5_000,
+      createPool: (config) => createPool(config, { max: options.poolSize, idleTimeoutMs: this.options.idleTimeoutMs, logger: options.logger }),
+      ...options,
+    };
+  }
+
+  /** Checks out a client of the tenant's database; the caller must `release()` it. */
+  async acquire(tenantId: string): Promise<pg.PoolClient> {
+    const deadline = Date.now() + this.options.acquireTimeoutMs;
+    for (;;) {
+      const entry = await this.entryFor(tenantId, deadline);
+      if (this.entries.get(tenantId) !== entry) continue; // evicted while we waited
+      if (this.mayLease(entry)) {
+        entry.leased += 1;
+        try {
+          return await entry.pool.connect();
+        } catch (err) {
+          entry.leased -= 1;
+          this.notify();
+          throw new ServiceUnavailableError('Tenant database unavailable', err);
+        }
+      }
+      if (!(await this.evictIdle('connections', entry))) await this.waitForRoom(deadline);
+    }
+  }
+
+  /** Runs `fn` with a client of the tenant's database and releases it afterwards. */
+  async withClient<T>(tenantId: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.acquire(tenantId);
+    try {
+      return await fn(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Closes a tenant's pool now (tenant suspended, deleted or its credentials rotated). */
+  async invalidate(tenantId: string): Promise<void> {
+    const entry = this.entries.get(tenantId);
+    if (!entry) return;
+    this.entries.delete(tenantId);
+    await entry.pool.end();
+    this.notify();
+  }
+
+  stats(): TenantPoolStats {
+    let connections = 0;
+    let leased = 0;
+    for (const entry of this.entries.values()) {
+      connections += entry.pool.totalCount;
+      leased += entry.leased;
+    }
+    return {
+      pools: this.entries.size,
+      connections,
+      leased,
+      maxPools: this.options.maxPools,
+      maxConnections: this.options.maxConnections,
+    };
+  }
+
+  /** Closes every pool; waits for checked-out clients to come back. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const entries = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.all(entries.map((entry) => entry.pool.end()));
+    this.notify();
+  }
+
+  private async entryFor(tenantId: string, deadline: number): Promise<Entry> {
+    if (this.closed) throw new ServiceUnavailableError('Shutting down');
+    const existing = this.entries.get(tenantId);
+    if (existing) {
+      this.entries.delete(tenantId);
+      this.entries.set(tenantId, existing);
+      return existing;
+    }
+    let pending = this.creating.get(tenantId);
+    if (!pending) {
+      pending = this.createEntry(tenantId, deadline).finally(() => this.creating.delete(tenantId));
+      this.creating.set(tenantId, pending);
+    }
+    return pending;
+  }
+
+  private async createEntry(tenantId: string, deadline: number): Promise<Entry> {
+    const config = await this.options.resolve(tenantId);
+    while (this.entries.size >= this.options.maxPools) {
+      if (!(await this.evictIdle('pools'))) await this.waitForRoom(deadline);
+    }
+    const pool = this.options.createPool(config);
+    const entry: Entry = { tenantId, pool, leased: 0 };
+    pool.on('release', () => {
+      entry.leased -= 1;
+      this.notify();
+    });
+    pool.on('remove', () => this.notify());
+    this.entries.set(tenantId, entry);
+    return entry;
+  }
+
+  /** Connections this entry will hold once its current leases are served. */
+  private projectedConnections(entry: Entry): number {
+    return Math.max(entry.pool.totalCount, Math.min(entry.leased, this.options.poolSize));
+  }
+
+  /**
+   * A lease is allowed when an open connection can serve it, when the pool is
+   * at its own size (it queues inside the pool, opening nothing), or when one
+   * more connection fits under the process-wide cap.
+   */
+  private mayLease(entry: Entry): boolean {
+    if (entry.leased < entry.pool.totalCount) return true;
+    if (entry.leased >= this.options.poolSize) return true;
+    let total = 0;
+    for (const other of this.entries.values()) total += this.projectedConnections(other);
+    return total + 1 <= this.options.maxConnections;
+  }
+
+  /**
+   * Closes the least recently used pool that has nothing checked out. To free
+   * connections, only a pool that holds some is worth closing.
+   */
+  private async evictIdle(toFree: 'pools' | 'connections', except?: Entry): Promise<boolean> {
+    for (const entry of this.entries.values()) {
+      if (entry === except || entry.leased > 0 || entry.pool.waitingCount > 0) continue;
+      if (toFree === 'connections' && entry.pool.totalCount === 0) continue;
+      this.entries.delete(entry.tenantId);
+      this.options.logger?.debug('closing idle tenant pool', { tenantId: entry.tenantId });
+      await entry.pool.end();
+      return true;
+    }
+    return false;
+  }
+
+  private waitForRoom(deadline: number): Promise<void> {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      return Promise.reject(new ServiceUnavailableError('All tenant database connections are busy'));
+    }
+    return new Promise((resolve, reject) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(wake);
+        reject(new ServiceUnavailableError('All tenant database connections are busy'));
+      }, remaining);
+      this.waiters.add(wake);
+    });
+  }
+
+  private notify(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Stable machine-readable error codes. Clients and the console rely on these;
+ * add new ones, never rename existing ones.
+ */
+export const ErrorCode = {
+  VALIDATION_FAILED: 'VALIDATION_FAILED',
+  INVALID_JSON: 'INVALID_JSON',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  UNAUTHORIZED: 'UNAUTHORIZED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  RATE_LIMITED: 'RATE_LIMITED',
+  UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  UPSTREAM_ERROR: 'UPSTREAM_ERROR',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** The one error type the platform throws; the error middleware turns it into the standard body. */
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details?: unknown;
+  /** Extra response headers, e.g. `Retry-After`. */
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    details?: unknown,
+    options?: { cause?: unknown; headers?: Record<string, string> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = details;
+    this.headers = options?.headers;
+  }
+}
+
+/** One entry of a validation failure: where and why. */
+export interface FieldIssue {
+  path: string;
+  message: string;
+}
+
+export class ValidationError extends AppError {
+  constructor(message = 'Request validation failed', details?: FieldIssue[] | unknown) {
+    super(ErrorCode.VALIDATION_FAILED, 400, message, details);
+  }
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message = 'Authentication required', code: string = ErrorCode.UNAUTHORIZED) {
+    super(code, 401, message);
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'Not allowed', code: string = ErrorCode.FORBIDDEN) {
+    super(code, 403, message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  constructor(message = 'Not found', code: string = ErrorCode.NOT_FOUND) {
+    super(code, 404, message);
+  }
+}
+
+export class ConflictError extends AppError {
+  constructor(message = 'Conflict', details?: unknown, code: string = ErrorCode.CONFLICT) {
+    super(code, 409, message, details);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number, message = 'Too many requests') {
+    super(ErrorCode.RATE_LIMITED, 429, message, undefined, {
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    });
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  constructor(message = 'Service temporarily unavailable', cause?: unknown) {
+    super(ErrorCode.SERVICE_UNAVAILABLE, 503, message, undefined, { cause });
+  }
+}
+
+/** A call to another service failed; `code` tells how (unavailable, timeout, bad answer). */
+export class UpstreamError extends AppError {
+  constructor(code: string, status: number, message: string, cause?: unknown) {
+    super(code, status, message, undefined, { cause });
+  }
+}
+
+interface PgLikeError {
+  code?: string;
+  constraint?: string;
+  detail?: string;
+}
+
+const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+
+/**
+ * Maps a PostgreSQL driver error onto an AppError so SQL details never reach a
+ * response. Returns the input unchanged when it is not a known database error.
+ */
+export function translatePgError(err: unknown): unknown {
+  if (err instanceof AppError || typeof err !== 'object' || err === null) return err;
+  const pgErr = err as PgLikeError;
+  switch (pgErr.code) {
+    case '23505':
+      return new ConflictError('Resource already exists', pgErr.constraint ? { constraint: pgErr.constraint } : undefined);
+    case '23503':
+      return new ValidationError('Referenced resource does not exist', pgErr.constraint ? { constraint: pgErr.constraint } : undefined);
+    case '23502':
+    case '23514':
+    case '22P02':
+    case '22001':
+    case '22003':
+      return new ValidationError('Value rejected by a data constraint');
+    case '57014':
+    case '57P01':
+    case '57P03':
+    case '53300':
+      return new ServiceUnavailableError('Database temporarily unavailable', err);
+    default:
+      if (pgErr.code && CONNECTION_ERROR_CODES.has(pgErr.code)) {
+        return new ServiceUnavailableError('Database temporarily unavailable', err);
+      }
+      return err;
+  }
+}

@@ -1,0 +1,93 @@
+import { Router } from 'express';
+import type { BreakerState } from './service-client';
+
+export type HealthCheck = () => Promise<void>;
+
+export interface HealthOptions {
+  service: string;
+  version: string;
+  checks: Record<string, HealthCheck>;
+  breakerStates?: () => Record<string, BreakerState>;
+  /** Each check must answer within this, so /health always answers in under a second. */
+  checkTimeoutMs?: number;
+  /**
+   * Check results are reused this long, and concurrent probes share one run,
+   * so load balancers polling /health cannot overload the database.
+   */
+  cacheMs?: number;
+}
+
+interface CheckResult {
+  status: 'ok' | 'fail';
+  latencyMs: number;
+  error?: string;
+}
+
+export interface HealthReport {
+  status: 'ok' | 'down';
+  service: string;
+  version: string;
+  uptimeSeconds: number;
+  checks: Record<string, CheckResult>;
+  breakers: Record<string, BreakerState>;
+}
+
+function withTimeout(check: HealthCheck, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    check().then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
+
+async function runChecks(checks: Record<string, HealthCheck>, timeoutMs: number): Promise<Record<string, CheckResult>> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]): Promise<[string, CheckResult]> => {
+      const started = performance.now();
+      try {
+        await withTimeout(check, timeoutMs);
+        return [name, { status: 'ok', latencyMs: Math.round(performance.now() - started) }];
+      } catch (err) {
+        return [name, { status: 'fail', latencyMs: Math.round(performance.now() - started), error: (err as Error).message }];
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** `GET /health`: 200 when every check passes, 503 otherwise, with per-check detail and breaker states. */
+export function createHealthRouter(options: HealthOptions): Router {
+  const timeoutMs = options.checkTimeoutMs ?? 800;
+  const cacheMs = options.cacheMs ?? 1_000;
+  let cached: { at: number; results: Promise<Record<string, CheckResult>> } | undefined;
+
+  const checkResults = () => {
+    const now = Date.now();
+    if (!cached || now - cached.at >= cacheMs) cached = { at: now, results: runChecks(options.checks, timeoutMs) };
+    return cached.results;
+  };
+
+  const router = Router();
+  router.get('/', async (_req, res) => {
+    const checks = await checkResults();
+    const healthy = Object.values(checks).every((check) => check.status === 'ok');
+    const report: HealthReport = {
+      status: healthy ? 'ok' : 'down',
+      service: options.service,
+      version: options.version,
+      uptimeSeconds: Math.round(process.uptime()),
+      checks,
+      breakers: options.breakerStates?.() ?? {},
+    };
+    res.status(healthy ? 200 : 503).set('Cache-Control', 'no-store').json(report);
+  });
+  return router;
+}

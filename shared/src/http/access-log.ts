@@ -1,0 +1,23 @@
+import type { RequestHandler } from 'express';
+import type { Logger } from '../logger';
+import { currentContext } from '../request-context';
+
+/** One `http` log line per finished request: method, path, status, duration. */
+export function accessLog(logger: Logger): RequestHandler {
+  return (req, res, next) => {
+    const started = process.hrtime.bigint();
+    const context = currentContext();
+    res.once('finish', () => {
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      logger.http('request', {
+        requestId: context?.requestId,
+        tenantId: context?.tenantId,
+        method: req.method,
+        path: req.originalUrl.split('?')[0],
+        status: res.statusCode,
+        durationMs: Math.round(durationMs * 100) / 100,
+      });
+    });
+    next();
+  };
+}

@@ -1,0 +1,82 @@
+import cors from 'cors';
+import express, { type Express, type Request } from 'express';
+import helmet from 'helmet';
+import type { ServiceConfig } from '../config';
+import { createHealthRouter, type HealthCheck } from '../health';
+import type { Logger } from '../logger';
+import { createMetrics } from '../metrics';
+import { createDocsRouter, OpenApiRegistry } from '../openapi';
+import type { BreakerState } from '../service-client';
+import type { ServiceName } from '../services';
+import { PLATFORM_VERSION } from '../version';
+import { accessLog } from './access-log';
+import { errorHandler, notFoundHandler } from './error-handler';
+import { requestId } from './request-id';
+import { requireJsonBody } from './require-json';
+
+export interface ServiceAppOptions {
+  service: ServiceName;
+  config: Pick<ServiceConfig, 'corsOrigins' | 'bodyLimit' | 'trustProxy'>;
+  logger: Logger;
+  healthChecks: Record<string, HealthCheck>;
+  breakerStates?: () => Record<string, BreakerState>;
+  /** The service's own routes; mounted after JSON body parsing. */
+  routes?: (app: Express, openapi: OpenApiRegistry) => void;
+  /** Routes that must see the raw request stream (the gateway's proxy); mounted before body parsing. */
+  streamingRoutes?: (app: Express) => void;
+  /** Replaces the service's own OpenAPI document (the gateway serves a combined one). */
+  openApiDocument?: () => Record<string, unknown>;
+  /** Route label for metrics when Express has no matched route (e.g. proxied paths). */
+  metricsRouteLabel?: (req: Request) => string;
+}
+
+/**
+ * The Express app every service is built on: request id, access log, metrics,
+ * helmet, CORS, `/health`, `/metrics`, `/openapi.json` + `/docs`, a JSON body
+ * limit, the service's routes, 404 and the one error middleware. No listen().
+ */
+export function createServiceApp(options: ServiceAppOptions): Express {
+  const app = express();
+  const openapi = new OpenApiRegistry({
+    title: `Codex Metatron ${options.service} service`,
+    version: PLATFORM_VERSION,
+  });
+  const metrics = createMetrics(
+    options.service,
+    options.metricsRouteLabel &&
+      ((req) => (req.route ? `${req.baseUrl}${String(req.route.path)}` : options.metricsRouteLabel!(req))),
+  );
+  const health = createHealthRouter({
+    service: options.service,
+    version: PLATFORM_VERSION,
+    checks: options.healthChecks,
+    breakerStates: options.breakerStates,
+  });
+
+  app.disable('x-powered-by');
+  app.set('trust proxy', options.config.trustProxy);
+  app.use(requestId());
+  app.use(accessLog(options.logger));
+  app.use(metrics.middleware);
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: options.config.corsOrigins.includes('*') ? true : options.config.corsOrigins,
+      exposedHeaders: ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'Location'],
+    }),
+  );
+  app.use('/health', health);
+  app.use(`/api/v1/${options.service}/health`, health);
+  app.use('/metrics', metrics.router);
+  app.use(createDocsRouter(options.openApiDocument ?? (() => openapi.document())));
+
+  options.streamingRoutes?.(app);
+
+  app.use(requireJsonBody());
+  app.use(express.json({ limit: options.config.bodyLimit, strict: true }));
+  options.routes?.(app, openapi);
+
+  app.use(notFoundHandler());
+  app.use(errorHandler(options.logger));
+  return app;
+}

@@ -1,0 +1,43 @@
+import type { RequestHandler } from 'express';
+import type { z } from 'zod';
+import { ValidationError, type FieldIssue } from '../errors';
+
+export interface RequestSchemas {
+  body?: z.ZodType;
+  query?: z.ZodType;
+  params?: z.ZodType;
+}
+
+function toIssues(part: string, error: z.ZodError): FieldIssue[] {
+  return error.issues.map((issue) => ({
+    path: [part, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+/**
+ * Validates and replaces `req.body`, `req.query` and `req.params` with the
+ * parsed values; any failure → 400 VALIDATION_FAILED listing every bad field.
+ */
+export function validate(schemas: RequestSchemas): RequestHandler {
+  return (req, _res, next) => {
+    const issues: FieldIssue[] = [];
+    const parsed: Partial<Record<keyof RequestSchemas, unknown>> = {};
+    for (const part of ['params', 'query', 'body'] as const) {
+      const schema = schemas[part];
+      if (!schema) continue;
+      const result = schema.safeParse(req[part] ?? (part === 'body' ? undefined : {}));
+      if (result.success) parsed[part] = result.data;
+      else issues.push(...toIssues(part, result.error));
+    }
+    if (issues.length > 0) {
+      next(new ValidationError('Request validation failed', issues));
+      return;
+    }
+    if ('body' in parsed) req.body = parsed.body;
+    if ('params' in parsed) req.params = parsed.params as typeof req.params;
+    // Express 5 exposes req.query as a getter; shadow it with the parsed value.
+    if ('query' in parsed) Object.defineProperty(req, 'query', { value: parsed.query, writable: true, configurable: true });
+    next();
+  };
+}

@@ -1,0 +1,20 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/** What every log line and outgoing call of one request should know. */
+export interface RequestContext {
+  requestId: string;
+  tenantId?: string;
+  userId?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+/** Runs `fn` with `context` visible to everything it calls, sync or async. */
+export function runWithContext<T>(context: RequestContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+/** The context of the request being handled, if any. */
+export function currentContext(): RequestContext | undefined {
+  return storage.getStore();
+}

@@ -1,0 +1,66 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import type { Logger } from './logger';
+
+/** Binds the app; resolves once the port is open. */
+export function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    // Longer than nginx's and the gateway agent's idle timeouts, so the proxy, not us, closes idle connections.
+    server.keepAliveTimeout = 65_000;
+    server.headersTimeout = 66_000;
+  });
+}
+
+export interface ShutdownOptions {
+  logger: Logger;
+  /** In-flight requests get this long to finish before their connections are cut. */
+  timeoutMs: number;
+  /** Releases everything else (pools, breakers) once the server is closed. */
+  onClose: () => Promise<void>;
+  exit?: (code: number) => void;
+}
+
+/**
+ * On SIGTERM or SIGINT: stop accepting, let in-flight requests finish up to the
+ * deadline, release resources, exit 0. A second signal exits at once.
+ */
+export function installGracefulShutdown(server: Server, options: ShutdownOptions): () => Promise<void> {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  let shuttingDown: Promise<void> | undefined;
+
+  const shutdown = () => {
+    shuttingDown ??= (async () => {
+      options.logger.info('shutting down');
+      const forceTimer = setTimeout(() => {
+        options.logger.warn('shutdown deadline reached; closing remaining connections');
+        server.closeAllConnections();
+      }, options.timeoutMs);
+      forceTimer.unref();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      clearTimeout(forceTimer);
+      await options.onClose();
+      options.logger.info('stopped');
+    })();
+    return shuttingDown;
+  };
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (shuttingDown) {
+      options.logger.warn('second signal; exiting now', { signal });
+      exit(1);
+      return;
+    }
+    shutdown().then(
+      () => exit(0),
+      (err: unknown) => {
+        options.logger.error('shutdown failed', { err });
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return shutdown;
+}

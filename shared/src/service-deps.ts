@@ -1,0 +1,104 @@
+import type { Express } from 'express';
+import { ConfigError, loadConfig, type ServiceConfig } from './config';
+import { createPool, pingDatabase, type Pool } from './db/pool';
+import { createTenantConnectionResolver } from './db/tenant-connection';
+import { TenantPoolCache } from './db/tenant-pool-cache';
+import { createServiceApp, type ServiceAppOptions } from './http/create-service-app';
+import { createLogger, type Logger } from './logger';
+import { installGracefulShutdown, listen } from './server';
+import { ServiceClients } from './service-client';
+import { createServiceTokenSigner, type ServiceTokenSigner } from './service-token';
+import type { ServiceName } from './services';
+
+/** Everything a service's createApp needs; main.ts builds it, tests build it their own way. */
+export interface ServiceDeps {
+  config: ServiceConfig;
+  logger: Logger;
+  /** Pool of the master database. */
+  db: Pool;
+  /** Pools of tenant databases, one per tenant, capped. */
+  tenants: TenantPoolCache;
+  /** Clients of the other services, one breaker each. */
+  clients: ServiceClients;
+  signer: ServiceTokenSigner;
+}
+
+/** Builds the standard dependencies from a loaded config. */
+export function createServiceDeps(config: ServiceConfig, logger: Logger = createLogger(config.service, { level: config.logLevel })): ServiceDeps {
+  const db = createPool(config.databaseUrl, {
+    max: config.dbPoolSize,
+    applicationName: `codex-${config.service}`,
+    logger,
+  });
+  const tenants = new TenantPoolCache({
+    resolve: createTenantConnectionResolver(db, config.databaseUrl),
+    maxPools: config.tenantPool.maxPools,
+    maxConnections: config.tenantPool.maxConnections,
+    poolSize: config.tenantPool.poolSize,
+    idleTimeoutMs: config.tenantPool.idleMs,
+    logger,
+  });
+  const signer = createServiceTokenSigner(config.service, config.serviceJwtSecret);
+  const clients = new ServiceClients({
+    caller: config.service,
+    serviceUrls: config.serviceUrls,
+    signer,
+    timeoutMs: config.upstreamTimeoutMs,
+    logger,
+  });
+  return { config, logger, db, tenants, clients, signer };
+}
+
+/** Releases what createServiceDeps opened. */
+export async function closeServiceDeps(deps: ServiceDeps): Promise<void> {
+  deps.clients.shutdown();
+  await deps.tenants.close();
+  await deps.db.end();
+}
+
+/** The checks every service's /health runs. */
+export function standardHealthChecks(deps: Pick<ServiceDeps, 'db'>): Record<string, () => Promise<void>> {
+  return { database: () => pingDatabase(deps.db) };
+}
+
+/**
+ * What a service's main.ts does: read config (a bad variable stops the process
+ * with one line naming it), build deps, listen, shut down gracefully.
+ */
+export async function runService(service: ServiceName, createApp: (deps: ServiceDeps) => Express): Promise<void> {
+  let config: ServiceConfig;
+  try {
+    config = loadConfig(service);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${service}: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const deps = createServiceDeps(config);
+  const app = createApp(deps);
+  const server = await listen(app, config.port, config.host);
+  deps.logger.info('listening', { url: `http://${config.host}:${config.port}` });
+  installGracefulShutdown(server, {
+    logger: deps.logger,
+    timeoutMs: config.shutdownTimeoutMs,
+    onClose: () => closeServiceDeps(deps),
+  });
+}
+
+/** A service app with the standard health checks and breaker reporting; `routes` mounts the service's own API. */
+export function createStandardServiceApp(
+  service: ServiceName,
+  deps: ServiceDeps,
+  routes?: ServiceAppOptions['routes'],
+): Express {
+  return createServiceApp({
+    service,
+    config: deps.config,
+    logger: deps.logger,
+    healthChecks: standardHealthChecks(deps),
+    breakerStates: () => deps.clients.breakerStates(),
+    routes,
+  });
+}

@@ -1,0 +1,117 @@
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import jwt from 'jsonwebtoken';
+import { UnauthorizedError } from './errors';
+import { currentContext } from './request-context';
+import type { ServiceName } from './services';
+
+/** Service tokens live this long; long enough for one call and its retries, short enough to be useless if leaked. */
+export const SERVICE_TOKEN_TTL_SECONDS = 60;
+
+const ALGORITHM = 'HS256';
+
+/** Who a call acts for, as verified by the gateway (or the calling service). */
+export interface Identity {
+  /** The service that signed the token. */
+  caller: ServiceName;
+  tenantId?: string;
+  userId?: string;
+  adminId?: string;
+  roles: string[];
+}
+
+interface ServiceClaims {
+  tid?: string;
+  uid?: string;
+  aid?: string;
+  roles?: string[];
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /** Set by requireServiceToken from a verified service JWT; the only source of identity. */
+    identity?: Identity;
+  }
+}
+
+/** The shared HMAC secret as a KeyObject, so jsonwebtoken does not re-import it per call. */
+export function serviceKey(secret: string): KeyObject {
+  return createSecretKey(Buffer.from(secret, 'utf8'));
+}
+
+export interface ServiceTokenSigner {
+  /** A token for one call from this service to `audience`, carrying `identity`. */
+  sign(audience: ServiceName, identity?: Omit<Identity, 'caller'>): string;
+}
+
+export function createServiceTokenSigner(caller: ServiceName, secret: string): ServiceTokenSigner {
+  const key = serviceKey(secret);
+  return {
+    sign(audience, identity) {
+      const claims: ServiceClaims = {
+        tid: identity?.tenantId,
+        uid: identity?.userId,
+        aid: identity?.adminId,
+        roles: identity?.roles ?? [],
+      };
+      return jwt.sign(claims, key, {
+        algorithm: ALGORITHM,
+        issuer: caller,
+        audience,
+        expiresIn: SERVICE_TOKEN_TTL_SECONDS,
+      });
+    },
+  };
+}
+
+/** Verifies a service token meant for `audience`; throws UnauthorizedError on any defect. */
+export function createServiceTokenVerifier(audience: ServiceName, secret: string): (token: string) => Identity {
+  const key = serviceKey(secret);
+  return (token) => {
+    let payload: jwt.JwtPayload;
+    try {
+      payload = jwt.verify(token, key, {
+        algorithms: [ALGORITHM],
+        audience,
+        maxAge: `${SERVICE_TOKEN_TTL_SECONDS + 5}s`,
+        complete: false,
+      }) as jwt.JwtPayload;
+    } catch {
+      throw new UnauthorizedError('Invalid service token', 'INVALID_SERVICE_TOKEN');
+    }
+    if (typeof payload.iss !== 'string' || typeof payload.exp !== 'number') {
+      throw new UnauthorizedError('Invalid service token', 'INVALID_SERVICE_TOKEN');
+    }
+    const claims = payload as jwt.JwtPayload & ServiceClaims;
+    return {
+      caller: payload.iss as ServiceName,
+      tenantId: claims.tid,
+      userId: claims.uid,
+      adminId: claims.aid,
+      roles: Array.isArray(claims.roles) ? claims.roles.filter((r): r is string => typeof r === 'string') : [],
+    };
+  };
+}
+
+/**
+ * Express guard: requires `Authorization: Bearer <service JWT>` addressed to
+ * this service; sets `req.identity`. Missing, expired or misaddressed → 401.
+ */
+export function requireServiceToken(audience: ServiceName, secret: string): RequestHandler {
+  const verify = createServiceTokenVerifier(audience, secret);
+  return (req, _res, next) => {
+    const header = req.get('authorization');
+    const match = header?.match(/^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/);
+    if (!match?.[1]) {
+      next(new UnauthorizedError('Service token required', 'INVALID_SERVICE_TOKEN'));
+      return;
+    }
+    req.identity = verify(match[1]);
+    const context = currentContext();
+    if (context) {
+      context.tenantId = req.identity.tenantId;
+      context.userId = req.identity.userId ?? req.identity.adminId;
+    }
+    next();
+  };
+}
