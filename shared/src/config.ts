@@ -139,3 +139,42 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     serviceUrls,
   };
 }
+
+const launcherSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  EMBEDDED_PG_PORT: port.default(54320),
+  ADMIN_EMAIL: z.email().default('admin@codex.local'),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(12, 'must be at least 12 characters')
+    .refine((value) => Buffer.byteLength(value) <= 72, 'must be at most 72 bytes')
+    .optional(),
+  BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
+  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
+});
+
+/** Settings of the operator commands (`npm start`, `npm run migrate`). */
+export interface LauncherConfig {
+  /** An existing server; when unset, an embedded PostgreSQL is started under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedPgPort: number;
+  adminEmail: string;
+  adminPassword?: string;
+  bcryptCost: number;
+  logLevel: LogLevel;
+}
+
+export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
+  const parsed = parseEnv(launcherSchema, env);
+  return {
+    databaseUrl: parsed.DATABASE_URL,
+    dataDir: parsed.DATA_DIR,
+    embeddedPgPort: parsed.EMBEDDED_PG_PORT,
+    adminEmail: parsed.ADMIN_EMAIL,
+    adminPassword: parsed.ADMIN_PASSWORD,
+    bcryptCost: parsed.BCRYPT_COST,
+    logLevel: parsed.LOG_LEVEL,
+  };
+}

@@ -21,3 +21,4 @@ export * from './http/error-handler';
 export * from './http/request-id';
 export * from './http/require-json';
 export * from './http/validate';
+export * from './db/platform-migrations';

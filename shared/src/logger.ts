@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import winston from 'winston';
 import { currentContext } from './request-context';
 
@@ -30,7 +31,10 @@ const serializeErrors = winston.format((info) => {
  * JSON lines on stdout: time, level, service, message, and requestId/tenantId
  * of the current request when there is one.
  */
-export function createLogger(service: string, options: { level?: LogLevel; silent?: boolean } = {}): Logger {
+export function createLogger(
+  service: string,
+  options: { level?: LogLevel; silent?: boolean; /** Write here instead of stdout (tests). */ stream?: Writable } = {},
+): Logger {
   return winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
@@ -41,6 +45,6 @@ export function createLogger(service: string, options: { level?: LogLevel; silen
       serializeErrors(),
       winston.format.json(),
     ),
-    transports: [new winston.transports.Console()],
+    transports: [options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console()],
   });
 }

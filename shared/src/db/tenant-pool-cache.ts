@@ -26,6 +26,14 @@ interface Entry {
   pool: pg.Pool;
   /** Clients handed out or being handed out by this cache and not yet released. */
   leased: number;
+  /** Callers inside acquire() for this tenant that hold no client yet. */
+  waiting: number;
+}
+
+interface Creation {
+  /** Callers waiting for this pool to be created. */
+  joiners: number;
+  entry: Promise<Entry>;
 }
 
 export interface TenantPoolStats {
@@ -46,7 +54,7 @@ export interface TenantPoolStats {
 export class TenantPoolCache {
   // Map iteration order is insertion order: re-inserting on use keeps it in LRU order.
   private readonly entries = new Map<string, Entry>();
-  private readonly creating = new Map<string, Promise<Entry>>();
+  private readonly creating = new Map<string, Creation>();
   private readonly waiters = new Set<() => void>();
   private readonly options: Required<Omit<TenantPoolCacheOptions, 'logger'>> & { logger?: Logger };
   private closed = false;
@@ -67,19 +75,25 @@ export class TenantPoolCache {
   async acquire(tenantId: string): Promise<pg.PoolClient> {
     const deadline = Date.now() + this.options.acquireTimeoutMs;
     for (;;) {
-      const entry = await this.entryFor(tenantId, deadline);
-      if (this.entries.get(tenantId) !== entry) continue; // evicted while we waited
-      if (this.mayLease(entry)) {
-        entry.leased += 1;
-        try {
-          return await entry.pool.connect();
-        } catch (err) {
-          entry.leased -= 1;
-          this.notify();
-          throw new ServiceUnavailableError('Tenant database unavailable', err);
+      const entry = await this.enter(tenantId, deadline);
+      try {
+        while (this.entries.get(tenantId) === entry) {
+          if (this.mayLease(entry)) {
+            entry.leased += 1;
+            try {
+              return await entry.pool.connect();
+            } catch (err) {
+              entry.leased -= 1;
+              this.notify();
+              throw new ServiceUnavailableError('Tenant database unavailable', err);
+            }
+          }
+          if (!(await this.evictIdle('connections', entry))) await this.waitForRoom(deadline);
         }
+      } finally {
+        entry.waiting -= 1;
       }
-      if (!(await this.evictIdle('connections', entry))) await this.waitForRoom(deadline);
+      // The pool was invalidated while we waited: start over with a fresh one.
     }
   }
 
@@ -127,29 +141,37 @@ export class TenantPoolCache {
     this.notify();
   }
 
-  private async entryFor(tenantId: string, deadline: number): Promise<Entry> {
-    if (this.closed) throw new ServiceUnavailableError('Shutting down');
+  /**
+   * The tenant's entry, counted as waited on by the caller from this moment,
+   * so nobody evicts it between its creation and the caller's lease.
+   */
+  private enter(tenantId: string, deadline: number): Promise<Entry> {
+    if (this.closed) return Promise.reject(new ServiceUnavailableError('Shutting down'));
     const existing = this.entries.get(tenantId);
     if (existing) {
       this.entries.delete(tenantId);
       this.entries.set(tenantId, existing);
-      return existing;
+      existing.waiting += 1;
+      return Promise.resolve(existing);
     }
-    let pending = this.creating.get(tenantId);
-    if (!pending) {
-      pending = this.createEntry(tenantId, deadline).finally(() => this.creating.delete(tenantId));
-      this.creating.set(tenantId, pending);
+    let creation = this.creating.get(tenantId);
+    if (!creation) {
+      const started: Creation = { joiners: 0, entry: Promise.resolve(undefined as never) };
+      started.entry = this.createEntry(tenantId, deadline, started).finally(() => this.creating.delete(tenantId));
+      this.creating.set(tenantId, started);
+      creation = started;
     }
-    return pending;
+    creation.joiners += 1;
+    return creation.entry;
   }
 
-  private async createEntry(tenantId: string, deadline: number): Promise<Entry> {
+  private async createEntry(tenantId: string, deadline: number, creation: Creation): Promise<Entry> {
     const config = await this.options.resolve(tenantId);
     while (this.entries.size >= this.options.maxPools) {
       if (!(await this.evictIdle('pools'))) await this.waitForRoom(deadline);
     }
     const pool = this.options.createPool(config);
-    const entry: Entry = { tenantId, pool, leased: 0 };
+    const entry: Entry = { tenantId, pool, leased: 0, waiting: creation.joiners };
     pool.on('release', () => {
       entry.leased -= 1;
       this.notify();
@@ -183,7 +205,7 @@ export class TenantPoolCache {
    */
   private async evictIdle(toFree: 'pools' | 'connections', except?: Entry): Promise<boolean> {
     for (const entry of this.entries.values()) {
-      if (entry === except || entry.leased > 0 || entry.pool.waitingCount > 0) continue;
+      if (entry === except || entry.leased > 0 || entry.waiting > 0 || entry.pool.waitingCount > 0) continue;
       if (toFree === 'connections' && entry.pool.totalCount === 0) continue;
       this.entries.delete(entry.tenantId);
       this.options.logger?.debug('closing idle tenant pool', { tenantId: entry.tenantId });

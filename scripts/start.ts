@@ -1,0 +1,130 @@
+import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import {
+  ConfigError,
+  SERVICE_NAMES,
+  createLogger,
+  createPool,
+  loadConfig,
+  loadLauncherConfig,
+  migratePlatform,
+  type ServiceName,
+} from '@codex/shared';
+import { ensureSuperAdmin } from './lib/bootstrap-admin';
+import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
+import { ProcessGroup } from './lib/process-group';
+
+const ROOT = path.resolve(__dirname, '..');
+const ENTRY: Record<ServiceName, string> = Object.fromEntries(
+  SERVICE_NAMES.map((name) => [name, path.join(ROOT, name === 'gateway' ? 'gateway' : `services/${name}`, 'src', 'main.ts')]),
+) as Record<ServiceName, string>;
+
+async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
+      if (response.ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await delay(250);
+  }
+  return false;
+}
+
+/**
+ * `npm start`: database (embedded unless DATABASE_URL is set), migrations, the
+ * first super admin, then the seven services as child processes. Ctrl-C stops
+ * the services, then the database.
+ */
+async function main(): Promise<void> {
+  const launcher = loadLauncherConfig();
+  const logger = createLogger('launcher', { level: launcher.logLevel });
+
+  const database: PlatformDatabase = await openPlatformDatabase(launcher);
+  const env = { NODE_ENV: 'development', ...process.env, DATABASE_URL: database.masterUrl };
+  const services = loadConfig('gateway', env);
+
+  let stopping = false;
+  let started = false;
+  const group = new ProcessGroup(SERVICE_NAMES, (name, code, signal) => {
+    if (stopping) return;
+    logger.error('service exited unexpectedly', { serviceName: name, code, signal });
+    if (!started) void shutdown(1);
+  });
+
+  const shutdown = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping services…\n');
+    await group.stop(services.shutdownTimeoutMs + 5_000);
+    if (database.embedded) {
+      process.stdout.write('Stopping embedded PostgreSQL…\n');
+      await database.embedded.stop();
+    }
+    process.stdout.write('Stopped.\n');
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  try {
+    const migrated = await migratePlatform(database.masterUrl, logger);
+    logger.info('database ready', {
+      masterApplied: migrated.master.applied.length,
+      tenants: Object.keys(migrated.tenants).length,
+    });
+    const pool = createPool(database.masterUrl, { max: 1 });
+    const admin = await ensureSuperAdmin(pool, {
+      email: launcher.adminEmail,
+      password: launcher.adminPassword,
+      bcryptCost: launcher.bcryptCost,
+    }).finally(() => pool.end());
+    if (admin.generatedPassword) {
+      process.stdout.write(
+        `\nCreated super admin ${admin.email} with password: ${admin.generatedPassword}\n` +
+          'It is shown only this once; set ADMIN_PASSWORD before the first start to choose your own.\n\n',
+      );
+    } else if (admin.created) {
+      logger.info('super admin created', { email: admin.email });
+    }
+  } catch (err) {
+    await shutdown(1);
+    throw err;
+  }
+
+  for (const name of SERVICE_NAMES) {
+    group.start(name, process.execPath, ['--enable-source-maps', '--import', 'tsx', ENTRY[name]], env);
+  }
+  const healthy = await Promise.all(SERVICE_NAMES.map((name) => waitForHealth(services.serviceUrls[name], 60_000)));
+  if (stopping) return;
+  const failed = SERVICE_NAMES.filter((_, index) => !healthy[index]);
+  if (failed.length > 0) {
+    logger.error('services did not become healthy', { services: failed });
+    await shutdown(1);
+    return;
+  }
+  started = true;
+
+  const rows = SERVICE_NAMES.map((name) => `  ${name.padEnd(13)} ${services.serviceUrls[name]}`);
+  const databaseLine = database.embedded
+    ? `embedded PostgreSQL, data in ${path.resolve(launcher.dataDir)}`
+    : 'the server in DATABASE_URL';
+  process.stdout.write(
+    [
+      '',
+      'Codex Metatron is up.',
+      ...rows,
+      `  API docs      ${services.serviceUrls.gateway}/docs`,
+      `  database      ${databaseLine}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n') + '\n',
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`start: ${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,58 @@
+import { ConfigError, loadConfig, loadLauncherConfig } from '../src/config';
+
+const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/codex';
+
+describe('loadConfig', () => {
+  it('when only DATABASE_URL is set, then defaults give each service its port and every peer URL', () => {
+    const config = loadConfig('crm', { DATABASE_URL });
+    expect(config.port).toBe(3004);
+    expect(config.serviceUrls.auth).toBe('http://127.0.0.1:3001');
+    expect(config.bodyLimit).toBe('1mb');
+    expect(config.upstreamTimeoutMs).toBe(30_000);
+  });
+
+  it('when a port is overridden, then the service and its peers use it', () => {
+    const config = loadConfig('crm', { DATABASE_URL, CRM_PORT: '4004', AUTH_URL: 'http://auth.internal:8080/' });
+    expect(config.port).toBe(4004);
+    expect(config.serviceUrls.crm).toBe('http://127.0.0.1:4004');
+    expect(config.serviceUrls.auth).toBe('http://auth.internal:8080');
+  });
+
+  it('when DATABASE_URL is missing, then the error names it', () => {
+    expect(() => loadConfig('crm', {})).toThrow(ConfigError);
+    expect(() => loadConfig('crm', {})).toThrow(/DATABASE_URL/);
+  });
+
+  it('when a port is not a number, then the error names the variable', () => {
+    expect(() => loadConfig('gateway', { DATABASE_URL, GATEWAY_PORT: 'eighty' })).toThrow(/GATEWAY_PORT/);
+  });
+
+  it('when the database URL is not postgres, then it is refused', () => {
+    expect(() => loadConfig('crm', { DATABASE_URL: 'mysql://x@y/z' })).toThrow(/DATABASE_URL/);
+  });
+
+  it('when production runs without SERVICE_JWT_SECRET, then it refuses to start', () => {
+    expect(() => loadConfig('auth', { DATABASE_URL, NODE_ENV: 'production' })).toThrow(/SERVICE_JWT_SECRET/);
+  });
+
+  it('when the secret is too short, then it is refused in any environment', () => {
+    expect(() => loadConfig('auth', { DATABASE_URL, SERVICE_JWT_SECRET: 'short' })).toThrow(/SERVICE_JWT_SECRET/);
+  });
+
+  it('when CORS_ORIGINS lists origins, then they are split and trimmed', () => {
+    const config = loadConfig('gateway', { DATABASE_URL, CORS_ORIGINS: 'https://a.example, https://b.example' });
+    expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+});
+
+describe('loadLauncherConfig', () => {
+  it('when nothing is set, then it uses the embedded database under .data', () => {
+    const config = loadLauncherConfig({});
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.dataDir).toBe('.data');
+  });
+
+  it('when ADMIN_PASSWORD is too short, then the error names it', () => {
+    expect(() => loadLauncherConfig({ ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
+  });
+});
