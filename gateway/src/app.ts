@@ -16,7 +16,8 @@ export function createApp(deps: ServiceDeps): Express {
     healthChecks: standardHealthChecks(deps),
     breakerStates: () => deps.clients.breakerStates(),
     metricsRouteLabel: (req) => {
-      const service = BACKEND_SERVICES.find((name) => req.path.startsWith(`/api/v1/${name}/`) || req.path === `/api/v1/${name}`);
+      const path = req.originalUrl.split('?')[0] ?? '';
+      const service = BACKEND_SERVICES.find((name) => path.startsWith(`/api/v1/${name}/`) || path === `/api/v1/${name}`);
       return service ? `/api/v1/${service}/*` : 'unmatched';
     },
     streamingRoutes: (app) => {

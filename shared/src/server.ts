@@ -22,14 +22,12 @@ export interface ShutdownOptions {
 }
 
 /**
- * On SIGTERM or SIGINT: stop accepting, let in-flight requests finish up to the
- * deadline, release resources, exit 0. A second signal exits at once.
+ * A shutdown procedure: stop accepting, let in-flight requests finish up to
+ * the deadline (then cut what remains), release resources. Runs once.
  */
-export function installGracefulShutdown(server: Server, options: ShutdownOptions): () => Promise<void> {
-  const exit = options.exit ?? ((code: number) => process.exit(code));
+export function createGracefulShutdown(server: Server, options: Omit<ShutdownOptions, 'exit'>): () => Promise<void> {
   let shuttingDown: Promise<void> | undefined;
-
-  const shutdown = () => {
+  return () => {
     shuttingDown ??= (async () => {
       options.logger.info('shutting down');
       const forceTimer = setTimeout(() => {
@@ -37,21 +35,35 @@ export function installGracefulShutdown(server: Server, options: ShutdownOptions
         server.closeAllConnections();
       }, options.timeoutMs);
       forceTimer.unref();
+      // close() drops connections idle right now; ones busy now turn idle when their response ends, so sweep.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+      idleSweep.unref();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       clearTimeout(forceTimer);
+      clearInterval(idleSweep);
       await options.onClose();
       options.logger.info('stopped');
     })();
     return shuttingDown;
   };
+}
+
+/**
+ * On SIGTERM or SIGINT: the graceful shutdown, then exit 0. A second signal
+ * exits at once.
+ */
+export function installGracefulShutdown(server: Server, options: ShutdownOptions): () => Promise<void> {
+  const exit = options.exit ?? ((code: number) => process.exit(code));
+  const shutdown = createGracefulShutdown(server, options);
+  let signalled = false;
 
   const onSignal = (signal: NodeJS.Signals) => {
-    if (shuttingDown) {
+    if (signalled) {
       options.logger.warn('second signal; exiting now', { signal });
       exit(1);
       return;
     }
+    signalled = true;
     shutdown().then(
       () => exit(0),
       (err: unknown) => {

@@ -1,3 +1,4 @@
+import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { createPool, pingDatabase, type Pool } from './db/pool';
@@ -79,7 +80,8 @@ export async function runService(service: ServiceName, createApp: (deps: Service
   const deps = createServiceDeps(config);
   const app = createApp(deps);
   const server = await listen(app, config.port, config.host);
-  deps.logger.info('listening', { url: `http://${config.host}:${config.port}` });
+  const address = server.address() as AddressInfo;
+  deps.logger.info('listening', { url: `http://${address.address}:${address.port}` });
   installGracefulShutdown(server, {
     logger: deps.logger,
     timeoutMs: config.shutdownTimeoutMs,

@@ -1,0 +1,93 @@
+import request from 'supertest';
+import { closeServiceDeps, type ServiceDeps } from '@codex/shared';
+import { createApp as createCrmApp } from '../../services/crm/src/app';
+import { createApp } from '../src/app';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { closedPortUrl, listenOnFreePort, type Listening } from '../../test/support/listen';
+import { createTestDeps } from '../../test/support/service-deps';
+
+describe('gateway', () => {
+  let db: TestDatabase;
+  let crmDeps: ServiceDeps;
+  let gatewayDeps: ServiceDeps;
+  let crm: Listening;
+  let hanging: Listening;
+  let gateway: ReturnType<typeof createApp>;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('master');
+    crmDeps = createTestDeps('crm', db.url);
+    crm = await listenOnFreePort(createCrmApp(crmDeps));
+    hanging = await listenOnFreePort(() => undefined);
+    const down = await closedPortUrl();
+    gatewayDeps = createTestDeps('gateway', db.url, {
+      CRM_URL: crm.url,
+      BILLING_URL: hanging.url,
+      AUTH_URL: down,
+      SUBSCRIPTION_URL: down,
+      CLIENT_URL: down,
+      ADMIN_URL: down,
+      UPSTREAM_TIMEOUT_MS: '300',
+    });
+    gateway = createApp(gatewayDeps);
+  });
+  afterAll(async () => {
+    await Promise.all([crm.close(), hanging.close()]);
+    await closeServiceDeps(crmDeps);
+    await closeServiceDeps(gatewayDeps);
+    await db.drop();
+  });
+
+  it('when /api/v1/crm/... is requested, then the crm service answers through the gateway with the same request id', async () => {
+    const res = await request(gateway).get('/api/v1/crm/health').set('X-Request-Id', 'through-the-gateway');
+    expect(res.status).toBe(200);
+    expect(res.body.service).toBe('crm');
+    expect(res.headers['x-request-id']).toBe('through-the-gateway');
+  });
+
+  it('when a body is proxied, then the gateway streams it and the service judges it', async () => {
+    const malformed = await request(gateway).post('/api/v1/crm/anything').set('Content-Type', 'application/json').send('{"a":');
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.code).toBe('INVALID_JSON');
+    const large = await request(gateway).post('/api/v1/crm/anything').send({ blob: 'x'.repeat(1_100_000) });
+    expect(large.status).toBe(413);
+  });
+
+  it('when the service is down, then 503 UPSTREAM_UNAVAILABLE in the standard body', async () => {
+    const res = await request(gateway).get('/api/v1/auth/me').set('X-Request-Id', 'down-check');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: { code: 'UPSTREAM_UNAVAILABLE', message: expect.any(String), requestId: 'down-check' } });
+  });
+
+  it('when the service does not answer in time, then 504 UPSTREAM_TIMEOUT', async () => {
+    const res = await request(gateway).get('/api/v1/billing/invoices');
+    expect(res.status).toBe(504);
+    expect(res.body.error.code).toBe('UPSTREAM_TIMEOUT');
+  });
+
+  it('when /health/services is polled, then each service is reported within a second', async () => {
+    const started = Date.now();
+    const res = await request(gateway).get('/health/services');
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(res.status).toBe(503);
+    expect(res.body.status).toBe('degraded');
+    const byName = Object.fromEntries(res.body.services.map((s: { service: string }) => [s.service, s]));
+    expect(byName.crm).toMatchObject({ status: 'up', httpStatus: 200, breaker: 'closed' });
+    expect(byName.auth).toMatchObject({ status: 'down', error: 'unreachable' });
+    expect(byName.billing).toMatchObject({ status: 'down', error: 'no answer within 1000 ms' });
+    expect(Object.keys(byName).sort()).toEqual(['admin', 'auth', 'billing', 'client', 'crm', 'subscription']);
+  });
+
+  it('when a path is outside the API, then the gateway itself answers 404', async () => {
+    const res = await request(gateway).get('/api/v1/unknown-service/x');
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('when proxied requests are counted, then metrics group them by service, not by raw path', async () => {
+    await request(gateway).get('/api/v1/crm/health');
+    const metrics = await request(gateway).get('/metrics');
+    expect(metrics.text).toMatch(/route="\/api\/v1\/crm\/\*"/);
+    expect(metrics.text).not.toMatch(/route="\/api\/v1\/crm\/health"/);
+  });
+});
