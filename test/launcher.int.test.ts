@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import bcrypt from 'bcrypt';
-import { SERVICE_NAMES, envPrefix } from '@codex/shared';
+import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
 import { testEnv } from './support/test-env';
 import { testServerUrl } from './support/database';
 import { listenOnFreePort } from './support/listen';
@@ -44,8 +44,8 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
   it('when started on an empty server, then it creates the database, migrates, makes a super admin, runs seven healthy services and stops on Ctrl-C', async () => {
     const { launcher, ports } = await startPlatform();
     try {
-      const healths = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json())));
-      expect(healths.map((h) => [h.service, h.status, h.checks.database.status])).toEqual(
+      const healths = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<HealthReport>)));
+      expect(healths.map((h) => [h.service, h.status, h.checks.database?.status])).toEqual(
         SERVICE_NAMES.map((name) => [name, 'ok', 'ok']),
       );
       const [, password] = launcher.output().match(/Created super admin admin@codex\.local with password: (\S+)/)!;
