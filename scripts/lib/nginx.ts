@@ -21,9 +21,15 @@ export interface RunningNginx {
 
 /**
  * Runs the repository's nginx.conf unchanged but for where it listens and
- * where the gateway is: `listen 80` → `listenPort`, gateway → `gatewayAddress`.
+ * where the gateway is (`listen 80` → `listenPort`, gateway → `gatewayAddress`),
+ * with one worker so it is compared like for like with one Node process.
  */
-export async function startNginx(options: { listenPort: number; gatewayAddress: string }): Promise<RunningNginx> {
+export async function startNginx(options: {
+  listenPort: number;
+  gatewayAddress: string;
+  /** Benchmarks compare proxying alone, so they drop nginx's per-IP limit. */
+  withoutRateLimits?: boolean;
+}): Promise<RunningNginx> {
   const nginx = findNginx();
   if (!nginx) throw new Error('nginx is not installed (apt-get install nginx)');
   const dir = await mkdtemp(path.join(tmpdir(), 'codex-nginx-'));
@@ -32,7 +38,8 @@ export async function startNginx(options: { listenPort: number; gatewayAddress: 
   const config = (await readFile(path.join(REPO_ROOT, 'nginx.conf'), 'utf8'))
     .replace(/listen 80;/, `listen 127.0.0.1:${options.listenPort};`)
     .replace(/server 127\.0\.0\.1:3000 /, `server ${options.gatewayAddress} `)
-    .replace(/worker_processes auto;/, 'worker_processes 1;');
+    .replace(/worker_processes auto;/, 'worker_processes 1;')
+    .replace(options.withoutRateLimits ? /^\s*limit_req.*$/gm : /$^/, '');
   const configFile = path.join(dir, 'nginx.conf');
   await writeFile(configFile, config);
   const globals = `daemon off; pid ${dir}/nginx.pid; error_log ${dir}/error.log warn;`;

@@ -27,7 +27,7 @@ const commaList = z
 
 const baseSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('http'),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
   DB_POOL_SIZE: positiveInt.default(5),
@@ -151,7 +151,7 @@ const launcherSchema = z.object({
     .refine((value) => Buffer.byteLength(value) <= 72, 'must be at most 72 bytes')
     .optional(),
   BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
-  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('info'),
+  LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('http'),
 });
 
 /** Settings of the operator commands (`npm start`, `npm run migrate`). */
