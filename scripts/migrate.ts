@@ -1,20 +1,17 @@
-import { ConfigError, createLogger, loadLauncherConfig, migratePlatform } from '@codex/shared';
+import { ConfigError, createLogger, loadLauncherConfig } from '@codex/shared';
 import { openPlatformDatabase } from './lib/database';
+import { preparePlatform } from './lib/prepare-platform';
 
-/** `npm run migrate`: master database, then every tenant database. */
+/**
+ * `npm run migrate`: the master database, then every tenant database; and the
+ * first super admin if there is none yet (PM2 and compose run this before the services).
+ */
 async function main(): Promise<void> {
   const config = loadLauncherConfig();
   const logger = createLogger('migrate', { level: config.logLevel });
   const database = await openPlatformDatabase(config);
   try {
-    const result = await migratePlatform(database.masterUrl, logger);
-    const tenantCount = Object.keys(result.tenants).length;
-    const tenantApplied = Object.values(result.tenants).reduce((sum, r) => sum + r.applied.length, 0);
-    logger.info('migrations complete', {
-      masterApplied: result.master.applied.length,
-      tenants: tenantCount,
-      tenantApplied,
-    });
+    await preparePlatform(database.masterUrl, config, logger);
   } finally {
     await database.embedded?.stop();
   }

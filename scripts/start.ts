@@ -4,14 +4,12 @@ import {
   ConfigError,
   SERVICE_NAMES,
   createLogger,
-  createPool,
   loadConfig,
   loadLauncherConfig,
-  migratePlatform,
   type ServiceName,
 } from '@codex/shared';
-import { ensureSuperAdmin } from './lib/bootstrap-admin';
 import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
+import { preparePlatform } from './lib/prepare-platform';
 import { ProcessGroup } from './lib/process-group';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -70,25 +68,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    const migrated = await migratePlatform(database.masterUrl, logger);
-    logger.info('database ready', {
-      masterApplied: migrated.master.applied.length,
-      tenants: Object.keys(migrated.tenants).length,
-    });
-    const pool = createPool(database.masterUrl, { max: 1 });
-    const admin = await ensureSuperAdmin(pool, {
-      email: launcher.adminEmail,
-      password: launcher.adminPassword,
-      bcryptCost: launcher.bcryptCost,
-    }).finally(() => pool.end());
-    if (admin.generatedPassword) {
-      process.stdout.write(
-        `\nCreated super admin ${admin.email} with password: ${admin.generatedPassword}\n` +
-          'It is shown only this once; set ADMIN_PASSWORD before the first start to choose your own.\n\n',
-      );
-    } else if (admin.created) {
-      logger.info('super admin created', { email: admin.email });
-    }
+    await preparePlatform(database.masterUrl, launcher, logger);
   } catch (err) {
     await shutdown(1);
     throw err;

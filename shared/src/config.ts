@@ -81,7 +81,9 @@ function formatIssues(error: z.ZodError): string {
  * Services with variables of their own call this with their schema.
  */
 export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
-  const result = schema.safeParse(env);
+  // An empty variable counts as unset, as shells and compose files commonly produce them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = schema.safeParse(present);
   if (!result.success) throw new ConfigError(`Invalid configuration: ${formatIssues(result.error)}`);
   return result.data;
 }

@@ -56,3 +56,10 @@ describe('loadLauncherConfig', () => {
     expect(() => loadLauncherConfig({ ADMIN_PASSWORD: 'short' })).toThrow(/ADMIN_PASSWORD/);
   });
 });
+
+describe('empty variables', () => {
+  it('when a variable is set but empty, then it counts as unset', () => {
+    expect(loadLauncherConfig({ ADMIN_PASSWORD: '' }).adminPassword).toBeUndefined();
+    expect(loadConfig('crm', { DATABASE_URL, CRM_PORT: '' }).port).toBe(3004);
+  });
+});
