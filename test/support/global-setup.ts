@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import pg from 'pg';
-import { MIGRATION_DIRS, migrate, withDatabase } from '@codex/shared';
+// Global setup runs outside Jest's module mapping, so it imports the shared sources directly.
+import { MIGRATION_DIRS, migrate, withDatabase } from '../../shared/src';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../scripts/lib/embedded-postgres';
 import { TEST_ENV } from './test-env';
 

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { withDatabase } from '@codex/shared';
+import { withDatabase } from '../../shared/src';
 import { TEST_ENV } from './test-env';
 
 /** Drops every database this run made (templates and any a failed test left), then stops the embedded server. */
