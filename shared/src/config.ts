@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './logger';
+import { parseSecretKeys, type SecretKey } from './crypto/secret-box';
 import { SERVICE_NAMES, SERVICE_PORTS, envPrefix, type ServiceName } from './services';
 
 /** A missing or malformed environment variable; the message names it. */
@@ -13,6 +14,19 @@ export class ConfigError extends Error {
 type Env = Record<string, string | undefined>;
 
 const DEV_SERVICE_JWT_SECRET = 'dev-only-service-jwt-secret-change-me-0123456789';
+/** Development only: production refuses to start without SECRETS_KEYS. */
+const DEV_SECRETS_KEYS = 'dev:ZGV2LW9ubHktc2VjcmV0cy1rZXktMzItYnl0ZXMhISE=';
+
+const secretKeys = z.string().transform((value, ctx) => {
+  try {
+    const keys = parseSecretKeys(value);
+    if (keys.length === 0 || keys.some((k) => k.key.length !== 32)) throw new Error('each key must be 32 bytes');
+    return keys;
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `must be <id>:<base64 of 32 bytes>[,…] (${(err as Error).message})` });
+    return z.NEVER;
+  }
+});
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -36,10 +50,12 @@ const baseSchema = z.object({
   TENANT_POOL_SIZE: positiveInt.default(4),
   TENANT_POOL_IDLE_MS: positiveInt.default(30_000),
   SERVICE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  SECRETS_KEYS: secretKeys.optional(),
   CORS_ORIGINS: commaList.default([]),
   BODY_LIMIT: byteSize.default('1mb'),
   UPSTREAM_TIMEOUT_MS: positiveInt.default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  TENANT_TEMPLATE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('codex_tenant_template'),
   TRUST_PROXY: z
     .string()
     .default('loopback')
@@ -59,10 +75,14 @@ export interface ServiceConfig {
   dbPoolSize: number;
   tenantPool: { maxPools: number; maxConnections: number; poolSize: number; idleMs: number };
   serviceJwtSecret: string;
+  /** Keys for SecretBox: the first seals, all open (rotation). */
+  secretKeys: SecretKey[];
   corsOrigins: string[];
   bodyLimit: string;
   upstreamTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Migrated database that new tenant databases are copied from. */
+  tenantTemplateDatabase: string;
   redisUrl?: string;
   /** Express `trust proxy`: which hops may set X-Forwarded-For (nginx on loopback by default). */
   trustProxy: boolean | number | string;
@@ -105,8 +125,9 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
   const base = parseEnv(baseSchema, env);
   const ports = parseEnv(portsSchema, env) as Record<string, number | string | undefined>;
 
-  if (base.NODE_ENV === 'production' && !base.SERVICE_JWT_SECRET) {
-    throw new ConfigError('Invalid configuration: SERVICE_JWT_SECRET is required in production');
+  if (base.NODE_ENV === 'production') {
+    const missing = (['SERVICE_JWT_SECRET', 'SECRETS_KEYS'] as const).filter((name) => !base[name]);
+    if (missing.length > 0) throw new ConfigError(`Invalid configuration: ${missing.join(', ')} required in production`);
   }
 
   const serviceUrls = Object.fromEntries(
@@ -132,10 +153,12 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
       idleMs: base.TENANT_POOL_IDLE_MS,
     },
     serviceJwtSecret: base.SERVICE_JWT_SECRET ?? DEV_SERVICE_JWT_SECRET,
+    secretKeys: base.SECRETS_KEYS ?? parseSecretKeys(DEV_SECRETS_KEYS),
     corsOrigins: base.CORS_ORIGINS,
     bodyLimit: base.BODY_LIMIT,
     upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
+    tenantTemplateDatabase: base.TENANT_TEMPLATE_DATABASE,
     redisUrl: base.REDIS_URL,
     trustProxy: base.TRUST_PROXY,
     serviceUrls,

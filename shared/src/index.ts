@@ -22,3 +22,6 @@ export * from './http/request-id';
 export * from './http/require-json';
 export * from './http/validate';
 export * from './db/platform-migrations';
+export * from './crypto/api-keys';
+export * from './crypto/secret-box';
+export * from './auth/permissions';

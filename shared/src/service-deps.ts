@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
+import { SecretBox } from './crypto/secret-box';
 import { createPool, pingDatabase, type Pool } from './db/pool';
 import { createTenantConnectionResolver } from './db/tenant-connection';
 import { TenantPoolCache } from './db/tenant-pool-cache';
@@ -22,6 +23,8 @@ export interface ServiceDeps {
   /** Clients of the other services, one breaker each. */
   clients: ServiceClients;
   signer: ServiceTokenSigner;
+  /** Seals and opens platform secrets (tenant database passwords, …). */
+  secrets: SecretBox;
 }
 
 /** Builds the standard dependencies from a loaded config. */
@@ -31,8 +34,9 @@ export function createServiceDeps(config: ServiceConfig, logger: Logger = create
     applicationName: `codex-${config.service}`,
     logger,
   });
+  const secrets = new SecretBox(config.secretKeys[0]!, config.secretKeys.slice(1));
   const tenants = new TenantPoolCache({
-    resolve: createTenantConnectionResolver(db, config.databaseUrl),
+    resolve: createTenantConnectionResolver(db, { default: config.databaseUrl }, secrets),
     maxPools: config.tenantPool.maxPools,
     maxConnections: config.tenantPool.maxConnections,
     poolSize: config.tenantPool.poolSize,
@@ -47,7 +51,7 @@ export function createServiceDeps(config: ServiceConfig, logger: Logger = create
     timeoutMs: config.upstreamTimeoutMs,
     logger,
   });
-  return { config, logger, db, tenants, clients, signer };
+  return { config, logger, db, tenants, clients, signer, secrets };
 }
 
 /** Releases what createServiceDeps opened. */

@@ -32,7 +32,7 @@ describe('loadConfig', () => {
   });
 
   it('when production runs without SERVICE_JWT_SECRET, then it refuses to start', () => {
-    expect(() => loadConfig('auth', { DATABASE_URL, NODE_ENV: 'production' })).toThrow(/SERVICE_JWT_SECRET/);
+    expect(() => loadConfig('auth', { DATABASE_URL, NODE_ENV: 'production' })).toThrow(/SERVICE_JWT_SECRET, SECRETS_KEYS required in production/);
   });
 
   it('when the secret is too short, then it is refused in any environment', () => {

@@ -1,7 +1,10 @@
 import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import { tenantRoutes } from './routes/tenants';
 
 /** The admin service: tenants, platform admins, system configuration and audit log. */
 export function createApp(deps: ServiceDeps): Express {
-  return createStandardServiceApp('admin', deps);
+  return createStandardServiceApp('admin', deps, (app, openapi) => {
+    app.use('/api/v1/admin', tenantRoutes(deps, openapi));
+  });
 }

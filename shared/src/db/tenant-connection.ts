@@ -1,24 +1,44 @@
 import type pg from 'pg';
+import type { SecretBox } from '../crypto/secret-box';
 import { NotFoundError } from '../errors';
 import type { Queryable } from './pool';
-import { assertSafeIdentifier, withDatabase } from './pool';
+import { assertSafeIdentifier } from './pool';
 
 interface TenantPlacementRow {
+  db_server: string;
   db_name: string;
+  db_role: string;
+  db_secret: string;
 }
 
 /**
- * Resolves a tenant id to the connection settings of its database, from the
- * master `tenants` row. Only tenants whose database is ready resolve.
+ * Resolves a tenant id to the connection settings of its database: its own
+ * login role (which can connect to nothing else) and that role's password,
+ * decrypted. Only tenants whose database is ready resolve.
  */
-export function createTenantConnectionResolver(master: Queryable, serverUrl: string): (tenantId: string) => Promise<pg.PoolConfig> {
+export function createTenantConnectionResolver(
+  master: Queryable,
+  servers: Record<string, string>,
+  secrets: SecretBox,
+): (tenantId: string) => Promise<pg.PoolConfig> {
   return async (tenantId) => {
     const { rows } = await master.query<TenantPlacementRow>(
-      `SELECT db_name FROM tenants WHERE id = $1 AND status IN ('active', 'suspended') AND db_name IS NOT NULL`,
+      `SELECT db_server, db_name, db_role, db_secret FROM tenants
+        WHERE id = $1 AND status IN ('active', 'suspended') AND db_name IS NOT NULL AND db_secret IS NOT NULL`,
       [tenantId],
     );
     const row = rows[0];
     if (!row) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
-    return { connectionString: withDatabase(serverUrl, assertSafeIdentifier(row.db_name)) };
+    const server = servers[row.db_server];
+    if (!server) throw new Error(`Tenant ${tenantId} is placed on unknown database server ${row.db_server}`);
+    const url = new URL(server);
+    return {
+      host: url.hostname,
+      port: url.port ? Number(url.port) : 5432,
+      database: assertSafeIdentifier(row.db_name),
+      user: assertSafeIdentifier(row.db_role),
+      password: secrets.open(row.db_secret),
+      application_name: `tenant:${tenantId}`,
+    };
   };
 }

@@ -1,0 +1,106 @@
+import type { Queryable } from '@codex/shared';
+
+export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'deleting', 'deleted', 'failed'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+export interface Tenant {
+  id: string;
+  slug: string;
+  name: string;
+  status: TenantStatus;
+  plan: string;
+  dbServer: string;
+  dbName: string | null;
+  dbRole: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A tenant with its sealed database password (never leaves the service). */
+export interface TenantWithSecret extends Tenant {
+  dbSecret: string | null;
+}
+
+interface TenantRow {
+  id: string;
+  slug: string;
+  name: string;
+  status: TenantStatus;
+  plan: string;
+  db_server: string;
+  db_name: string | null;
+  db_role: string | null;
+  db_secret: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, slug, name, status, plan, db_server, db_name, db_role, db_secret, created_at, updated_at';
+
+function toTenant(row: TenantRow): TenantWithSecret {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    status: row.status,
+    plan: row.plan,
+    dbServer: row.db_server,
+    dbName: row.db_name,
+    dbRole: row.db_role,
+    dbSecret: row.db_secret,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The public view: no placement secrets. */
+export function publicTenant(tenant: TenantWithSecret): Tenant {
+  const { dbSecret: _secret, ...rest } = tenant;
+  return rest;
+}
+
+export async function insertProvisioningTenant(
+  db: Queryable,
+  input: { id: string; slug: string; name: string; plan: string; dbName: string; dbRole: string; dbSecret: string },
+): Promise<TenantWithSecret | undefined> {
+  const { rows } = await db.query<TenantRow>(
+    `INSERT INTO tenants (id, slug, name, plan, status, db_name, db_role, db_secret)
+     VALUES ($1, $2, $3, $4, 'provisioning', $5, $6, $7)
+     ON CONFLICT (slug) DO NOTHING
+     RETURNING ${COLUMNS}`,
+    [input.id, input.slug, input.name, input.plan, input.dbName, input.dbRole, input.dbSecret],
+  );
+  return rows[0] && toTenant(rows[0]);
+}
+
+export async function findTenantBySlug(db: Queryable, slug: string): Promise<TenantWithSecret | undefined> {
+  const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM tenants WHERE slug = $1`, [slug]);
+  return rows[0] && toTenant(rows[0]);
+}
+
+export async function findTenantById(db: Queryable, id: string): Promise<TenantWithSecret | undefined> {
+  const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM tenants WHERE id = $1`, [id]);
+  return rows[0] && toTenant(rows[0]);
+}
+
+export async function setTenantStatus(db: Queryable, id: string, status: TenantStatus): Promise<void> {
+  await db.query('UPDATE tenants SET status = $2 WHERE id = $1', [id, status]);
+}
+
+export async function listTenants(
+  db: Queryable,
+  filter: { status?: TenantStatus; limit: number; offset: number },
+): Promise<{ items: TenantWithSecret[]; total: number }> {
+  const { rows } = await db.query<TenantRow & { total: string }>(
+    `SELECT ${COLUMNS}, count(*) OVER () AS total FROM tenants
+      WHERE ($1::text IS NULL OR status = $1)
+      ORDER BY created_at DESC, id DESC
+      LIMIT $2 OFFSET $3`,
+    [filter.status ?? null, filter.limit, filter.offset],
+  );
+  if (rows.length === 0 && filter.offset > 0) {
+    const count = await db.query<{ total: string }>('SELECT count(*) AS total FROM tenants WHERE ($1::text IS NULL OR status = $1)', [filter.status ?? null]);
+    return { items: [], total: Number(count.rows[0]?.total ?? 0) };
+  }
+  return { items: rows.map(toTenant), total: Number(rows[0]?.total ?? 0) };
+}

@@ -1,0 +1,145 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  ConflictError,
+  databaseName,
+  generateApiKey,
+  migrateTenantDatabase,
+  withDatabase,
+  withTransaction,
+  type Logger,
+  type Pool,
+  type SecretBox,
+} from '@codex/shared';
+import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
+import {
+  createTenantDatabase,
+  ensureTenantRole,
+  lockDownMasterDatabase,
+  lockDownTenantDatabase,
+  withServerAdmin,
+} from '../db/tenant-databases';
+import {
+  findTenantBySlug,
+  insertProvisioningTenant,
+  publicTenant,
+  setTenantStatus,
+  type Tenant,
+  type TenantWithSecret,
+} from '../db/tenants-repo';
+
+export interface ProvisioningDeps {
+  /** Master database pool. */
+  db: Pool;
+  /** Superuser URL of the server tenant databases are created on (the master's, for now). */
+  serverUrl: string;
+  /** Migrated copy source for new tenant databases. */
+  templateDatabase: string;
+  secrets: SecretBox;
+  logger: Logger;
+}
+
+export interface NewTenant {
+  slug: string;
+  name: string;
+  plan: string;
+}
+
+export interface IssuedApiKey extends ApiKey {
+  /** The secret, shown once. */
+  key: string;
+}
+
+export interface ProvisionedTenant {
+  tenant: Tenant;
+  apiKey: IssuedApiKey;
+}
+
+export type ProvisioningStep = 'claimed' | 'role' | 'database' | 'locked-down' | 'migrated' | 'activated';
+
+/** For tests: runs after each step, so a test can fail the process between steps. */
+export type StepHook = (step: ProvisioningStep, tenant: TenantWithSecret) => Promise<void> | void;
+
+/** Names derive from the tenant id, never from input, so no slug can reach SQL as an identifier. */
+function placementNames(tenantId: string): { dbName: string; dbRole: string } {
+  const compact = tenantId.replaceAll('-', '');
+  return { dbName: `tenant_${compact}`, dbRole: `tenant_${compact}` };
+}
+
+/** Provisioning of one tenant is exclusive: a second attempt while one runs gets 409. */
+async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T>): Promise<T> {
+  const client = await db.connect();
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`provision:${tenantId}`]);
+    if (!rows[0]?.locked) throw new ConflictError('This tenant is being provisioned right now', undefined, 'PROVISIONING_IN_PROGRESS');
+    try {
+      return await fn();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`provision:${tenantId}`]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/** Claims the slug with a `provisioning` row, or resumes an unfinished one with that slug. */
+async function claim(deps: ProvisioningDeps, input: NewTenant): Promise<TenantWithSecret> {
+  const id = randomUUID();
+  const inserted = await insertProvisioningTenant(deps.db, {
+    id,
+    ...input,
+    ...placementNames(id),
+    dbSecret: deps.secrets.seal(randomBytes(32).toString('base64url')),
+  });
+  if (inserted) return inserted;
+  const existing = await findTenantBySlug(deps.db, input.slug);
+  if (existing && (existing.status === 'provisioning' || existing.status === 'failed')) return existing;
+  throw new ConflictError(`A tenant with slug "${input.slug}" already exists`, { field: 'slug' }, 'TENANT_SLUG_TAKEN');
+}
+
+/**
+ * Creates a tenant end to end: master row (`provisioning`) → login role →
+ * database copied from the migrated template → access locked down → tenant
+ * migrations → first API key and `active`, the last two in one transaction.
+ * Every step is safe to repeat, so calling this again with the same slug
+ * after a failure at any point finishes the job; a finished slug is 409.
+ */
+export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, afterStep?: StepHook): Promise<ProvisionedTenant> {
+  const claimed = await claim(deps, input);
+  await afterStep?.('claimed', claimed);
+  return withTenantLock(deps.db, claimed.id, async () => {
+    const tenant = (await findTenantBySlug(deps.db, input.slug))!;
+    if (tenant.status === 'active') {
+      throw new ConflictError(`A tenant with slug "${input.slug}" already exists`, { field: 'slug' }, 'TENANT_SLUG_TAKEN');
+    }
+    const { dbName, dbRole, dbSecret } = tenant as TenantWithSecret & { dbName: string; dbRole: string; dbSecret: string };
+    try {
+      await withServerAdmin(deps.serverUrl, async (admin) => {
+        await ensureTenantRole(admin, dbRole, deps.secrets.open(dbSecret));
+        await afterStep?.('role', tenant);
+        await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, deps.logger);
+        await afterStep?.('database', tenant);
+        await lockDownTenantDatabase(admin, deps.serverUrl, dbName, dbRole);
+        await lockDownMasterDatabase(admin, databaseName(deps.serverUrl));
+        await afterStep?.('locked-down', tenant);
+      });
+      await migrateTenantDatabase(withDatabase(deps.serverUrl, dbName), deps.logger);
+      await afterStep?.('migrated', tenant);
+      const apiKey = await withTransaction(deps.db, async (tx) => {
+        // Keys of an unfinished attempt were never shown to anyone.
+        await revokeAllApiKeys(tx, tenant.id);
+        const generated = generateApiKey();
+        const stored = await insertApiKey(tx, tenant.id, 'default', generated);
+        await setTenantStatus(tx, tenant.id, 'active');
+        return { ...stored, key: generated.key };
+      });
+      const active = { ...tenant, status: 'active' as const };
+      await afterStep?.('activated', active);
+      deps.logger.info('tenant provisioned', { tenantId: tenant.id, slug: tenant.slug });
+      return { tenant: publicTenant(active), apiKey };
+    } catch (err) {
+      await setTenantStatus(deps.db, tenant.id, 'failed').catch(() => undefined);
+      deps.logger.warn('tenant provisioning failed; a retry with the same slug resumes it', { tenantId: tenant.id, err });
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,216 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import request from 'supertest';
+import { closeServiceDeps, createServiceTokenSigner, hashApiKey, type ServiceDeps } from '@codex/shared';
+import { createApp } from '../src/app';
+import { findTenantBySlug } from '../src/db/tenants-repo';
+import { provisionTenant, type ProvisioningDeps, type ProvisioningStep } from '../src/domain/provisioning';
+import { createTestDatabase, testServerUrl, type TestDatabase } from '../../../test/support/database';
+import { createTestDeps } from '../../../test/support/service-deps';
+import { connectAs, dropProvisionedTenants } from '../../../test/support/tenants';
+import { testEnv } from '../../../test/support/test-env';
+
+describe('tenant provisioning (admin service)', () => {
+  let db: TestDatabase;
+  let deps: ServiceDeps;
+  let app: ReturnType<typeof createApp>;
+  let provisioning: ProvisioningDeps;
+  const templateDatabase = `cm_tpl_admin_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
+
+  const signer = () => createServiceTokenSigner('gateway', deps.config.serviceJwtSecret);
+  const asAdmin = (role = 'super_admin') => `Bearer ${signer().sign('admin', { adminId: 'a1', roles: [role] })}`;
+  const uniqueSlug = () => `t-${randomBytes(4).toString('hex')}`;
+
+  async function serverQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const client = new pg.Client({ connectionString: testServerUrl() });
+    await client.connect();
+    try {
+      return (await client.query<T>(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  async function create(body: Record<string, unknown>, auth = asAdmin()) {
+    return request(app).post('/api/v1/admin/tenants').set('Authorization', auth).send(body);
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('master');
+    deps = createTestDeps('admin', db.url, { TENANT_TEMPLATE_DATABASE: templateDatabase });
+    app = createApp(deps);
+    provisioning = {
+      db: deps.db,
+      serverUrl: deps.config.databaseUrl,
+      templateDatabase,
+      secrets: deps.secrets,
+      logger: deps.logger,
+    };
+  });
+  afterAll(async () => {
+    await closeServiceDeps(deps);
+    await dropProvisionedTenants(db.url);
+    await serverQuery(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
+    await db.drop();
+  });
+
+  it('when an admin creates a tenant, then it gets its own migrated database, login role and a key shown once', async () => {
+    const slug = uniqueSlug();
+    const res = await create({ name: 'Acme', slug });
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toBe(`/api/v1/admin/tenants/${res.body.tenant.id}`);
+    expect(res.body.tenant).toMatchObject({ slug, name: 'Acme', status: 'active', plan: 'free' });
+    expect(res.body.tenant).not.toHaveProperty('dbSecret');
+    expect(res.body.apiKey.key).toMatch(/^cmk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43}$/);
+
+    const stored = await deps.db.query('SELECT prefix, key_hash FROM api_keys WHERE tenant_id = $1', [res.body.tenant.id]);
+    expect(stored.rows).toEqual([{ prefix: res.body.apiKey.prefix, key_hash: hashApiKey(res.body.apiKey.key) }]);
+    const tenant = (await findTenantBySlug(deps.db, slug))!;
+    expect(tenant.dbSecret).toMatch(/^v1:/);
+
+    // The tenant pool cache reaches it with the tenant's own role and decrypted password.
+    const tables = await deps.tenants.withClient(tenant.id, async (client) =>
+      (await client.query(`SELECT current_user AS role, to_regclass('public.users') IS NOT NULL AS has_users`)).rows[0],
+    );
+    expect(tables).toEqual({ role: tenant.dbRole, has_users: true });
+  });
+
+  it("when a tenant's role tries another tenant's database or the master database, then PostgreSQL refuses", async () => {
+    const a = (await create({ name: 'A', slug: uniqueSlug() })).body.tenant;
+    const b = (await create({ name: 'B', slug: uniqueSlug() })).body.tenant;
+    const tenantA = (await findTenantBySlug(deps.db, a.slug))!;
+    const tenantB = (await findTenantBySlug(deps.db, b.slug))!;
+    const password = deps.secrets.open(tenantA.dbSecret!);
+    const own = await connectAs(tenantA.dbName!, tenantA.dbRole!, password);
+    await own.query('INSERT INTO users (email) VALUES ($1)', ['x@a.example']);
+    await own.end();
+    await expect(connectAs(tenantB.dbName!, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
+    await expect(connectAs(db.name, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
+    await expect(connectAs(templateDatabase, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
+  });
+
+  it('when the slug is taken, then 409 and no second database', async () => {
+    const slug = uniqueSlug();
+    await create({ name: 'First', slug });
+    const before = await serverQuery(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_%'`);
+    const res = await create({ name: 'Second', slug });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('TENANT_SLUG_TAKEN');
+    expect(await serverQuery(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_%'`)).toHaveLength(before.length);
+  });
+
+  it('when the same slug is provisioned twice at once, then one database is made and one request wins', async () => {
+    const slug = uniqueSlug();
+    const results = await Promise.all([create({ name: 'Twin', slug }), create({ name: 'Twin', slug })]);
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    const tenant = (await findTenantBySlug(deps.db, slug))!;
+    expect(await serverQuery('SELECT 1 FROM pg_database WHERE datname = $1', [tenant.dbName])).toHaveLength(1);
+    const keys = await deps.db.query('SELECT 1 FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenant.id]);
+    expect(keys.rowCount).toBe(1);
+  });
+
+  const badBodies: Array<[string, Record<string, unknown>, string]> = [
+    ['SQL in the slug', { name: 'x', slug: 'a"; DROP DATABASE postgres; --' }, 'body.slug'],
+    ['a path in the slug', { name: 'x', slug: '../etc' }, 'body.slug'],
+    ['an upper-case slug', { name: 'x', slug: 'Acme' }, 'body.slug'],
+    ['a reserved slug', { name: 'x', slug: 'admin' }, 'body.slug'],
+    ['no name', { slug: 'fine-slug' }, 'body.name'],
+    ['an unknown field', { name: 'x', slug: 'fine-slug', dbName: 'postgres' }, 'body'],
+  ];
+  it.each(badBodies)('when the body has %s, then 400 naming the field and nothing is written', async (_case, body, path) => {
+    const before = await deps.db.query('SELECT count(*)::int AS n FROM tenants');
+    const res = await create(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
+    expect((await deps.db.query('SELECT count(*)::int AS n FROM tenants')).rows[0].n).toBe(before.rows[0].n);
+  });
+
+  const steps: ProvisioningStep[] = ['claimed', 'role', 'database', 'locked-down', 'migrated'];
+  it.each(steps)('when provisioning fails right after the %s step, then a retry with the same slug finishes it exactly once', async (failAt) => {
+    const slug = uniqueSlug();
+    await expect(
+      provisionTenant(provisioning, { slug, name: 'Crashy', plan: 'free' }, (step) => {
+        if (step === failAt) throw new Error(`crash after ${step}`);
+      }),
+    ).rejects.toThrow(`crash after ${failAt}`);
+    expect(['provisioning', 'failed']).toContain((await findTenantBySlug(deps.db, slug))!.status);
+
+    const res = await create({ name: 'Crashy', slug });
+    expect(res.status).toBe(201);
+    const tenant = (await findTenantBySlug(deps.db, slug))!;
+    expect(tenant.status).toBe('active');
+    expect(await serverQuery('SELECT 1 FROM pg_database WHERE datname = $1', [tenant.dbName])).toHaveLength(1);
+    const live = await deps.db.query('SELECT key_hash FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenant.id]);
+    expect(live.rows).toEqual([{ key_hash: hashApiKey(res.body.apiKey.key) }]);
+    expect(await deps.tenants.withClient(tenant.id, async (c) => (await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n)).toBe(0);
+  });
+
+  describe('who may call', () => {
+    it('when no service token comes with the request, then 401', async () => {
+      const res = await request(app).post('/api/v1/admin/tenants').send({ name: 'x', slug: uniqueSlug() });
+      expect(res.status).toBe(401);
+    });
+
+    it('when a viewer admin lists tenants, then 200; when it creates one, then 403', async () => {
+      expect((await request(app).get('/api/v1/admin/tenants').set('Authorization', asAdmin('viewer'))).status).toBe(200);
+      const res = await create({ name: 'x', slug: uniqueSlug() }, asAdmin('viewer'));
+      expect(res.status).toBe(403);
+    });
+
+    it("when a tenant owner's identity calls admin routes, then 403", async () => {
+      const token = signer().sign('admin', { tenantId: '5b7f5f0c-4a3e-4a6e-8f0e-0d6f0b7e1a11', userId: 'u1', roles: ['owner', 'super_admin'] });
+      const res = await request(app).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${token}`);
+      expect(res.status).toBe(403);
+    });
+
+    it('when a token meant for another service is used, then 401', async () => {
+      const token = signer().sign('crm', { adminId: 'a1', roles: ['super_admin'] });
+      expect((await request(app).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+    });
+  });
+
+  describe('API keys and reads', () => {
+    let tenantA: { id: string };
+    let tenantB: { id: string };
+
+    beforeAll(async () => {
+      tenantA = (await create({ name: 'Keys A', slug: uniqueSlug() })).body.tenant;
+      tenantB = (await create({ name: 'Keys B', slug: uniqueSlug() })).body.tenant;
+    });
+
+    it('when another key is issued, then it is shown once and listings show only prefixes', async () => {
+      const issued = await request(app).post(`/api/v1/admin/tenants/${tenantA.id}/api-keys`).set('Authorization', asAdmin()).send({ name: 'ci' });
+      expect(issued.status).toBe(201);
+      expect(issued.body.key).toMatch(/^cmk_/);
+      const list = await request(app).get(`/api/v1/admin/tenants/${tenantA.id}/api-keys`).set('Authorization', asAdmin());
+      expect(list.body.items).toHaveLength(2);
+      expect(JSON.stringify(list.body)).not.toContain(issued.body.key);
+    });
+
+    it("when tenant B's path is used to revoke tenant A's key, then 404 and the key stays live", async () => {
+      const issued = await request(app).post(`/api/v1/admin/tenants/${tenantA.id}/api-keys`).set('Authorization', asAdmin()).send({});
+      const res = await request(app).delete(`/api/v1/admin/tenants/${tenantB.id}/api-keys/${issued.body.id}`).set('Authorization', asAdmin());
+      expect(res.status).toBe(404);
+      const row = await deps.db.query('SELECT revoked_at FROM api_keys WHERE id = $1', [issued.body.id]);
+      expect(row.rows[0].revoked_at).toBeNull();
+      const own = await request(app).delete(`/api/v1/admin/tenants/${tenantA.id}/api-keys/${issued.body.id}`).set('Authorization', asAdmin());
+      expect(own.status).toBe(204);
+    });
+
+    it('when a tenant id is unknown or malformed, then 404 or 400', async () => {
+      const unknown = await request(app).get('/api/v1/admin/tenants/7d0f2b1e-1111-4a4a-9a9a-123456789abc').set('Authorization', asAdmin());
+      expect(unknown.status).toBe(404);
+      const malformed = await request(app).get('/api/v1/admin/tenants/1%27%20OR%201=1').set('Authorization', asAdmin());
+      expect(malformed.status).toBe(400);
+    });
+
+    it('when tenants are listed with a filter and a page size, then the page and total follow them', async () => {
+      const res = await request(app).get('/api/v1/admin/tenants?status=active&limit=1').set('Authorization', asAdmin('support'));
+      expect(res.status).toBe(200);
+      expect(res.body.items).toHaveLength(1);
+      expect(res.body.total).toBeGreaterThanOrEqual(2);
+      const bad = await request(app).get('/api/v1/admin/tenants?status=nope&limit=1000').set('Authorization', asAdmin());
+      expect(bad.status).toBe(400);
+    });
+  });
+});

@@ -1,0 +1,92 @@
+import type { RequestHandler } from 'express';
+import { ForbiddenError, UnauthorizedError } from '../errors';
+import type { Identity } from '../service-token';
+
+/** Roles of platform administrators (master DB `admins`). */
+export const ADMIN_ROLES = ['super_admin', 'admin', 'support', 'viewer'] as const;
+export type AdminRole = (typeof ADMIN_ROLES)[number];
+
+/** Roles of a tenant's own users (tenant DB `users`). */
+export const TENANT_ROLES = ['owner', 'admin', 'member', 'viewer'] as const;
+export type TenantRole = (typeof TENANT_ROLES)[number];
+
+/**
+ * Every permission a route can require. Platform permissions belong to
+ * admins; tenant permissions to a tenant's users. The two never mix.
+ */
+export const PLATFORM_PERMISSIONS = [
+  'tenants:read',
+  'tenants:write',
+  'admins:read',
+  'admins:manage',
+  'plans:manage',
+  'system:read',
+  'system:manage',
+  'audit:read',
+] as const;
+export const TENANT_PERMISSIONS = [
+  'users:read',
+  'users:manage',
+  'clients:read',
+  'clients:write',
+  'content:read',
+  'content:write',
+  'crm:read',
+  'crm:write',
+  'billing:read',
+  'billing:manage',
+  'subscriptions:read',
+  'subscriptions:manage',
+] as const;
+export type Permission = (typeof PLATFORM_PERMISSIONS)[number] | (typeof TENANT_PERMISSIONS)[number];
+
+const READ_TENANT = TENANT_PERMISSIONS.filter((p) => p.endsWith(':read'));
+
+/** The one role → permission table. */
+export const ROLE_PERMISSIONS: { admin: Record<AdminRole, readonly Permission[]>; tenant: Record<TenantRole, readonly Permission[]> } = {
+  admin: {
+    super_admin: PLATFORM_PERMISSIONS,
+    admin: ['tenants:read', 'tenants:write', 'admins:read', 'plans:manage', 'system:read', 'audit:read'],
+    support: ['tenants:read', 'admins:read', 'system:read', 'audit:read'],
+    viewer: ['tenants:read', 'system:read'],
+  },
+  tenant: {
+    owner: TENANT_PERMISSIONS,
+    admin: TENANT_PERMISSIONS,
+    member: [...READ_TENANT, 'clients:write', 'content:write', 'crm:write'],
+    viewer: READ_TENANT,
+  },
+};
+
+function isOneOf<T extends string>(values: readonly T[], value: string): value is T {
+  return (values as readonly string[]).includes(value);
+}
+
+/** What a verified identity may do: admin roles count only for admins, tenant roles only for tenant users. */
+export function permissionsOf(identity: Pick<Identity, 'adminId' | 'userId' | 'tenantId' | 'roles'>): Set<Permission> {
+  const granted = new Set<Permission>();
+  if (identity.adminId) {
+    for (const role of identity.roles) if (isOneOf(ADMIN_ROLES, role)) ROLE_PERMISSIONS.admin[role].forEach((p) => granted.add(p));
+  } else if (identity.userId && identity.tenantId) {
+    for (const role of identity.roles) if (isOneOf(TENANT_ROLES, role)) ROLE_PERMISSIONS.tenant[role].forEach((p) => granted.add(p));
+  }
+  return granted;
+}
+
+/**
+ * Route guard: the verified identity (from requireServiceToken) must hold
+ * `permission`. No identity → 401; identity without it → 403.
+ */
+export function requirePermission(permission: Permission): RequestHandler {
+  return (req, _res, next) => {
+    if (!req.identity) {
+      next(new UnauthorizedError());
+      return;
+    }
+    if (!permissionsOf(req.identity).has(permission)) {
+      next(new ForbiddenError(`Requires permission ${permission}`));
+      return;
+    }
+    next();
+  };
+}
