@@ -9,6 +9,7 @@ import {
   type ServiceName,
 } from '@codex/shared';
 import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
+import { localSecrets } from './lib/local-secrets';
 import { preparePlatform } from './lib/prepare-platform';
 import { ProcessGroup } from './lib/process-group';
 
@@ -41,7 +42,12 @@ async function main(): Promise<void> {
   const logger = createLogger('launcher', { level: launcher.logLevel });
 
   const database: PlatformDatabase = await openPlatformDatabase(launcher);
-  const env = { NODE_ENV: 'development', ...process.env, DATABASE_URL: database.masterUrl };
+  const env = {
+    NODE_ENV: 'development',
+    ...process.env,
+    ...(await localSecrets(launcher.dataDir, process.env)),
+    DATABASE_URL: database.masterUrl,
+  };
   const services = loadConfig('gateway', env);
 
   let stopping = false;

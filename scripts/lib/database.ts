@@ -1,5 +1,6 @@
+import pg from 'pg';
 import { ensureDatabase, withDatabase, type LauncherConfig } from '@codex/shared';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
+import { embeddedServerUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 
 export const EMBEDDED_MASTER_DATABASE = 'codex_master';
 
@@ -19,6 +20,12 @@ export async function openPlatformDatabase(config: LauncherConfig, onLog?: (line
     await ensureDatabase(config.databaseUrl);
     return { masterUrl: config.databaseUrl };
   }
+  const running = await runningEmbeddedServer(config);
+  if (running) {
+    // `npm start` already runs it: share it rather than start a second server on the same data.
+    await ensureDatabase(withDatabase(running, EMBEDDED_MASTER_DATABASE));
+    return { masterUrl: withDatabase(running, EMBEDDED_MASTER_DATABASE) };
+  }
   const embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, onLog });
   const masterUrl = withDatabase(embedded.url, EMBEDDED_MASTER_DATABASE);
   try {
@@ -30,3 +37,18 @@ export async function openPlatformDatabase(config: LauncherConfig, onLog?: (line
   return { masterUrl, embedded };
 }
 
+
+/** The URL of the embedded server of DATA_DIR when it is already up, else undefined. */
+async function runningEmbeddedServer(config: LauncherConfig): Promise<string | undefined> {
+  const url = await embeddedServerUrl(config.dataDir, config.embeddedPgPort);
+  if (!url) return undefined;
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+  try {
+    await client.connect();
+    return url;
+  } catch {
+    return undefined;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

