@@ -55,6 +55,14 @@ const baseSchema = z.object({
   BODY_LIMIT: byteSize.default('1mb'),
   UPSTREAM_TIMEOUT_MS: positiveInt.default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
+  BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
+  LOGIN_ACCOUNT_ATTEMPTS: positiveInt.default(5),
+  LOGIN_IP_ATTEMPTS: positiveInt.default(50),
+  LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
+  RATE_LIMIT_PER_KEY: positiveInt.default(6_000),
+  RATE_LIMIT_PER_IP: positiveInt.default(3_000),
+  RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+  API_KEY_CACHE_MS: positiveInt.default(30_000),
   TENANT_TEMPLATE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('codex_tenant_template'),
   TRUST_PROXY: z
     .string()
@@ -81,6 +89,10 @@ export interface ServiceConfig {
   bodyLimit: string;
   upstreamTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Password hashing and login throttling (auth service). */
+  auth: { bcryptCost: number; loginAccountAttempts: number; loginIpAttempts: number; loginWindowMs: number };
+  /** Request limits and caches of the gateway. */
+  gateway: { rateLimitPerKey: number; rateLimitPerIp: number; rateLimitWindowMs: number; apiKeyCacheMs: number };
   /** Migrated database that new tenant databases are copied from. */
   tenantTemplateDatabase: string;
   redisUrl?: string;
@@ -159,6 +171,18 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     tenantTemplateDatabase: base.TENANT_TEMPLATE_DATABASE,
+    auth: {
+      bcryptCost: base.BCRYPT_COST,
+      loginAccountAttempts: base.LOGIN_ACCOUNT_ATTEMPTS,
+      loginIpAttempts: base.LOGIN_IP_ATTEMPTS,
+      loginWindowMs: base.LOGIN_WINDOW_MS,
+    },
+    gateway: {
+      rateLimitPerKey: base.RATE_LIMIT_PER_KEY,
+      rateLimitPerIp: base.RATE_LIMIT_PER_IP,
+      rateLimitWindowMs: base.RATE_LIMIT_WINDOW_MS,
+      apiKeyCacheMs: base.API_KEY_CACHE_MS,
+    },
     redisUrl: base.REDIS_URL,
     trustProxy: base.TRUST_PROXY,
     serviceUrls,

@@ -25,3 +25,5 @@ export * from './db/platform-migrations';
 export * from './crypto/api-keys';
 export * from './crypto/secret-box';
 export * from './auth/permissions';
+export * from './auth/access-tokens';
+export * from './http/rate-limit';

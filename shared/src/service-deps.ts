@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { createClient } from 'redis';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { SecretBox } from './crypto/secret-box';
@@ -25,7 +26,11 @@ export interface ServiceDeps {
   signer: ServiceTokenSigner;
   /** Seals and opens platform secrets (tenant database passwords, …). */
   secrets: SecretBox;
+  /** Shared state across instances (rate-limit counters), when REDIS_URL is set. */
+  redis?: RedisClient;
 }
+
+export type RedisClient = ReturnType<typeof createClient>;
 
 /** Builds the standard dependencies from a loaded config. */
 export function createServiceDeps(config: ServiceConfig, logger: Logger = createLogger(config.service, { level: config.logLevel })): ServiceDeps {
@@ -51,12 +56,20 @@ export function createServiceDeps(config: ServiceConfig, logger: Logger = create
     timeoutMs: config.upstreamTimeoutMs,
     logger,
   });
-  return { config, logger, db, tenants, clients, signer, secrets };
+  let redis: RedisClient | undefined;
+  if (config.redisUrl) {
+    redis = createClient({ url: config.redisUrl });
+    redis.on('error', (err: unknown) => logger.warn('redis error', { err }));
+    // Commands queue until connected; a Redis outage degrades limits, it does not stop the service.
+    redis.connect().catch((err: unknown) => logger.warn('redis connect failed', { err }));
+  }
+  return { config, logger, db, tenants, clients, signer, secrets, redis };
 }
 
 /** Releases what createServiceDeps opened. */
 export async function closeServiceDeps(deps: ServiceDeps): Promise<void> {
   deps.clients.shutdown();
+  if (deps.redis?.isOpen) await deps.redis.close();
   await deps.tenants.close();
   await deps.db.end();
 }

@@ -1,7 +1,23 @@
 import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import type { AuthContext } from './domain/accounts';
+import { KeyRing } from './domain/key-ring';
+import { PasswordHasher } from './domain/passwords';
+import { authRoutes } from './routes/auth-routes';
+import { internalRoutes } from './routes/internal-routes';
 
-/** The auth service: tenant users and platform admins: sign-up, login, tokens, permissions. */
+/** The auth service: tenant users and platform admins, tokens (ES256, JWKS), permissions. */
 export function createApp(deps: ServiceDeps): Express {
-  return createStandardServiceApp('auth', deps);
+  const ctx: AuthContext = {
+    keys: new KeyRing(deps.db, deps.secrets),
+    passwords: new PasswordHasher(deps.config.auth.bcryptCost),
+    master: deps.db,
+  };
+  return createStandardServiceApp('auth', deps, (app, openapi) => {
+    app.get('/.well-known/jwks.json', async (_req, res) => {
+      res.set('Cache-Control', 'public, max-age=300').json(await ctx.keys.jwks());
+    });
+    app.use('/api/v1/auth', authRoutes(deps, ctx, openapi));
+    app.use('/internal', internalRoutes(deps, openapi));
+  });
 }

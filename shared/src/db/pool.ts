@@ -32,17 +32,24 @@ export function createPool(config: string | pg.PoolConfig, options: PoolOptions 
   return pool;
 }
 
-/** Runs `fn` in a transaction on one client: COMMIT when it resolves, ROLLBACK when it throws. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
+/** Runs `fn` in a transaction on a checked-out client: COMMIT when it resolves, ROLLBACK when it throws. */
+export async function inTransaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  await client.query('BEGIN');
   try {
-    await client.query('BEGIN');
     const result = await fn(client);
     await client.query('COMMIT');
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw translatePgError(err);
+  }
+}
+
+/** Runs `fn` in a transaction on one client of the pool. */
+export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await inTransaction(client, fn);
   } finally {
     client.release();
   }

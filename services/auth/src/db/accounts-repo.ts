@@ -1,0 +1,74 @@
+import type { Queryable } from '@codex/shared';
+
+/** A person who can log in: a tenant user (tenant DB `users`) or a platform admin (master `admins`). */
+export interface Account {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  status: 'active' | 'invited' | 'disabled';
+  passwordHash: string | null;
+  createdAt: Date;
+}
+
+interface AccountRow {
+  id: string;
+  email: string;
+  name: string;
+  role: string;
+  status: Account['status'];
+  password_hash: string | null;
+  created_at: Date;
+}
+
+const ACCOUNT_TABLES = { user: 'users', admin: 'admins' } as const;
+export type AccountKind = keyof typeof ACCOUNT_TABLES;
+
+const COLUMNS = 'id, email, name, role, status, password_hash, created_at';
+
+function toAccount(row: AccountRow): Account {
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    status: row.status,
+    passwordHash: row.password_hash,
+    createdAt: row.created_at,
+  };
+}
+
+/** The public view of an account: never the hash. */
+export function publicAccount(account: Account): Omit<Account, 'passwordHash'> {
+  const { passwordHash: _hash, ...rest } = account;
+  return rest;
+}
+
+export async function findAccountByEmail(db: Queryable, kind: AccountKind, email: string): Promise<Account | undefined> {
+  const { rows } = await db.query<AccountRow>(`SELECT ${COLUMNS} FROM ${ACCOUNT_TABLES[kind]} WHERE lower(email) = lower($1)`, [email]);
+  return rows[0] && toAccount(rows[0]);
+}
+
+export async function findAccountById(db: Queryable, kind: AccountKind, id: string): Promise<Account | undefined> {
+  const { rows } = await db.query<AccountRow>(`SELECT ${COLUMNS} FROM ${ACCOUNT_TABLES[kind]} WHERE id = $1`, [id]);
+  return rows[0] && toAccount(rows[0]);
+}
+
+/** Inserts a tenant user; the first user of a tenant becomes its owner. */
+export async function insertUser(db: Queryable, user: { email: string; name: string; passwordHash: string }): Promise<Account> {
+  const { rows } = await db.query<AccountRow>(
+    `INSERT INTO users (email, name, password_hash, role)
+     VALUES ($1, $2, $3, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'owner' END)
+     RETURNING ${COLUMNS}`,
+    [user.email, user.name, user.passwordHash],
+  );
+  return toAccount(rows[0]!);
+}
+
+export async function recordLogin(db: Queryable, kind: AccountKind, id: string): Promise<void> {
+  await db.query(`UPDATE ${ACCOUNT_TABLES[kind]} SET last_login_at = now() WHERE id = $1`, [id]);
+}
+
+export async function updatePasswordHash(db: Queryable, kind: AccountKind, id: string, passwordHash: string): Promise<void> {
+  await db.query(`UPDATE ${ACCOUNT_TABLES[kind]} SET password_hash = $2 WHERE id = $1`, [id, passwordHash]);
+}

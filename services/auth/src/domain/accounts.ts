@@ -1,0 +1,146 @@
+import {
+  ConflictError,
+  ForbiddenError,
+  inTransaction,
+  NotFoundError,
+  permissionsOf,
+  UnauthorizedError,
+  type Pool,
+  type PoolClient,
+  type TenantPoolCache,
+} from '@codex/shared';
+import {
+  findAccountByEmail,
+  findAccountById,
+  insertUser,
+  publicAccount,
+  recordLogin,
+  updatePasswordHash,
+  type Account,
+  type AccountKind,
+} from '../db/accounts-repo';
+import { revokeAllRefreshTokensOf } from '../db/refresh-tokens-repo';
+import { findSignupMode } from '../db/tenant-settings-repo';
+import type { KeyRing } from './key-ring';
+import type { PasswordHasher } from './passwords';
+import { endSession, REUSED_REFRESH, rotateSession, startSession, type Session, type Subject } from './sessions';
+
+export interface AuthContext {
+  keys: KeyRing;
+  passwords: PasswordHasher;
+  /** Master database (admins, tenant settings). */
+  master: Pool;
+}
+
+/** Where accounts live: a tenant's database for its users, the master database for admins. */
+export interface Realm {
+  kind: AccountKind;
+  tenantId?: string;
+  withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+}
+
+export function tenantRealm(tenants: TenantPoolCache, tenantId: string): Realm {
+  return { kind: 'user', tenantId, withClient: (fn) => tenants.withClient(tenantId, fn) };
+}
+
+export function adminRealm(master: Pool): Realm {
+  return {
+    kind: 'admin',
+    withClient: async (fn) => {
+      const client = await master.connect();
+      try {
+        return await fn(client);
+      } finally {
+        client.release();
+      }
+    },
+  };
+}
+
+const INVALID_CREDENTIALS = () => new UnauthorizedError('Email or password is incorrect', 'INVALID_CREDENTIALS');
+
+function subjectOf(realm: Realm, account: Account): Subject {
+  return { id: account.id, roles: [account.role], tenantId: realm.tenantId };
+}
+
+export interface SignedIn extends Session {
+  user: ReturnType<typeof publicAccount>;
+}
+
+/** Tenant sign-up: open unless the tenant chose invite-only; the tenant's first user is its owner. */
+export async function register(ctx: AuthContext, realm: Realm, input: { email: string; name: string; password: string }): Promise<SignedIn> {
+  const mode = await findSignupMode(ctx.master, realm.tenantId!);
+  if (!mode) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
+  if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', 'SIGNUP_CLOSED');
+  const passwordHash = await ctx.passwords.hash(input.password);
+  return realm.withClient((client) =>
+    inTransaction(client, async (tx) => {
+      const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
+        if ((err as { code?: string }).code === '23505') throw new ConflictError('An account with this email exists', { field: 'email' }, 'EMAIL_TAKEN');
+        throw err;
+      });
+      return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
+    }),
+  );
+}
+
+/**
+ * Same 401 for an unknown email, a wrong password and a disabled or
+ * not-yet-activated account, after the same bcrypt work.
+ */
+export async function login(ctx: AuthContext, realm: Realm, input: { email: string; password: string }): Promise<SignedIn> {
+  return realm.withClient(async (client) => {
+    const account = await findAccountByEmail(client, realm.kind, input.email);
+    const passwordOk = await ctx.passwords.verify(input.password, account?.passwordHash);
+    if (!account || !passwordOk || account.status !== 'active') throw INVALID_CREDENTIALS();
+    return inTransaction(client, async (tx) => {
+      await recordLogin(tx, realm.kind, account.id);
+      return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
+    });
+  });
+}
+
+export async function refresh(ctx: AuthContext, realm: Realm, refreshToken: string): Promise<Session> {
+  const result = await realm.withClient((client) =>
+    inTransaction(client, (tx) =>
+      rotateSession(ctx.keys, tx, realm.kind, refreshToken, async (ownerId) => {
+        const account = await findAccountById(tx, realm.kind, ownerId);
+        return account?.status === 'active' ? subjectOf(realm, account) : undefined;
+      }),
+    ),
+  );
+  if ('reused' in result) throw REUSED_REFRESH();
+  return result;
+}
+
+export async function logout(realm: Realm, refreshToken: string): Promise<void> {
+  await realm.withClient((client) => inTransaction(client, (tx) => endSession(tx, realm.kind, refreshToken)));
+}
+
+/** The caller's own account, roles and permissions. */
+export async function me(realm: Realm, accountId: string) {
+  const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
+  if (!account || account.status !== 'active') throw new UnauthorizedError('Account is not active', 'ACCOUNT_INACTIVE');
+  const identity = realm.kind === 'admin' ? { adminId: account.id, roles: [account.role] } : { userId: account.id, tenantId: realm.tenantId, roles: [account.role] };
+  return { ...publicAccount(account), roles: [account.role], permissions: [...permissionsOf(identity)].sort() };
+}
+
+/** Changes the password after checking the current one; every session of the account ends. */
+export async function changePassword(
+  ctx: AuthContext,
+  realm: Realm,
+  accountId: string,
+  input: { currentPassword: string; newPassword: string },
+): Promise<void> {
+  await realm.withClient(async (client) => {
+    const account = await findAccountById(client, realm.kind, accountId);
+    if (!account || !(await ctx.passwords.verify(input.currentPassword, account.passwordHash))) {
+      throw new UnauthorizedError('Current password is incorrect', 'INVALID_CREDENTIALS');
+    }
+    const passwordHash = await ctx.passwords.hash(input.newPassword);
+    await inTransaction(client, async (tx) => {
+      await updatePasswordHash(tx, realm.kind, accountId, passwordHash);
+      await revokeAllRefreshTokensOf(tx, realm.kind, accountId);
+    });
+  });
+}

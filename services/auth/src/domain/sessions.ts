@@ -1,0 +1,114 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_TTL_SECONDS,
+  REFRESH_TOKEN_TTL_SECONDS,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  UnauthorizedError,
+  type AccessTokenClaims,
+  type PoolClient,
+  type Queryable,
+} from '@codex/shared';
+import { z } from 'zod';
+import {
+  findRefreshTokenForUpdate,
+  insertRefreshToken,
+  markRefreshTokenUsed,
+  revokeRefreshFamily,
+  type RefreshTokenKind,
+} from '../db/refresh-tokens-repo';
+import type { KeyRing } from './key-ring';
+
+/** Refresh tokens are opaque random strings; only their SHA-256 is stored. */
+export const RefreshToken = z.string().regex(/^rt_[A-Za-z0-9_-]{43}$/, 'is not a refresh token');
+
+export interface Session {
+  tokenType: 'Bearer';
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+}
+
+export interface Subject {
+  id: string;
+  roles: string[];
+  /** Set for tenant users, absent for admins. */
+  tenantId?: string;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+
+function kindOf(subject: Subject): RefreshTokenKind {
+  return subject.tenantId ? 'user' : 'admin';
+}
+
+async function signAccessToken(keys: KeyRing, subject: Subject): Promise<string> {
+  const { kid, privateKey } = await keys.current();
+  const claims: AccessTokenClaims = { roles: subject.roles, ...(subject.tenantId ? { tid: subject.tenantId } : {}) };
+  return jwt.sign(claims, privateKey, {
+    algorithm: ACCESS_TOKEN_ALGORITHM,
+    keyid: kid,
+    issuer: TOKEN_ISSUER,
+    audience: subject.tenantId ? TOKEN_AUDIENCE.tenant : TOKEN_AUDIENCE.admin,
+    subject: subject.id,
+    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+    jwtid: randomUUID(),
+  });
+}
+
+async function issue(keys: KeyRing, db: Queryable, subject: Subject, familyId: string): Promise<Session> {
+  const refreshToken = `rt_${randomBytes(32).toString('base64url')}`;
+  await insertRefreshToken(db, kindOf(subject), {
+    ownerId: subject.id,
+    familyId,
+    hash: hashToken(refreshToken),
+    expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000),
+  });
+  return { tokenType: 'Bearer', accessToken: await signAccessToken(keys, subject), expiresIn: ACCESS_TOKEN_TTL_SECONDS, refreshToken };
+}
+
+/** A new login: a new refresh-token family and an access token. */
+export function startSession(keys: KeyRing, db: Queryable, subject: Subject): Promise<Session> {
+  return issue(keys, db, subject, randomUUID());
+}
+
+const INVALID_REFRESH = () => new UnauthorizedError('Refresh token is invalid or expired', 'INVALID_REFRESH_TOKEN');
+
+/**
+ * Exchanges a refresh token for a new pair (rotation). A token that was
+ * already used or revoked means it was stolen or replayed: its whole family
+ * is revoked (committed), and the caller gets 401.
+ * Runs inside the caller's transaction on `tx`.
+ */
+export async function rotateSession(
+  keys: KeyRing,
+  tx: PoolClient,
+  kind: RefreshTokenKind,
+  refreshToken: string,
+  loadSubject: (ownerId: string) => Promise<Subject | undefined>,
+): Promise<Session | { reused: true }> {
+  const stored = await findRefreshTokenForUpdate(tx, kind, hashToken(refreshToken));
+  if (!stored) throw INVALID_REFRESH();
+  if (stored.usedAt || stored.revokedAt) {
+    await revokeRefreshFamily(tx, kind, stored.familyId);
+    return { reused: true };
+  }
+  if (stored.expiresAt.getTime() <= Date.now()) throw INVALID_REFRESH();
+  const subject = await loadSubject(stored.ownerId);
+  if (!subject) {
+    await revokeRefreshFamily(tx, kind, stored.familyId);
+    return { reused: true };
+  }
+  await markRefreshTokenUsed(tx, kind, stored.id);
+  return issue(keys, tx, subject, stored.familyId);
+}
+
+/** Logout: the token's whole family stops working. Unknown tokens are ignored (no oracle). */
+export async function endSession(tx: PoolClient, kind: RefreshTokenKind, refreshToken: string): Promise<void> {
+  const stored = await findRefreshTokenForUpdate(tx, kind, hashToken(refreshToken));
+  if (stored) await revokeRefreshFamily(tx, kind, stored.familyId);
+}
+
+export const REUSED_REFRESH = () => new UnauthorizedError('Refresh token was already used; every session of this login is revoked', 'REFRESH_TOKEN_REUSED');

@@ -1,0 +1,141 @@
+import {
+  ApiRouter,
+  createRateLimit,
+  ipKeyGenerator,
+  requirePermission,
+  requireServiceToken,
+  UnauthorizedError,
+  type Identity,
+  type OpenApiRegistry,
+  type ServiceDeps,
+} from '@codex/shared';
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { adminRealm, changePassword, login, logout, me, refresh, register, tenantRealm, type AuthContext } from '../domain/accounts';
+import { Password } from '../domain/passwords';
+import { RefreshToken } from '../domain/sessions';
+
+const Email = z.string().trim().max(254).pipe(z.email({ error: 'must be an email address' }));
+/** Login does not re-check password rules (they may have changed), only that it is a plausible string. */
+const LoginPassword = z.string().min(1).max(1_024);
+const Credentials = z.strictObject({ email: Email, password: LoginPassword });
+const Registration = z.strictObject({ email: Email, password: Password, name: z.string().trim().max(200).default('') });
+const RefreshBody = z.strictObject({ refreshToken: RefreshToken });
+const PasswordChange = z.strictObject({ currentPassword: LoginPassword, newPassword: Password });
+
+const SessionSchema = z.object({ tokenType: z.literal('Bearer'), accessToken: z.string(), expiresIn: z.number(), refreshToken: z.string() });
+
+function tenantOf(req: { identity?: Identity }): string {
+  const tenantId = req.identity?.tenantId;
+  if (!tenantId) throw new UnauthorizedError('A tenant API key is required', 'INVALID_API_KEY');
+  return tenantId;
+}
+
+function userOf(req: { identity?: Identity }): { tenantId: string; userId: string } {
+  const userId = req.identity?.userId;
+  if (!userId) throw new UnauthorizedError('A user access token is required', 'INVALID_TOKEN');
+  return { tenantId: tenantOf(req), userId };
+}
+
+function adminOf(req: { identity?: Identity }): string {
+  const adminId = req.identity?.adminId;
+  if (!adminId) throw new UnauthorizedError('An admin access token is required', 'INVALID_TOKEN');
+  return adminId;
+}
+
+/** Per-IP and per-account login throttles; only failed attempts count against the account. */
+function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHandler[] {
+  const { loginAccountAttempts, loginIpAttempts, loginWindowMs } = deps.config.auth;
+  return [
+    createRateLimit({ name: `login-ip-${realm}`, windowMs: loginWindowMs, limit: loginIpAttempts, redis: deps.redis }),
+    createRateLimit({
+      name: `login-account-${realm}`,
+      windowMs: loginWindowMs,
+      limit: loginAccountAttempts,
+      onlyFailures: true,
+      redis: deps.redis,
+      key: (req) => `${req.identity?.tenantId ?? 'platform'}:${String((req.body as { email?: unknown })?.email ?? '').trim().toLowerCase()}`,
+    }),
+  ];
+}
+
+/** `/api/v1/auth/...`: tenant users' and platform admins' sign-in, tokens and accounts. */
+export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApiRegistry) {
+  const api = new ApiRouter(openapi, '/api/v1/auth');
+  api.router.use(requireServiceToken('auth', deps.config.serviceJwtSecret));
+  const tenant = (req: { identity?: Identity }) => tenantRealm(deps.tenants, tenantOf(req));
+  const admins = adminRealm(deps.db);
+
+  api.post(
+    '/register',
+    { summary: 'Sign a user up (open sign-up tenants)', tags: ['users'], body: Registration, responses: { 201: { description: 'Signed up and in', schema: SessionSchema } }, security: 'apiKey' },
+    createRateLimit({ name: 'register-ip', windowMs: deps.config.auth.loginWindowMs, limit: deps.config.auth.loginIpAttempts, redis: deps.redis, key: (req) => `${req.identity?.tenantId}:${ipKeyGenerator(req.ip ?? '')}` }),
+    async (req, res) => {
+      res.status(201).json(await register(ctx, tenant(req), req.body));
+    },
+  );
+  api.post(
+    '/login',
+    { summary: 'Log a user in', tags: ['users'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SessionSchema } }, security: 'apiKey' },
+    ...loginThrottles(deps, 'tenant'),
+    async (req, res) => {
+      res.json(await login(ctx, tenant(req), req.body));
+    },
+  );
+  api.post(
+    '/refresh',
+    { summary: 'Exchange a refresh token for a new pair (the old one is spent)', tags: ['users'], body: RefreshBody, responses: { 200: { description: 'New tokens', schema: SessionSchema } }, security: 'apiKey' },
+    async (req, res) => {
+      res.json(await refresh(ctx, tenant(req), req.body.refreshToken));
+    },
+  );
+  api.post(
+    '/logout',
+    { summary: 'End the session the refresh token belongs to', tags: ['users'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, security: 'apiKey' },
+    async (req, res) => {
+      await logout(tenant(req), req.body.refreshToken);
+      res.status(204).end();
+    },
+  );
+  api.get('/me', { summary: 'The calling user, roles and permissions', tags: ['users'], responses: { 200: { description: 'The user' } }, security: 'user' }, async (req, res) => {
+    const { tenantId, userId } = userOf(req);
+    res.json(await me(tenantRealm(deps.tenants, tenantId), userId));
+  });
+  api.post(
+    '/password',
+    { summary: 'Change the calling user’s password (ends every session)', tags: ['users'], body: PasswordChange, responses: { 204: { description: 'Changed' } }, security: 'user' },
+    async (req, res) => {
+      const { tenantId, userId } = userOf(req);
+      await changePassword(ctx, tenantRealm(deps.tenants, tenantId), userId, req.body);
+      res.status(204).end();
+    },
+  );
+
+  api.post(
+    '/admin/login',
+    { summary: 'Log a platform admin in', tags: ['admins'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SessionSchema } }, security: 'none' },
+    ...loginThrottles(deps, 'admin'),
+    async (req, res) => {
+      res.json(await login(ctx, admins, req.body));
+    },
+  );
+  api.post('/admin/refresh', { summary: 'Rotate an admin refresh token', tags: ['admins'], body: RefreshBody, responses: { 200: { description: 'New tokens' } }, security: 'none' }, async (req, res) => {
+    res.json(await refresh(ctx, admins, req.body.refreshToken));
+  });
+  api.post('/admin/logout', { summary: 'End an admin session', tags: ['admins'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, security: 'none' }, async (req, res) => {
+    await logout(admins, req.body.refreshToken);
+    res.status(204).end();
+  });
+  api.get('/admin/me', { summary: 'The calling admin', tags: ['admins'], responses: { 200: { description: 'The admin' } }, security: 'admin' }, async (req, res) => {
+    res.json(await me(admins, adminOf(req)));
+  });
+  api.post(
+    '/admin/keys/rotate',
+    { summary: 'Rotate the token signing key (old tokens stay valid until they expire)', tags: ['admins'], responses: { 201: { description: 'New key id' } }, security: 'admin' },
+    requirePermission('system:manage'),
+    async (_req, res) => {
+      res.status(201).json({ kid: await ctx.keys.rotate() });
+    },
+  );
+  return api.router;
+}
