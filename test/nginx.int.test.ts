@@ -22,7 +22,8 @@ describeWithNginx('nginx.conf in front of the gateway (real nginx)', () => {
     db = await createTestDatabase('master');
     const crmDeps = createTestDeps('crm', db.url);
     crm = await listenOnFreePort(createCrmApp(crmDeps));
-    const gatewayDeps = createTestDeps('gateway', db.url, { CRM_URL: crm.url, AUTH_URL: await closedPortUrl() });
+    // Public routes only (no key or token needed): the crm app stands in for auth, subscription is down.
+    const gatewayDeps = createTestDeps('gateway', db.url, { CRM_URL: crm.url, AUTH_URL: crm.url, SUBSCRIPTION_URL: await closedPortUrl() });
     gateway = await listenOnFreePort(createGatewayApp(gatewayDeps));
     deps.push(crmDeps, gatewayDeps);
     const port = Number(new URL((await closedPortUrl())).port);
@@ -49,7 +50,7 @@ describeWithNginx('nginx.conf in front of the gateway (real nginx)', () => {
   });
 
   it('when a body is just over the services limit, then the service (not nginx) answers 413 in the standard body', async () => {
-    const res = await fetch(`${nginx.url}/api/v1/crm/anything`, {
+    const res = await fetch(`${nginx.url}/api/v1/auth/admin/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify({ blob: 'x'.repeat(1_100_000) }),
@@ -59,7 +60,7 @@ describeWithNginx('nginx.conf in front of the gateway (real nginx)', () => {
   });
 
   it('when an upstream service is down, then the standard 503 body comes back through nginx', async () => {
-    const res = await fetch(`${nginx.url}/api/v1/auth/me`);
+    const res = await fetch(`${nginx.url}/api/v1/subscription/health`);
     expect(res.status).toBe(503);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_UNAVAILABLE');
   });

@@ -1,14 +1,36 @@
-import { BACKEND_SERVICES, createServiceApp, standardHealthChecks, type ServiceDeps } from '@codex/shared';
+import {
+  BACKEND_SERVICES,
+  createRateLimit,
+  createServiceApp,
+  ipKeyGenerator,
+  ServiceUnavailableError,
+  standardHealthChecks,
+  type ServiceDeps,
+} from '@codex/shared';
 import type { Express } from 'express';
+import { ApiKeyResolver } from './api-key-resolver';
+import { authenticate } from './authenticate';
 import { createServiceHealthRouter } from './service-health';
 import { createServiceProxy } from './service-proxy';
+import { UserTokenVerifier } from './user-token-verifier';
+
+export interface GatewayOptions {
+  /** For tests: how long an unknown `kid` waits before the JWKS may be fetched again. */
+  jwksCooldownMs?: number;
+}
 
 /**
- * The core gateway: the one public entry point. Proxies `/api/v1/<service>/...`
- * to the six services and reports their health at `/health/services`.
+ * The core gateway, the one public entry point: per request it limits by IP,
+ * resolves the tenant from `X-API-Key`, verifies the user or admin token,
+ * limits by key, and proxies `/api/v1/<service>/...` with a service JWT that
+ * carries the verified identity. Also `/health/services` and the JWKS.
  */
-export function createApp(deps: ServiceDeps): Express {
+export function createApp(deps: ServiceDeps, options: GatewayOptions = {}): Express {
   const { config, logger } = deps;
+  const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
+  const tokens = new UserTokenVerifier(config.serviceUrls.auth, { cooldownMs: options.jwksCooldownMs });
+  const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
+
   return createServiceApp({
     service: 'gateway',
     config,
@@ -21,10 +43,28 @@ export function createApp(deps: ServiceDeps): Express {
       return service ? `/api/v1/${service}/*` : 'unmatched';
     },
     streamingRoutes: (app) => {
+      app.get('/.well-known/jwks.json', async (_req, res) => {
+        const jwks = await tokens.jwks().catch((err: unknown) => {
+          throw new ServiceUnavailableError('Signing keys are not available yet', err);
+        });
+        res.set('Cache-Control', 'public, max-age=300').json(jwks);
+      });
+      app.use(
+        '/api/v1',
+        createRateLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, limit: rateLimitPerIp, redis: deps.redis }),
+        authenticate(keys, tokens),
+        createRateLimit({
+          name: 'gateway-key',
+          windowMs: rateLimitWindowMs,
+          limit: rateLimitPerKey,
+          redis: deps.redis,
+          key: (req) => req.res?.locals.apiKeyId ?? ipKeyGenerator(req.ip ?? 'unknown'),
+        }),
+      );
       for (const service of BACKEND_SERVICES) {
         app.use(
           `/api/v1/${service}`,
-          createServiceProxy({ service, baseUrl: config.serviceUrls[service], timeoutMs: config.upstreamTimeoutMs, logger }),
+          createServiceProxy({ service, baseUrl: config.serviceUrls[service], timeoutMs: config.upstreamTimeoutMs, logger, signer: deps.signer }),
         );
       }
     },

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
-import { AppError, ErrorCode, sendError, type BackendServiceName, type Logger } from '@codex/shared';
+import { AppError, ErrorCode, sendError, type BackendServiceName, type Logger, type ServiceTokenSigner } from '@codex/shared';
 import type { Request, RequestHandler } from 'express';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 
@@ -9,14 +9,20 @@ export interface ServiceProxyOptions {
   baseUrl: string;
   timeoutMs: number;
   logger: Logger;
+  /** Signs the service JWT that carries the verified identity to the service. */
+  signer: ServiceTokenSigner;
 }
+
+/** Headers a client might use to claim an identity; services ignore them, and we never pass them on. */
+const IDENTITY_HEADERS = ['x-api-key', 'x-tenant-id', 'x-user-id', 'x-admin-id', 'x-roles', 'x-identity', 'x-service-token', 'cookie'];
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
 /**
  * Streams `/api/v1/<service>/...` to the service unchanged, over keep-alive
- * connections (one agent per upstream), passing the request id on. Upstream
- * failures answer in the standard error body.
+ * connections (one agent per upstream). The client's credentials stay here:
+ * the service gets a fresh service JWT with the verified identity instead,
+ * and the request id. Upstream failures answer in the standard error body.
  */
 export function createServiceProxy(options: ServiceProxyOptions): RequestHandler {
   const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
@@ -54,7 +60,11 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
     on: {
       proxyReq: (proxyReq, req) => {
-        proxyReq.setHeader('X-Request-Id', (req as Request).id);
+        const request = req as Request;
+        for (const header of IDENTITY_HEADERS) proxyReq.removeHeader(header);
+        const { caller: _caller, ...identity } = request.identity ?? { caller: 'gateway', roles: [] };
+        proxyReq.setHeader('Authorization', `Bearer ${options.signer.sign(options.service, identity)}`);
+        proxyReq.setHeader('X-Request-Id', request.id);
         proxyReq.on('timeout', () => timedOut.add(req));
       },
       error: onError,

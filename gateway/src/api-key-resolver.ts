@@ -1,0 +1,71 @@
+import { ForbiddenError, hashApiKey, looksLikeApiKey, UnauthorizedError, type Queryable } from '@codex/shared';
+
+export interface ResolvedKey {
+  keyId: string;
+  tenantId: string;
+  tenantStatus: string;
+}
+
+interface CacheEntry {
+  value: ResolvedKey | null;
+  expiresAt: number;
+}
+
+/** Unknown keys are remembered briefly too, so a flood of bad keys cannot become a flood of queries. */
+const NEGATIVE_TTL_MS = 5_000;
+const MAX_ENTRIES = 50_000;
+
+const INVALID_KEY = () => new UnauthorizedError('API key is missing, unknown or revoked', 'INVALID_API_KEY');
+
+/**
+ * `X-API-Key` → tenant. Keys are looked up by their SHA-256 (the only form
+ * stored) and cached for `ttlMs`, so revocation and suspension take effect
+ * within that time on every gateway instance.
+ */
+export class ApiKeyResolver {
+  private readonly cache = new Map<string, CacheEntry>();
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly ttlMs: number,
+  ) {}
+
+  /** The tenant of a usable key; 401 INVALID_API_KEY or 403 TENANT_SUSPENDED otherwise. */
+  async resolve(key: string | undefined): Promise<ResolvedKey> {
+    if (!key || !looksLikeApiKey(key)) throw INVALID_KEY();
+    const hash = hashApiKey(key);
+    const now = Date.now();
+    let entry = this.cache.get(hash);
+    if (!entry || entry.expiresAt <= now) {
+      const value = await this.lookup(hash);
+      entry = { value, expiresAt: now + (value ? this.ttlMs : Math.min(this.ttlMs, NEGATIVE_TTL_MS)) };
+      this.remember(hash, entry);
+    }
+    if (!entry.value) throw INVALID_KEY();
+    if (entry.value.tenantStatus === 'suspended') throw new ForbiddenError('This tenant is suspended', 'TENANT_SUSPENDED');
+    if (entry.value.tenantStatus !== 'active') throw INVALID_KEY();
+    return entry.value;
+  }
+
+  /** Forget everything (tests, or an operator forcing a revocation through at once). */
+  clear(): void {
+    this.cache.clear();
+  }
+
+  private async lookup(hash: string): Promise<ResolvedKey | null> {
+    const { rows } = await this.db.query<{ key_id: string; tenant_id: string; status: string }>(
+      `SELECT k.id AS key_id, k.tenant_id, t.status
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+        WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
+      [hash],
+    );
+    const row = rows[0];
+    return row ? { keyId: row.key_id, tenantId: row.tenant_id, tenantStatus: row.status } : null;
+  }
+
+  private remember(hash: string, entry: CacheEntry): void {
+    this.cache.delete(hash);
+    if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(hash, entry);
+  }
+}

@@ -1,0 +1,47 @@
+import { currentContext, ForbiddenError, type Identity } from '@codex/shared';
+import type { RequestHandler } from 'express';
+import type { ApiKeyResolver } from './api-key-resolver';
+import { accessFor } from './route-access';
+import type { UserTokenVerifier } from './user-token-verifier';
+
+declare module 'express-serve-static-core' {
+  interface Locals {
+    /** The API key the request came with, once resolved (for per-key limits). */
+    apiKeyId?: string;
+  }
+}
+
+/**
+ * Establishes who is calling, from nothing but the API key and the access
+ * token: the tenant from the key, the user or admin from a verified token;
+ * a user token of another tenant than the key's is 403 TENANT_MISMATCH.
+ * Incoming identity headers are never read.
+ */
+export function authenticate(keys: ApiKeyResolver, tokens: UserTokenVerifier): RequestHandler {
+  return async (req, res, next) => {
+    const access = accessFor(req.method, req.originalUrl.split('?')[0] ?? '');
+    const identity: Identity = { caller: 'gateway', roles: [] };
+    if (access === 'apiKey' || access === 'user') {
+      const key = await keys.resolve(req.get('x-api-key'));
+      identity.tenantId = key.tenantId;
+      res.locals.apiKeyId = key.keyId;
+      if (access === 'user') {
+        const token = await tokens.verify(req.get('authorization'), 'tenant');
+        if (token.tenantId !== key.tenantId) throw new ForbiddenError('The token belongs to another tenant than the API key', 'TENANT_MISMATCH');
+        identity.userId = token.subject;
+        identity.roles = token.roles;
+      }
+    } else if (access === 'admin') {
+      const token = await tokens.verify(req.get('authorization'), 'admin');
+      identity.adminId = token.subject;
+      identity.roles = token.roles;
+    }
+    req.identity = identity;
+    const context = currentContext();
+    if (context) {
+      context.tenantId = identity.tenantId;
+      context.userId = identity.userId ?? identity.adminId;
+    }
+    next();
+  };
+}

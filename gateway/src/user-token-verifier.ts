@@ -1,0 +1,72 @@
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  looksLikeJwt,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  UnauthorizedError,
+} from '@codex/shared';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+
+export interface VerifiedToken {
+  subject: string;
+  tenantId?: string;
+  roles: string[];
+}
+
+export type TokenAudience = keyof typeof TOKEN_AUDIENCE;
+
+const INVALID_TOKEN = () => new UnauthorizedError('Access token is missing, invalid or expired', 'INVALID_TOKEN');
+
+/**
+ * Verifies user and admin access tokens against the auth service's JWKS:
+ * algorithm pinned to ES256, issuer, audience, exp and nbf checked. The key
+ * set is cached without expiry (verification keeps working while the auth
+ * service is down) and refetched only for an unknown `kid`, at most once per
+ * cooldown, so garbage tokens cannot make the gateway hammer the auth service.
+ */
+export class UserTokenVerifier {
+  private readonly keySet: ReturnType<typeof createRemoteJWKSet>;
+
+  constructor(authBaseUrl: string, options: { cooldownMs?: number; timeoutMs?: number } = {}) {
+    this.keySet = createRemoteJWKSet(new URL('/.well-known/jwks.json', authBaseUrl), {
+      cacheMaxAge: Infinity,
+      cooldownDuration: options.cooldownMs ?? 30_000,
+      timeoutDuration: options.timeoutMs ?? 2_000,
+    });
+  }
+
+  async verify(authorization: string | undefined, audience: TokenAudience): Promise<VerifiedToken> {
+    const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
+    if (!token || !looksLikeJwt(token)) throw INVALID_TOKEN();
+    let header: ReturnType<typeof decodeProtectedHeader>;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw INVALID_TOKEN();
+    }
+    // Refuse before any key lookup (and so before any fetch): only our algorithm, only with a key id.
+    if (header.alg !== ACCESS_TOKEN_ALGORITHM || typeof header.kid !== 'string' || header.kid.length > 100) throw INVALID_TOKEN();
+    try {
+      const { payload } = await jwtVerify(token, this.keySet, {
+        algorithms: [ACCESS_TOKEN_ALGORITHM],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE[audience],
+        requiredClaims: ['exp', 'iat', 'sub'],
+        clockTolerance: 5,
+      });
+      const roles = Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : [];
+      const tenantId = typeof payload.tid === 'string' ? payload.tid : undefined;
+      if (audience === 'tenant' && !tenantId) throw INVALID_TOKEN();
+      if (audience === 'admin' && tenantId) throw INVALID_TOKEN();
+      return { subject: payload.sub!, tenantId, roles };
+    } catch {
+      throw INVALID_TOKEN();
+    }
+  }
+
+  /** The cached key set, fetched once if nothing is cached yet (served at the gateway's JWKS URL). */
+  async jwks(): Promise<JSONWebKeySet> {
+    if (!this.keySet.jwks()) await this.keySet.reload();
+    return this.keySet.jwks() ?? { keys: [] };
+  }
+}

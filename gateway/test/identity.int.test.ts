@@ -1,0 +1,257 @@
+import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import bcrypt from 'bcrypt';
+import express from 'express';
+import jwt from 'jsonwebtoken';
+import pg from 'pg';
+import request from 'supertest';
+import {
+  closeServiceDeps,
+  requireServiceToken,
+  TOKEN_AUDIENCE,
+  TOKEN_ISSUER,
+  type ServiceDeps,
+} from '@codex/shared';
+import { createApp as createAdminApp } from '../../services/admin/src/app';
+import { createApp as createAuthApp } from '../../services/auth/src/app';
+import { KeyRing } from '../../services/auth/src/domain/key-ring';
+import { createApp } from '../src/app';
+import { createTestDatabase, testServerUrl, type TestDatabase } from '../../test/support/database';
+import { listenOnFreePort, type Listening } from '../../test/support/listen';
+import { provisionTestTenant } from '../../test/support/provisioning';
+import { createTestDeps } from '../../test/support/service-deps';
+import { dropProvisionedTenants } from '../../test/support/tenants';
+import { testEnv } from '../../test/support/test-env';
+
+describe('gateway identity pipeline (real auth and admin services over HTTP)', () => {
+  let db: TestDatabase;
+  const template = `cm_tpl_gw_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
+  const allDeps: ServiceDeps[] = [];
+  const servers: Listening[] = [];
+  let auth: Listening;
+  let gateway: ReturnType<typeof createApp>;
+  let gatewayDeps: ServiceDeps;
+  let jwksFetches = 0;
+  const keyOf: Record<string, string> = {};
+  const tenantOf: Record<string, string> = {};
+  const PASSWORD = 'correct horse battery';
+  const ADMIN_EMAIL = 'ops@platform.example';
+
+  function deps(service: Parameters<typeof createTestDeps>[0], env: Record<string, string> = {}) {
+    const created = createTestDeps(service, db.url, { BCRYPT_COST: '10', ...env });
+    allDeps.push(created);
+    return created;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('master');
+    const authDeps = deps('auth');
+    const authApp = createAuthApp(authDeps);
+    auth = await listenOnFreePort((req, res) => {
+      if (req.url === '/.well-known/jwks.json') jwksFetches += 1;
+      authApp(req, res);
+    });
+    const admin = await listenOnFreePort(createAdminApp(deps('admin', { TENANT_TEMPLATE_DATABASE: template })));
+    // The "crm" here is a stub that shows exactly what reaches a service.
+    const echoDeps = deps('crm');
+    const echo = express();
+    echo.use(requireServiceToken('crm', echoDeps.config.serviceJwtSecret), (req, res) => {
+      res.json({ identity: req.identity, headers: req.headers, path: req.originalUrl });
+    });
+    const crm = await listenOnFreePort(echo);
+    servers.push(auth, admin, crm);
+
+    for (const name of ['a', 'b', 'suspended']) {
+      const provisioned = await provisionTestTenant(authDeps, template);
+      keyOf[name] = provisioned.apiKey.key;
+      tenantOf[name] = provisioned.tenant.id;
+    }
+    await authDeps.db.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [tenantOf.suspended]);
+    await authDeps.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ($1, $2, 'super_admin')`, [ADMIN_EMAIL, await bcrypt.hash(PASSWORD, 10)]);
+
+    gatewayDeps = deps('gateway', { AUTH_URL: auth.url, ADMIN_URL: admin.url, CRM_URL: crm.url, API_KEY_CACHE_MS: '200' });
+    gateway = createApp(gatewayDeps, { jwksCooldownMs: 60_000 });
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+    for (const d of allDeps) await closeServiceDeps(d);
+    await dropProvisionedTenants(db.url);
+    const admin = new pg.Client({ connectionString: testServerUrl() });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+    await admin.end();
+    await db.drop();
+  });
+
+  async function signUp(tenant: string) {
+    const email = `u-${randomBytes(4).toString('hex')}@example.com`;
+    const res = await request(gateway).post('/api/v1/auth/register').set('X-API-Key', keyOf[tenant]!).send({ email, password: PASSWORD });
+    expect(res.status).toBe(201);
+    return { email, ...(res.body as { accessToken: string; refreshToken: string; user: { id: string } }) };
+  }
+
+  const whoami = (key: string | undefined, token: string | undefined) => {
+    const req = request(gateway).get('/api/v1/crm/whoami');
+    if (key) req.set('X-API-Key', key);
+    if (token) req.set('Authorization', `Bearer ${token}`);
+    return req;
+  };
+
+  it('when a user signs up, logs in and calls a service, then the service gets a service JWT with the verified identity and nothing else', async () => {
+    const user = await signUp('a');
+    const login = await request(gateway).post('/api/v1/auth/login').set('X-API-Key', keyOf.a!).send({ email: user.email, password: PASSWORD });
+    expect(login.status).toBe(200);
+    const res = await whoami(keyOf.a, login.body.accessToken)
+      .set('X-Tenant-Id', tenantOf.b!)
+      .set('X-User-Id', 'someone-else')
+      .set('X-Service-Token', 'forged');
+    expect(res.status).toBe(200);
+    expect(res.body.identity).toEqual({ caller: 'gateway', tenantId: tenantOf.a, userId: user.user.id, roles: ['owner'] });
+    for (const header of ['x-tenant-id', 'x-user-id', 'x-service-token', 'x-api-key']) expect(res.body.headers).not.toHaveProperty(header);
+    expect(res.body.headers.authorization).not.toContain(login.body.accessToken);
+  });
+
+  it('when the whole session runs through the gateway, then refresh rotates, reuse revokes the family, /me and logout work', async () => {
+    const user = await signUp('b');
+    const me = await request(gateway).get('/api/v1/auth/me').set('X-API-Key', keyOf.b!).set('Authorization', `Bearer ${user.accessToken}`);
+    expect(me.body).toMatchObject({ id: user.user.id, email: user.email });
+    const refreshed = await request(gateway).post('/api/v1/auth/refresh').set('X-API-Key', keyOf.b!).send({ refreshToken: user.refreshToken });
+    expect(refreshed.status).toBe(200);
+    const reuse = await request(gateway).post('/api/v1/auth/refresh').set('X-API-Key', keyOf.b!).send({ refreshToken: user.refreshToken });
+    expect(reuse.status).toBe(401);
+    expect(reuse.body.error.code).toBe('REFRESH_TOKEN_REUSED');
+    const afterReuse = await request(gateway).post('/api/v1/auth/refresh').set('X-API-Key', keyOf.b!).send({ refreshToken: refreshed.body.refreshToken });
+    expect(afterReuse.status).toBe(401);
+    const again = await request(gateway).post('/api/v1/auth/login').set('X-API-Key', keyOf.b!).send({ email: user.email, password: PASSWORD });
+    const out = await request(gateway).post('/api/v1/auth/logout').set('X-API-Key', keyOf.b!).send({ refreshToken: again.body.refreshToken });
+    expect(out.status).toBe(204);
+  });
+
+  describe('tokens that must not pass (401, no JWKS fetch, no 5xx)', () => {
+    let keys: KeyRing;
+    let valid: { accessToken: string; refreshToken: string; user: { id: string } };
+
+    beforeAll(async () => {
+      keys = new KeyRing(gatewayDeps.db, gatewayDeps.secrets);
+      valid = await signUp('a');
+      expect((await whoami(keyOf.a, valid.accessToken)).status).toBe(200); // JWKS now cached
+    });
+
+    const ourKey = async () => keys.current();
+    const claims = () => ({ tid: tenantOf.a, roles: ['owner'] });
+    const base = () => ({ issuer: TOKEN_ISSUER, audience: TOKEN_AUDIENCE.tenant, subject: valid.user.id });
+    const attacks: Array<[string, () => Promise<string | undefined>]> = [
+      ['missing', async () => undefined],
+      ['garbage', async () => 'not.a.token'],
+      ['expired', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), algorithm: 'ES256', keyid: k.kid, expiresIn: -60 }); }],
+      ['without exp', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), algorithm: 'ES256', keyid: k.kid }); }],
+      ['alg none', async () => `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims(), sub: valid.user.id, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE.tenant, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.`],
+      ['alg noNE', async () => `${Buffer.from(JSON.stringify({ alg: 'noNE', kid: 'x' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims(), sub: valid.user.id, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.c2ln`],
+      ['HS256 signed with the public key', async () => {
+        const k = await ourKey();
+        const jwk = (await request(gateway).get('/.well-known/jwks.json')).body.keys.find((key: { kid: string }) => key.kid === k.kid);
+        const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+        // Libraries refuse to make this token, so craft it by hand: the classic key-confusion attack.
+        const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+        const unsigned = `${encode({ alg: 'HS256', typ: 'JWT', kid: k.kid })}.${encode({ ...claims(), sub: valid.user.id, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE.tenant, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 })}`;
+        return `${unsigned}.${createHmac('sha256', pem).update(unsigned).digest('base64url')}`;
+      }],
+      ['signed by an unknown key (unknown kid)', async () => {
+        const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+        return jwt.sign(claims(), privateKey, { ...base(), algorithm: 'ES256', keyid: randomUUID(), expiresIn: 600 });
+      }],
+      ['for another audience', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), audience: TOKEN_AUDIENCE.admin, algorithm: 'ES256', keyid: k.kid, expiresIn: 600 }); }],
+      ['from another issuer', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), issuer: 'evil', algorithm: 'ES256', keyid: k.kid, expiresIn: 600 }); }],
+      ['a refresh token', async () => valid.refreshToken],
+    ];
+
+    it.each(attacks)('when the token is %s, then 401', async (_name, make) => {
+      const fetchesBefore = jwksFetches;
+      const res = await whoami(keyOf.a, await make());
+      expect(res.status).toBe(401);
+      expect(res.body.error.code).toBe('INVALID_TOKEN');
+      expect(jwksFetches).toBe(fetchesBefore);
+    });
+
+    it("when tenant A's token comes with tenant B's key, then 403 TENANT_MISMATCH", async () => {
+      const res = await whoami(keyOf.b, valid.accessToken);
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('TENANT_MISMATCH');
+    });
+
+    it('when the API key is unknown, malformed or missing, then 401 INVALID_API_KEY', async () => {
+      for (const key of ['cmk_AAAAAAAAAAAA_' + 'A'.repeat(43), "' OR 1=1 --", undefined]) {
+        const res = await whoami(key, valid.accessToken);
+        expect(res.status).toBe(401);
+        expect(res.body.error.code).toBe('INVALID_API_KEY');
+      }
+    });
+
+    it("when the tenant is suspended, then its key gets 403 TENANT_SUSPENDED", async () => {
+      const res = await request(gateway).post('/api/v1/auth/login').set('X-API-Key', keyOf.suspended!).send({ email: 'x@example.com', password: PASSWORD });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('TENANT_SUSPENDED');
+    });
+
+    it('when a key is revoked, then within the cache time it stops working', async () => {
+      const provisioned = await provisionTestTenant(gatewayDeps, template);
+      const key = provisioned.apiKey.key;
+      expect((await request(gateway).post('/api/v1/auth/login').set('X-API-Key', key).send({ email: 'n@example.com', password: PASSWORD })).status).toBe(401);
+      await gatewayDeps.db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [provisioned.apiKey.id]);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const res = await request(gateway).post('/api/v1/auth/login').set('X-API-Key', key).send({ email: 'n@example.com', password: PASSWORD });
+      expect(res.body.error.code).toBe('INVALID_API_KEY');
+    });
+  });
+
+  describe('admins', () => {
+    let adminToken: string;
+    beforeAll(async () => {
+      const login = await request(gateway).post('/api/v1/auth/admin/login').send({ email: ADMIN_EMAIL, password: PASSWORD });
+      expect(login.status).toBe(200);
+      adminToken = login.body.accessToken;
+    });
+
+    it('when an admin token calls the admin API without any API key, then it works', async () => {
+      const res = await request(gateway).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${adminToken}`);
+      expect(res.status).toBe(200);
+      expect(res.body.total).toBeGreaterThanOrEqual(3);
+    });
+
+    it('when an admin token is used on tenant routes, then 401; a tenant token on admin routes, then 401', async () => {
+      expect((await whoami(keyOf.a, adminToken)).status).toBe(401);
+      const user = await signUp('a');
+      const res = await request(gateway).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${user.accessToken}`).set('X-API-Key', keyOf.a!);
+      expect(res.status).toBe(401);
+    });
+  });
+
+  it('when the JWKS is asked of the gateway, then it serves the auth service keys', async () => {
+    const res = await request(gateway).get('/.well-known/jwks.json');
+    expect(res.status).toBe(200);
+    expect(res.body.keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(res.body.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('when a key sends more than its limit, then 429 with RateLimit headers and Retry-After', async () => {
+    const limited = createApp(deps('gateway', { AUTH_URL: auth.url, RATE_LIMIT_PER_KEY: '3' }));
+    const statuses: number[] = [];
+    let last: request.Response | undefined;
+    for (let i = 0; i < 4; i += 1) {
+      last = await request(limited).post('/api/v1/auth/login').set('X-API-Key', keyOf.b!).send({ email: 'limit@example.com', password: PASSWORD });
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    expect(last!.body.error.code).toBe('RATE_LIMITED');
+    expect(Number(last!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(last!.headers.ratelimit).toMatch(/limit=3/);
+  });
+
+  it('when the auth service is down, then tokens still verify (cached JWKS) and /health/services reports it down', async () => {
+    const user = await signUp('a');
+    await auth.close();
+    const res = await whoami(keyOf.a, user.accessToken);
+    expect(res.status).toBe(200);
+    const health = await request(gateway).get('/health/services');
+    expect(health.body.services.find((s: { service: string }) => s.service === 'auth')).toMatchObject({ status: 'down' });
+  });
+});
