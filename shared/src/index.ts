@@ -27,3 +27,4 @@ export * from './crypto/secret-box';
 export * from './auth/permissions';
 export * from './auth/access-tokens';
 export * from './http/rate-limit';
+export * from './http/idempotency';

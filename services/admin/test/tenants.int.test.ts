@@ -214,3 +214,38 @@ describe('tenant provisioning (admin service)', () => {
     });
   });
 });
+
+describe('tenant provisioning with an Idempotency-Key', () => {
+  let db: TestDatabase;
+  let deps: ServiceDeps;
+  let app: ReturnType<typeof createApp>;
+  const templateDatabase = `cm_tpl_admin_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('master');
+    deps = createTestDeps('admin', db.url, { TENANT_TEMPLATE_DATABASE: templateDatabase });
+    app = createApp(deps);
+  });
+  afterAll(async () => {
+    await closeServiceDeps(deps);
+    await dropProvisionedTenants(db.url);
+    const admin = new pg.Client({ connectionString: testServerUrl() });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
+    await admin.end();
+    await db.drop();
+  });
+
+  it('when the same request is retried with its key, then the first answer (with the same API key) comes back and one database exists', async () => {
+    const auth = `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('admin', { adminId: 'a1', roles: ['super_admin'] })}`;
+    const body = { name: 'Retry Co', slug: `t-${randomBytes(4).toString('hex')}` };
+    const first = await request(app).post('/api/v1/admin/tenants').set('Authorization', auth).set('Idempotency-Key', 'create-retry-co-1').send(body);
+    const retry = await request(app).post('/api/v1/admin/tenants').set('Authorization', auth).set('Idempotency-Key', 'create-retry-co-1').send(body);
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.body.apiKey.key).toBe(first.body.apiKey.key);
+    expect((await deps.db.query('SELECT count(*)::int AS n FROM tenants')).rows[0].n).toBe(1);
+    const other = await request(app).post('/api/v1/admin/tenants').set('Authorization', auth).set('Idempotency-Key', 'create-retry-co-1').send({ ...body, name: 'Other' });
+    expect(other.status).toBe(422);
+  });
+});

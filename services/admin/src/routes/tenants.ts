@@ -1,5 +1,6 @@
 import {
   ApiRouter,
+  idempotent,
   NotFoundError,
   requirePermission,
   requireServiceToken,
@@ -57,6 +58,7 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   };
   const api = new ApiRouter(openapi, '/api/v1/admin');
   api.router.use(requireServiceToken('admin', deps.config.serviceJwtSecret));
+  const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
 
   api.post(
     '/tenants',
@@ -68,6 +70,7 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       security: 'admin',
     },
     requirePermission('tenants:write'),
+    once,
     async (req, res) => {
       const result = await provisionTenant(provisioning, req.body);
       res.status(201).location(`/api/v1/admin/tenants/${result.tenant.id}`).json(result);
@@ -109,6 +112,7 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     '/tenants/:id/api-keys',
     { summary: 'Issue another API key (shown once)', tags: ['api keys'], params: TenantIdParams, body: CreateKey, responses: { 201: { description: 'Issued', schema: ApiKeySchema } }, security: 'admin' },
     requirePermission('tenants:write'),
+    once,
     async (req, res) => {
       const issued = await issueApiKey(deps.db, req.params.id, req.body.name);
       res.status(201).location(`/api/v1/admin/tenants/${req.params.id}/api-keys/${issued.id}`).json(issued);

@@ -1,5 +1,6 @@
 import {
   ApiRouter,
+  idempotent,
   createRateLimit,
   ipKeyGenerator,
   requirePermission,
@@ -70,6 +71,7 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
     '/register',
     { summary: 'Sign a user up (open sign-up tenants)', tags: ['users'], body: Registration, responses: { 201: { description: 'Signed up and in', schema: SessionSchema } }, security: 'apiKey' },
     createRateLimit({ name: 'register-ip', windowMs: deps.config.auth.loginWindowMs, limit: deps.config.auth.loginIpAttempts, redis: deps.redis, key: (req) => `${req.identity?.tenantId}:${ipKeyGenerator(req.ip ?? '')}` }),
+    idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
       res.status(201).json(await register(ctx, tenant(req), req.body));
     },
