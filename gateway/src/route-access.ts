@@ -13,6 +13,7 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { method: 'POST', path: '/api/v1/auth/login', access: 'apiKey' },
   { method: 'POST', path: '/api/v1/auth/refresh', access: 'apiKey' },
   { method: 'POST', path: '/api/v1/auth/logout', access: 'apiKey' },
+  { method: 'POST', path: '/api/v1/auth/invitations/accept', access: 'apiKey' },
   { method: 'POST', path: '/api/v1/auth/admin/login', access: 'none' },
   { method: 'POST', path: '/api/v1/auth/admin/refresh', access: 'none' },
   { method: 'POST', path: '/api/v1/auth/admin/logout', access: 'none' },

@@ -40,7 +40,8 @@ export const TENANT_PERMISSIONS = [
 ] as const;
 export type Permission = (typeof PLATFORM_PERMISSIONS)[number] | (typeof TENANT_PERMISSIONS)[number];
 
-const READ_TENANT = TENANT_PERMISSIONS.filter((p) => p.endsWith(':read'));
+/** What every signed-in user may read; the user directory is for owners and admins only. */
+const READ_TENANT = TENANT_PERMISSIONS.filter((p) => p.endsWith(':read') && p !== 'users:read');
 
 /** The one role → permission table. */
 export const ROLE_PERMISSIONS: { admin: Record<AdminRole, readonly Permission[]>; tenant: Record<TenantRole, readonly Permission[]> } = {

@@ -5,6 +5,7 @@ import {
   ipKeyGenerator,
   requirePermission,
   requireServiceToken,
+  TENANT_ROLES,
   UnauthorizedError,
   type Identity,
   type OpenApiRegistry,
@@ -15,6 +16,7 @@ import { z } from 'zod';
 import { adminRealm, changePassword, login, logout, me, refresh, register, tenantRealm, type AuthContext } from '../domain/accounts';
 import { Password } from '../domain/passwords';
 import { RefreshToken } from '../domain/sessions';
+import { acceptUserInvitation, changeUser, getTenantUser, inviteUser, listTenantUsers, removeUser } from '../domain/users';
 
 const Email = z.string().trim().max(254).pipe(z.email({ error: 'must be an email address' }));
 /** Login does not re-check password rules (they may have changed), only that it is a plausible string. */
@@ -110,6 +112,84 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
       const { tenantId, userId } = userOf(req);
       await changePassword(ctx, tenantRealm(deps.tenants, tenantId), userId, req.body);
       res.status(204).end();
+    },
+  );
+
+  const UserId = z.object({ id: z.uuid() });
+  const Role = z.enum(TENANT_ROLES);
+  const actor = (req: { identity?: Identity }) => ({ userId: userOf(req).userId, role: req.identity!.roles[0] ?? 'viewer' });
+  const users = (req: { identity?: Identity }) => tenantRealm(deps.tenants, userOf(req).tenantId);
+
+  api.get(
+    '/users',
+    {
+      summary: "The tenant's users (owners and admins)",
+      tags: ['users'],
+      query: z.object({
+        status: z.enum(['active', 'invited', 'disabled']).optional(),
+        role: Role.optional(),
+        limit: z.coerce.number().int().min(1).max(100).default(50),
+        offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+      }),
+      responses: { 200: { description: 'A page of users' } },
+      security: 'user',
+    },
+    requirePermission('users:read'),
+    async (req, res) => {
+      res.json(await listTenantUsers(users(req), req.query));
+    },
+  );
+  api.post(
+    '/users',
+    {
+      summary: 'Invite a user; the invitation token is shown once',
+      tags: ['users'],
+      body: z.strictObject({ email: Email, name: z.string().trim().max(200).default(''), role: Role.default('member') }),
+      responses: { 201: { description: 'Invited' } },
+      security: 'user',
+    },
+    requirePermission('users:manage'),
+    idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
+    async (req, res) => {
+      const invited = await inviteUser(users(req), actor(req), req.body);
+      res.status(201).location(`/api/v1/auth/users/${invited.user.id}`).json(invited);
+    },
+  );
+  api.get('/users/:id', { summary: 'One user', tags: ['users'], params: UserId, responses: { 200: { description: 'The user' } }, security: 'user' }, requirePermission('users:read'), async (req, res) => {
+    res.json(await getTenantUser(users(req), req.params.id));
+  });
+  api.patch(
+    '/users/:id',
+    {
+      summary: 'Rename, change the role of, disable or re-enable a user',
+      tags: ['users'],
+      params: UserId,
+      body: z
+        .strictObject({ name: z.string().trim().max(200).optional(), role: Role.optional(), status: z.enum(['active', 'disabled']).optional() })
+        .refine((body) => Object.keys(body).length > 0, 'nothing to change'),
+      responses: { 200: { description: 'The user' } },
+      security: 'user',
+    },
+    requirePermission('users:manage'),
+    async (req, res) => {
+      res.json(await changeUser(users(req), actor(req), req.params.id, req.body));
+    },
+  );
+  api.delete('/users/:id', { summary: 'Delete a user', tags: ['users'], params: UserId, responses: { 204: { description: 'Deleted' } }, security: 'user' }, requirePermission('users:manage'), async (req, res) => {
+    await removeUser(users(req), actor(req), req.params.id);
+    res.status(204).end();
+  });
+  api.post(
+    '/invitations/accept',
+    {
+      summary: 'Accept an invitation: set a password and sign in',
+      tags: ['users'],
+      body: z.strictObject({ token: z.string().regex(/^inv_[A-Za-z0-9_-]{43}$/, 'is not an invitation token'), password: Password }),
+      responses: { 200: { description: 'Signed in', schema: SessionSchema } },
+      security: 'apiKey',
+    },
+    async (req, res) => {
+      res.json(await acceptUserInvitation(ctx, tenant(req), req.body));
     },
   );
 
