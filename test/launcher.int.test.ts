@@ -1,16 +1,32 @@
 import { randomBytes } from 'node:crypto';
+import net from 'node:net';
 import pg from 'pg';
 import bcrypt from 'bcrypt';
 import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
 import { testEnv } from './support/test-env';
 import { testServerUrl } from './support/database';
-import { listenOnFreePort } from './support/listen';
 import { runTypeScript } from './support/processes';
 
+/**
+ * Ports below Linux's ephemeral range (32768+), so no other test's port-0 listener can take one
+ * between our check and the launcher binding it.
+ */
 async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => listenOnFreePort(() => undefined)));
-  await Promise.all(servers.map((s) => s.close()));
-  return servers.map((s) => Number(new URL(s.url).port));
+  const ports: number[] = [];
+  while (ports.length < count) {
+    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
+    if (ports.includes(candidate)) continue;
+    const server = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(candidate, '127.0.0.1', () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      ports.push(candidate);
+    }
+  }
+  return ports;
 }
 
 describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
