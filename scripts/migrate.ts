@@ -1,4 +1,5 @@
-import { ConfigError, createLogger, loadLauncherConfig } from '@codex/shared';
+import { createLogger, loadLauncherConfig } from '@codex/shared';
+import { runScript } from './lib/run-script';
 import { openPlatformDatabase } from './lib/database';
 import { preparePlatform } from './lib/prepare-platform';
 
@@ -17,7 +18,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`migrate: ${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runScript('migrate', main);

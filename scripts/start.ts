@@ -1,7 +1,6 @@
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  ConfigError,
   SERVICE_NAMES,
   createLogger,
   loadConfig,
@@ -12,6 +11,7 @@ import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
 import { localSecrets } from './lib/local-secrets';
 import { preparePlatform } from './lib/prepare-platform';
 import { ProcessGroup } from './lib/process-group';
+import { runScript } from './lib/run-script';
 
 const ROOT = path.resolve(__dirname, '..');
 const ENTRY: Record<ServiceName, string> = Object.fromEntries(
@@ -110,7 +110,4 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`start: ${err instanceof ConfigError ? err.message : (err as Error).stack ?? String(err)}\n`);
-  process.exit(1);
-});
+runScript('start', main);

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import {
   closeServiceDeps,
-  ConfigError,
   createLogger,
   createServiceDeps,
   loadConfig,
@@ -12,6 +11,7 @@ import { listApiKeys, revokeApiKey } from '../services/admin/src/db/api-keys-rep
 import { findTenantBySlug, listTenants, publicTenant } from '../services/admin/src/db/tenants-repo';
 import { issueApiKey } from '../services/admin/src/domain/api-keys';
 import { provisionTenant } from '../services/admin/src/domain/provisioning';
+import { runScript, UsageError } from './lib/run-script';
 import { openPlatformDatabase } from './lib/database';
 import { localSecrets } from './lib/local-secrets';
 
@@ -82,11 +82,4 @@ async function main(): Promise<void> {
   }
 }
 
-class UsageError extends Error {}
-
-main().catch((err: unknown) => {
-  if (err instanceof UsageError) process.stderr.write(`${USAGE}\n`);
-  else if (err instanceof ConfigError || err instanceof AppError) process.stderr.write(`tenant: ${err.message}\n`);
-  else process.stderr.write(`tenant: ${(err as Error).stack ?? String(err)}\n`);
-  process.exit(err instanceof UsageError ? 2 : 1);
-});
+runScript('tenant', main, USAGE);

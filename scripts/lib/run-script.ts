@@ -1,0 +1,24 @@
+import { AppError, ConfigError } from '@codex/shared';
+
+/** Thrown by a command for a wrong invocation; `runScript` prints the usage for it. */
+export class UsageError extends Error {}
+
+/**
+ * Runs an operator command: known failures print one line (a bad variable,
+ * a refused operation, a database whose schema is behind), anything else its
+ * stack; the exit code says which (2 for usage, 1 otherwise).
+ */
+export function runScript(name: string, main: () => Promise<void>, usage?: string): void {
+  main().catch((err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${usage ?? err.message}\n`);
+      process.exit(2);
+    }
+    let line: string;
+    if (err instanceof ConfigError || err instanceof AppError) line = err.message;
+    else if ((err as { code?: string }).code === '42P01') line = `the database schema is behind this version: run \`npm run migrate\` (${(err as Error).message})`;
+    else line = (err as Error).stack ?? String(err);
+    process.stderr.write(`${name}: ${line}\n`);
+    process.exit(1);
+  });
+}
