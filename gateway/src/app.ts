@@ -10,6 +10,7 @@ import {
 import type { Express } from 'express';
 import { ApiKeyResolver } from './api-key-resolver';
 import { authenticate } from './authenticate';
+import { createCombinedOpenApi } from './combined-openapi';
 import { createServiceHealthRouter } from './service-health';
 import { createServiceProxy } from './service-proxy';
 import { UserTokenVerifier } from './user-token-verifier';
@@ -37,6 +38,7 @@ export function createApp(deps: ServiceDeps, options: GatewayOptions = {}): Expr
     logger,
     healthChecks: standardHealthChecks(deps),
     breakerStates: () => deps.clients.breakerStates(),
+    openApiDocument: createCombinedOpenApi(config.serviceUrls),
     metricsRouteLabel: (req) => {
       const path = req.originalUrl.split('?')[0] ?? '';
       const service = BACKEND_SERVICES.find((name) => path.startsWith(`/api/v1/${name}/`) || path === `/api/v1/${name}`);

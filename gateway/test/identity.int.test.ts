@@ -255,3 +255,24 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     expect(health.body.services.find((s: { service: string }) => s.service === 'auth')).toMatchObject({ status: 'down' });
   });
 });
+
+describe('combined OpenAPI at the gateway', () => {
+  it('when /openapi.json is asked of the gateway, then it lists the public routes of the services and not their internal ones', async () => {
+    const db = await createTestDatabase('master');
+    const authDeps = createTestDeps('auth', db.url);
+    const auth = await listenOnFreePort(createAuthApp(authDeps));
+    const gatewayDeps = createTestDeps('gateway', db.url, { AUTH_URL: auth.url });
+    try {
+      const res = await request(createApp(gatewayDeps)).get('/openapi.json');
+      expect(res.status).toBe(200);
+      expect(res.body.paths['/api/v1/auth/login'].post.summary).toEqual(expect.any(String));
+      expect(Object.keys(res.body.paths).some((path) => path.startsWith('/internal'))).toBe(false);
+      expect(res.body.components.securitySchemes.apiKey).toMatchObject({ in: 'header', name: 'X-API-Key' });
+    } finally {
+      await auth.close();
+      await closeServiceDeps(authDeps);
+      await closeServiceDeps(gatewayDeps);
+      await db.drop();
+    }
+  });
+});

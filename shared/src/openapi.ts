@@ -164,10 +164,10 @@ export class ApiRouter {
 }
 
 /** `/openapi.json` and Swagger UI at `/docs` for a document. */
-export function createDocsRouter(document: () => Record<string, unknown>): Router {
+export function createDocsRouter(document: () => Record<string, unknown> | Promise<Record<string, unknown>>): Router {
   const router = Router();
-  router.get('/openapi.json', (_req, res) => {
-    res.json(document());
+  router.get('/openapi.json', async (_req, res) => {
+    res.json(await document());
   });
   router.use('/docs', swaggerUi.serve);
   router.get('/docs', swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }));

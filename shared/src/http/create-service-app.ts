@@ -25,7 +25,7 @@ export interface ServiceAppOptions {
   /** Routes that must see the raw request stream (the gateway's proxy); mounted before body parsing. */
   streamingRoutes?: (app: Express) => void;
   /** Replaces the service's own OpenAPI document (the gateway serves a combined one). */
-  openApiDocument?: () => Record<string, unknown>;
+  openApiDocument?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Route label for metrics when Express has no matched route (e.g. proxied paths). */
   metricsRouteLabel?: (req: Request) => string;
 }
