@@ -6,6 +6,7 @@ import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
 import { testEnv } from './support/test-env';
 import { testServerUrl } from './support/database';
 import { runTypeScript } from './support/processes';
+import { dropProvisionedTenants } from './support/tenants';
 
 /**
  * Ports below Linux's ephemeral range (32768+), so no other test's port-0 listener can take one
@@ -29,20 +30,67 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+async function call(base: string, method: string, path: string, options: { body?: unknown; key?: string; token?: string } = {}) {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(options.key ? { 'X-API-Key': options.key } : {}),
+      ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
+    },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
+}
+
+/** The identity issue's acceptance flow, over real HTTP through the gateway of a running platform. */
+async function signUpFlowThroughGateway(gateway: string, adminPassword: string): Promise<void> {
+  const admin = await call(gateway, 'POST', '/api/v1/auth/admin/login', { body: { email: 'admin@codex.local', password: adminPassword } });
+  expect(admin.status).toBe(200);
+  for (const slug of [`flow-a-${randomBytes(3).toString('hex')}`, `flow-b-${randomBytes(3).toString('hex')}`]) {
+    const created = await call(gateway, 'POST', '/api/v1/admin/tenants', { token: admin.body.accessToken, body: { name: slug, slug } });
+    expect(created.status).toBe(201);
+    const key = created.body.apiKey.key as string;
+    const credentials = { email: `owner@${slug}.example`, password: 'correct horse battery' };
+    expect((await call(gateway, 'POST', '/api/v1/auth/register', { key, body: credentials })).status).toBe(201);
+    const login = await call(gateway, 'POST', '/api/v1/auth/login', { key, body: credentials });
+    expect(login.status).toBe(200);
+    const me = await call(gateway, 'GET', '/api/v1/auth/me', { key, token: login.body.accessToken });
+    expect(me.body).toMatchObject({ email: credentials.email, roles: ['owner'] });
+    const refreshed = await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: login.body.refreshToken } });
+    expect(refreshed.status).toBe(200);
+    const reuse = await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: login.body.refreshToken } });
+    expect([reuse.status, reuse.body.error.code]).toEqual([401, 'REFRESH_TOKEN_REUSED']);
+    expect((await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(401);
+    const again = await call(gateway, 'POST', '/api/v1/auth/login', { key, body: credentials });
+    expect((await call(gateway, 'POST', '/api/v1/auth/logout', { key, body: { refreshToken: again.body.refreshToken } })).status).toBe(204);
+    expect((await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: again.body.refreshToken } })).status).toBe(401);
+  }
+}
+
 describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
   const database = `cm_launch_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
   const databaseUrl = testServerUrl(database);
 
   afterAll(async () => {
+    await dropProvisionedTenants(databaseUrl);
     const admin = new pg.Client({ connectionString: testServerUrl() });
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
     await admin.end();
   });
 
   async function startPlatform() {
     const ports = await freePorts(SERVICE_NAMES.length);
-    const env: Record<string, string> = { DATABASE_URL: databaseUrl, BCRYPT_COST: '10', LOG_LEVEL: 'warn' };
+    const env: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      BCRYPT_COST: '10',
+      LOG_LEVEL: 'warn',
+      // Its own template, so this platform does not share one with other test files.
+      TENANT_TEMPLATE_DATABASE: `${database}_tpl`,
+    };
     SERVICE_NAMES.forEach((name, index) => {
       env[`${envPrefix(name)}_PORT`] = String(ports[index]);
     });
@@ -73,6 +121,8 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
       expect(rows[0].role).toBe('super_admin');
       expect(await bcrypt.compare(password!, rows[0].password_hash)).toBe(true);
       expect(rows[0].password_hash).not.toContain(password);
+
+      await signUpFlowThroughGateway(`http://127.0.0.1:${ports[0]}`, password!);
     } finally {
       await stopPlatform(launcher, ports);
     }
