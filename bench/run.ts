@@ -1,121 +1,208 @@
+import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
-import { loadLauncherConfig, migratePlatform, SERVICE_PORTS } from '@codex/shared';
+import bcrypt from 'bcrypt';
+import pg from 'pg';
+import {
+  closeServiceDeps,
+  createLogger,
+  createServiceDeps,
+  createServiceTokenSigner,
+  generateSecretKeyEntry,
+  loadConfig,
+  loadLauncherConfig,
+  migratePlatform,
+  withDatabase,
+  type ServiceDeps,
+} from '@codex/shared';
+import { provisionTenant } from '../services/admin/src/domain/provisioning';
 import { openPlatformDatabase, type PlatformDatabase } from '../scripts/lib/database';
-import { findNginx, startNginx, type RunningNginx } from '../scripts/lib/nginx';
-import { runTypeScript, type RunningProcess } from '../test/support/processes';
+import { findNginx, startNginx } from '../scripts/lib/nginx';
 import { closedPortUrl } from '../test/support/listen';
+import { dropProvisionedTenants } from '../test/support/tenants';
+import { CONNECTIONS, load, printTable, ratio, startProcess, type Measurement, type Running } from './harness';
 
 /**
- * `npm run bench [-- <scenario>]`: starts what each scenario needs, loads it
- * with autocannon, and prints req/s, p50/p99 latency and errors, with the
- * ratio against a reference measured in the same run on the same machine.
+ * `npm run bench [-- <scenario> …] [-- --duration=N]`: starts what each
+ * scenario needs, loads it with autocannon, and prints req/s, p50/p99 and
+ * errors with ratios against references measured in the same run.
  */
 
-const DURATION_SECONDS = Number(process.argv.find((a) => a.startsWith('--duration='))?.split('=')[1] ?? 10);
-const CONNECTIONS = 50;
-
-interface Measurement {
-  scenario: string;
-  target: string;
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  /** This row's throughput ÷ the reference row's, when the row is compared. */
-  ratio?: string;
-}
+const DURATION = Number(process.argv.find((a) => a.startsWith('--duration='))?.split('=')[1] ?? 10);
+const BCRYPT_COST = 10;
 
 interface Context {
-  databaseUrl: string;
+  masterUrl: string;
+  env: Record<string, string>;
+  deps: ServiceDeps;
   cleanup: Array<() => Promise<void>>;
 }
 
-async function load(url: string, warmupSeconds = 2): Promise<Omit<Measurement, 'scenario' | 'target'>> {
-  await autocannon({ url, connections: CONNECTIONS, duration: warmupSeconds });
-  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_SECONDS });
-  return {
-    requestsPerSecond: Math.round(result.requests.average),
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.non2xx + result.timeouts,
-  };
+async function start(ctx: Context, entry: string, env: Record<string, string> = {}): Promise<Running> {
+  const running = await startProcess(entry, { ...ctx.env, ...env });
+  ctx.cleanup.push(() => running.stop());
+  return running;
 }
 
-async function startService(entry: string, env: Record<string, string>, ctx: Context): Promise<string> {
-  const proc: RunningProcess = runTypeScript(entry, { NODE_ENV: 'production', SERVICE_JWT_SECRET: 'bench-only-service-secret-0123456789abcdef', LOG_LEVEL: 'info', ...env });
-  ctx.cleanup.push(async () => {
-    proc.child.kill('SIGTERM');
-    await proc.exited;
+async function startAuthAndGateway(ctx: Context): Promise<{ auth: Running; gateway: Running }> {
+  const auth = await start(ctx, 'services/auth/src/main.ts', { AUTH_PORT: '0' });
+  const gateway = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url });
+  return { auth, gateway };
+}
+
+async function nginxInFrontOf(ctx: Context, upstream: string) {
+  if (!findNginx()) return undefined;
+  const nginx = await startNginx({ listenPort: Number(new URL(await closedPortUrl()).port), gatewayAddress: new URL(upstream).host, withoutRateLimits: true });
+  ctx.cleanup.push(() => nginx.stop());
+  return nginx;
+}
+
+async function newTenant(ctx: Context) {
+  return provisionTenant(
+    { db: ctx.deps.db, serverUrl: ctx.masterUrl, templateDatabase: ctx.deps.config.tenantTemplateDatabase, secrets: ctx.deps.secrets, logger: ctx.deps.logger },
+    { slug: `bench-${randomBytes(5).toString('hex')}`, name: 'bench', plan: 'free' },
+  );
+}
+
+async function signUp(gateway: string, key: string): Promise<{ accessToken: string; user: { id: string }; email: string }> {
+  const email = `bench-${randomBytes(4).toString('hex')}@example.com`;
+  const response = await fetch(`${gateway}/api/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-API-Key': key },
+    body: JSON.stringify({ email, password: 'bench password 123' }),
   });
-  const [, url] = await proc.waitForOutput(/(?:"url":"|listening on )(http:\/\/[0-9.:]+)/, 30_000);
-  return url!;
-}
-
-async function startCrm(ctx: Context): Promise<string> {
-  return startService('services/crm/src/main.ts', { DATABASE_URL: ctx.databaseUrl, CRM_PORT: '0', LOG_LEVEL: 'info' }, ctx);
-}
-
-function ratio(value: number, reference: number): string {
-  return `${(value / reference).toFixed(2)}×`;
+  if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
+  return { ...((await response.json()) as { accessToken: string; user: { id: string } }), email };
 }
 
 const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promise<Measurement[]> }> = {
   health: {
     description: "a service's /health vs a bare node:http server answering the same JSON",
     async run(ctx) {
-      const crm = await startCrm(ctx);
-      const bare = await startService('bench/bare-server.ts', {}, ctx);
-      const service = await load(`${crm}/health`);
-      const reference = await load(`${bare}/`);
+      const crm = await start(ctx, 'services/crm/src/main.ts', { CRM_PORT: '0' });
+      const bare = await start(ctx, 'bench/bare-server.ts');
+      const service = await load({ url: `${crm.url}/health`, durationSeconds: DURATION });
+      const reference = await load({ url: `${bare.url}/`, durationSeconds: DURATION });
       return [
         { scenario: 'health', target: 'bare node:http (reference)', ...reference },
         { scenario: 'health', target: 'crm service /health', ...service, ratio: ratio(service.requestsPerSecond, reference.requestsPerSecond) },
       ];
     },
   },
+
   proxy: {
-    description: 'the gateway proxying to a service vs nginx proxying to it (upstream keep-alive)',
+    description: 'the gateway proxying to a service vs nginx proxying to it (upstream keep-alive), public route',
     async run(ctx) {
-      const crm = await startCrm(ctx);
-      const gateway = await startService(
-        'gateway/src/main.ts',
-        { DATABASE_URL: ctx.databaseUrl, GATEWAY_PORT: '0', CRM_URL: crm, LOG_LEVEL: 'info' },
-        ctx,
-      );
-      const path = '/api/v1/crm/health';
-      const direct = await load(`${crm}${path}`);
-      const viaGateway = await load(`${gateway}${path}`);
-      const rows: Measurement[] = [
-        { scenario: 'proxy', target: 'crm directly (no proxy)', ...direct },
-        { scenario: 'proxy', target: 'gateway → crm', ...viaGateway },
-      ];
-      if (!findNginx()) {
-        process.stdout.write('nginx is not installed (apt-get install nginx): the nginx reference and the ratio are skipped.\n');
-        return rows;
+      const crm = await start(ctx, 'services/crm/src/main.ts', { CRM_PORT: '0' });
+      const gateway = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', CRM_URL: crm.url });
+      const route = '/api/v1/crm/health';
+      const rows: Measurement[] = [{ scenario: 'proxy', target: 'crm directly', ...(await load({ url: `${crm.url}${route}`, durationSeconds: DURATION })) }];
+      const viaGateway = await load({ url: `${gateway.url}${route}`, durationSeconds: DURATION });
+      const nginx = await nginxInFrontOf(ctx, crm.url);
+      if (nginx) {
+        const viaNginx = await load({ url: `${nginx.url}${route}`, durationSeconds: DURATION });
+        rows.push({ scenario: 'proxy', target: 'nginx → crm (reference)', ...viaNginx });
+        rows.push({ scenario: 'proxy', target: 'gateway → crm', ...viaGateway, ratio: ratio(viaGateway.requestsPerSecond, viaNginx.requestsPerSecond) });
+      } else {
+        rows.push({ scenario: 'proxy', target: 'gateway → crm', ...viaGateway, note: 'nginx not installed: no reference' });
       }
-      const nginx: RunningNginx = await startNginx({
-        listenPort: Number(new URL(await closedPortUrl()).port),
-        gatewayAddress: new URL(crm).host,
-        withoutRateLimits: true,
-      });
-      ctx.cleanup.push(() => nginx.stop());
-      const viaNginx = await load(`${nginx.url}${path}`);
-      rows.splice(1, 0, { scenario: 'proxy', target: 'nginx → crm (reference)', ...viaNginx });
-      rows[2]!.ratio = ratio(viaGateway.requestsPerSecond, viaNginx.requestsPerSecond);
       return rows;
     },
   },
-};
 
-function printTable(rows: Measurement[]): void {
-  const header = '| scenario | target | req/s | p50 ms | p99 ms | errors | ratio |';
-  const lines = rows.map(
-    (r) => `| ${r.scenario} | ${r.target} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio ?? ''} |`,
-  );
-  process.stdout.write(`\n${header}\n|---|---|---:|---:|---:|---:|---:|\n${lines.join('\n')}\n`);
-}
+  'auth-get': {
+    description: 'authenticated GET (API key + JWT → auth /me → tenant DB) through the gateway vs nginx vs direct with a service JWT',
+    async run(ctx) {
+      const { auth, gateway } = await startAuthAndGateway(ctx);
+      const tenant = await newTenant(ctx);
+      const user = await signUp(gateway.url, tenant.apiKey.key);
+      const route = '/api/v1/auth/me';
+      const serviceHeaders = () => ({
+        Authorization: `Bearer ${createServiceTokenSigner('gateway', ctx.env.SERVICE_JWT_SECRET!).sign('auth', { tenantId: tenant.tenant.id, userId: user.user.id, roles: ['owner'] })}`,
+      });
+      const gatewayHeaders = { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` };
+      const rows: Measurement[] = [
+        { scenario: 'auth-get', target: 'auth directly (service JWT)', ...(await load({ url: `${auth.url}${route}`, headers: serviceHeaders(), durationSeconds: DURATION })) },
+      ];
+      const viaGateway = await load({ url: `${gateway.url}${route}`, headers: gatewayHeaders, durationSeconds: DURATION });
+      const nginx = await nginxInFrontOf(ctx, auth.url);
+      if (!nginx) return [...rows, { scenario: 'auth-get', target: 'gateway (full pipeline) → auth', ...viaGateway, note: 'nginx not installed: no reference' }];
+      const viaNginx = await load({ url: `${nginx.url}${route}`, headers: serviceHeaders(), durationSeconds: DURATION });
+      rows.push({ scenario: 'auth-get', target: 'nginx → auth (reference)', ...viaNginx });
+      rows.push({ scenario: 'auth-get', target: 'gateway (full pipeline) → auth', ...viaGateway, ratio: ratio(viaGateway.requestsPerSecond, viaNginx.requestsPerSecond) });
+      // Latency the pipeline adds at a fixed, sustainable rate.
+      const fixed = { durationSeconds: DURATION, overallRate: 1_000, connections: 20 };
+      const nginxFixed = await load({ url: `${nginx.url}${route}`, headers: serviceHeaders(), ...fixed });
+      const gatewayFixed = await load({ url: `${gateway.url}${route}`, headers: gatewayHeaders, ...fixed });
+      rows.push({ scenario: 'auth-get @1000/s', target: 'nginx → auth (reference)', ...nginxFixed });
+      rows.push({ scenario: 'auth-get @1000/s', target: 'gateway (full pipeline) → auth', ...gatewayFixed, note: `p50 +${(gatewayFixed.p50 - nginxFixed.p50).toFixed(2)} ms` });
+      return rows;
+    },
+  },
+
+  login: {
+    description: 'login throughput vs cores ÷ one bcrypt hash time, and /me p99 idle vs under login load',
+    async run(ctx) {
+      const { gateway } = await startAuthAndGateway(ctx);
+      const tenant = await newTenant(ctx);
+      const user = await signUp(gateway.url, tenant.apiKey.key);
+      const hash = await bcrypt.hash('bench password 123', BCRYPT_COST);
+      const started = performance.now();
+      for (let i = 0; i < 10; i += 1) await bcrypt.compare('bench password 123', hash);
+      const hashMs = (performance.now() - started) / 10;
+      const ceiling = cpus().length / (hashMs / 1000);
+      const me = { url: `${gateway.url}/api/v1/auth/me`, headers: { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` }, overallRate: 200, connections: 10, durationSeconds: DURATION };
+      const idle = await load(me);
+      const loginLoad = load({
+        url: `${gateway.url}/api/v1/auth/login`,
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-API-Key': tenant.apiKey.key },
+        body: JSON.stringify({ email: user.email, password: 'bench password 123' }),
+        connections: 16,
+        durationSeconds: DURATION,
+        warmupSeconds: 0,
+      });
+      const busy = await load({ ...me, warmupSeconds: 0 });
+      const logins = await loginLoad;
+      return [
+        { scenario: 'login', target: 'POST /auth/login via gateway', ...logins, ratio: ratio(logins.requestsPerSecond, ceiling), note: `bcrypt cost ${BCRYPT_COST}: ${hashMs.toFixed(1)} ms/hash → ceiling ${ceiling.toFixed(0)}/s on ${cpus().length} cores` },
+        { scenario: 'login', target: '/me @200/s, idle', ...idle },
+        { scenario: 'login', target: '/me @200/s, during login load', ...busy, ratio: `p99 ${ratio(busy.p99, Math.max(idle.p99, 1))}` },
+      ];
+    },
+  },
+
+  tenants: {
+    description: 'provisioning 1 and 100 tenants, then the authenticated GET spread over all 100 (tenant pool cache)',
+    async run(ctx) {
+      let started = performance.now();
+      await newTenant(ctx);
+      const oneMs = performance.now() - started;
+      started = performance.now();
+      const tenants = [];
+      for (let i = 0; i < 100; i += 1) tenants.push(await newTenant(ctx));
+      const hundredMs = performance.now() - started;
+      const { gateway } = await startAuthAndGateway(ctx);
+      const users = [];
+      for (const t of tenants) users.push({ key: t.apiKey.key, token: (await signUp(gateway.url, t.apiKey.key)).accessToken });
+      const spread = await load({
+        url: gateway.url,
+        durationSeconds: DURATION,
+        requests: users.map((u) => ({ method: 'GET', path: '/api/v1/auth/me', headers: { 'X-API-Key': u.key, Authorization: `Bearer ${u.token}` } })),
+      });
+      const connections = await ctx.deps.db.query<{ kind: string; n: number }>(
+        `SELECT CASE WHEN usename LIKE 'tenant\\_%' THEN 'tenant databases' ELSE coalesce(nullif(application_name, ''), usename) END AS kind, count(*)::int AS n
+           FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 1`,
+      );
+      const held = connections.rows.map((r) => `${r.kind}: ${r.n}`).join(', ');
+      return [
+        { scenario: 'tenants', target: 'provision 1 tenant', requestsPerSecond: 0, p50: Math.round(oneMs), p99: Math.round(oneMs), errors: 0, note: `${Math.round(oneMs)} ms` },
+        { scenario: 'tenants', target: 'provision 100 tenants (sequential)', requestsPerSecond: 0, p50: Math.round(hundredMs / 100), p99: 0, errors: 0, note: `${(hundredMs / 1000).toFixed(1)} s total, ${Math.round(hundredMs / 100)} ms each` },
+        { scenario: 'tenants', target: 'GET /auth/me spread over 100 tenants', ...spread, note: `connections after: ${held}` },
+      ];
+    },
+  },
+};
 
 async function main(): Promise<void> {
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('--'));
@@ -126,18 +213,28 @@ async function main(): Promise<void> {
   }
   const names = requested.length > 0 ? requested : Object.keys(SCENARIOS);
   // Its own embedded cluster and port, so a running `npm start` is not disturbed.
-  const launcher = loadLauncherConfig({ DATA_DIR: path.join('.data', 'bench'), EMBEDDED_PG_PORT: String(SERVICE_PORTS.gateway + 51_321), ...process.env });
+  const launcher = loadLauncherConfig({ DATA_DIR: path.join('.data', 'bench'), EMBEDDED_PG_PORT: '54321', ...process.env });
   const database: PlatformDatabase = await openPlatformDatabase(launcher);
   await migratePlatform(database.masterUrl);
-  process.stdout.write(
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${CONNECTIONS} connections, ${DURATION_SECONDS} s per run.\n`,
-  );
+  const env: Record<string, string> = {
+    DATABASE_URL: database.masterUrl,
+    SERVICE_JWT_SECRET: randomBytes(32).toString('base64url'),
+    SECRETS_KEYS: generateSecretKeyEntry('bench'),
+    BCRYPT_COST: String(BCRYPT_COST),
+    // Limits would measure themselves, not the pipeline.
+    RATE_LIMIT_PER_KEY: '1000000000',
+    RATE_LIMIT_PER_IP: '1000000000',
+    LOGIN_IP_ATTEMPTS: '1000000000',
+    LOGIN_ACCOUNT_ATTEMPTS: '1000000000',
+  };
+  const deps = createServiceDeps(loadConfig('admin', env), createLogger('bench', { level: 'warn' }));
+  process.stdout.write(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${CONNECTIONS} connections unless noted, ${DURATION} s per run; access logs off (LOG_LEVEL=info) on every process, nginx access_log off.\n`);
   const rows: Measurement[] = [];
   try {
     for (const name of names) {
       const scenario = SCENARIOS[name]!;
       process.stdout.write(`Running ${name}: ${scenario.description}…\n`);
-      const ctx: Context = { databaseUrl: database.masterUrl, cleanup: [] };
+      const ctx: Context = { masterUrl: database.masterUrl, env, deps, cleanup: [] };
       try {
         rows.push(...(await scenario.run(ctx)));
       } finally {
@@ -145,6 +242,12 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    await closeServiceDeps(deps);
+    await dropProvisionedTenants(database.masterUrl, withDatabase(database.masterUrl, 'postgres'));
+    const master = new pg.Client({ connectionString: database.masterUrl });
+    await master.connect();
+    await master.query('DELETE FROM tenants');
+    await master.end();
     await database.embedded?.stop();
   }
   printTable(rows);

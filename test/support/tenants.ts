@@ -2,7 +2,7 @@ import pg from 'pg';
 import { testServerUrl } from './database';
 
 /** Drops the databases and login roles that provisioning made for the tenants in a master database. */
-export async function dropProvisionedTenants(masterUrl: string): Promise<void> {
+export async function dropProvisionedTenants(masterUrl: string, serverUrl: string = testServerUrl()): Promise<void> {
   const master = new pg.Client({ connectionString: masterUrl });
   await master.connect();
   let rows: Array<{ db_name: string | null; db_role: string | null }>;
@@ -11,7 +11,7 @@ export async function dropProvisionedTenants(masterUrl: string): Promise<void> {
   } finally {
     await master.end();
   }
-  const admin = new pg.Client({ connectionString: testServerUrl() });
+  const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
     for (const row of rows) {
