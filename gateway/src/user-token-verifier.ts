@@ -17,15 +17,29 @@ export type TokenAudience = keyof typeof TOKEN_AUDIENCE;
 
 const INVALID_TOKEN = () => new UnauthorizedError('Access token is missing, invalid or expired', 'INVALID_TOKEN');
 
+/** Verified tokens remembered (by their exact text) until they expire; bounded, oldest dropped first. */
+const MAX_CACHED_TOKENS = 20_000;
+
+interface CachedToken {
+  token: VerifiedToken;
+  audience: TokenAudience;
+  /** Epoch seconds. */
+  expiresAt: number;
+}
+
 /**
  * Verifies user and admin access tokens against the auth service's JWKS:
  * algorithm pinned to ES256, issuer, audience, exp and nbf checked. The key
  * set is cached without expiry (verification keeps working while the auth
  * service is down) and refetched only for an unknown `kid`, at most once per
  * cooldown, so garbage tokens cannot make the gateway hammer the auth service.
+ * A verified token is remembered until its exp, so repeat requests skip the signature check.
  */
 export class UserTokenVerifier {
   private readonly keySet: ReturnType<typeof createRemoteJWKSet>;
+  // A client sends the same access token with every request for up to 15 minutes; verifying
+  // its ES256 signature once instead of per request is the largest CPU saving in the pipeline.
+  private readonly verified = new Map<string, CachedToken>();
 
   constructor(authBaseUrl: string, options: { cooldownMs?: number; timeoutMs?: number } = {}) {
     this.keySet = createRemoteJWKSet(new URL('/.well-known/jwks.json', authBaseUrl), {
@@ -38,6 +52,19 @@ export class UserTokenVerifier {
   async verify(authorization: string | undefined, audience: TokenAudience): Promise<VerifiedToken> {
     const token = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined;
     if (!token || !looksLikeJwt(token)) throw INVALID_TOKEN();
+    const cached = this.verified.get(token);
+    if (cached) {
+      if (cached.audience === audience && cached.expiresAt > Date.now() / 1000) return cached.token;
+      if (cached.expiresAt <= Date.now() / 1000) this.verified.delete(token);
+      throw INVALID_TOKEN();
+    }
+    const verified = await this.verifySignature(token, audience);
+    if (this.verified.size >= MAX_CACHED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { token: verified.token, audience, expiresAt: verified.expiresAt });
+    return verified.token;
+  }
+
+  private async verifySignature(token: string, audience: TokenAudience): Promise<{ token: VerifiedToken; expiresAt: number }> {
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);
@@ -58,7 +85,7 @@ export class UserTokenVerifier {
       const tenantId = typeof payload.tid === 'string' ? payload.tid : undefined;
       if (audience === 'tenant' && !tenantId) throw INVALID_TOKEN();
       if (audience === 'admin' && tenantId) throw INVALID_TOKEN();
-      return { subject: payload.sub!, tenantId, roles };
+      return { token: { subject: payload.sub!, tenantId, roles }, expiresAt: payload.exp! };
     } catch {
       throw INVALID_TOKEN();
     }

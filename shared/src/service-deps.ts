@@ -28,6 +28,8 @@ export interface ServiceDeps {
   secrets: SecretBox;
   /** Shared state across instances (rate-limit counters), when REDIS_URL is set. */
   redis?: RedisClient;
+  /** What an app made from these deps must release on shutdown (worker pools, timers); run first. */
+  onClose: Array<() => Promise<void>>;
 }
 
 export type RedisClient = ReturnType<typeof createClient>;
@@ -63,11 +65,12 @@ export function createServiceDeps(config: ServiceConfig, logger: Logger = create
     // Commands queue until connected; a Redis outage degrades limits, it does not stop the service.
     redis.connect().catch((err: unknown) => logger.warn('redis connect failed', { err }));
   }
-  return { config, logger, db, tenants, clients, signer, secrets, redis };
+  return { config, logger, db, tenants, clients, signer, secrets, redis, onClose: [] };
 }
 
 /** Releases what createServiceDeps opened. */
 export async function closeServiceDeps(deps: ServiceDeps): Promise<void> {
+  for (const close of deps.onClose.splice(0)) await close();
   deps.clients.shutdown();
   if (deps.redis?.isOpen) await deps.redis.close();
   await deps.tenants.close();

@@ -8,11 +8,9 @@ import { internalRoutes } from './routes/internal-routes';
 
 /** The auth service: tenant users and platform admins, tokens (ES256, JWKS), permissions. */
 export function createApp(deps: ServiceDeps): Express {
-  const ctx: AuthContext = {
-    keys: new KeyRing(deps.db, deps.secrets),
-    passwords: new PasswordHasher(deps.config.auth.bcryptCost),
-    master: deps.db,
-  };
+  const passwords = new PasswordHasher(deps.config.auth.bcryptCost);
+  deps.onClose.push(() => passwords.close());
+  const ctx: AuthContext = { keys: new KeyRing(deps.db, deps.secrets), passwords, master: deps.db };
   return createStandardServiceApp('auth', deps, (app, openapi) => {
     app.get('/.well-known/jwks.json', async (_req, res) => {
       res.set('Cache-Control', 'public, max-age=300').json(await ctx.keys.jwks());

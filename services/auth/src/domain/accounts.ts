@@ -86,18 +86,20 @@ export async function register(ctx: AuthContext, realm: Realm, input: { email: s
 
 /**
  * Same 401 for an unknown email, a wrong password and a disabled or
- * not-yet-activated account, after the same bcrypt work.
+ * not-yet-activated account, after the same bcrypt work. No database
+ * connection is held while the password is checked: hashing takes long, and a
+ * tenant's pool must stay free for its other requests.
  */
 export async function login(ctx: AuthContext, realm: Realm, input: { email: string; password: string }): Promise<SignedIn> {
-  return realm.withClient(async (client) => {
-    const account = await findAccountByEmail(client, realm.kind, input.email);
-    const passwordOk = await ctx.passwords.verify(input.password, account?.passwordHash);
-    if (!account || !passwordOk || account.status !== 'active') throw INVALID_CREDENTIALS();
-    return inTransaction(client, async (tx) => {
+  const account = await realm.withClient((client) => findAccountByEmail(client, realm.kind, input.email));
+  const passwordOk = await ctx.passwords.verify(input.password, account?.passwordHash);
+  if (!account || !passwordOk || account.status !== 'active') throw INVALID_CREDENTIALS();
+  return realm.withClient((client) =>
+    inTransaction(client, async (tx) => {
       await recordLogin(tx, realm.kind, account.id);
       return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
-    });
-  });
+    }),
+  );
 }
 
 export async function refresh(ctx: AuthContext, realm: Realm, refreshToken: string): Promise<Session> {
@@ -132,15 +134,15 @@ export async function changePassword(
   accountId: string,
   input: { currentPassword: string; newPassword: string },
 ): Promise<void> {
-  await realm.withClient(async (client) => {
-    const account = await findAccountById(client, realm.kind, accountId);
-    if (!account || !(await ctx.passwords.verify(input.currentPassword, account.passwordHash))) {
-      throw new UnauthorizedError('Current password is incorrect', 'INVALID_CREDENTIALS');
-    }
-    const passwordHash = await ctx.passwords.hash(input.newPassword);
-    await inTransaction(client, async (tx) => {
+  const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
+  if (!account || !(await ctx.passwords.verify(input.currentPassword, account.passwordHash))) {
+    throw new UnauthorizedError('Current password is incorrect', 'INVALID_CREDENTIALS');
+  }
+  const passwordHash = await ctx.passwords.hash(input.newPassword);
+  await realm.withClient((client) =>
+    inTransaction(client, async (tx) => {
       await updatePasswordHash(tx, realm.kind, accountId, passwordHash);
       await revokeAllRefreshTokensOf(tx, realm.kind, accountId);
-    });
-  });
+    }),
+  );
 }
