@@ -1,6 +1,7 @@
 import {
   BACKEND_SERVICES,
   createRateLimit,
+  sharedCounters,
   createServiceApp,
   ipKeyGenerator,
   ServiceUnavailableError,
@@ -53,13 +54,13 @@ export function createApp(deps: ServiceDeps, options: GatewayOptions = {}): Expr
       });
       app.use(
         '/api/v1',
-        createRateLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, limit: rateLimitPerIp, redis: deps.redis }),
+        createRateLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, limit: rateLimitPerIp, redis: sharedCounters(deps) }),
         authenticate(keys, tokens),
         createRateLimit({
           name: 'gateway-key',
           windowMs: rateLimitWindowMs,
           limit: rateLimitPerKey,
-          redis: deps.redis,
+          redis: sharedCounters(deps),
           key: (req) => req.res?.locals.apiKeyId ?? ipKeyGenerator(req.ip ?? 'unknown'),
         }),
       );

@@ -71,6 +71,7 @@ const baseSchema = z.object({
       value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value,
     ),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ : -').default('codex'),
 });
 
 export interface ServiceConfig {
@@ -96,6 +97,8 @@ export interface ServiceConfig {
   /** Migrated database that new tenant databases are copied from. */
   tenantTemplateDatabase: string;
   redisUrl?: string;
+  /** Namespace of this install's keys in a shared Redis. */
+  redisPrefix: string;
   /** Express `trust proxy`: which hops may set X-Forwarded-For (nginx on loopback by default). */
   trustProxy: boolean | number | string;
   /** Base URL of every service, for ServiceClient and health polling. */
@@ -184,6 +187,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
       apiKeyCacheMs: base.API_KEY_CACHE_MS,
     },
     redisUrl: base.REDIS_URL,
+    redisPrefix: base.REDIS_PREFIX,
     trustProxy: base.TRUST_PROXY,
     serviceUrls,
   };

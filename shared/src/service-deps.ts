@@ -7,6 +7,7 @@ import { createPool, pingDatabase, type Pool } from './db/pool';
 import { createTenantConnectionResolver } from './db/tenant-connection';
 import { TenantPoolCache } from './db/tenant-pool-cache';
 import { createServiceApp, type ServiceAppOptions } from './http/create-service-app';
+import type { SharedCounters } from './http/rate-limit';
 import { createLogger, type Logger } from './logger';
 import { installGracefulShutdown, listen } from './server';
 import { ServiceClients } from './service-client';
@@ -123,4 +124,9 @@ export function createStandardServiceApp(
     breakerStates: () => deps.clients.breakerStates(),
     routes,
   });
+}
+
+/** Where rate-limit counters go: Redis (shared by every instance) when configured, else undefined (in process). */
+export function sharedCounters(deps: Pick<ServiceDeps, 'redis' | 'config'>): SharedCounters | undefined {
+  return deps.redis ? { client: deps.redis, prefix: deps.config.redisPrefix } : undefined;
 }

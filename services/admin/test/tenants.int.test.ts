@@ -204,6 +204,18 @@ describe('tenant provisioning (admin service)', () => {
       expect(malformed.status).toBe(400);
     });
 
+    it('when an admin suspends a tenant and sets invite-only sign-up, then both are stored; bad changes are 400', async () => {
+      const res = await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'suspended', settings: { signup: 'invite' } });
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('suspended');
+      const row = await deps.db.query(`SELECT settings->>'signup' AS signup FROM tenants WHERE id = $1`, [tenantB.id]);
+      expect(row.rows[0].signup).toBe('invite');
+      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'deleted' })).status).toBe(400);
+      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({})).status).toBe(400);
+      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin('viewer')).send({ status: 'active' })).status).toBe(403);
+      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'active' })).body.status).toBe('active');
+    });
+
     it('when tenants are listed with a filter and a page size, then the page and total follow them', async () => {
       const res = await request(app).get('/api/v1/admin/tenants?status=active&limit=1').set('Authorization', asAdmin('support'));
       expect(res.status).toBe(200);

@@ -18,7 +18,13 @@ export interface RateLimitOptions {
   /** Count only failed requests (status ≥ 400), e.g. login attempts. */
   onlyFailures?: boolean;
   /** When set, counters live in Redis so every instance shares them; otherwise in this process. */
-  redis?: RedisCommandClient;
+  redis?: SharedCounters;
+}
+
+/** A Redis client and the namespace this install's keys live under. */
+export interface SharedCounters {
+  client: RedisCommandClient;
+  prefix: string;
 }
 
 /**
@@ -35,8 +41,8 @@ export function createRateLimit(options: RateLimitOptions): RequestHandler {
     keyGenerator: options.key ?? ((req) => ipKeyGenerator(req.ip ?? 'unknown')),
     store: options.redis
       ? new RedisStore({
-          prefix: `codex:rl:${options.name}:`,
-          sendCommand: (...args: string[]) => options.redis!.sendCommand(args) as Promise<RedisReply>,
+          prefix: `${options.redis.prefix}:rl:${options.name}:`,
+          sendCommand: (...args: string[]) => options.redis!.client.sendCommand(args) as Promise<RedisReply>,
         })
       : undefined,
     handler: (req, _res, next) => {

@@ -104,3 +104,19 @@ export async function listTenants(
   }
   return { items: rows.map(toTenant), total: Number(rows[0]?.total ?? 0) };
 }
+
+/** Applies an admin's changes; only active and suspended tenants move between those two states. */
+export async function updateTenant(
+  db: Queryable,
+  id: string,
+  changes: { name?: string; status?: 'active' | 'suspended'; settings?: Record<string, unknown> },
+): Promise<TenantWithSecret | undefined> {
+  const { rows } = await db.query<TenantRow>(
+    `UPDATE tenants SET name = COALESCE($2, name),
+            status = CASE WHEN $3::text IS NOT NULL AND status IN ('active', 'suspended') THEN $3 ELSE status END,
+            settings = settings || COALESCE($4::jsonb, '{}'::jsonb)
+      WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, changes.name ?? null, changes.status ?? null, changes.settings ? JSON.stringify(changes.settings) : null],
+  );
+  return rows[0] && toTenant(rows[0]);
+}

@@ -1,5 +1,6 @@
 import {
   ApiRouter,
+  ConflictError,
   idempotent,
   NotFoundError,
   requirePermission,
@@ -9,7 +10,7 @@ import {
 } from '@codex/shared';
 import { z } from 'zod';
 import { listApiKeys, revokeApiKey } from '../db/api-keys-repo';
-import { findTenantById, listTenants, publicTenant, TENANT_STATUSES } from '../db/tenants-repo';
+import { findTenantById, listTenants, publicTenant, TENANT_STATUSES, updateTenant } from '../db/tenants-repo';
 import { issueApiKey } from '../domain/api-keys';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
 
@@ -29,6 +30,13 @@ const CreateTenant = z.strictObject({
 });
 
 const TenantIdParams = z.object({ id: z.uuid() });
+const UpdateTenant = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    status: z.enum(['active', 'suspended']).optional(),
+    settings: z.strictObject({ signup: z.enum(['open', 'invite']).optional() }).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 const KeyParams = z.object({ id: z.uuid(), keyId: z.uuid() });
 const ListQuery = z.object({
   status: z.enum(TENANT_STATUSES).optional(),
@@ -95,6 +103,27 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       const tenant = await findTenantById(deps.db, req.params.id);
       if (!tenant) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
       res.json(publicTenant(tenant));
+    },
+  );
+
+  api.patch(
+    '/tenants/:id',
+    {
+      summary: 'Rename, suspend or reactivate a tenant, or change its settings (sign-up: open | invite)',
+      tags: ['tenants'],
+      params: TenantIdParams,
+      body: UpdateTenant,
+      responses: { 200: { description: 'The tenant', schema: TenantSchema } },
+      security: 'admin',
+    },
+    requirePermission('tenants:write'),
+    async (req, res) => {
+      const current = await findTenantById(deps.db, req.params.id);
+      if (!current) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
+      if (req.body.status && current.status !== 'active' && current.status !== 'suspended') {
+        throw new ConflictError(`A ${current.status} tenant cannot be ${req.body.status}`, undefined, 'TENANT_NOT_READY');
+      }
+      res.json(publicTenant((await updateTenant(deps.db, req.params.id, req.body))!));
     },
   );
 

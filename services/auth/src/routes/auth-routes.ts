@@ -2,6 +2,7 @@ import {
   ApiRouter,
   idempotent,
   createRateLimit,
+  sharedCounters,
   ipKeyGenerator,
   requirePermission,
   requireServiceToken,
@@ -50,13 +51,13 @@ function adminOf(req: { identity?: Identity }): string {
 function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHandler[] {
   const { loginAccountAttempts, loginIpAttempts, loginWindowMs } = deps.config.auth;
   return [
-    createRateLimit({ name: `login-ip-${realm}`, windowMs: loginWindowMs, limit: loginIpAttempts, redis: deps.redis }),
+    createRateLimit({ name: `login-ip-${realm}`, windowMs: loginWindowMs, limit: loginIpAttempts, redis: sharedCounters(deps) }),
     createRateLimit({
       name: `login-account-${realm}`,
       windowMs: loginWindowMs,
       limit: loginAccountAttempts,
       onlyFailures: true,
-      redis: deps.redis,
+      redis: sharedCounters(deps),
       key: (req) => `${req.identity?.tenantId ?? 'platform'}:${String((req.body as { email?: unknown })?.email ?? '').trim().toLowerCase()}`,
     }),
   ];
@@ -72,7 +73,7 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   api.post(
     '/register',
     { summary: 'Sign a user up (open sign-up tenants)', tags: ['users'], body: Registration, responses: { 201: { description: 'Signed up and in', schema: SessionSchema } }, security: 'apiKey' },
-    createRateLimit({ name: 'register-ip', windowMs: deps.config.auth.loginWindowMs, limit: deps.config.auth.loginIpAttempts, redis: deps.redis, key: (req) => `${req.identity?.tenantId}:${ipKeyGenerator(req.ip ?? '')}` }),
+    createRateLimit({ name: 'register-ip', windowMs: deps.config.auth.loginWindowMs, limit: deps.config.auth.loginIpAttempts, redis: sharedCounters(deps), key: (req) => `${req.identity?.tenantId}:${ipKeyGenerator(req.ip ?? '')}` }),
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
       res.status(201).json(await register(ctx, tenant(req), req.body));
