@@ -1,8 +1,8 @@
-import { createPool, loadConfig, loadLauncherConfig, SecretBox } from '@codex/shared';
+import { createPool, loadLauncherConfig, SecretBox } from '@codex/shared';
 import { KeyRing } from '../services/auth/src/domain/key-ring';
 import { runScript } from './lib/run-script';
 import { openPlatformDatabase } from './lib/database';
-import { localSecrets } from './lib/local-secrets';
+import { loadCommandConfig } from './lib/local-secrets';
 
 /**
  * `npm run rotate-keys`: a new token signing key becomes current; the old one
@@ -12,11 +12,7 @@ import { localSecrets } from './lib/local-secrets';
 async function main(): Promise<void> {
   const launcher = loadLauncherConfig();
   const database = await openPlatformDatabase(launcher);
-  const config = loadConfig('auth', {
-    ...process.env,
-    ...(await localSecrets(launcher.dataDir, process.env)),
-    DATABASE_URL: database.masterUrl,
-  });
+  const config = await loadCommandConfig('auth', launcher.dataDir, database.masterUrl);
   const pool = createPool(config.databaseUrl, { max: 2 });
   try {
     const kid = await new KeyRing(pool, new SecretBox(config.secretKeys[0]!, config.secretKeys.slice(1))).rotate();

@@ -3,7 +3,6 @@ import {
   closeServiceDeps,
   createLogger,
   createServiceDeps,
-  loadConfig,
   loadLauncherConfig,
   AppError,
 } from '@codex/shared';
@@ -13,7 +12,7 @@ import { issueApiKey } from '../services/admin/src/domain/api-keys';
 import { provisionTenant } from '../services/admin/src/domain/provisioning';
 import { runScript, UsageError } from './lib/run-script';
 import { openPlatformDatabase } from './lib/database';
-import { localSecrets } from './lib/local-secrets';
+import { loadCommandConfig } from './lib/local-secrets';
 
 const USAGE = `Usage: npm run tenant -- <command>
   create <slug> [--name "Acme Inc"] [--plan free]   provision a tenant; prints its first API key once
@@ -33,11 +32,7 @@ async function main(): Promise<void> {
 
   const launcher = loadLauncherConfig();
   const database = await openPlatformDatabase(launcher);
-  const config = loadConfig('admin', {
-    ...process.env,
-    ...(await localSecrets(launcher.dataDir, process.env)),
-    DATABASE_URL: database.masterUrl,
-  });
+  const config = await loadCommandConfig('admin', launcher.dataDir, database.masterUrl);
   const deps = createServiceDeps(config, createLogger('tenant-cli', { level: 'warn' }));
   const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   const tenantBySlug = async (slug: string | undefined) => {

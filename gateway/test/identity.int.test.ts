@@ -2,7 +2,6 @@ import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUU
 import bcrypt from 'bcrypt';
 import express from 'express';
 import jwt from 'jsonwebtoken';
-import pg from 'pg';
 import request from 'supertest';
 import {
   closeServiceDeps,
@@ -15,16 +14,16 @@ import { createApp as createAdminApp } from '../../services/admin/src/app';
 import { createApp as createAuthApp } from '../../services/auth/src/app';
 import { KeyRing } from '../../services/auth/src/domain/key-ring';
 import { createApp } from '../src/app';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '../../test/support/database';
+import { createTestDatabase, type TestDatabase } from '../../test/support/database';
 import { listenOnFreePort, type Listening } from '../../test/support/listen';
 import { provisionTestTenant } from '../../test/support/provisioning';
 import { createTestDeps } from '../../test/support/service-deps';
-import { dropProvisionedTenants } from '../../test/support/tenants';
-import { testEnv } from '../../test/support/test-env';
+import { createTenantTestBed, type TenantTestBed } from '../../test/support/tenant-test-bed';
 
 describe('gateway identity pipeline (real auth and admin services over HTTP)', () => {
+  let bed: TenantTestBed;
   let db: TestDatabase;
-  const template = `cm_tpl_gw_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
+  let template: string;
   const allDeps: ServiceDeps[] = [];
   const servers: Listening[] = [];
   let auth: Listening;
@@ -43,7 +42,9 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('master');
+    bed = await createTenantTestBed();
+    db = bed.db;
+    template = bed.template;
     const authDeps = deps('auth');
     const authApp = createAuthApp(authDeps);
     auth = await listenOnFreePort((req, res) => {
@@ -74,12 +75,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
     for (const d of allDeps) await closeServiceDeps(d);
-    await dropProvisionedTenants(db.url);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
-    await admin.end();
-    await db.drop();
+    await bed.drop();
   });
 
   async function signUp(tenant: string) {

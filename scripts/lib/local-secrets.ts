@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { generateSecretKeyEntry } from '@codex/shared';
+import { generateSecretKeyEntry, loadConfig, type ServiceConfig, type ServiceName } from '@codex/shared';
 
 interface LocalSecrets {
   SERVICE_JWT_SECRET: string;
@@ -28,4 +28,9 @@ export async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Pro
     SERVICE_JWT_SECRET: env.SERVICE_JWT_SECRET || stored.SERVICE_JWT_SECRET,
     SECRETS_KEYS: env.SECRETS_KEYS || stored.SECRETS_KEYS,
   };
+}
+
+/** A service's configuration for an operator command: the environment, this install's secrets, and the database in use. */
+export async function loadCommandConfig(service: ServiceName, dataDir: string, databaseUrl: string): Promise<ServiceConfig> {
+  return loadConfig(service, { ...process.env, ...(await localSecrets(dataDir, process.env)), DATABASE_URL: databaseUrl });
 }

@@ -5,17 +5,18 @@ import { closeServiceDeps, createServiceTokenSigner, hashApiKey, type ServiceDep
 import { createApp } from '../src/app';
 import { findTenantBySlug } from '../src/db/tenants-repo';
 import { provisionTenant, type ProvisioningDeps, type ProvisioningStep } from '../src/domain/provisioning';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '../../../test/support/database';
+import { testServerUrl, type TestDatabase } from '../../../test/support/database';
+import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 import { createTestDeps } from '../../../test/support/service-deps';
-import { connectAs, dropProvisionedTenants } from '../../../test/support/tenants';
-import { testEnv } from '../../../test/support/test-env';
+import { connectAs } from '../../../test/support/tenants';
 
 describe('tenant provisioning (admin service)', () => {
+  let bed: TenantTestBed;
   let db: TestDatabase;
   let deps: ServiceDeps;
   let app: ReturnType<typeof createApp>;
   let provisioning: ProvisioningDeps;
-  const templateDatabase = `cm_tpl_admin_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
+  let templateDatabase: string;
 
   const signer = () => createServiceTokenSigner('gateway', deps.config.serviceJwtSecret);
   const asAdmin = (role = 'super_admin') => `Bearer ${signer().sign('admin', { adminId: 'a1', roles: [role] })}`;
@@ -36,7 +37,9 @@ describe('tenant provisioning (admin service)', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('master');
+    bed = await createTenantTestBed();
+    db = bed.db;
+    templateDatabase = bed.template;
     deps = createTestDeps('admin', db.url, { TENANT_TEMPLATE_DATABASE: templateDatabase });
     app = createApp(deps);
     provisioning = {
@@ -49,9 +52,7 @@ describe('tenant provisioning (admin service)', () => {
   });
   afterAll(async () => {
     await closeServiceDeps(deps);
-    await dropProvisionedTenants(db.url);
-    await serverQuery(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
-    await db.drop();
+    await bed.drop();
   });
 
   it('when an admin creates a tenant, then it gets its own migrated database, login role and a key shown once', async () => {
@@ -228,24 +229,18 @@ describe('tenant provisioning (admin service)', () => {
 });
 
 describe('tenant provisioning with an Idempotency-Key', () => {
-  let db: TestDatabase;
+  let bed: TenantTestBed;
   let deps: ServiceDeps;
   let app: ReturnType<typeof createApp>;
-  const templateDatabase = `cm_tpl_admin_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
 
   beforeAll(async () => {
-    db = await createTestDatabase('master');
-    deps = createTestDeps('admin', db.url, { TENANT_TEMPLATE_DATABASE: templateDatabase });
+    bed = await createTenantTestBed();
+    deps = createTestDeps('admin', bed.db.url, { TENANT_TEMPLATE_DATABASE: bed.template });
     app = createApp(deps);
   });
   afterAll(async () => {
     await closeServiceDeps(deps);
-    await dropProvisionedTenants(db.url);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${templateDatabase} WITH (FORCE)`);
-    await admin.end();
-    await db.drop();
+    await bed.drop();
   });
 
   it('when the same request is retried with its key, then the first answer (with the same API key) comes back and one database exists', async () => {

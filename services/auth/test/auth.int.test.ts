@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
-import pg from 'pg';
 import request from 'supertest';
 import {
   closeServiceDeps,
@@ -13,19 +12,17 @@ import {
   type ServiceDeps,
 } from '@codex/shared';
 import { createApp } from '../src/app';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '../../../test/support/database';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
-import { dropProvisionedTenants } from '../../../test/support/tenants';
-import { testEnv } from '../../../test/support/test-env';
+import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 
 describe('auth service', () => {
-  let db: TestDatabase;
+  let bed: TenantTestBed;
+  let template: string;
   let deps: ServiceDeps;
   let app: ReturnType<typeof createApp>;
   let tenantA: string;
   let tenantB: string;
-  const template = `cm_tpl_auth_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
 
   const as = (identity: Omit<Identity, 'caller'>) =>
     `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('auth', identity)}`;
@@ -41,20 +38,16 @@ describe('auth service', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('master');
-    deps = createTestDeps('auth', db.url, { BCRYPT_COST: '10', LOGIN_ACCOUNT_ATTEMPTS: '3', LOGIN_IP_ATTEMPTS: '1000' });
+    bed = await createTenantTestBed();
+    template = bed.template;
+    deps = createTestDeps('auth', bed.db.url, { BCRYPT_COST: '10', LOGIN_ACCOUNT_ATTEMPTS: '3', LOGIN_IP_ATTEMPTS: '1000' });
     app = createApp(deps);
     tenantA = (await provisionTestTenant(deps, template)).tenant.id;
     tenantB = (await provisionTestTenant(deps, template)).tenant.id;
   });
   afterAll(async () => {
     await closeServiceDeps(deps);
-    await dropProvisionedTenants(db.url);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
-    await admin.end();
-    await db.drop();
+    await bed.drop();
   });
 
   describe('sign-up and tokens', () => {

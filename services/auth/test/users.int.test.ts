@@ -1,19 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import request from 'supertest';
 import { closeServiceDeps, createServiceTokenSigner, type Identity, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
-import { createTestDatabase, testServerUrl, type TestDatabase } from '../../../test/support/database';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
-import { dropProvisionedTenants } from '../../../test/support/tenants';
-import { testEnv } from '../../../test/support/test-env';
+import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 
 describe('tenant user management (auth service)', () => {
-  let db: TestDatabase;
+  let bed: TenantTestBed;
   let deps: ServiceDeps;
   let app: ReturnType<typeof createApp>;
-  const template = `cm_tpl_users_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
   const PASSWORD = 'correct horse battery';
 
   const as = (identity: Omit<Identity, 'caller'>) => `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('auth', identity)}`;
@@ -21,7 +17,7 @@ describe('tenant user management (auth service)', () => {
 
   /** A fresh tenant whose first user (the owner) is signed up. */
   async function tenantWithOwner() {
-    const tenantId = (await provisionTestTenant(deps, template)).tenant.id;
+    const tenantId = (await provisionTestTenant(deps, bed.template)).tenant.id;
     const res = await request(app).post('/api/v1/auth/register').set('Authorization', as({ tenantId, roles: [] })).send({ email: email(), password: PASSWORD });
     const owner = res.body.user as { id: string };
     return { tenantId, owner, ownerAuth: as({ tenantId, userId: owner.id, roles: ['owner'] }) };
@@ -33,18 +29,13 @@ describe('tenant user management (auth service)', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('master');
-    deps = createTestDeps('auth', db.url, { BCRYPT_COST: '10' });
+    bed = await createTenantTestBed();
+    deps = createTestDeps('auth', bed.db.url, { BCRYPT_COST: '10' });
     app = createApp(deps);
   });
   afterAll(async () => {
     await closeServiceDeps(deps);
-    await dropProvisionedTenants(db.url);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
-    await admin.end();
-    await db.drop();
+    await bed.drop();
   });
 
   it('when an owner invites a user, then the invited user can sign in only after accepting, once', async () => {

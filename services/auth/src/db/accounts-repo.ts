@@ -11,7 +11,7 @@ export interface Account {
   createdAt: Date;
 }
 
-interface AccountRow {
+export interface AccountRow {
   id: string;
   email: string;
   name: string;
@@ -24,9 +24,11 @@ interface AccountRow {
 const ACCOUNT_TABLES = { user: 'users', admin: 'admins' } as const;
 export type AccountKind = keyof typeof ACCOUNT_TABLES;
 
-const COLUMNS = 'id, email, name, role, status, password_hash, created_at';
+/** The columns every account query selects, in the order toAccount reads them. */
+export const ACCOUNT_COLUMNS = 'id, email, name, role, status, password_hash, created_at';
+const COLUMNS = ACCOUNT_COLUMNS;
 
-function toAccount(row: AccountRow): Account {
+export function toAccount(row: AccountRow): Account {
   return {
     id: row.id,
     email: row.email,

@@ -1,21 +1,8 @@
 import type { Queryable, TenantRole } from '@codex/shared';
-import type { Account } from './accounts-repo';
+import { ACCOUNT_COLUMNS, toAccount, type Account, type AccountRow } from './accounts-repo';
 
-const COLUMNS = 'id, email, name, role, status, password_hash, created_at';
-
-interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  role: string;
-  status: Account['status'];
-  password_hash: string | null;
-  created_at: Date;
-}
-
-function toAccount(row: UserRow): Account {
-  return { id: row.id, email: row.email, name: row.name, role: row.role, status: row.status, passwordHash: row.password_hash, createdAt: row.created_at };
-}
+const COLUMNS = ACCOUNT_COLUMNS;
+type UserRow = AccountRow;
 
 export interface UserFilter {
   status?: Account['status'];
