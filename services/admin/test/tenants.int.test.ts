@@ -76,7 +76,7 @@ describe('tenant provisioning (admin service)', () => {
     expect(tables).toEqual({ role: tenant.dbRole, has_users: true });
   });
 
-  it("when a tenant's role tries another tenant's database or the master database, then PostgreSQL refuses", async () => {
+  it("when a tenant's role tries another tenant's database, the master or a maintenance database, then PostgreSQL refuses", async () => {
     const a = (await create({ name: 'A', slug: uniqueSlug() })).body.tenant;
     const b = (await create({ name: 'B', slug: uniqueSlug() })).body.tenant;
     const tenantA = (await findTenantBySlug(deps.db, a.slug))!;
@@ -87,7 +87,9 @@ describe('tenant provisioning (admin service)', () => {
     await own.end();
     await expect(connectAs(tenantB.dbName!, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
     await expect(connectAs(db.name, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
-    await expect(connectAs(templateDatabase, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
+    for (const other of [templateDatabase, 'postgres', 'template1']) {
+      await expect(connectAs(other, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
+    }
   });
 
   it('when the slug is taken, then 409 and no second database', async () => {

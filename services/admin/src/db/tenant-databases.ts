@@ -79,7 +79,13 @@ export async function lockDownTenantDatabase(admin: pg.Client, serverUrl: string
   }
 }
 
-/** No tenant role may connect to the master database either. */
-export async function lockDownMasterDatabase(admin: pg.Client, masterDatabase: string): Promise<void> {
-  await admin.query(`REVOKE ALL ON DATABASE ${admin.escapeIdentifier(masterDatabase)} FROM PUBLIC`);
+/**
+ * No tenant role may connect anywhere but its own database: not the master
+ * database, nor the maintenance ones (from which it could list every tenant's
+ * database). Superusers, which the platform uses, are not affected.
+ */
+export async function lockDownSharedDatabases(admin: pg.Client, masterDatabase: string): Promise<void> {
+  for (const database of new Set([masterDatabase, 'postgres', 'template1'])) {
+    await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${admin.escapeIdentifier(database)} FROM PUBLIC`);
+  }
 }

@@ -14,7 +14,7 @@ import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo
 import {
   createTenantDatabase,
   ensureTenantRole,
-  lockDownMasterDatabase,
+  lockDownSharedDatabases,
   lockDownTenantDatabase,
   withServerAdmin,
 } from '../db/tenant-databases';
@@ -119,7 +119,7 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
         await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, deps.logger);
         await afterStep?.('database', tenant);
         await lockDownTenantDatabase(admin, deps.serverUrl, dbName, dbRole);
-        await lockDownMasterDatabase(admin, databaseName(deps.serverUrl));
+        await lockDownSharedDatabases(admin, databaseName(deps.serverUrl));
         await afterStep?.('locked-down', tenant);
       });
       await migrateTenantDatabase(withDatabase(deps.serverUrl, dbName), deps.logger);
