@@ -76,12 +76,12 @@ export function permissionsOf(identity: Pick<Identity, 'adminId' | 'userId' | 't
 
 /**
  * Route guard: the verified identity (from requireServiceToken) must hold
- * `permission`. No identity → 401; identity without it → 403.
+ * `permission`. No signed-in user or admin → 401; one without it → 403.
  */
 export function requirePermission(permission: Permission): RequestHandler {
   return (req, _res, next) => {
-    if (!req.identity) {
-      next(new UnauthorizedError());
+    if (!req.identity?.userId && !req.identity?.adminId) {
+      next(new UnauthorizedError('A user or admin access token is required', 'INVALID_TOKEN'));
       return;
     }
     if (!permissionsOf(req.identity).has(permission)) {
@@ -90,4 +90,17 @@ export function requirePermission(permission: Permission): RequestHandler {
     }
     next();
   };
+}
+
+/** The tenant user a request acts for (from the verified service JWT); 401 when there is none. */
+export function tenantUserOf(req: { identity?: Identity }): { tenantId: string; userId: string; roles: string[] } {
+  const identity = req.identity;
+  if (!identity?.tenantId) throw new UnauthorizedError('A tenant API key is required', 'INVALID_API_KEY');
+  if (!identity.userId) throw new UnauthorizedError('A user access token is required', 'INVALID_TOKEN');
+  return { tenantId: identity.tenantId, userId: identity.userId, roles: identity.roles };
+}
+
+/** Whether the identity may act on every record, not only on its own (tenant owners and admins). */
+export function actsOnAllRecords(identity: Pick<Identity, 'roles'>): boolean {
+  return identity.roles.some((role) => role === 'owner' || role === 'admin');
 }

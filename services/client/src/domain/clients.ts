@@ -1,0 +1,119 @@
+import {
+  actsOnAllRecords,
+  AppError,
+  ConflictError,
+  ForbiddenError,
+  inTransaction,
+  NotFoundError,
+  type PoolClient,
+  type TenantPoolCache,
+} from '@codex/shared';
+import {
+  findClient,
+  insertClient,
+  listClients,
+  setClientDeleted,
+  updateClient,
+  type Client,
+  type ClientInput,
+  type ClientQuery,
+} from '../db/clients-repo';
+
+/** The tenant user acting, from the verified identity. */
+export interface Actor {
+  tenantId: string;
+  userId: string;
+  roles: string[];
+}
+
+const NOT_FOUND = () => new NotFoundError('Client not found', 'CLIENT_NOT_FOUND');
+
+function withTenant<T>(tenants: TenantPoolCache, actor: Actor, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return tenants.withClient(actor.tenantId, fn);
+}
+
+/** Owners and admins act on every client; members only on the ones they own or created. */
+function assertMayChange(actor: Actor, client: Client): void {
+  if (actsOnAllRecords(actor)) return;
+  if (client.ownerId !== actor.userId && client.createdBy !== actor.userId) {
+    throw new ForbiddenError('Members can change only their own clients', 'NOT_YOUR_RECORD');
+  }
+}
+
+function assertMayAssign(actor: Actor, ownerId: string | null | undefined): void {
+  if (ownerId !== undefined && ownerId !== null && ownerId !== actor.userId && !actsOnAllRecords(actor)) {
+    throw new ForbiddenError('Members can assign clients only to themselves', 'NOT_YOUR_RECORD');
+  }
+}
+
+function assertVersion(client: Client, expected: number): void {
+  if (client.version !== expected) {
+    throw new ConflictError('The client changed since you read it; reload and retry', { currentVersion: client.version }, 'VERSION_CONFLICT');
+  }
+}
+
+/** A live client's email and external id are unique; a clash is 409 naming the field. */
+function uniqueClash(err: unknown): never {
+  const constraint = (err as { constraint?: string }).constraint;
+  if ((err as { code?: string }).code === '23505') {
+    const field = constraint === 'clients_external_id_key' ? 'externalId' : 'email';
+    throw new ConflictError(`Another client has this ${field}`, { field }, 'CLIENT_EXISTS');
+  }
+  throw err;
+}
+
+export async function createClient(tenants: TenantPoolCache, actor: Actor, input: ClientInput): Promise<Client> {
+  assertMayAssign(actor, input.ownerId);
+  return withTenant(tenants, actor, (db) =>
+    insertClient(db, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }).catch(uniqueClash),
+  );
+}
+
+export async function getClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {
+  const client = await withTenant(tenants, actor, (db) => findClient(db, id));
+  if (!client) throw NOT_FOUND();
+  return client;
+}
+
+export function searchClients(tenants: TenantPoolCache, actor: Actor, query: ClientQuery) {
+  return withTenant(tenants, actor, (db) => listClients(db, query));
+}
+
+/** Applies changes only if the caller read the current version, so no update is silently lost. */
+export async function changeClient(tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion: number, changes: Partial<ClientInput>): Promise<Client> {
+  return withTenant(tenants, actor, (db) =>
+    inTransaction(db, async (tx) => {
+      const client = await findClient(tx, id, { forUpdate: true });
+      if (!client) throw NOT_FOUND();
+      assertMayChange(actor, client);
+      assertMayAssign(actor, changes.ownerId);
+      assertVersion(client, expectedVersion);
+      return updateClient(tx, id, changes).catch(uniqueClash);
+    }),
+  );
+}
+
+/** Soft delete (restorable); with a version, only if it is still current. */
+export async function deleteClient(tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion?: number): Promise<void> {
+  await withTenant(tenants, actor, (db) =>
+    inTransaction(db, async (tx) => {
+      const client = await findClient(tx, id, { forUpdate: true });
+      if (!client) throw NOT_FOUND();
+      assertMayChange(actor, client);
+      if (expectedVersion !== undefined) assertVersion(client, expectedVersion);
+      await setClientDeleted(tx, id, true);
+    }),
+  );
+}
+
+export async function restoreClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {
+  return withTenant(tenants, actor, (db) =>
+    inTransaction(db, async (tx) => {
+      const client = await findClient(tx, id, { includeDeleted: true, forUpdate: true });
+      if (!client) throw NOT_FOUND();
+      assertMayChange(actor, client);
+      if (!client.deletedAt) throw new AppError('CLIENT_NOT_DELETED', 409, 'The client is not deleted');
+      return setClientDeleted(tx, id, false).catch(uniqueClash);
+    }),
+  );
+}
