@@ -1,10 +1,12 @@
-import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
+import { createStandardServiceApp, requireServiceToken, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
 import { clientRoutes } from './routes/clients';
+import { profileRoutes } from './routes/profile';
 
 /** The client service: clients, profiles, content, import and export. */
 export function createApp(deps: ServiceDeps): Express {
   return createStandardServiceApp('client', deps, (app, openapi) => {
-    app.use('/api/v1/client', clientRoutes(deps, openapi));
+    // Every client route acts for a verified identity from the gateway.
+    app.use('/api/v1/client', requireServiceToken('client', deps.config.serviceJwtSecret), clientRoutes(deps, openapi), profileRoutes(deps, openapi));
   });
 }

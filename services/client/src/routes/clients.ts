@@ -3,7 +3,6 @@ import {
   AppError,
   idempotent,
   requirePermission,
-  requireServiceToken,
   tenantUserOf,
   ValidationError,
   type OpenApiRegistry,
@@ -98,7 +97,6 @@ const ClientSchema = z.object({ id: z.uuid(), name: z.string(), version: z.numbe
 /** `/api/v1/client/clients…`: the tenant's customers. */
 export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
-  api.router.use(requireServiceToken('client', deps.config.serviceJwtSecret));
   const tenants = deps.tenants;
 
   api.get(
