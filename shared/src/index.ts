@@ -28,3 +28,4 @@ export * from './auth/permissions';
 export * from './auth/access-tokens';
 export * from './http/rate-limit';
 export * from './http/idempotency';
+export * from './http/preconditions';

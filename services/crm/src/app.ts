@@ -1,7 +1,10 @@
-import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
+import { createStandardServiceApp, requireServiceToken, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import { crmRoutes } from './routes/crm-routes';
 
-/** The crm service: contacts, deals, pipelines and activities. */
+/** The CRM service: contacts, deals, pipelines and activities. */
 export function createApp(deps: ServiceDeps): Express {
-  return createStandardServiceApp('crm', deps);
+  return createStandardServiceApp('crm', deps, (app, openapi) => {
+    app.use('/api/v1/crm', requireServiceToken('crm', deps.config.serviceJwtSecret), crmRoutes(deps, openapi));
+  });
 }

@@ -4,13 +4,13 @@ import {
   idempotent,
   requirePermission,
   tenantUserOf,
-  ValidationError,
+  ifMatchVersion,
+  withVersionEtag,
   type OpenApiRegistry,
   type ServiceDeps,
 } from '@codex/shared';
-import type { Response } from 'express';
 import { z } from 'zod';
-import { CLIENT_KINDS, CLIENT_SORTS, CLIENT_STATUSES, type Client } from '../db/clients-repo';
+import { CLIENT_KINDS, CLIENT_SORTS, CLIENT_STATUSES } from '../db/clients-repo';
 import { changeClient, createClient, deleteClient, getClient, restoreClient, searchClients } from '../domain/clients';
 
 /** Custom fields: up to 50 named values of simple types, at most 16 KB together. */
@@ -80,18 +80,6 @@ const ListQuery = z.object({
   cursor: Cursor.optional(),
 });
 
-/** `If-Match: "3"` (or W/"3", or 3) → 3. */
-function ifMatchVersion(header: string | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const match = header.trim().match(/^(?:W\/)?"?(\d{1,9})"?$/);
-  if (!match) throw new ValidationError('If-Match must be the ETag of the client', [{ path: 'headers.if-match', message: 'invalid' }]);
-  return Number(match[1]);
-}
-
-function withEtag(res: Response, client: Client): Response {
-  return res.set('ETag', `"${client.version}"`);
-}
-
 const ClientSchema = z.object({ id: z.uuid(), name: z.string(), version: z.number() });
 
 /** `/api/v1/client/clients…`: the tenant's customers. */
@@ -116,12 +104,12 @@ export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
       const client = await createClient(tenants, tenantUserOf(req), { ...req.body, ownerId: req.body.ownerId ?? null });
-      withEtag(res, client).status(201).location(`/api/v1/client/clients/${client.id}`).json(client);
+      withVersionEtag(res, client).status(201).location(`/api/v1/client/clients/${client.id}`).json(client);
     },
   );
   api.get('/clients/:id', { summary: 'One client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, security: 'user' }, requirePermission('clients:read'), async (req, res) => {
     const client = await getClient(tenants, tenantUserOf(req), req.params.id);
-    withEtag(res, client).json(client);
+    withVersionEtag(res, client).json(client);
   });
   api.patch(
     '/clients/:id',
@@ -139,7 +127,7 @@ export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       const expected = ifMatchVersion(req.get('if-match')) ?? version;
       if (expected === undefined) throw new AppError('PRECONDITION_REQUIRED', 428, 'Send If-Match (the ETag you read) or "version" so no update is lost');
       const client = await changeClient(tenants, tenantUserOf(req), req.params.id, expected, changes);
-      withEtag(res, client).json(client);
+      withVersionEtag(res, client).json(client);
     },
   );
   api.delete('/clients/:id', { summary: 'Delete a client (restorable)', tags: ['clients'], params: IdParams, responses: { 204: { description: 'Deleted' } }, security: 'user' }, requirePermission('clients:write'), async (req, res) => {
@@ -148,7 +136,7 @@ export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   });
   api.post('/clients/:id/restore', { summary: 'Restore a deleted client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, security: 'user' }, requirePermission('clients:write'), async (req, res) => {
     const client = await restoreClient(tenants, tenantUserOf(req), req.params.id);
-    withEtag(res, client).json(client);
+    withVersionEtag(res, client).json(client);
   });
   return api.router;
 }

@@ -1,0 +1,26 @@
+import { actsOnAllRecords, ConflictError, ForbiddenError } from '@codex/shared';
+
+/** The tenant user acting, from the verified identity. */
+export interface Actor {
+  tenantId: string;
+  userId: string;
+  roles: string[];
+}
+
+/** Owners and admins act on every record; members only on those they own or created. */
+export function assertMayChange(actor: Actor, record: { ownerId: string | null; createdBy: string | null }): void {
+  if (actsOnAllRecords(actor) || record.ownerId === actor.userId || record.createdBy === actor.userId) return;
+  throw new ForbiddenError('Members can change only their own records', 'NOT_YOUR_RECORD');
+}
+
+export function assertMayAssign(actor: Actor, ownerId: string | null | undefined): void {
+  if (ownerId && ownerId !== actor.userId && !actsOnAllRecords(actor)) {
+    throw new ForbiddenError('Members can assign records only to themselves', 'NOT_YOUR_RECORD');
+  }
+}
+
+export function assertVersion(record: { version: number }, expected: number | undefined): void {
+  if (expected !== undefined && record.version !== expected) {
+    throw new ConflictError('The record changed since you read it; reload and retry', { currentVersion: record.version }, 'VERSION_CONFLICT');
+  }
+}

@@ -1,0 +1,212 @@
+import { AppError, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache } from '@codex/shared';
+import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
+import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
+import {
+  dealStageHistory,
+  findDeal,
+  insertDeal,
+  listDeals,
+  moveDealToStage,
+  recordFirstStage,
+  summarisePipeline,
+  updateDeal,
+  type DealFilter,
+  type DealInput,
+} from '../db/deals-repo';
+import {
+  DEFAULT_STAGES,
+  findStage,
+  insertPipeline,
+  listPipelines,
+  listStages,
+  pipelineExists,
+  replaceStages,
+  stagesInUse,
+  type StageInput,
+} from '../db/pipelines-repo';
+import { assertMayAssign, assertMayChange, assertVersion, type Actor } from './actor';
+import { assertClientExists } from './client-links';
+
+export interface CrmDeps {
+  tenants: TenantPoolCache;
+  clients: ServiceClients;
+}
+
+const notFound = (what: string) => new NotFoundError(`${what} not found`, `${what.toUpperCase()}_NOT_FOUND`);
+
+function inTenant<T>(deps: CrmDeps, actor: Actor, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+  return deps.tenants.withClient(actor.tenantId, (db) => inTransaction(db, fn));
+}
+
+async function createPipelineIn(tx: PoolClient, name: string, stages: StageInput[], isDefault: boolean): Promise<string | undefined> {
+  const id = await insertPipeline(tx, name, isDefault);
+  if (id) await replaceStages(tx, id, stages);
+  return id;
+}
+
+/** Every tenant has a default pipeline; it is made the first time the CRM is used. */
+async function ensureDefaultPipeline(tx: PoolClient): Promise<void> {
+  const pipelines = await listPipelines(tx);
+  if (!pipelines.some((p) => p.isDefault)) await createPipelineIn(tx, 'Sales', DEFAULT_STAGES, true);
+}
+
+export async function pipelines(deps: CrmDeps, actor: Actor) {
+  return inTenant(deps, actor, async (tx) => {
+    await ensureDefaultPipeline(tx);
+    return listPipelines(tx);
+  });
+}
+
+export async function createPipeline(deps: CrmDeps, actor: Actor, name: string, stages: StageInput[]) {
+  return inTenant(deps, actor, async (tx) => {
+    const id = await createPipelineIn(tx, name, stages, false);
+    if (!id) throw new ConflictError('A pipeline with this name exists', { field: 'name' }, 'PIPELINE_EXISTS');
+    return (await listPipelines(tx)).find((p) => p.id === id)!;
+  });
+}
+
+/** Replaces a pipeline's ordered stages; a stage that still holds deals cannot be removed. */
+export async function setStages(deps: CrmDeps, actor: Actor, pipelineId: string, stages: StageInput[]) {
+  return inTenant(deps, actor, async (tx) => {
+    if (!(await pipelineExists(tx, pipelineId))) throw notFound('Pipeline');
+    const current = new Set((await listStages(tx, pipelineId)).map((s) => s.id));
+    const unknown = stages.filter((s) => s.id && !current.has(s.id));
+    if (unknown.length) throw new ValidationError('Stages must belong to this pipeline', unknown.map((s) => ({ path: 'body.stages', message: `unknown stage ${s.id}` })));
+    const busy = await stagesInUse(tx, pipelineId, stages.map((s) => s.id).filter((id): id is string => Boolean(id)));
+    if (busy.length) throw new ConflictError('Move the deals out of a stage before removing it', { stageIds: busy }, 'STAGE_IN_USE');
+    await replaceStages(tx, pipelineId, stages);
+    return listStages(tx, pipelineId);
+  });
+}
+
+export async function pipelineSummary(deps: CrmDeps, actor: Actor, pipelineId?: string) {
+  return inTenant(deps, actor, async (tx) => {
+    await ensureDefaultPipeline(tx);
+    const all = await listPipelines(tx);
+    const pipeline = pipelineId ? all.find((p) => p.id === pipelineId) : all.find((p) => p.isDefault);
+    if (!pipeline) throw notFound('Pipeline');
+    return { pipelineId: pipeline.id, name: pipeline.name, stages: await summarisePipeline(tx, pipeline.id) };
+  });
+}
+
+export async function createContact(deps: CrmDeps, actor: Actor, input: ContactInput) {
+  assertMayAssign(actor, input.ownerId);
+  await assertClientExists(deps.clients, actor, input.clientId);
+  return inTenant(deps, actor, (tx) => insertContact(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }));
+}
+
+export async function getContact(deps: CrmDeps, actor: Actor, id: string) {
+  const contact = await deps.tenants.withClient(actor.tenantId, (db) => findContact(db, id));
+  if (!contact) throw notFound('Contact');
+  return contact;
+}
+
+export function searchContacts(deps: CrmDeps, actor: Actor, filter: { clientId?: string; q?: string; limit: number; offset: number }) {
+  return deps.tenants.withClient(actor.tenantId, (db) => listContacts(db, filter));
+}
+
+export async function changeContact(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number | undefined, changes: Partial<ContactInput>) {
+  assertMayAssign(actor, changes.ownerId);
+  await assertClientExists(deps.clients, actor, changes.clientId);
+  return inTenant(deps, actor, async (tx) => {
+    const contact = await findContact(tx, id, true);
+    if (!contact) throw notFound('Contact');
+    assertMayChange(actor, contact);
+    assertVersion(contact, expectedVersion);
+    return updateContact(tx, id, changes);
+  });
+}
+
+export async function removeContact(deps: CrmDeps, actor: Actor, id: string) {
+  await inTenant(deps, actor, async (tx) => {
+    const contact = await findContact(tx, id, true);
+    if (!contact) throw notFound('Contact');
+    assertMayChange(actor, contact);
+    await softDeleteContact(tx, id);
+  });
+}
+
+export async function createDeal(deps: CrmDeps, actor: Actor, input: DealInput & { stageId?: string; pipelineId?: string }) {
+  assertMayAssign(actor, input.ownerId);
+  await assertClientExists(deps.clients, actor, input.clientId);
+  return inTenant(deps, actor, async (tx) => {
+    await ensureDefaultPipeline(tx);
+    const all = await listPipelines(tx);
+    const pipeline = input.pipelineId ? all.find((p) => p.id === input.pipelineId) : all.find((p) => p.isDefault);
+    if (!pipeline) throw new ValidationError('No such pipeline', [{ path: 'body.pipelineId', message: 'no such pipeline' }]);
+    const stage = input.stageId ? pipeline.stages.find((s) => s.id === input.stageId) : pipeline.stages.find((s) => s.kind === 'open');
+    if (!stage) throw new ValidationError('No such stage in this pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
+    if (stage.kind !== 'open') throw new ValidationError('A new deal starts in an open stage', [{ path: 'body.stageId', message: 'must be an open stage' }]);
+    if (input.contactId && !(await findContact(tx, input.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
+    const deal = await insertDeal(tx, { ...input, ownerId: input.ownerId ?? actor.userId, pipelineId: pipeline.id, stageId: stage.id, createdBy: actor.userId });
+    await recordFirstStage(tx, deal, actor.userId);
+    return deal;
+  });
+}
+
+export async function getDeal(deps: CrmDeps, actor: Actor, id: string) {
+  const deal = await deps.tenants.withClient(actor.tenantId, (db) => findDeal(db, id));
+  if (!deal) throw notFound('Deal');
+  return deal;
+}
+
+export function searchDeals(deps: CrmDeps, actor: Actor, filter: DealFilter) {
+  return deps.tenants.withClient(actor.tenantId, (db) => listDeals(db, filter));
+}
+
+export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number | undefined, changes: Partial<DealInput>) {
+  assertMayAssign(actor, changes.ownerId);
+  await assertClientExists(deps.clients, actor, changes.clientId);
+  return inTenant(deps, actor, async (tx) => {
+    const deal = await findDeal(tx, id, true);
+    if (!deal) throw notFound('Deal');
+    assertMayChange(actor, deal);
+    assertVersion(deal, expectedVersion);
+    if (changes.contactId && !(await findContact(tx, changes.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
+    return updateDeal(tx, id, changes);
+  });
+}
+
+/** Moves a deal to another stage of its pipeline (won/lost stages close it; lost needs a reason); the move is recorded. */
+export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { stageId: string; lostReason?: string; version?: number }) {
+  return inTenant(deps, actor, async (tx) => {
+    const deal = await findDeal(tx, id, true);
+    if (!deal) throw notFound('Deal');
+    assertMayChange(actor, deal);
+    assertVersion(deal, move.version);
+    const stage = await findStage(tx, move.stageId);
+    if (!stage || stage.pipelineId !== deal.pipelineId) throw new ValidationError('No such stage in the deal’s pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
+    if (stage.id === deal.stageId) throw new AppError('DEAL_ALREADY_IN_STAGE', 409, 'The deal is already in this stage');
+    if (stage.kind === 'lost' && !move.lostReason) throw new ValidationError('A lost deal needs a reason', [{ path: 'body.lostReason', message: 'required when moving to a lost stage' }]);
+    return moveDealToStage(tx, deal, { id: stage.id, kind: stage.kind }, actor.userId, move.lostReason ?? null);
+  });
+}
+
+export async function createActivity(deps: CrmDeps, actor: Actor, input: ActivityInput) {
+  assertMayAssign(actor, input.ownerId);
+  return inTenant(deps, actor, async (tx) => {
+    if (input.contactId && !(await findContact(tx, input.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
+    if (input.dealId && !(await findDeal(tx, input.dealId))) throw new ValidationError('No such deal', [{ path: 'body.dealId', message: 'no such deal' }]);
+    return insertActivity(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId });
+  });
+}
+
+export async function completeActivity(deps: CrmDeps, actor: Actor, id: string, completed: boolean) {
+  return inTenant(deps, actor, async (tx) => {
+    const activity = await findActivity(tx, id);
+    if (!activity) throw notFound('Activity');
+    assertMayChange(actor, activity);
+    return setActivityCompleted(tx, id, completed);
+  });
+}
+
+/** A contact's or deal's story: activities and (for deals) stage moves, newest first. */
+export async function timeline(deps: CrmDeps, actor: Actor, of: { contactId?: string; dealId?: string }) {
+  return deps.tenants.withClient(actor.tenantId, async (db) => {
+    if (of.contactId && !(await findContact(db, of.contactId))) throw notFound('Contact');
+    if (of.dealId && !(await findDeal(db, of.dealId))) throw notFound('Deal');
+    const activities = (await activitiesOf(db, of)).map((a) => ({ at: a.createdAt, kind: 'activity' as const, detail: a as unknown as Record<string, unknown> }));
+    const moves = of.dealId ? await dealStageHistory(db, of.dealId) : [];
+    return [...activities, ...moves].sort((a, b) => b.at.getTime() - a.at.getTime());
+  });
+}

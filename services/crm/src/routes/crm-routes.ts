@@ -1,0 +1,191 @@
+import {
+  ApiRouter,
+  idempotent,
+  ifMatchVersion,
+  requirePermission,
+  tenantUserOf,
+  withVersionEtag,
+  type OpenApiRegistry,
+  type ServiceDeps,
+} from '@codex/shared';
+import { z } from 'zod';
+import { ACTIVITY_TYPES } from '../db/activities-repo';
+import { STAGE_KINDS } from '../db/pipelines-repo';
+import * as crm from '../domain/crm';
+
+const Id = z.object({ id: z.uuid() });
+const Page = { limit: z.coerce.number().int().min(1).max(100).default(50), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) };
+const nullableText = (max: number) => z.string().trim().max(max).nullable();
+const version = z.number().int().positive().optional();
+const nonEmpty = (body: object) => Object.keys(body).some((key) => key !== 'version');
+
+const ContactFields = {
+  clientId: z.uuid().nullable(),
+  firstName: z.string().trim().max(100),
+  lastName: z.string().trim().max(100),
+  email: z.string().trim().max(254).pipe(z.email()).nullable(),
+  phone: nullableText(50),
+  title: nullableText(100),
+  ownerId: z.uuid().nullable(),
+};
+const CreateContact = z
+  .strictObject({
+    clientId: ContactFields.clientId.default(null),
+    firstName: ContactFields.firstName.default(''),
+    lastName: ContactFields.lastName.default(''),
+    email: ContactFields.email.default(null),
+    phone: ContactFields.phone.default(null),
+    title: ContactFields.title.default(null),
+    ownerId: ContactFields.ownerId.default(null),
+  })
+  .refine((c) => c.firstName || c.lastName || c.email, 'a contact needs a name or an email');
+const UpdateContact = z
+  .strictObject({ ...Object.fromEntries(Object.entries(ContactFields).map(([k, v]) => [k, v.optional()])), version } as {
+    [K in keyof typeof ContactFields]: z.ZodOptional<(typeof ContactFields)[K]>;
+  } & { version: typeof version })
+  .refine(nonEmpty, 'nothing to change');
+
+const DealFields = {
+  title: z.string().trim().min(1).max(200),
+  valueMinor: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as EUR'),
+  clientId: z.uuid().nullable(),
+  contactId: z.uuid().nullable(),
+  ownerId: z.uuid().nullable(),
+  expectedCloseDate: z.iso.date().nullable(),
+  probability: z.number().int().min(0).max(100).nullable(),
+};
+const CreateDeal = z.strictObject({
+  title: DealFields.title,
+  valueMinor: DealFields.valueMinor.default(0),
+  currency: DealFields.currency,
+  clientId: DealFields.clientId.default(null),
+  contactId: DealFields.contactId.default(null),
+  ownerId: DealFields.ownerId.default(null),
+  expectedCloseDate: DealFields.expectedCloseDate.default(null),
+  probability: DealFields.probability.default(null),
+  pipelineId: z.uuid().optional(),
+  stageId: z.uuid().optional(),
+});
+const UpdateDeal = z
+  .strictObject({ ...Object.fromEntries(Object.entries(DealFields).map(([k, v]) => [k, v.optional()])), version } as {
+    [K in keyof typeof DealFields]: z.ZodOptional<(typeof DealFields)[K]>;
+  } & { version: typeof version })
+  .refine(nonEmpty, 'nothing to change');
+const MoveDeal = z.strictObject({ stageId: z.uuid(), lostReason: z.string().trim().min(1).max(500).optional(), version });
+
+const StageInput = z.strictObject({
+  id: z.uuid().optional(),
+  name: z.string().trim().min(1).max(100),
+  kind: z.enum(STAGE_KINDS).default('open'),
+  probability: z.number().int().min(0).max(100).default(0),
+});
+const Stages = z
+  .array(StageInput)
+  .min(1)
+  .max(30)
+  .refine((stages) => new Set(stages.map((s) => s.name.toLowerCase())).size === stages.length, 'stage names must differ');
+
+const CreateActivity = z
+  .strictObject({
+    type: z.enum(ACTIVITY_TYPES),
+    subject: z.string().trim().min(1).max(200),
+    body: z.string().max(10_000).nullable().default(null),
+    dueAt: z.coerce.date().nullable().default(null),
+    contactId: z.uuid().nullable().default(null),
+    dealId: z.uuid().nullable().default(null),
+    ownerId: z.uuid().nullable().default(null),
+  })
+  .refine((a) => a.contactId || a.dealId, 'an activity is linked to a contact or a deal');
+
+/** `/api/v1/crm/...`: contacts, deals, pipelines and stages, activities, timelines. */
+export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+  const api = new ApiRouter(openapi, '/api/v1/crm');
+  const ctx: crm.CrmDeps = { tenants: deps.tenants, clients: deps.clients };
+  const read = requirePermission('crm:read');
+  const write = requirePermission('crm:write');
+  const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
+  const expected = (header: string | undefined, bodyVersion: number | undefined) => ifMatchVersion(header) ?? bodyVersion;
+
+  api.get('/pipelines', { summary: 'Pipelines with their ordered stages', tags: ['pipelines'], responses: { 200: { description: 'Pipelines' } }, security: 'user' }, read, async (req, res) => {
+    res.json({ items: await crm.pipelines(ctx, tenantUserOf(req)) });
+  });
+  api.post('/pipelines', { summary: 'Create a pipeline', tags: ['pipelines'], body: z.strictObject({ name: z.string().trim().min(1).max(100), stages: Stages }), responses: { 201: { description: 'Created' } }, security: 'user' }, requirePermission('crm:write'), once, async (req, res) => {
+    const pipeline = await crm.createPipeline(ctx, tenantUserOf(req), req.body.name, req.body.stages);
+    res.status(201).location(`/api/v1/crm/pipelines/${pipeline.id}`).json(pipeline);
+  });
+  api.put('/pipelines/:id/stages', { summary: 'Replace a pipeline’s ordered stages (ids keep stages, new ones are added)', tags: ['pipelines'], params: Id, body: z.strictObject({ stages: Stages }), responses: { 200: { description: 'Stages' } }, security: 'user' }, write, async (req, res) => {
+    res.json({ items: await crm.setStages(ctx, tenantUserOf(req), req.params.id, req.body.stages) });
+  });
+  api.get('/pipeline', { summary: 'Count and value of deals per stage', tags: ['pipelines'], query: z.object({ pipelineId: z.uuid().optional() }), responses: { 200: { description: 'Summary' } }, security: 'user' }, read, async (req, res) => {
+    res.json(await crm.pipelineSummary(ctx, tenantUserOf(req), req.query.pipelineId));
+  });
+
+  api.get('/contacts', { summary: 'List contacts', tags: ['contacts'], query: z.object({ clientId: z.uuid().optional(), q: z.string().trim().min(1).max(100).optional(), ...Page }), responses: { 200: { description: 'A page' } }, security: 'user' }, read, async (req, res) => {
+    res.json(await crm.searchContacts(ctx, tenantUserOf(req), req.query));
+  });
+  api.post('/contacts', { summary: 'Create a contact (clientId checked with the client service)', tags: ['contacts'], body: CreateContact, responses: { 201: { description: 'Created' } }, security: 'user' }, write, once, async (req, res) => {
+    const contact = await crm.createContact(ctx, tenantUserOf(req), req.body);
+    withVersionEtag(res, contact).status(201).location(`/api/v1/crm/contacts/${contact.id}`).json(contact);
+  });
+  api.get('/contacts/:id', { summary: 'One contact', tags: ['contacts'], params: Id, responses: { 200: { description: 'The contact' } }, security: 'user' }, read, async (req, res) => {
+    const contact = await crm.getContact(ctx, tenantUserOf(req), req.params.id);
+    withVersionEtag(res, contact).json(contact);
+  });
+  api.patch('/contacts/:id', { summary: 'Change a contact (If-Match or version → 409 on conflict)', tags: ['contacts'], params: Id, body: UpdateContact, responses: { 200: { description: 'The contact' } }, security: 'user' }, write, async (req, res) => {
+    const { version: bodyVersion, ...changes } = req.body;
+    const contact = await crm.changeContact(ctx, tenantUserOf(req), req.params.id, expected(req.get('if-match'), bodyVersion), changes);
+    withVersionEtag(res, contact).json(contact);
+  });
+  api.delete('/contacts/:id', { summary: 'Delete a contact', tags: ['contacts'], params: Id, responses: { 204: { description: 'Deleted' } }, security: 'user' }, write, async (req, res) => {
+    await crm.removeContact(ctx, tenantUserOf(req), req.params.id);
+    res.status(204).end();
+  });
+  api.get('/contacts/:id/timeline', { summary: 'A contact’s activities, newest first', tags: ['contacts'], params: Id, responses: { 200: { description: 'Timeline' } }, security: 'user' }, read, async (req, res) => {
+    res.json({ items: await crm.timeline(ctx, tenantUserOf(req), { contactId: req.params.id }) });
+  });
+
+  api.get(
+    '/deals',
+    {
+      summary: 'List deals',
+      tags: ['deals'],
+      query: z.object({ pipelineId: z.uuid().optional(), stageId: z.uuid().optional(), status: z.enum(['open', 'won', 'lost']).optional(), ownerId: z.uuid().optional(), clientId: z.uuid().optional(), ...Page }),
+      responses: { 200: { description: 'A page' } },
+      security: 'user',
+    },
+    read,
+    async (req, res) => {
+      res.json(await crm.searchDeals(ctx, tenantUserOf(req), req.query));
+    },
+  );
+  api.post('/deals', { summary: 'Create a deal (first open stage of the default pipeline unless given)', tags: ['deals'], body: CreateDeal, responses: { 201: { description: 'Created' } }, security: 'user' }, write, once, async (req, res) => {
+    const deal = await crm.createDeal(ctx, tenantUserOf(req), req.body);
+    withVersionEtag(res, deal).status(201).location(`/api/v1/crm/deals/${deal.id}`).json(deal);
+  });
+  api.get('/deals/:id', { summary: 'One deal', tags: ['deals'], params: Id, responses: { 200: { description: 'The deal' } }, security: 'user' }, read, async (req, res) => {
+    const deal = await crm.getDeal(ctx, tenantUserOf(req), req.params.id);
+    withVersionEtag(res, deal).json(deal);
+  });
+  api.patch('/deals/:id', { summary: 'Change a deal (If-Match or version → 409 on conflict)', tags: ['deals'], params: Id, body: UpdateDeal, responses: { 200: { description: 'The deal' } }, security: 'user' }, write, async (req, res) => {
+    const { version: bodyVersion, ...changes } = req.body;
+    const deal = await crm.changeDeal(ctx, tenantUserOf(req), req.params.id, expected(req.get('if-match'), bodyVersion), changes);
+    withVersionEtag(res, deal).json(deal);
+  });
+  api.post('/deals/:id/move', { summary: 'Move a deal to another stage (won/lost close it; lost needs a reason)', tags: ['deals'], params: Id, body: MoveDeal, responses: { 200: { description: 'The deal' } }, security: 'user' }, write, async (req, res) => {
+    const deal = await crm.moveDeal(ctx, tenantUserOf(req), req.params.id, { ...req.body, version: expected(req.get('if-match'), req.body.version) });
+    withVersionEtag(res, deal).json(deal);
+  });
+  api.get('/deals/:id/timeline', { summary: 'A deal’s stage moves and activities, newest first', tags: ['deals'], params: Id, responses: { 200: { description: 'Timeline' } }, security: 'user' }, read, async (req, res) => {
+    res.json({ items: await crm.timeline(ctx, tenantUserOf(req), { dealId: req.params.id }) });
+  });
+
+  api.post('/activities', { summary: 'Log a call, email, meeting, note or task', tags: ['activities'], body: CreateActivity, responses: { 201: { description: 'Created' } }, security: 'user' }, write, once, async (req, res) => {
+    const activity = await crm.createActivity(ctx, tenantUserOf(req), req.body);
+    res.status(201).location(`/api/v1/crm/activities/${activity.id}`).json(activity);
+  });
+  api.post('/activities/:id/complete', { summary: 'Mark an activity done (or not done again)', tags: ['activities'], params: Id, body: z.strictObject({ completed: z.boolean().default(true) }), responses: { 200: { description: 'The activity' } }, security: 'user' }, write, async (req, res) => {
+    res.json(await crm.completeActivity(ctx, tenantUserOf(req), req.params.id, req.body.completed));
+  });
+  return api.router;
+}

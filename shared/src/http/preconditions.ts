@@ -1,0 +1,15 @@
+import type { Response } from 'express';
+import { ValidationError } from '../errors';
+
+/** `If-Match: "3"` (or W/"3", or 3) → 3; undefined when the header is absent; 400 when it is not a version. */
+export function ifMatchVersion(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const match = header.trim().match(/^(?:W\/)?"?(\d{1,9})"?$/);
+  if (!match) throw new ValidationError('If-Match must be the ETag of the record', [{ path: 'headers.if-match', message: 'invalid' }]);
+  return Number(match[1]);
+}
+
+/** Sets the record's version as its ETag, the value clients send back in If-Match. */
+export function withVersionEtag(res: Response, record: { version: number }): Response {
+  return res.set('ETag', `"${record.version}"`);
+}
