@@ -63,6 +63,7 @@ const baseSchema = z.object({
   RATE_LIMIT_PER_IP: positiveInt.default(3_000),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   API_KEY_CACHE_MS: positiveInt.default(30_000),
+  IMPORT_MAX_BYTES: positiveInt.default(100 * 1024 * 1024),
   TENANT_TEMPLATE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('codex_tenant_template'),
   TRUST_PROXY: z
     .string()
@@ -96,6 +97,8 @@ export interface ServiceConfig {
   gateway: { rateLimitPerKey: number; rateLimitPerIp: number; rateLimitWindowMs: number; apiKeyCacheMs: number };
   /** Migrated database that new tenant databases are copied from. */
   tenantTemplateDatabase: string;
+  /** Largest bulk import upload, in bytes. */
+  importMaxBytes: number;
   redisUrl?: string;
   /** Namespace of this install's keys in a shared Redis. */
   redisPrefix: string;
@@ -174,6 +177,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     tenantTemplateDatabase: base.TENANT_TEMPLATE_DATABASE,
+    importMaxBytes: base.IMPORT_MAX_BYTES,
     auth: {
       bcryptCost: base.BCRYPT_COST,
       loginAccountAttempts: base.LOGIN_ACCOUNT_ATTEMPTS,

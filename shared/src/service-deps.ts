@@ -115,6 +115,8 @@ export function createStandardServiceApp(
   service: ServiceName,
   deps: ServiceDeps,
   routes?: ServiceAppOptions['routes'],
+  /** Routes that read the raw request stream (uploads); mounted before JSON parsing. */
+  streamingRoutes?: ServiceAppOptions['streamingRoutes'],
 ): Express {
   return createServiceApp({
     service,
@@ -123,6 +125,7 @@ export function createStandardServiceApp(
     healthChecks: standardHealthChecks(deps),
     breakerStates: () => deps.clients.breakerStates(),
     routes,
+    streamingRoutes,
   });
 }
 

@@ -23,7 +23,7 @@ export interface ServiceAppOptions {
   /** The service's own routes; mounted after JSON body parsing. */
   routes?: (app: Express, openapi: OpenApiRegistry) => void;
   /** Routes that must see the raw request stream (the gateway's proxy); mounted before body parsing. */
-  streamingRoutes?: (app: Express) => void;
+  streamingRoutes?: (app: Express, openapi: OpenApiRegistry) => void;
   /** Replaces the service's own OpenAPI document (the gateway serves a combined one). */
   openApiDocument?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Route label for metrics when Express has no matched route (e.g. proxied paths). */
@@ -70,7 +70,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use('/metrics', metrics.router);
   app.use(createDocsRouter(options.openApiDocument ?? (() => openapi.document())));
 
-  options.streamingRoutes?.(app);
+  options.streamingRoutes?.(app, openapi);
 
   app.use(requireJsonBody());
   app.use(express.json({ limit: options.config.bodyLimit, strict: true }));

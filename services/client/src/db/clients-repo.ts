@@ -24,7 +24,7 @@ export interface Client {
 
 export type ClientInput = Pick<Client, 'kind' | 'name' | 'email' | 'phone' | 'status' | 'tags' | 'ownerId' | 'externalId' | 'customFields'>;
 
-interface ClientRow {
+export interface ClientRow {
   id: string;
   kind: Client['kind'];
   name: string;
@@ -44,7 +44,7 @@ interface ClientRow {
 
 const COLUMNS = 'id, kind, name, email, phone, status, tags, owner_id, external_id, custom_fields, version, deleted_at, created_by, created_at, updated_at';
 
-function toClient(row: ClientRow): Client {
+export function toClient(row: ClientRow): Client {
   return {
     id: row.id,
     kind: row.kind,

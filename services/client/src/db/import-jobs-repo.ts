@@ -1,0 +1,89 @@
+import type { Queryable } from '@codex/shared';
+
+export interface RowError {
+  /** Line of the uploaded file. */
+  line: number;
+  field?: string;
+  message: string;
+}
+
+export interface ImportJob {
+  id: string;
+  entity: 'clients';
+  format: 'csv' | 'jsonl';
+  atomic: boolean;
+  status: 'running' | 'completed' | 'failed';
+  rowsRead: number;
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsFailed: number;
+  errors: RowError[];
+  failure: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+interface ImportJobRow {
+  id: string;
+  entity: 'clients';
+  format: 'csv' | 'jsonl';
+  atomic: boolean;
+  status: ImportJob['status'];
+  rows_read: number;
+  rows_inserted: number;
+  rows_updated: number;
+  rows_failed: number;
+  errors: RowError[];
+  failure: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+const COLUMNS = 'id, entity, format, atomic, status, rows_read, rows_inserted, rows_updated, rows_failed, errors, failure, created_at, finished_at';
+
+const toJob = (row: ImportJobRow): ImportJob => ({
+  id: row.id,
+  entity: row.entity,
+  format: row.format,
+  atomic: row.atomic,
+  status: row.status,
+  rowsRead: row.rows_read,
+  rowsInserted: row.rows_inserted,
+  rowsUpdated: row.rows_updated,
+  rowsFailed: row.rows_failed,
+  errors: row.errors,
+  failure: row.failure,
+  createdAt: row.created_at,
+  finishedAt: row.finished_at,
+});
+
+export async function insertImportJob(db: Queryable, job: { format: ImportJob['format']; atomic: boolean; createdBy: string }): Promise<ImportJob> {
+  const { rows } = await db.query<ImportJobRow>(
+    `INSERT INTO import_jobs (entity, format, atomic, created_by) VALUES ('clients', $1, $2, $3) RETURNING ${COLUMNS}`,
+    [job.format, job.atomic, job.createdBy],
+  );
+  return toJob(rows[0]!);
+}
+
+export interface JobProgress {
+  rowsRead: number;
+  rowsInserted: number;
+  rowsUpdated: number;
+  rowsFailed: number;
+  errors: RowError[];
+}
+
+export async function recordProgress(db: Queryable, id: string, progress: JobProgress, finish?: { status: 'completed' | 'failed'; failure?: string }): Promise<ImportJob> {
+  const { rows } = await db.query<ImportJobRow>(
+    `UPDATE import_jobs SET rows_read = $2, rows_inserted = $3, rows_updated = $4, rows_failed = $5, errors = $6,
+            status = COALESCE($7, status), failure = $8, finished_at = CASE WHEN $7 IS NULL THEN NULL ELSE now() END
+      WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, progress.rowsRead, progress.rowsInserted, progress.rowsUpdated, progress.rowsFailed, JSON.stringify(progress.errors), finish?.status ?? null, finish?.failure ?? null],
+  );
+  return toJob(rows[0]!);
+}
+
+export async function findImportJob(db: Queryable, id: string): Promise<ImportJob | undefined> {
+  const { rows } = await db.query<ImportJobRow>(`SELECT ${COLUMNS} FROM import_jobs WHERE id = $1`, [id]);
+  return rows[0] && toJob(rows[0]);
+}

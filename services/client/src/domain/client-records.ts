@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { CLIENT_KINDS, CLIENT_STATUSES, type Client, type ClientInput } from '../db/clients-repo';
+
+/**
+ * The one flat shape clients are exported in and imported from, so an export
+ * imports back to identical data. In CSV, tags are joined with `;` and each
+ * custom field is a `cf.<name>` column holding a JSON value.
+ */
+export const BASE_COLUMNS = ['externalId', 'name', 'email', 'phone', 'kind', 'status', 'tags', 'ownerId'] as const;
+const CUSTOM_PREFIX = 'cf.';
+
+/** Spreadsheet programs run cells starting with these as formulas; exported cells get a leading quote. */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** Whether the text after any leading quotes would start a formula. */
+const quotedFormula = (value: string) => FORMULA_START.test(value.replace(/^'+/, ''));
+
+/** Adds one leading quote to anything that is, or looks like an escaped, formula; restoreFormula undoes it exactly. */
+export function neutraliseFormula(value: string): string {
+  return quotedFormula(value) ? `'${value}` : value;
+}
+
+function restoreFormula(value: string): string {
+  return value.startsWith("'") && quotedFormula(value) ? value.slice(1) : value;
+}
+
+const emptyToNull = (value: unknown) => (value === '' || value === undefined ? null : value);
+const customValue = z.union([z.string().max(1_000), z.number().finite(), z.boolean(), z.null()]);
+
+/** One imported row, already in JSON form (from JSONL, or decoded from CSV). */
+export const ImportRow = z.strictObject({
+  externalId: z.preprocess(emptyToNull, z.string().trim().min(1).max(200).nullable()).default(null),
+  name: z.string().trim().min(1).max(300),
+  email: z.preprocess(emptyToNull, z.string().trim().max(254).pipe(z.email()).nullable()).default(null),
+  phone: z.preprocess(emptyToNull, z.string().trim().max(50).nullable()).default(null),
+  kind: z.preprocess(emptyToNull, z.enum(CLIENT_KINDS).nullable()).default(null).transform((v) => v ?? 'company'),
+  status: z.preprocess(emptyToNull, z.enum(CLIENT_STATUSES).nullable()).default(null).transform((v) => v ?? 'active'),
+  tags: z.array(z.string().trim().min(1).max(50)).max(50).default([]),
+  ownerId: z.preprocess(emptyToNull, z.uuid().nullable()).default(null),
+  customFields: z
+    .record(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/), customValue)
+    .refine((fields) => Object.keys(fields).length <= 50, 'at most 50 custom fields')
+    .default({}),
+});
+
+export type ImportedClient = z.infer<typeof ImportRow> & ClientInput;
+
+/** A CSV record (column → text) → the JSON form ImportRow validates. */
+export function fromCsvRecord(record: Record<string, string>): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  const customFields: Record<string, unknown> = {};
+  for (const [column, raw] of Object.entries(record)) {
+    const value = restoreFormula(raw);
+    if (column.startsWith(CUSTOM_PREFIX)) {
+      if (value === '') continue;
+      try {
+        customFields[column.slice(CUSTOM_PREFIX.length)] = JSON.parse(value);
+      } catch {
+        customFields[column.slice(CUSTOM_PREFIX.length)] = value;
+      }
+    } else if (column === 'tags') {
+      row.tags = value.split(';').map((tag) => tag.trim()).filter(Boolean);
+    } else {
+      row[column] = value;
+    }
+  }
+  if (Object.keys(customFields).length > 0) row.customFields = customFields;
+  return row;
+}
+
+/** A client → its exported JSON form. */
+export function toRecord(client: Client): Record<string, unknown> {
+  return {
+    externalId: client.externalId,
+    name: client.name,
+    email: client.email,
+    phone: client.phone,
+    kind: client.kind,
+    status: client.status,
+    tags: client.tags,
+    ownerId: client.ownerId,
+    customFields: client.customFields,
+  };
+}
+
+/** A client → one CSV record over `columns` (base columns, then its custom fields). */
+export function toCsvRecord(client: Client, customColumns: string[]): string[] {
+  const base = [client.externalId ?? '', client.name, client.email ?? '', client.phone ?? '', client.kind, client.status, client.tags.join(';'), client.ownerId ?? ''];
+  const custom = customColumns.map((name) => (name in client.customFields ? JSON.stringify(client.customFields[name]) : ''));
+  return [...base, ...custom].map(neutraliseFormula);
+}
+
+export function csvHeader(customColumns: string[]): string[] {
+  return [...BASE_COLUMNS, ...customColumns.map((name) => `${CUSTOM_PREFIX}${name}`)];
+}

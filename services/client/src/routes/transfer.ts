@@ -1,0 +1,100 @@
+import {
+  actsOnAllRecords,
+  ApiRouter,
+  AppError,
+  ErrorCode,
+  ForbiddenError,
+  NotFoundError,
+  requirePermission,
+  tenantUserOf,
+  type Identity,
+  type OpenApiRegistry,
+  type ServiceDeps,
+} from '@codex/shared';
+import type { Readable } from 'node:stream';
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { findImportJob } from '../db/import-jobs-repo';
+import { exportClients, importClients } from '../domain/transfer';
+
+const CONTENT_TYPES = { csv: ['text/csv'], jsonl: ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'] } as const;
+
+const ImportQuery = z.object({
+  format: z.enum(['csv', 'jsonl']),
+  atomic: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+});
+
+/** Bulk reads and writes of every client are for tenant owners and admins. */
+function bulkActor(req: { identity?: Identity }) {
+  const actor = tenantUserOf(req);
+  if (!actsOnAllRecords(actor)) throw new ForbiddenError('Import and export are for tenant owners and admins');
+  return actor;
+}
+
+/** `POST /api/v1/client/import`: reads the raw upload stream, so it is mounted before JSON parsing. */
+export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verified: RequestHandler) {
+  const api = new ApiRouter(openapi, '/api/v1/client');
+  api.post(
+    '/import',
+    {
+      summary: 'Import clients from CSV (text/csv) or JSON lines (application/x-ndjson); upserts by externalId, else email',
+      description: 'Bad rows are reported per row and skipped unless atomic=true. The answer is the finished job; GET /import/{id} shows progress meanwhile.',
+      tags: ['import/export'],
+      query: ImportQuery,
+      responses: { 201: { description: 'The import job' } },
+      security: 'user',
+    },
+    verified,
+    requirePermission('clients:write'),
+    async (req, res) => {
+      const actor = bulkActor(req);
+      const { format, atomic } = req.query;
+      if (!req.is([...CONTENT_TYPES[format]])) {
+        throw new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, `A ${format} import is sent as ${CONTENT_TYPES[format].join(' or ')}`);
+      }
+      const maxBytes = deps.config.importMaxBytes;
+      if (Number(req.get('content-length') ?? 0) > maxBytes) {
+        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 413, `Import files are limited to ${maxBytes} bytes`);
+      }
+      const job = await importClients(deps.tenants, actor, req as unknown as Readable, { format, atomic, maxBytes });
+      res.location(`/api/v1/client/import/${job.id}`);
+      if (job.status === 'failed') {
+        throw new AppError('IMPORT_REJECTED', 422, job.failure ?? 'The import failed', { jobId: job.id, rowsFailed: job.rowsFailed, errors: job.errors });
+      }
+      res.status(201).json(job);
+    },
+  );
+  return api.router;
+}
+
+/** `GET /import/:id` and `GET /export`. */
+export function transferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+  const api = new ApiRouter(openapi, '/api/v1/client');
+  api.get(
+    '/import/:id',
+    { summary: 'An import job: progress and per-row errors', tags: ['import/export'], params: z.object({ id: z.uuid() }), responses: { 200: { description: 'The job' } }, security: 'user' },
+    requirePermission('clients:read'),
+    async (req, res) => {
+      const actor = bulkActor(req);
+      const job = await deps.tenants.withClient(actor.tenantId, (db) => findImportJob(db, req.params.id));
+      if (!job) throw new NotFoundError('Import job not found', 'IMPORT_NOT_FOUND');
+      res.json(job);
+    },
+  );
+  api.get(
+    '/export',
+    { summary: 'Every client, streamed as CSV or JSON lines (the import format)', tags: ['import/export'], query: z.object({ format: z.enum(['csv', 'jsonl']).default('csv') }), responses: { 200: { description: 'The file' } }, security: 'user' },
+    requirePermission('clients:read'),
+    async (req, res) => {
+      const actor = bulkActor(req);
+      const format = req.query.format;
+      res.set({
+        'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'Content-Disposition': `attachment; filename="clients.${format}"`,
+        'Cache-Control': 'no-store',
+      });
+      await exportClients(deps.tenants, actor, format, res);
+    },
+  );
+  return api.router;
+}

@@ -1,0 +1,131 @@
+import { randomUUID } from 'node:crypto';
+import request from 'supertest';
+import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { createApp } from '../src/app';
+import { provisionTestTenant } from '../../../test/support/provisioning';
+import { createTestDeps } from '../../../test/support/service-deps';
+import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+
+describe('client import and export', () => {
+  let bed: TenantTestBed;
+  let deps: ServiceDeps;
+  let app: ReturnType<typeof createApp>;
+  const ownerId = randomUUID();
+
+  const as = (tenantId: string, role = 'owner') =>
+    `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('client', { tenantId, userId: ownerId, roles: [role] })}`;
+  const newTenant = async () => (await provisionTestTenant(deps, bed.template)).tenant.id;
+  const importFile = (tenantId: string, format: 'csv' | 'jsonl', body: string, query = '') =>
+    request(app)
+      .post(`/api/v1/client/import?format=${format}${query}`)
+      .set('Authorization', as(tenantId))
+      .set('Content-Type', format === 'csv' ? 'text/csv' : 'application/x-ndjson')
+      .send(body);
+  const count = (tenantId: string) => deps.tenants.withClient(tenantId, async (db) => (await db.query('SELECT count(*)::int AS n FROM clients WHERE deleted_at IS NULL')).rows[0].n as number);
+
+  beforeAll(async () => {
+    bed = await createTenantTestBed();
+    deps = createTestDeps('client', bed.db.url, { IMPORT_MAX_BYTES: '200000' });
+    app = createApp(deps);
+  });
+  afterAll(async () => {
+    await closeServiceDeps(deps);
+    await bed.drop();
+  });
+
+  const CSV = [
+    'externalId,name,email,status,tags,cf.industry,cf.seats',
+    'ext-1,Acme,acme@example.com,active,vip;eu,"""steel""",40',
+    'ext-2,Globex,,lead,,,',
+    ',Initech,initech@example.com,,us,,',
+    'ext-4,Too,many,columns,in,this,row,here,too',
+    'ext-5,,no-name@example.com,,,,',
+    'ext-6,Umbrella,umbrella@example.com,inactive,,"""pharma""",',
+  ].join('\n');
+
+  it('when a CSV has good, malformed and invalid rows, then the good ones import and each bad one is reported by row', async () => {
+    const tenant = await newTenant();
+    const res = await importFile(tenant, 'csv', CSV);
+    expect(res.status).toBe(201);
+    expect(res.headers.location).toBe(`/api/v1/client/import/${res.body.id}`);
+    expect(res.body).toMatchObject({ status: 'completed', rowsInserted: 4, rowsUpdated: 0, rowsFailed: 2 });
+    expect(res.body.errors.map((e: { line: number }) => e.line).sort()).toEqual([5, 6]);
+    expect(res.body.errors.find((e: { line: number }) => e.line === 6)).toMatchObject({ field: 'name' });
+    const acme = await deps.tenants.withClient(tenant, async (db) => (await db.query(`SELECT tags, custom_fields FROM clients WHERE external_id = 'ext-1'`)).rows[0]);
+    expect(acme).toEqual({ tags: ['vip', 'eu'], custom_fields: { industry: 'steel', seats: 40 } });
+    const job = await request(app).get(res.headers.location!).set('Authorization', as(tenant));
+    expect(job.body).toMatchObject({ id: res.body.id, rowsRead: 6 });
+  });
+
+  it('when the same file is imported again, then nothing is duplicated: rows upsert by external id, else email', async () => {
+    const tenant = await newTenant();
+    await importFile(tenant, 'csv', CSV);
+    const again = await importFile(tenant, 'csv', CSV);
+    expect(again.body).toMatchObject({ rowsInserted: 0, rowsUpdated: 4, rowsFailed: 2 });
+    expect(await count(tenant)).toBe(4);
+  });
+
+  it('when atomic=true and a row is bad, then 422 and nothing is written', async () => {
+    const tenant = await newTenant();
+    const res = await importFile(tenant, 'csv', CSV, '&atomic=true');
+    expect(res.status).toBe(422);
+    expect(res.body.error).toMatchObject({ code: 'IMPORT_REJECTED', details: { rowsFailed: 2 } });
+    expect(await count(tenant)).toBe(0);
+    const job = await request(app).get(`/api/v1/client/import/${res.body.error.details.jobId}`).set('Authorization', as(tenant));
+    expect(job.body).toMatchObject({ status: 'failed', rowsInserted: 0 });
+  });
+
+  it('when JSON lines come in several batches with repeated clients, then later lines update earlier ones', async () => {
+    const tenant = await newTenant();
+    const lines = Array.from({ length: 1_200 }, (_, i) => JSON.stringify({ externalId: `x-${i % 1_000}`, name: `Client ${i}`, tags: ['bulk'] }));
+    lines.push('{not json', '[1,2]');
+    const res = await importFile(tenant, 'jsonl', lines.join('\n'));
+    expect(res.body).toMatchObject({ status: 'completed', rowsRead: 1_202, rowsInserted: 1_000, rowsUpdated: 200, rowsFailed: 2 });
+    const updated = await deps.tenants.withClient(tenant, async (db) => (await db.query(`SELECT name FROM clients WHERE external_id = 'x-5'`)).rows[0].name);
+    expect(updated).toBe('Client 1005');
+  });
+
+  it('when exported and imported into a fresh tenant, then the data is identical (CSV and JSON lines)', async () => {
+    const source = await newTenant();
+    await importFile(source, 'csv', CSV);
+    await request(app).post('/api/v1/client/clients').set('Authorization', as(source)).send({ name: '=HYPERLINK("http://evil.example","click")', email: 'formula@example.com', tags: ['+1'], customFields: { note: '@SUM(A1:A9)', flag: true, empty: null } });
+    for (const format of ['csv', 'jsonl'] as const) {
+      const exported = await request(app).get(`/api/v1/client/export?format=${format}`).set('Authorization', as(source)).buffer(true).parse((res, done) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => done(null, text));
+      });
+      expect(exported.status).toBe(200);
+      const body = exported.body as string;
+      if (format === 'csv') expect(body).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);
+      const target = await newTenant();
+      const imported = await importFile(target, format, body);
+      expect(imported.body).toMatchObject({ status: 'completed', rowsFailed: 0, rowsInserted: 5 });
+      const snapshot = (tenantId: string) =>
+        deps.tenants.withClient(tenantId, async (db) =>
+          (await db.query(`SELECT external_id, name, email, phone, kind, status, tags, owner_id, custom_fields FROM clients ORDER BY name`)).rows,
+        );
+      expect(await snapshot(target)).toEqual(await snapshot(source));
+    }
+  });
+
+  it('when the content type, size or role is wrong, then 415, 413 or 403 and nothing is written', async () => {
+    const tenant = await newTenant();
+    const wrongType = await request(app).post('/api/v1/client/import?format=csv').set('Authorization', as(tenant)).set('Content-Type', 'application/json').send('{}');
+    expect(wrongType.status).toBe(415);
+    const big = await importFile(tenant, 'csv', `name\n${'x'.repeat(250_000)}\n`);
+    expect(big.status).toBe(413);
+    const member = await request(app).post('/api/v1/client/import?format=csv').set('Authorization', as(tenant, 'member')).set('Content-Type', 'text/csv').send('name\nA\n');
+    expect(member.status).toBe(403);
+    const noFormat = await request(app).post('/api/v1/client/import').set('Authorization', as(tenant)).set('Content-Type', 'text/csv').send('name\nA\n');
+    expect(noFormat.status).toBe(400);
+    expect(await count(tenant)).toBe(0);
+  });
+
+  it("when tenant B asks for tenant A's import job, then 404", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const job = (await importFile(a, 'csv', 'name\nOnly A\n')).body;
+    expect((await request(app).get(`/api/v1/client/import/${job.id}`).set('Authorization', as(b))).status).toBe(404);
+  });
+});
