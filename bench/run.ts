@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
@@ -15,6 +16,7 @@ import {
   type ServiceDeps,
 } from '@codex/shared';
 import { provisionTenant } from '../services/admin/src/domain/provisioning';
+import { buildClientListQuery, type ClientQuery } from '../services/client/src/db/clients-repo';
 import { openPlatformDatabase, type PlatformDatabase } from '../scripts/lib/database';
 import { localSecrets } from '../scripts/lib/local-secrets';
 import { findNginx, startNginx } from '../scripts/lib/nginx';
@@ -73,6 +75,12 @@ async function signUp(gateway: string, key: string): Promise<{ accessToken: stri
   });
   if (response.status !== 201) throw new Error(`sign-up failed: ${response.status} ${await response.text()}`);
   return { ...((await response.json()) as { accessToken: string; user: { id: string } }), email };
+}
+
+/** Peak resident memory of a process so far (Linux), in MiB. */
+async function peakMemoryMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
 }
 
 const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promise<Measurement[]> }> = {
@@ -204,6 +212,97 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
         { scenario: 'tenants', target: 'GET /auth/me spread over 100 tenants', ...spread, note: `connections after: ${held}` },
       ];
     },
+  },
+};
+
+SCENARIOS['customer-data'] = {
+  description: 'a tenant with 1 M clients: filtered list and create deal through the gateway, import and export throughput, query plans',
+  async run(ctx) {
+    const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1_000_000);
+    const tenant = await newTenant(ctx);
+    const tenantDb = new pg.Client({ connectionString: withDatabase(ctx.masterUrl, tenant.tenant.dbName!) });
+    await tenantDb.connect();
+    ctx.cleanup.push(() => tenantDb.end());
+    let started = performance.now();
+    await tenantDb.query(
+      `INSERT INTO clients (name, email, status, tags, created_at)
+       SELECT 'Client ' || g || ' ' || substr(md5(g::text), 1, 8), 'c' || g || '@example.com', (ARRAY['lead','active','inactive'])[1 + g % 3],
+              ARRAY[(ARRAY['eu','us','apac','vip'])[1 + g % 4]], now() - make_interval(secs => g)
+         FROM generate_series(1, $1::int) g`,
+      [CLIENTS],
+    );
+    await tenantDb.query('ANALYZE clients');
+    const seedSeconds = (performance.now() - started) / 1000;
+
+    const client = await start(ctx, 'services/client/src/main.ts', { CLIENT_PORT: '0' });
+    const crm = await start(ctx, 'services/crm/src/main.ts', { CRM_PORT: '0', CLIENT_URL: client.url });
+    const auth = await start(ctx, 'services/auth/src/main.ts', { AUTH_PORT: '0' });
+    const gateway = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url, CLIENT_URL: client.url, CRM_URL: crm.url });
+    const user = await signUp(gateway.url, tenant.apiKey.key);
+    const headers = { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` };
+
+    const rows: Measurement[] = [];
+    const lists: Array<[string, string, ClientQuery]> = [
+      ['newest 50, status + tag', '?status=active&tag=eu&limit=50', { status: 'active', tag: 'eu', deleted: false, sort: '-createdAt', limit: 50 }],
+      ['name prefix, sorted by name', '?q=client%2012&sort=name&limit=50', { q: 'client 12', deleted: false, sort: 'name', limit: 50 }],
+      ['full-text word', '?q=c123456%40example.com&limit=50', { q: 'c123456@example.com', deleted: false, sort: '-createdAt', limit: 50 }],
+    ];
+    const plans: string[] = [];
+    for (const [label, query, parsed] of lists) {
+      const result = await load({ url: `${gateway.url}/api/v1/client/clients${query}`, headers, durationSeconds: DURATION, connections: 10 });
+      rows.push({ scenario: 'customer-data', target: `GET clients: ${label} (10 conns)`, ...result, note: `${CLIENTS.toLocaleString('en')} clients` });
+      const { text, values } = buildClientListQuery(parsed);
+      const plan = await tenantDb.query(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${text}`, values);
+      plans.push(`-- ${label}: GET /api/v1/client/clients${query}\n${plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')}`);
+    }
+    const deal = await load({
+      url: `${gateway.url}/api/v1/crm/deals`,
+      method: 'POST',
+      headers: { ...headers, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'Bench deal', valueMinor: 125_000, currency: 'EUR' }),
+      durationSeconds: DURATION,
+      connections: 10,
+    });
+    rows.push({ scenario: 'customer-data', target: 'POST deal (10 conns)', ...deal });
+
+    const IMPORT_ROWS = 100_000;
+    const csv = ['externalId,name,email,status,tags', ...Array.from({ length: IMPORT_ROWS }, (_, i) => `imp-${i},Imported ${i},imp${i}@example.org,lead,import`)].join('\n');
+    const beforeMiB = await peakMemoryMiB(client.process.child.pid!);
+    started = performance.now();
+    const imported = await fetch(`${gateway.url}/api/v1/client/import?format=csv`, { method: 'POST', headers: { ...headers, 'Content-Type': 'text/csv' }, body: csv });
+    const importSeconds = (performance.now() - started) / 1000;
+    const job = (await imported.json()) as { rowsInserted: number; rowsFailed: number };
+    const afterMiB = await peakMemoryMiB(client.process.child.pid!);
+    rows.push({
+      scenario: 'customer-data',
+      target: `import ${IMPORT_ROWS.toLocaleString('en')} CSV rows via gateway`,
+      requestsPerSecond: Math.round(IMPORT_ROWS / importSeconds),
+      p50: 0,
+      p99: 0,
+      errors: job.rowsFailed,
+      note: `rows/s; ${importSeconds.toFixed(1)} s, ${job.rowsInserted} inserted; client service peak RSS ${beforeMiB} → ${afterMiB} MiB (file ${Math.round(csv.length / 1048576)} MiB)`,
+    });
+    started = performance.now();
+    const exported = await fetch(`${gateway.url}/api/v1/client/export?format=csv`, { headers });
+    let bytes = 0;
+    let lines = 0;
+    for await (const chunk of exported.body as unknown as AsyncIterable<Uint8Array>) {
+      bytes += chunk.length;
+      for (const byte of chunk) if (byte === 10) lines += 1;
+    }
+    const exportSeconds = (performance.now() - started) / 1000;
+    const exportPeak = await peakMemoryMiB(client.process.child.pid!);
+    rows.push({
+      scenario: 'customer-data',
+      target: `export all clients as CSV via gateway`,
+      requestsPerSecond: Math.round((lines - 1) / exportSeconds),
+      p50: 0,
+      p99: 0,
+      errors: exported.status === 200 ? 0 : 1,
+      note: `rows/s; ${(lines - 1).toLocaleString('en')} rows, ${Math.round(bytes / 1048576)} MiB in ${exportSeconds.toFixed(1)} s; client service peak RSS ${exportPeak} MiB; seeding took ${seedSeconds.toFixed(0)} s`,
+    });
+    process.stdout.write(`\nQuery plans (EXPLAIN ANALYZE on the ${CLIENTS.toLocaleString('en')}-client tenant):\n\n${plans.join('\n\n')}\n`);
+    return rows;
   },
 };
 
