@@ -136,17 +136,17 @@ const SORT_SQL: Record<ClientSort, { key: string; direction: 'ASC' | 'DESC' }> =
   '-name': { key: 'lower(name)', direction: 'DESC' },
 };
 
-/** The SQL of one list page (also what the benchmark EXPLAINs). Fetches one extra row to tell if more follow. */
+/**
+ * The SQL of one list page (also what the benchmark EXPLAINs). Fetches one
+ * extra row to tell if more follow. A search is a UNION of three branches
+ * (name prefix, email prefix, full-text words), each ordered and limited on
+ * its own: the planner then uses the right index for each, where one OR of
+ * the three made it misjudge selectivity and scan the whole table.
+ */
 export function buildClientListQuery(query: ClientQuery): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const param = (value: unknown) => `$${values.push(value)}`;
   const where = [query.deleted ? 'deleted_at IS NOT NULL' : 'deleted_at IS NULL'];
-  if (query.q) {
-    const prefix = `${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    where.push(
-      `(lower(name) LIKE ${param(prefix)} OR lower(email) LIKE ${param(prefix)} OR search @@ plainto_tsquery('simple', ${param(query.q)}))`,
-    );
-  }
   if (query.status) where.push(`status = ${param(query.status)}`);
   if (query.tag) where.push(`tags @> ARRAY[${param(query.tag)}]::text[]`);
   if (query.ownerId) where.push(`owner_id = ${param(query.ownerId)}`);
@@ -157,13 +157,18 @@ export function buildClientListQuery(query: ClientQuery): { text: string; values
     const keyValue = sort.key === 'created_at' ? `${param(query.after.key)}::timestamptz` : param(query.after.key);
     where.push(`(${sort.key}, id) ${sort.direction === 'DESC' ? '<' : '>'} (${keyValue}, ${param(query.after.id)}::uuid)`);
   }
-  return {
-    text: `SELECT ${COLUMNS}, (${sort.key})::text AS sort_key FROM clients
-      WHERE ${where.join(' AND ')}
-      ORDER BY ${sort.key} ${sort.direction}, id ${sort.direction}
-      LIMIT ${param(query.limit + 1)}`,
-    values,
-  };
+  const order = `ORDER BY ${sort.key} ${sort.direction}, id ${sort.direction}`;
+  const limit = param(query.limit + 1);
+  const select = (conditions: string[]) => `SELECT ${COLUMNS}, (${sort.key})::text AS sort_key FROM clients WHERE ${conditions.join(' AND ')}`;
+  if (!query.q) return { text: `${select(where)} ${order} LIMIT ${limit}`, values };
+
+  const prefix = param(`${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const words = param(query.q);
+  const branches = [`lower(name) LIKE ${prefix}`, `lower(email) LIKE ${prefix}`, `search @@ plainto_tsquery('simple', ${words})`].map(
+    (match) => `(${select([...where, match])} ${order} LIMIT ${limit})`,
+  );
+  const outerOrder = `ORDER BY ${sort.key === 'created_at' ? 'created_at' : 'lower(name)'} ${sort.direction}, id ${sort.direction}`;
+  return { text: `SELECT * FROM (${branches.join(' UNION ')}) AS matches ${outerOrder} LIMIT ${limit}`, values };
 }
 
 /** One page in a stable order (sort key, then id), filtered in SQL. */

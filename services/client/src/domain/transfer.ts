@@ -195,7 +195,9 @@ export async function importClients(tenants: TenantPoolCache, actor: Actor, body
  * CSV cells that a spreadsheet would run as formulas are neutralised.
  */
 export async function exportClients(tenants: TenantPoolCache, actor: Actor, format: 'csv' | 'jsonl', out: Writable): Promise<void> {
-  await tenants.withClient(actor.tenantId, async (db) => {
+  await tenants.withClient(actor.tenantId, (client) => inTransaction(client, async (db) => {
+    // One cursor over the whole table is one long statement: it gets its own limit, not the pool's per-query one.
+    await db.query(`SET LOCAL statement_timeout = '30min'`);
     const customColumns = format === 'csv' ? await customFieldNames(db) : [];
     const rows = streamClientRows(db);
     const encode =
@@ -214,5 +216,5 @@ export async function exportClients(tenants: TenantPoolCache, actor: Actor, form
             }),
           ];
     await pipeline(rows as unknown as Readable, ...(encode as [Transform]), new PassThrough(), out);
-  });
+  }));
 }
