@@ -104,3 +104,23 @@ export async function ensureDatabase(connectionString: string): Promise<boolean>
 export async function pingDatabase(pool: Queryable): Promise<void> {
   await pool.query('SELECT 1');
 }
+
+/**
+ * `UPDATE <table> SET <changed columns>, version = version + 1 WHERE id = $1
+ * RETURNING <returning>` for the fields present (not undefined) in `changes`.
+ * Table and column names come from the caller's constant maps, never input.
+ */
+export function versionedUpdate<K extends string>(
+  table: string,
+  columns: Record<K, string>,
+  id: string,
+  changes: Partial<Record<K, unknown>>,
+  returning: string,
+): { text: string; values: unknown[] } {
+  const keys = (Object.keys(changes) as K[]).filter((key) => changes[key] !== undefined && key in columns);
+  const sets = keys.map((key, index) => `${columns[key]} = $${index + 2}`);
+  return {
+    text: `UPDATE ${table} SET ${[...sets, 'version = version + 1'].join(', ')} WHERE id = $1 RETURNING ${returning}`,
+    values: [id, ...keys.map((key) => changes[key])],
+  };
+}

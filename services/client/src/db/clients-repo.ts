@@ -1,4 +1,4 @@
-import type { Queryable } from '@codex/shared';
+import { versionedUpdate, type Queryable } from '@codex/shared';
 
 export const CLIENT_STATUSES = ['lead', 'active', 'inactive'] as const;
 export const CLIENT_KINDS = ['company', 'person'] as const;
@@ -81,25 +81,22 @@ export async function findClient(db: Queryable, id: string, options: { includeDe
   return rows[0] && toClient(rows[0]);
 }
 
+const INPUT_COLUMNS: Record<keyof ClientInput, string> = {
+  kind: 'kind',
+  name: 'name',
+  email: 'email',
+  phone: 'phone',
+  status: 'status',
+  tags: 'tags',
+  ownerId: 'owner_id',
+  externalId: 'external_id',
+  customFields: 'custom_fields',
+};
+
 /** Writes the given fields and bumps the version. */
 export async function updateClient(db: Queryable, id: string, changes: Partial<ClientInput>): Promise<Client> {
-  const columns: Record<keyof ClientInput, string> = {
-    kind: 'kind',
-    name: 'name',
-    email: 'email',
-    phone: 'phone',
-    status: 'status',
-    tags: 'tags',
-    ownerId: 'owner_id',
-    externalId: 'external_id',
-    customFields: 'custom_fields',
-  };
-  const entries = (Object.keys(changes) as Array<keyof ClientInput>).filter((key) => changes[key] !== undefined);
-  const assignments = entries.map((key, index) => `${columns[key]} = $${index + 2}`);
-  const { rows } = await db.query<ClientRow>(
-    `UPDATE clients SET ${[...assignments, 'version = version + 1'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`,
-    [id, ...entries.map((key) => changes[key])],
-  );
+  const { text, values } = versionedUpdate('clients', INPUT_COLUMNS, id, changes, COLUMNS);
+  const { rows } = await db.query<ClientRow>(text, values);
   return toClient(rows[0]!);
 }
 

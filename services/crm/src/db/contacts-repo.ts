@@ -1,4 +1,4 @@
-import type { Queryable } from '@codex/shared';
+import { versionedUpdate, type Queryable } from '@codex/shared';
 
 export interface Contact {
   id: string;
@@ -73,12 +73,8 @@ export async function findContact(db: Queryable, id: string, forUpdate = false):
 }
 
 export async function updateContact(db: Queryable, id: string, changes: Partial<ContactInput>): Promise<Contact> {
-  const keys = (Object.keys(changes) as Array<keyof ContactInput>).filter((key) => changes[key] !== undefined);
-  const sets = keys.map((key, index) => `${INPUT_COLUMNS[key]} = $${index + 2}`);
-  const { rows } = await db.query<ContactRow>(`UPDATE contacts SET ${[...sets, 'version = version + 1'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, [
-    id,
-    ...keys.map((key) => changes[key]),
-  ]);
+  const { text, values } = versionedUpdate('contacts', INPUT_COLUMNS, id, changes, COLUMNS);
+  const { rows } = await db.query<ContactRow>(text, values);
   return toContact(rows[0]!);
 }
 

@@ -1,4 +1,4 @@
-import type { Queryable } from '@codex/shared';
+import { versionedUpdate, type Queryable } from '@codex/shared';
 
 export interface Deal {
   id: string;
@@ -94,12 +94,8 @@ export async function findDeal(db: Queryable, id: string, forUpdate = false): Pr
 }
 
 export async function updateDeal(db: Queryable, id: string, changes: Partial<DealInput>): Promise<Deal> {
-  const keys = (Object.keys(changes) as Array<keyof DealInput>).filter((key) => changes[key] !== undefined);
-  const sets = keys.map((key, index) => `${INPUT_COLUMNS[key]} = $${index + 2}`);
-  const { rows } = await db.query<DealRow>(`UPDATE deals SET ${[...sets, 'version = version + 1'].join(', ')} WHERE id = $1 RETURNING ${COLUMNS}`, [
-    id,
-    ...keys.map((key) => changes[key]),
-  ]);
+  const { text, values } = versionedUpdate('deals', INPUT_COLUMNS, id, changes, COLUMNS);
+  const { rows } = await db.query<DealRow>(text, values);
   return toDeal(rows[0]!);
 }
 
