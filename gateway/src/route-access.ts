@@ -17,6 +17,7 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { method: 'POST', path: '/api/v1/auth/admin/login', access: 'none' },
   { method: 'POST', path: '/api/v1/auth/admin/refresh', access: 'none' },
   { method: 'POST', path: '/api/v1/auth/admin/logout', access: 'none' },
+  { method: 'GET', path: /^\/api\/v1\/client\/public\/content\/[a-z][a-z0-9_-]{0,39}\/[a-z0-9][a-z0-9-]{0,199}$/, access: 'apiKey' },
   { method: 'GET', path: /^\/api\/v1\/[a-z]+\/health$/, access: 'none' },
 ];
 

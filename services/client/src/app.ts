@@ -1,6 +1,7 @@
 import { createStandardServiceApp, requireServiceToken, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
 import { clientRoutes } from './routes/clients';
+import { contentRoutes } from './routes/content';
 import { internalRoutes } from './routes/internal';
 import { profileRoutes } from './routes/profile';
 import { importRoute, transferRoutes } from './routes/transfer';
@@ -13,7 +14,7 @@ export function createApp(deps: ServiceDeps): Express {
     'client',
     deps,
     (app, openapi) => {
-      app.use('/api/v1/client', verified, clientRoutes(deps, openapi), profileRoutes(deps, openapi), transferRoutes(deps, openapi));
+      app.use('/api/v1/client', verified, clientRoutes(deps, openapi), profileRoutes(deps, openapi), transferRoutes(deps, openapi), contentRoutes(deps, openapi));
       app.use('/internal', verified, internalRoutes(deps, openapi));
     },
     // Imports read the raw upload stream, so they are mounted before JSON parsing.

@@ -1,0 +1,94 @@
+import { actsOnAllRecords, ConflictError, ForbiddenError, inTransaction, NotFoundError, ValidationError, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import {
+  deleteEntry,
+  findEntry,
+  findPublished,
+  insertEntry,
+  listEntries,
+  listVersions,
+  setPublication,
+  updateEntry,
+  versionExists,
+  type ContentEntry,
+  type ContentInput,
+} from '../db/content-repo';
+import type { Actor } from './clients';
+
+const NOT_FOUND = () => new NotFoundError('Content entry not found', 'CONTENT_NOT_FOUND');
+
+function slugClash(err: unknown): never {
+  if ((err as { code?: string }).code === '23505') throw new ConflictError('Another entry of this type has this slug', { field: 'slug' }, 'CONTENT_SLUG_TAKEN');
+  throw err;
+}
+
+/** Members change only the entries they created; owners and admins change all. */
+function assertMayChange(actor: Actor, entry: ContentEntry): void {
+  if (!actsOnAllRecords(actor) && entry.createdBy !== actor.userId) throw new ForbiddenError('Members can change only their own entries', 'NOT_YOUR_RECORD');
+}
+
+async function lockedEntry(tx: PoolClient, actor: Actor, id: string, expectedVersion?: number): Promise<ContentEntry> {
+  const entry = await findEntry(tx, id, true);
+  if (!entry) throw NOT_FOUND();
+  assertMayChange(actor, entry);
+  if (expectedVersion !== undefined && entry.version !== expectedVersion) {
+    throw new ConflictError('The entry changed since you read it; reload and retry', { currentVersion: entry.version }, 'VERSION_CONFLICT');
+  }
+  return entry;
+}
+
+const inTenant = <T>(tenants: TenantPoolCache, actor: Actor, fn: (tx: PoolClient) => Promise<T>) =>
+  tenants.withClient(actor.tenantId, (db) => inTransaction(db, fn));
+
+export const createEntry = (tenants: TenantPoolCache, actor: Actor, input: ContentInput) =>
+  inTenant(tenants, actor, (tx) => insertEntry(tx, input, actor.userId).catch(slugClash));
+
+export async function getEntry(tenants: TenantPoolCache, actor: Actor, id: string) {
+  const entry = await tenants.withClient(actor.tenantId, (db) => findEntry(db, id));
+  if (!entry) throw NOT_FOUND();
+  return entry;
+}
+
+export const entries = (tenants: TenantPoolCache, actor: Actor, filter: { type?: string; limit: number; offset: number }) =>
+  tenants.withClient(actor.tenantId, (db) => listEntries(db, filter));
+
+export async function entryVersions(tenants: TenantPoolCache, actor: Actor, id: string) {
+  return tenants.withClient(actor.tenantId, async (db) => {
+    if (!(await findEntry(db, id))) throw NOT_FOUND();
+    return listVersions(db, id);
+  });
+}
+
+/** Saves a new version; the live (published) version changes only when published again. */
+export const changeEntry = (tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion: number, changes: Partial<ContentInput>) =>
+  inTenant(tenants, actor, async (tx) => {
+    await lockedEntry(tx, actor, id, expectedVersion);
+    return updateEntry(tx, id, changes, actor.userId).catch(slugClash);
+  });
+
+/** Publishes a version (the latest by default) now, or from `at` on (scheduled). */
+export const publishEntry = (tenants: TenantPoolCache, actor: Actor, id: string, options: { at?: Date; version?: number }) =>
+  inTenant(tenants, actor, async (tx) => {
+    const entry = await lockedEntry(tx, actor, id);
+    const version = options.version ?? entry.version;
+    if (!(await versionExists(tx, id, version))) throw new ValidationError('No such version', [{ path: 'body.version', message: 'no such version of this entry' }]);
+    return setPublication(tx, id, { version, at: options.at ?? null });
+  });
+
+export const unpublishEntry = (tenants: TenantPoolCache, actor: Actor, id: string) =>
+  inTenant(tenants, actor, async (tx) => {
+    await lockedEntry(tx, actor, id);
+    return setPublication(tx, id, { version: null, at: null });
+  });
+
+export const removeEntry = (tenants: TenantPoolCache, actor: Actor, id: string) =>
+  inTenant(tenants, actor, async (tx) => {
+    await lockedEntry(tx, actor, id);
+    await deleteEntry(tx, id);
+  });
+
+/** The public view of a published entry, for a tenant app calling with only its API key. */
+export async function publishedEntry(tenants: TenantPoolCache, tenantId: string, type: string, slug: string) {
+  const entry = await tenants.withClient(tenantId, (db) => findPublished(db, type, slug));
+  if (!entry) throw NOT_FOUND();
+  return entry;
+}
