@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { closeServiceDeps, type ServiceDeps, type ServiceName } from '@codex/shared';
 import { createTestDatabase, testServerUrl, type TestDatabase } from './database';
+import { provisionTestTenant } from './provisioning';
+import { createTestDeps } from './service-deps';
 import { dropProvisionedTenants } from './tenants';
 import { testEnv } from './test-env';
 
@@ -30,6 +33,39 @@ export async function createTenantTestBed(): Promise<TenantTestBed> {
         await admin.end();
       }
       await db.drop();
+    },
+  };
+}
+
+export interface ServiceTestBed<App> {
+  bed: TenantTestBed;
+  deps: ServiceDeps;
+  app: App;
+  /** Ids of the tenants provisioned for the test, in order. */
+  tenants: string[];
+  close(): Promise<void>;
+}
+
+/** A service app on its own master database with `tenantCount` real tenants provisioned. */
+export async function createServiceTestBed<App>(
+  service: ServiceName,
+  createApp: (deps: ServiceDeps) => App,
+  tenantCount: number,
+  env: Record<string, string> = {},
+): Promise<ServiceTestBed<App>> {
+  const bed = await createTenantTestBed();
+  const deps = createTestDeps(service, bed.db.url, env);
+  const app = createApp(deps);
+  const tenants: string[] = [];
+  for (let i = 0; i < tenantCount; i += 1) tenants.push((await provisionTestTenant(deps, bed.template)).tenant.id);
+  return {
+    bed,
+    deps,
+    app,
+    tenants,
+    async close() {
+      await closeServiceDeps(deps);
+      await bed.drop();
     },
   };
 }

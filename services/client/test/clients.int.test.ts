@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
-import { createTestDeps } from '../../../test/support/service-deps';
-import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { createServiceTestBed, type ServiceTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 
 describe('clients (client service)', () => {
+  let testBed: ServiceTestBed<ReturnType<typeof createApp>>;
   let bed: TenantTestBed;
   let deps: ServiceDeps;
   let app: ReturnType<typeof createApp>;
@@ -23,16 +23,11 @@ describe('clients (client service)', () => {
   const email = () => `c-${randomBytes(4).toString('hex')}@example.com`;
 
   beforeAll(async () => {
-    bed = await createTenantTestBed();
-    deps = createTestDeps('client', bed.db.url);
-    app = createApp(deps);
-    tenantA = (await provisionTestTenant(deps, bed.template)).tenant.id;
-    tenantB = (await provisionTestTenant(deps, bed.template)).tenant.id;
+    testBed = await createServiceTestBed('client', createApp, 2);
+    ({ bed, deps, app } = testBed);
+    [tenantA, tenantB] = testBed.tenants as [string, string];
   });
-  afterAll(async () => {
-    await closeServiceDeps(deps);
-    await bed.drop();
-  });
+  afterAll(() => testBed.close());
 
   it('when a client is created, then 201 with Location, ETag and the stored fields; reading it gives the same', async () => {
     const res = await create(owner(), { name: 'Acme Corp', email: email(), tags: ['vip', 'vip', 'eu'], customFields: { industry: 'steel', seats: 40, active: true } });

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
-import { createTestDeps } from '../../../test/support/service-deps';
-import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { createServiceTestBed, type ServiceTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 
 describe('content (client service)', () => {
+  let testBed: ServiceTestBed<ReturnType<typeof createApp>>;
   let bed: TenantTestBed;
   let deps: ServiceDeps;
   let app: ReturnType<typeof createApp>;
@@ -21,16 +21,11 @@ describe('content (client service)', () => {
   const create = (tenantId: string, body: object) => request(app).post('/api/v1/client/content').set('Authorization', as(tenantId)).send(body);
 
   beforeAll(async () => {
-    bed = await createTenantTestBed();
-    deps = createTestDeps('client', bed.db.url);
-    app = createApp(deps);
-    tenantA = (await provisionTestTenant(deps, bed.template)).tenant.id;
-    tenantB = (await provisionTestTenant(deps, bed.template)).tenant.id;
+    testBed = await createServiceTestBed('client', createApp, 2);
+    ({ bed, deps, app } = testBed);
+    [tenantA, tenantB] = testBed.tenants as [string, string];
   });
-  afterAll(async () => {
-    await closeServiceDeps(deps);
-    await bed.drop();
-  });
+  afterAll(() => testBed.close());
 
   it('when an entry is drafted, published, edited and published again, then the public sees each published version only', async () => {
     const draft = await create(tenantA, { type: 'page', slug: 'about', title: 'About us', bodyFormat: 'markdown', body: '# Hello' });
