@@ -3,7 +3,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
-import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createServiceTestBed, type ServiceTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 
 describe('content (client service)', () => {
