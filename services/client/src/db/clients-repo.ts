@@ -129,8 +129,9 @@ export interface ClientQuery {
 const SORT_SQL: Record<ClientSort, { key: string; direction: 'ASC' | 'DESC' }> = {
   '-createdAt': { key: 'created_at', direction: 'DESC' },
   createdAt: { key: 'created_at', direction: 'ASC' },
-  name: { key: 'lower(name)', direction: 'ASC' },
-  '-name': { key: 'lower(name)', direction: 'DESC' },
+  // Bytewise, so the order and a name-prefix search share one index (migration 0010).
+  name: { key: 'lower(name) COLLATE "C"', direction: 'ASC' },
+  '-name': { key: 'lower(name) COLLATE "C"', direction: 'DESC' },
 };
 
 /**
@@ -161,10 +162,10 @@ export function buildClientListQuery(query: ClientQuery): { text: string; values
 
   const prefix = param(`${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const words = param(query.q);
-  const branches = [`lower(name) LIKE ${prefix}`, `lower(email) LIKE ${prefix}`, `search @@ plainto_tsquery('simple', ${words})`].map(
+  const branches = [`lower(name) COLLATE "C" LIKE ${prefix}`, `lower(email) LIKE ${prefix}`, `search @@ plainto_tsquery('simple', ${words})`].map(
     (match) => `(${select([...where, match])} ${order} LIMIT ${limit})`,
   );
-  const outerOrder = `ORDER BY ${sort.key === 'created_at' ? 'created_at' : 'lower(name)'} ${sort.direction}, id ${sort.direction}`;
+  const outerOrder = `ORDER BY ${sort.key} ${sort.direction}, id ${sort.direction}`;
   return { text: `SELECT * FROM (${branches.join(' UNION ')}) AS matches ${outerOrder} LIMIT ${limit}`, values };
 }
 
