@@ -29,3 +29,4 @@ export * from './auth/access-tokens';
 export * from './http/rate-limit';
 export * from './http/idempotency';
 export * from './http/preconditions';
+export * from './auth/record-rules';

@@ -1,11 +1,13 @@
 import {
-  actsOnAllRecords,
   AppError,
+  assertMayAssign,
+  assertMayChange,
+  assertVersion,
   ConflictError,
-  ForbiddenError,
   inTransaction,
   NotFoundError,
   type PoolClient,
+  type Actor,
   type TenantPoolCache,
 } from '@codex/shared';
 import {
@@ -19,37 +21,10 @@ import {
   type ClientQuery,
 } from '../db/clients-repo';
 
-/** The tenant user acting, from the verified identity. */
-export interface Actor {
-  tenantId: string;
-  userId: string;
-  roles: string[];
-}
-
 const NOT_FOUND = () => new NotFoundError('Client not found', 'CLIENT_NOT_FOUND');
 
 function withTenant<T>(tenants: TenantPoolCache, actor: Actor, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   return tenants.withClient(actor.tenantId, fn);
-}
-
-/** Owners and admins act on every client; members only on the ones they own or created. */
-function assertMayChange(actor: Actor, client: Client): void {
-  if (actsOnAllRecords(actor)) return;
-  if (client.ownerId !== actor.userId && client.createdBy !== actor.userId) {
-    throw new ForbiddenError('Members can change only their own clients', 'NOT_YOUR_RECORD');
-  }
-}
-
-function assertMayAssign(actor: Actor, ownerId: string | null | undefined): void {
-  if (ownerId !== undefined && ownerId !== null && ownerId !== actor.userId && !actsOnAllRecords(actor)) {
-    throw new ForbiddenError('Members can assign clients only to themselves', 'NOT_YOUR_RECORD');
-  }
-}
-
-function assertVersion(client: Client, expected: number): void {
-  if (client.version !== expected) {
-    throw new ConflictError('The client changed since you read it; reload and retry', { currentVersion: client.version }, 'VERSION_CONFLICT');
-  }
 }
 
 /** A live client's email and external id are unique; a clash is 409 naming the field. */
@@ -100,7 +75,7 @@ export async function deleteClient(tenants: TenantPoolCache, actor: Actor, id: s
       const client = await findClient(tx, id, { forUpdate: true });
       if (!client) throw NOT_FOUND();
       assertMayChange(actor, client);
-      if (expectedVersion !== undefined) assertVersion(client, expectedVersion);
+      assertVersion(client, expectedVersion);
       await setClientDeleted(tx, id, true);
     }),
   );

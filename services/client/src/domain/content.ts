@@ -1,4 +1,4 @@
-import { actsOnAllRecords, ConflictError, ForbiddenError, inTransaction, NotFoundError, ValidationError, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import { assertMayChange, assertVersion, ConflictError, inTransaction, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
 import {
   deleteEntry,
   findEntry,
@@ -12,7 +12,7 @@ import {
   type ContentEntry,
   type ContentInput,
 } from '../db/content-repo';
-import type { Actor } from './clients';
+
 
 const NOT_FOUND = () => new NotFoundError('Content entry not found', 'CONTENT_NOT_FOUND');
 
@@ -21,18 +21,11 @@ function slugClash(err: unknown): never {
   throw err;
 }
 
-/** Members change only the entries they created; owners and admins change all. */
-function assertMayChange(actor: Actor, entry: ContentEntry): void {
-  if (!actsOnAllRecords(actor) && entry.createdBy !== actor.userId) throw new ForbiddenError('Members can change only their own entries', 'NOT_YOUR_RECORD');
-}
-
 async function lockedEntry(tx: PoolClient, actor: Actor, id: string, expectedVersion?: number): Promise<ContentEntry> {
   const entry = await findEntry(tx, id, true);
   if (!entry) throw NOT_FOUND();
   assertMayChange(actor, entry);
-  if (expectedVersion !== undefined && entry.version !== expectedVersion) {
-    throw new ConflictError('The entry changed since you read it; reload and retry', { currentVersion: entry.version }, 'VERSION_CONFLICT');
-  }
+  assertVersion(entry, expectedVersion);
   return entry;
 }
 

@@ -1,14 +1,13 @@
 import { createInterface } from 'node:readline';
 import { PassThrough, Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError, ErrorCode, inTransaction, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import { AppError, ErrorCode, inTransaction, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
 import { parse } from 'csv-parse';
 import { stringify } from 'csv-stringify';
 import { customFieldNames, matchKeyOf, streamClientRows, upsertClients, withSavepoint, type MatchKey, type UpsertRow } from '../db/client-transfer-repo';
 import { toClient, type ClientRow } from '../db/clients-repo';
 import { insertImportJob, recordProgress, type ImportJob, type JobProgress, type RowError } from '../db/import-jobs-repo';
 import { csvHeader, fromCsvRecord, ImportRow, toCsvRecord, toRecord } from './client-records';
-import type { Actor } from './clients';
 
 const BATCH_SIZE = 500;
 /** Errors kept on the job; the count goes on beyond. */

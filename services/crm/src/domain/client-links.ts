@@ -1,5 +1,4 @@
-import { AppError, ValidationError, type ServiceClients } from '@codex/shared';
-import type { Actor } from './actor';
+import { AppError, ValidationError, type Actor, type ServiceClients } from '@codex/shared';
 
 /**
  * A record may link only to a live client of the same tenant. Asked of the

@@ -1,4 +1,4 @@
-import { AppError, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache } from '@codex/shared';
+import { type Actor, AppError, assertMayAssign, assertMayChange, assertVersion, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache } from '@codex/shared';
 import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
 import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
 import {
@@ -24,7 +24,6 @@ import {
   stagesInUse,
   type StageInput,
 } from '../db/pipelines-repo';
-import { assertMayAssign, assertMayChange, assertVersion, type Actor } from './actor';
 import { assertClientExists } from './client-links';
 
 export interface CrmDeps {
