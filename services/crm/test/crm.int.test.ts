@@ -109,12 +109,14 @@ describe('CRM service (with the real client service over HTTP)', () => {
       expect(byName.Won).toMatchObject({ count: 0, value: {} });
     });
 
-    it('when two edits start from the same version, then the second is 409 VERSION_CONFLICT', async () => {
+    it('when two edits start from the same version, then the second is 409 VERSION_CONFLICT; an edit naming no version is 428', async () => {
       const deal = (await post('/deals', { title: 'Contested', currency: 'USD' })).body;
       expect((await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', owner()).set('If-Match', '"1"').send({ valueMinor: 10 })).status).toBe(200);
       const second = await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', owner()).set('If-Match', '"1"').send({ valueMinor: 20 });
       expect(second.status).toBe(409);
       expect((await get(`/deals/${deal.id}`)).body.valueMinor).toBe(10);
+      const blind = await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', owner()).send({ valueMinor: 30 });
+      expect(blind.status).toBe(428);
     });
 
     const badDeals: Array<[string, object, string]> = [
@@ -170,7 +172,7 @@ describe('CRM service (with the real client service over HTTP)', () => {
       const deal = (await post('/deals', { title: 'Owner’s', currency: 'EUR' })).body;
       expect((await post('/deals', { title: 'x', currency: 'EUR' }, as(tenantA, memberA, 'viewer'))).status).toBe(403);
       expect((await get(`/deals/${deal.id}`, as(tenantA, memberA, 'viewer'))).status).toBe(200);
-      const edit = await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', as(tenantA, memberA, 'member')).send({ title: 'Mine now' });
+      const edit = await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', as(tenantA, memberA, 'member')).send({ title: 'Mine now', version: 1 });
       expect(edit.status).toBe(403);
     });
 

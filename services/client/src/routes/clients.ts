@@ -1,10 +1,10 @@
 import {
   ApiRouter,
-  AppError,
   idempotent,
   requirePermission,
   tenantUserOf,
-  ifMatchVersion,
+  expectedVersion,
+  requiredVersion,
   withVersionEtag,
   type OpenApiRegistry,
   type ServiceDeps,
@@ -124,14 +124,12 @@ export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     requirePermission('clients:write'),
     async (req, res) => {
       const { version, ...changes } = req.body;
-      const expected = ifMatchVersion(req.get('if-match')) ?? version;
-      if (expected === undefined) throw new AppError('PRECONDITION_REQUIRED', 428, 'Send If-Match (the ETag you read) or "version" so no update is lost');
-      const client = await changeClient(tenants, tenantUserOf(req), req.params.id, expected, changes);
+      const client = await changeClient(tenants, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), version), changes);
       withVersionEtag(res, client).json(client);
     },
   );
   api.delete('/clients/:id', { summary: 'Delete a client (restorable)', tags: ['clients'], params: IdParams, responses: { 204: { description: 'Deleted' } }, security: 'user' }, requirePermission('clients:write'), async (req, res) => {
-    await deleteClient(tenants, tenantUserOf(req), req.params.id, ifMatchVersion(req.get('if-match')));
+    await deleteClient(tenants, tenantUserOf(req), req.params.id, expectedVersion(req.get('if-match')));
     res.status(204).end();
   });
   api.post('/clients/:id/restore', { summary: 'Restore a deleted client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, security: 'user' }, requirePermission('clients:write'), async (req, res) => {

@@ -1,7 +1,6 @@
 import {
   ApiRouter,
-  AppError,
-  ifMatchVersion,
+  requiredVersion,
   requirePermission,
   tenantUserOf,
   UnauthorizedError,
@@ -75,9 +74,7 @@ export function contentRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   });
   api.patch('/content/:id', { summary: 'Save a new version (If-Match or version required)', tags: ['content'], params: Id, body: UpdateEntry, responses: { 200: { description: 'The entry' } }, security: 'user' }, write, async (req, res) => {
     const { version, ...changes } = req.body;
-    const expected = ifMatchVersion(req.get('if-match')) ?? version;
-    if (expected === undefined) throw new AppError('PRECONDITION_REQUIRED', 428, 'Send If-Match (the ETag you read) or "version" so no edit is lost');
-    const entry = await changeEntry(tenants, tenantUserOf(req), req.params.id, expected, changes as Parameters<typeof changeEntry>[4]);
+    const entry = await changeEntry(tenants, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), version), changes as Parameters<typeof changeEntry>[4]);
     withVersionEtag(res, entry).json(entry);
   });
   api.get('/content/:id/versions', { summary: 'Every saved version, newest first', tags: ['content'], params: Id, responses: { 200: { description: 'Versions' } }, security: 'user' }, read, async (req, res) => {

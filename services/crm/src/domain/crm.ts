@@ -104,7 +104,7 @@ export function searchContacts(deps: CrmDeps, actor: Actor, filter: { clientId?:
   return deps.tenants.withClient(actor.tenantId, (db) => listContacts(db, filter));
 }
 
-export async function changeContact(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number | undefined, changes: Partial<ContactInput>) {
+export async function changeContact(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number, changes: Partial<ContactInput>) {
   assertMayAssign(actor, changes.ownerId);
   await assertClientExists(deps.clients, actor, changes.clientId);
   return inTenant(deps, actor, async (tx) => {
@@ -153,7 +153,7 @@ export function searchDeals(deps: CrmDeps, actor: Actor, filter: DealFilter) {
   return deps.tenants.withClient(actor.tenantId, (db) => listDeals(db, filter));
 }
 
-export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number | undefined, changes: Partial<DealInput>) {
+export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number, changes: Partial<DealInput>) {
   assertMayAssign(actor, changes.ownerId);
   await assertClientExists(deps.clients, actor, changes.clientId);
   return inTenant(deps, actor, async (tx) => {

@@ -1,7 +1,8 @@
 import {
   ApiRouter,
   idempotent,
-  ifMatchVersion,
+  expectedVersion,
+  requiredVersion,
   requirePermission,
   tenantUserOf,
   withVersionEtag,
@@ -105,7 +106,6 @@ export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const read = requirePermission('crm:read');
   const write = requirePermission('crm:write');
   const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
-  const expected = (header: string | undefined, bodyVersion: number | undefined) => ifMatchVersion(header) ?? bodyVersion;
 
   api.get('/pipelines', { summary: 'Pipelines with their ordered stages', tags: ['pipelines'], responses: { 200: { description: 'Pipelines' } }, security: 'user' }, read, async (req, res) => {
     res.json({ items: await crm.pipelines(ctx, tenantUserOf(req)) });
@@ -132,9 +132,9 @@ export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     const contact = await crm.getContact(ctx, tenantUserOf(req), req.params.id);
     withVersionEtag(res, contact).json(contact);
   });
-  api.patch('/contacts/:id', { summary: 'Change a contact (If-Match or version → 409 on conflict)', tags: ['contacts'], params: Id, body: UpdateContact, responses: { 200: { description: 'The contact' } }, security: 'user' }, write, async (req, res) => {
+  api.patch('/contacts/:id', { summary: 'Change a contact (If-Match or version required; 409 on conflict)', tags: ['contacts'], params: Id, body: UpdateContact, responses: { 200: { description: 'The contact' } }, security: 'user' }, write, async (req, res) => {
     const { version: bodyVersion, ...changes } = req.body;
-    const contact = await crm.changeContact(ctx, tenantUserOf(req), req.params.id, expected(req.get('if-match'), bodyVersion), changes);
+    const contact = await crm.changeContact(ctx, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), bodyVersion), changes);
     withVersionEtag(res, contact).json(contact);
   });
   api.delete('/contacts/:id', { summary: 'Delete a contact', tags: ['contacts'], params: Id, responses: { 204: { description: 'Deleted' } }, security: 'user' }, write, async (req, res) => {
@@ -167,13 +167,13 @@ export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     const deal = await crm.getDeal(ctx, tenantUserOf(req), req.params.id);
     withVersionEtag(res, deal).json(deal);
   });
-  api.patch('/deals/:id', { summary: 'Change a deal (If-Match or version → 409 on conflict)', tags: ['deals'], params: Id, body: UpdateDeal, responses: { 200: { description: 'The deal' } }, security: 'user' }, write, async (req, res) => {
+  api.patch('/deals/:id', { summary: 'Change a deal (If-Match or version required; 409 on conflict)', tags: ['deals'], params: Id, body: UpdateDeal, responses: { 200: { description: 'The deal' } }, security: 'user' }, write, async (req, res) => {
     const { version: bodyVersion, ...changes } = req.body;
-    const deal = await crm.changeDeal(ctx, tenantUserOf(req), req.params.id, expected(req.get('if-match'), bodyVersion), changes);
+    const deal = await crm.changeDeal(ctx, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), bodyVersion), changes);
     withVersionEtag(res, deal).json(deal);
   });
   api.post('/deals/:id/move', { summary: 'Move a deal to another stage (won/lost close it; lost needs a reason)', tags: ['deals'], params: Id, body: MoveDeal, responses: { 200: { description: 'The deal' } }, security: 'user' }, write, async (req, res) => {
-    const deal = await crm.moveDeal(ctx, tenantUserOf(req), req.params.id, { ...req.body, version: expected(req.get('if-match'), req.body.version) });
+    const deal = await crm.moveDeal(ctx, tenantUserOf(req), req.params.id, { ...req.body, version: expectedVersion(req.get('if-match'), req.body.version) });
     withVersionEtag(res, deal).json(deal);
   });
   api.get('/deals/:id/timeline', { summary: 'A deal’s stage moves and activities, newest first', tags: ['deals'], params: Id, responses: { 200: { description: 'Timeline' } }, security: 'user' }, read, async (req, res) => {
