@@ -92,12 +92,26 @@ export function requirePermission(permission: Permission): RequestHandler {
   };
 }
 
+/** The tenant a request acts for (from the verified service JWT); 401 when there is none. */
+export function tenantOf(req: { identity?: Identity }): string {
+  const tenantId = req.identity?.tenantId;
+  if (!tenantId) throw new UnauthorizedError('A tenant API key is required', 'INVALID_API_KEY');
+  return tenantId;
+}
+
 /** The tenant user a request acts for (from the verified service JWT); 401 when there is none. */
 export function tenantUserOf(req: { identity?: Identity }): { tenantId: string; userId: string; roles: string[] } {
-  const identity = req.identity;
-  if (!identity?.tenantId) throw new UnauthorizedError('A tenant API key is required', 'INVALID_API_KEY');
-  if (!identity.userId) throw new UnauthorizedError('A user access token is required', 'INVALID_TOKEN');
-  return { tenantId: identity.tenantId, userId: identity.userId, roles: identity.roles };
+  const tenantId = tenantOf(req);
+  const userId = req.identity?.userId;
+  if (!userId) throw new UnauthorizedError('A user access token is required', 'INVALID_TOKEN');
+  return { tenantId, userId, roles: req.identity!.roles };
+}
+
+/** The platform admin a request acts for; 401 when there is none. */
+export function adminOf(req: { identity?: Identity }): string {
+  const adminId = req.identity?.adminId;
+  if (!adminId) throw new UnauthorizedError('An admin access token is required', 'INVALID_TOKEN');
+  return adminId;
 }
 
 /** Whether the identity may act on every record, not only on its own (tenant owners and admins). */

@@ -1,4 +1,5 @@
 import {
+  adminOf,
   ApiRouter,
   idempotent,
   createRateLimit,
@@ -6,8 +7,9 @@ import {
   ipKeyGenerator,
   requirePermission,
   requireServiceToken,
+  tenantOf,
+  tenantUserOf,
   TENANT_ROLES,
-  UnauthorizedError,
   type Identity,
   type OpenApiRegistry,
   type ServiceDeps,
@@ -28,24 +30,6 @@ const RefreshBody = z.strictObject({ refreshToken: RefreshToken });
 const PasswordChange = z.strictObject({ currentPassword: LoginPassword, newPassword: Password });
 
 const SessionSchema = z.object({ tokenType: z.literal('Bearer'), accessToken: z.string(), expiresIn: z.number(), refreshToken: z.string() });
-
-function tenantOf(req: { identity?: Identity }): string {
-  const tenantId = req.identity?.tenantId;
-  if (!tenantId) throw new UnauthorizedError('A tenant API key is required', 'INVALID_API_KEY');
-  return tenantId;
-}
-
-function userOf(req: { identity?: Identity }): { tenantId: string; userId: string } {
-  const userId = req.identity?.userId;
-  if (!userId) throw new UnauthorizedError('A user access token is required', 'INVALID_TOKEN');
-  return { tenantId: tenantOf(req), userId };
-}
-
-function adminOf(req: { identity?: Identity }): string {
-  const adminId = req.identity?.adminId;
-  if (!adminId) throw new UnauthorizedError('An admin access token is required', 'INVALID_TOKEN');
-  return adminId;
-}
 
 /** Per-IP and per-account login throttles; only failed attempts count against the account. */
 function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHandler[] {
@@ -103,14 +87,14 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
     },
   );
   api.get('/me', { summary: 'The calling user, roles and permissions', tags: ['users'], responses: { 200: { description: 'The user' } }, security: 'user' }, async (req, res) => {
-    const { tenantId, userId } = userOf(req);
+    const { tenantId, userId } = tenantUserOf(req);
     res.json(await me(tenantRealm(deps.tenants, tenantId), userId));
   });
   api.post(
     '/password',
     { summary: 'Change the calling user’s password (ends every session)', tags: ['users'], body: PasswordChange, responses: { 204: { description: 'Changed' } }, security: 'user' },
     async (req, res) => {
-      const { tenantId, userId } = userOf(req);
+      const { tenantId, userId } = tenantUserOf(req);
       await changePassword(ctx, tenantRealm(deps.tenants, tenantId), userId, req.body);
       res.status(204).end();
     },
@@ -118,8 +102,8 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
 
   const UserId = z.object({ id: z.uuid() });
   const Role = z.enum(TENANT_ROLES);
-  const actor = (req: { identity?: Identity }) => ({ userId: userOf(req).userId, role: req.identity!.roles[0] ?? 'viewer' });
-  const users = (req: { identity?: Identity }) => tenantRealm(deps.tenants, userOf(req).tenantId);
+  const actor = (req: { identity?: Identity }) => ({ userId: tenantUserOf(req).userId, role: req.identity!.roles[0] ?? 'viewer' });
+  const users = (req: { identity?: Identity }) => tenantRealm(deps.tenants, tenantUserOf(req).tenantId);
 
   api.get(
     '/users',

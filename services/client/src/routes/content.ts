@@ -2,8 +2,8 @@ import {
   ApiRouter,
   requiredVersion,
   requirePermission,
+  tenantOf,
   tenantUserOf,
-  UnauthorizedError,
   withVersionEtag,
   type OpenApiRegistry,
   type ServiceDeps,
@@ -51,9 +51,7 @@ export function contentRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     '/public/content/:type/:slug',
     { summary: 'A published entry (only the API key needed)', tags: ['content'], params: z.object({ type: Type, slug: Slug }), responses: { 200: { description: 'The entry' } }, security: 'apiKey' },
     async (req, res) => {
-      const tenantId = req.identity?.tenantId;
-      if (!tenantId) throw new UnauthorizedError('A tenant API key is required', 'INVALID_API_KEY');
-      res.set('Cache-Control', 'public, max-age=60').json(await publishedEntry(tenants, tenantId, req.params.type, req.params.slug));
+      res.set('Cache-Control', 'public, max-age=60').json(await publishedEntry(tenants, tenantOf(req), req.params.type, req.params.slug));
     },
   );
   api.get(
