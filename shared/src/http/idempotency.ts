@@ -82,31 +82,30 @@ export function idempotent(options: IdempotencyOptions): RequestHandler {
     }
 
     // Record the answer before it leaves, so a retry arriving right after it is a replay, not a 409.
+    // Every response (res.send, res.json, the error middleware, a bare 204) ends in res.end.
+    const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
     let recorded = false;
-    const record = (body: string | undefined) => {
+    res.end = ((...args: unknown[]) => {
+      if (recorded) return end(...args);
       recorded = true;
-      return res.statusCode >= 500
-        ? options.db.query('DELETE FROM idempotency_keys WHERE scope = $1 AND route = $2 AND key = $3', [scope, route, key])
-        : options.db.query(
-            `UPDATE idempotency_keys SET state = 'done', response_status = $4, response_body = $5 WHERE scope = $1 AND route = $2 AND key = $3`,
-            [scope, route, key, res.statusCode, body === undefined ? null : options.secrets.seal(body)],
-          );
-    };
-    const send = res.send.bind(res);
-    res.send = (payload?: unknown) => {
-      const body = typeof payload === 'string' ? payload : Buffer.isBuffer(payload) ? payload.toString('utf8') : undefined;
-      record(body).then(
-        () => send(payload),
+      const [chunk] = args;
+      const body = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
+      const settle =
+        res.statusCode >= 500
+          ? options.db.query('DELETE FROM idempotency_keys WHERE scope = $1 AND route = $2 AND key = $3', [scope, route, key])
+          : options.db.query(
+              `UPDATE idempotency_keys SET state = 'done', response_status = $4, response_body = $5 WHERE scope = $1 AND route = $2 AND key = $3`,
+              [scope, route, key, res.statusCode, body === undefined || body === '' ? null : options.secrets.seal(body)],
+            );
+      settle.then(
+        () => end(...args),
         (err: unknown) => {
           options.logger.warn('could not record idempotent response', { err });
-          send(payload);
+          end(...args);
         },
       );
       return res;
-    };
-    res.once('finish', () => {
-      if (!recorded) record(undefined).catch((err: unknown) => options.logger.warn('could not record idempotent response', { err }));
-    });
+    }) as typeof res.end;
     next();
   };
 }
