@@ -3,6 +3,7 @@ import request from 'supertest';
 import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
 import { createApp as createClientApp } from '../services/client/src/app';
 import { createApp as createCrmApp } from '../services/crm/src/app';
+import { listenOnFreePort, type Listening } from './support/listen';
 import { provisionTestTenant } from './support/provisioning';
 import { createTestDeps } from './support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from './support/tenant-test-bed';
@@ -11,13 +12,18 @@ type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
 /** Every tenant-data route of the client and CRM services, with whether it writes. */
 const ID = '00000000-0000-4000-8000-000000000000';
-const ROUTES: Array<{ service: 'client' | 'crm'; method: Method; path: string; writes: boolean; body?: object }> = [
+const ROUTES: Array<{ service: 'client' | 'crm'; method: Method; path: string; writes: boolean; body?: object | string; contentType?: string; ownersOnly?: boolean }> = [
   { service: 'client', method: 'get', path: '/api/v1/client/clients', writes: false },
   { service: 'client', method: 'post', path: '/api/v1/client/clients', writes: true, body: { name: 'x' } },
   { service: 'client', method: 'get', path: `/api/v1/client/clients/${ID}`, writes: false },
   { service: 'client', method: 'patch', path: `/api/v1/client/clients/${ID}`, writes: true, body: { name: 'x', version: 1 } },
   { service: 'client', method: 'delete', path: `/api/v1/client/clients/${ID}`, writes: true },
   { service: 'client', method: 'post', path: `/api/v1/client/clients/${ID}/restore`, writes: true },
+  { service: 'client', method: 'post', path: '/api/v1/client/import?format=csv', writes: true, body: 'name\nx\n', contentType: 'text/csv', ownersOnly: true },
+  { service: 'client', method: 'post', path: '/api/v1/client/import?entity=contacts&format=csv', writes: true, body: 'firstName\nx\n', contentType: 'text/csv', ownersOnly: true },
+  { service: 'client', method: 'get', path: `/api/v1/client/import/${ID}`, writes: false, ownersOnly: true },
+  { service: 'client', method: 'get', path: '/api/v1/client/export?format=csv', writes: false, ownersOnly: true },
+  { service: 'client', method: 'get', path: '/api/v1/client/export?entity=contacts&format=jsonl', writes: false, ownersOnly: true },
   { service: 'client', method: 'get', path: '/api/v1/client/content', writes: false },
   { service: 'client', method: 'post', path: '/api/v1/client/content', writes: true, body: { type: 'page', slug: 'p', title: 't', bodyFormat: 'markdown', body: 'x' } },
   { service: 'client', method: 'get', path: `/api/v1/client/content/${ID}`, writes: false },
@@ -51,17 +57,21 @@ describe('permissions on every client and CRM route', () => {
   const deps: ServiceDeps[] = [];
   const apps: Record<string, ReturnType<typeof createClientApp>> = {};
   let tenantId: string;
+  let crm: Listening;
 
   beforeAll(async () => {
     bed = await createTenantTestBed();
-    for (const service of ['client', 'crm'] as const) {
-      const created = createTestDeps(service, bed.db.url);
-      deps.push(created);
-      apps[service] = service === 'client' ? createClientApp(created) : createCrmApp(created);
-    }
+    const crmDeps = createTestDeps('crm', bed.db.url);
+    apps.crm = createCrmApp(crmDeps);
+    // Contact import and export reach the CRM over HTTP.
+    crm = await listenOnFreePort(apps.crm);
+    const clientDeps = createTestDeps('client', bed.db.url, { CRM_URL: crm.url });
+    apps.client = createClientApp(clientDeps);
+    deps.push(clientDeps, crmDeps);
     tenantId = (await provisionTestTenant(deps[0]!, bed.template)).tenant.id;
   });
   afterAll(async () => {
+    await crm.close();
     for (const d of deps) await closeServiceDeps(d);
     await bed.drop();
   });
@@ -69,12 +79,13 @@ describe('permissions on every client and CRM route', () => {
   const call = (route: (typeof ROUTES)[number], identity: { userId?: string; roles: string[] }) => {
     const token = createServiceTokenSigner('gateway', deps[0]!.config.serviceJwtSecret).sign(route.service, { tenantId, ...identity });
     const req = request(apps[route.service]!)[route.method](route.path).set('Authorization', `Bearer ${token}`);
+    if (route.contentType) req.set('Content-Type', route.contentType);
     return route.body ? req.send(route.body) : req;
   };
 
   it.each(ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: a viewer reads but never writes', async (_name, route) => {
     const res = await call(route, { userId: randomUUID(), roles: ['viewer'] });
-    if (route.writes) {
+    if (route.writes || route.ownersOnly) {
       expect(res.status).toBe(403);
     } else {
       expect([200, 404]).toContain(res.status);
@@ -85,7 +96,11 @@ describe('permissions on every client and CRM route', () => {
     expect((await call(route, { roles: [] })).status).toBe(401);
   });
 
-  it.each(ROUTES.filter((r) => r.writes).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: an owner passes the permission check', async (_name, route) => {
+  it.each(ROUTES.filter((r) => r.ownersOnly).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: a member is refused (bulk routes are for owners and admins)', async (_name, route) => {
+    expect((await call(route, { userId: randomUUID(), roles: ['member'] })).status).toBe(403);
+  });
+
+  it.each(ROUTES.filter((r) => r.writes || r.ownersOnly).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: an owner passes the permission check', async (_name, route) => {
     const res = await call(route, { userId: randomUUID(), roles: ['owner'] });
     expect([200, 201, 204, 400, 404, 409, 428]).toContain(res.status);
   });

@@ -12,6 +12,7 @@ export * from './service-token';
 export * from './services';
 export * from './version';
 export * from './db/migrate';
+export * from './db/batch-upsert';
 export * from './db/pool';
 export * from './db/tenant-connection';
 export * from './db/tenant-pool-cache';

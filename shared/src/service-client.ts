@@ -34,6 +34,8 @@ export interface ServiceRequest {
   /** The identity to act for; defaults to none (a service acting on its own behalf). */
   identity?: Omit<Identity, 'caller'>;
   headers?: Record<string, string>;
+  /** Overrides the client's timeout (30 s) for a call known to be long, such as applying a whole import. */
+  timeoutMs?: number;
 }
 
 export interface ServiceResponse<T> {
@@ -129,6 +131,7 @@ export class ServiceClient {
       url: request.path,
       data: request.body,
       params: request.query,
+      ...(request.timeoutMs ? { timeout: request.timeoutMs } : {}),
       headers: {
         ...request.headers,
         Authorization: `Bearer ${this.options.signer.sign(this.target, request.identity)}`,

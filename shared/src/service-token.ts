@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
-import { UnauthorizedError } from './errors';
+import { ForbiddenError, UnauthorizedError } from './errors';
 import { currentContext } from './request-context';
 import type { ServiceName } from './services';
 
@@ -113,5 +113,18 @@ export function requireServiceToken(audience: ServiceName, secret: string): Requ
       context.userId = req.identity.userId ?? req.identity.adminId;
     }
     next();
+  };
+}
+
+/**
+ * Express guard for `/internal` routes, after `requireServiceToken`: only the
+ * named peer services may call; a token from any other caller (the gateway
+ * included) → 403, so a public request can never reach an internal route.
+ */
+export function requireCaller(...callers: ServiceName[]): RequestHandler {
+  const allowed = new Set<ServiceName>(callers);
+  return (req, _res, next) => {
+    if (req.identity && allowed.has(req.identity.caller)) next();
+    else next(new ForbiddenError(`Only ${callers.join(', ')} may call this route`, 'CALLER_NOT_ALLOWED'));
   };
 }

@@ -67,6 +67,23 @@ describe('CRM service (with the real client service over HTTP)', () => {
       }
     });
 
+    it('when a second live contact would get the same email or external id, then 409 CONTACT_EXISTS (imports match on them)', async () => {
+      const first = await post('/contacts', { firstName: 'Uma', email: 'uma@example.com', externalId: 'crm-u1' });
+      expect(first.status).toBe(201);
+      expect(first.body.externalId).toBe('crm-u1');
+      for (const body of [{ firstName: 'Other', email: 'UMA@example.com' }, { firstName: 'Other', externalId: 'crm-u1' }]) {
+        const res = await post('/contacts', body);
+        expect(res.status).toBe(409);
+        expect(res.body.error.code).toBe('CONTACT_EXISTS');
+      }
+      const other = (await post('/contacts', { firstName: 'Vic', email: 'vic@example.com' })).body;
+      const clash = await request(app).patch(`/api/v1/crm/contacts/${other.id}`).set('Authorization', owner()).send({ email: 'uma@example.com', version: other.version });
+      expect(clash.status).toBe(409);
+      expect(clash.body.error.code).toBe('CONTACT_EXISTS');
+      await request(app).delete(`/api/v1/crm/contacts/${first.body.id}`).set('Authorization', owner());
+      expect((await post('/contacts', { firstName: 'Uma again', email: 'uma@example.com' })).status).toBe(201);
+    });
+
     it('when the client service is down, then reads work and writes that need it fail fast with 503', async () => {
       const depsDown = createTestDeps('crm', bed.db.url, { CLIENT_URL: await closedPortUrl() });
       allDeps.push(depsDown);

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ValidationError, type FieldIssue } from '../errors';
 
 export interface RequestSchemas {
@@ -40,4 +40,12 @@ export function validate(schemas: RequestSchemas): RequestHandler {
     if ('query' in parsed) Object.defineProperty(req, 'query', { value: parsed.query, writable: true, configurable: true });
     next();
   };
+}
+
+/**
+ * An optional field of an imported record: blank (a CSV cell left empty) and
+ * missing both mean null, anything else must pass `schema`.
+ */
+export function blankAsNull<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === '' || value === undefined ? null : value), schema.nullable()).default(null);
 }

@@ -1,4 +1,4 @@
-import type { PoolClient, Queryable } from '@codex/shared';
+import { upsertByMatchKey, upsertRecords, type PoolClient, type Queryable, type UpsertCounts, type UpsertTable } from '@codex/shared';
 import QueryStream from 'pg-query-stream';
 import type { ClientInput } from './clients-repo';
 
@@ -7,59 +7,36 @@ export interface UpsertRow extends ClientInput {
   line: number;
 }
 
-const RECORD_COLUMNS = `r(external_id text, name text, email text, phone text, kind text, status text, tags text[], owner_id uuid, custom_fields jsonb, created_by uuid)`;
-const SET_FROM_EXCLUDED = `name = EXCLUDED.name, email = EXCLUDED.email, phone = EXCLUDED.phone, kind = EXCLUDED.kind, status = EXCLUDED.status,
-  tags = EXCLUDED.tags, owner_id = EXCLUDED.owner_id, custom_fields = EXCLUDED.custom_fields, version = clients.version + 1`;
+const CLIENTS: UpsertTable = {
+  name: 'clients',
+  columns: {
+    external_id: 'text', name: 'text', email: 'text', phone: 'text', kind: 'text', status: 'text',
+    tags: 'text[]', owner_id: 'uuid', custom_fields: 'jsonb', created_by: 'uuid',
+  },
+  keepOnUpdate: ['external_id', 'created_by'],
+};
 
-/** Live clients are matched by external id first, then by email; others are new. */
-const STATEMENTS = {
-  externalId: `ON CONFLICT (external_id) WHERE external_id IS NOT NULL AND deleted_at IS NULL DO UPDATE SET ${SET_FROM_EXCLUDED}`,
-  email: `ON CONFLICT (lower(email)) WHERE email IS NOT NULL AND deleted_at IS NULL DO UPDATE SET ${SET_FROM_EXCLUDED}`,
-  none: '',
-} as const;
-
-export type MatchKey = keyof typeof STATEMENTS;
-
-export function matchKeyOf(row: ClientInput): MatchKey {
-  return row.externalId ? 'externalId' : row.email ? 'email' : 'none';
-}
-
-/** Inserts or updates rows that share a match key in one statement; returns how many were inserted and updated. */
-export async function upsertClients(db: Queryable, key: MatchKey, rows: UpsertRow[], createdBy: string): Promise<{ inserted: number; updated: number }> {
-  const records = rows.map((r) => ({
-    external_id: r.externalId,
-    name: r.name,
-    email: r.email,
-    phone: r.phone,
-    kind: r.kind,
-    status: r.status,
-    tags: r.tags,
-    owner_id: r.ownerId,
-    custom_fields: r.customFields,
-    created_by: createdBy,
-  }));
-  const { rows: results } = await db.query<{ inserted: boolean }>(
-    `INSERT INTO clients (external_id, name, email, phone, kind, status, tags, owner_id, custom_fields, created_by)
-     SELECT * FROM jsonb_to_recordset($1::jsonb) AS ${RECORD_COLUMNS}
-     ${STATEMENTS[key]}
-     RETURNING (xmax = 0) AS inserted`,
-    [JSON.stringify(records)],
+/** Inserts or updates rows (no record twice), matching live clients by external id, else email. */
+export function upsertClients(db: Queryable, rows: UpsertRow[], createdBy: string): Promise<UpsertCounts> {
+  return upsertByMatchKey(rows, (key, group) =>
+    upsertRecords(
+      db,
+      CLIENTS,
+      key,
+      group.map((r) => ({
+        external_id: r.externalId,
+        name: r.name,
+        email: r.email,
+        phone: r.phone,
+        kind: r.kind,
+        status: r.status,
+        tags: r.tags,
+        owner_id: r.ownerId,
+        custom_fields: r.customFields,
+        created_by: createdBy,
+      })),
+    ),
   );
-  const inserted = results.filter((r) => r.inserted).length;
-  return { inserted, updated: results.length - inserted };
-}
-
-/** Runs `fn` so that its failure undoes only its own work, not the surrounding transaction. */
-export async function withSavepoint<T>(tx: PoolClient, fn: () => Promise<T>): Promise<T> {
-  await tx.query('SAVEPOINT import_row');
-  try {
-    const result = await fn();
-    await tx.query('RELEASE SAVEPOINT import_row');
-    return result;
-  } catch (err) {
-    await tx.query('ROLLBACK TO SAVEPOINT import_row');
-    throw err;
-  }
 }
 
 /** Names of custom fields in use among live clients (export columns), capped. */
@@ -80,4 +57,24 @@ export function streamClientRows(db: PoolClient): NodeJS.ReadableStream {
       { batchSize: 500 },
     ),
   );
+}
+
+/** A live client as other records refer to it. */
+export interface ClientKeys {
+  id: string;
+  externalId: string | null;
+  email: string | null;
+}
+
+/** Live clients with any of these external ids, emails (given lower-cased) or ids; one index lookup per kind. */
+export async function findClientKeys(db: Queryable, refs: { externalIds: string[]; emails: string[]; ids: string[] }): Promise<ClientKeys[]> {
+  const { rows } = await db.query<{ id: string; external_id: string | null; email: string | null }>(
+    `SELECT id, external_id, email FROM clients WHERE external_id = ANY($1::text[]) AND external_id IS NOT NULL AND deleted_at IS NULL
+     UNION
+     SELECT id, external_id, email FROM clients WHERE lower(email) = ANY($2::text[]) AND email IS NOT NULL AND deleted_at IS NULL
+     UNION
+     SELECT id, external_id, email FROM clients WHERE id = ANY($3::uuid[]) AND deleted_at IS NULL`,
+    [refs.externalIds, refs.emails, refs.ids],
+  );
+  return rows.map((r) => ({ id: r.id, externalId: r.external_id, email: r.email }));
 }

@@ -1,15 +1,11 @@
-import type { Queryable } from '@codex/shared';
+import type { Queryable, RowError } from '@codex/shared';
 
-export interface RowError {
-  /** Line of the uploaded file. */
-  line: number;
-  field?: string;
-  message: string;
-}
+export const IMPORT_ENTITIES = ['clients', 'contacts'] as const;
+export type ImportEntity = (typeof IMPORT_ENTITIES)[number];
 
 export interface ImportJob {
   id: string;
-  entity: 'clients';
+  entity: ImportEntity;
   format: 'csv' | 'jsonl';
   atomic: boolean;
   status: 'running' | 'completed' | 'failed';
@@ -25,7 +21,7 @@ export interface ImportJob {
 
 interface ImportJobRow {
   id: string;
-  entity: 'clients';
+  entity: ImportEntity;
   format: 'csv' | 'jsonl';
   atomic: boolean;
   status: ImportJob['status'];
@@ -57,10 +53,10 @@ const toJob = (row: ImportJobRow): ImportJob => ({
   finishedAt: row.finished_at,
 });
 
-export async function insertImportJob(db: Queryable, job: { format: ImportJob['format']; atomic: boolean; createdBy: string }): Promise<ImportJob> {
+export async function insertImportJob(db: Queryable, job: { entity: ImportEntity; format: ImportJob['format']; atomic: boolean; createdBy: string }): Promise<ImportJob> {
   const { rows } = await db.query<ImportJobRow>(
-    `INSERT INTO import_jobs (entity, format, atomic, created_by) VALUES ('clients', $1, $2, $3) RETURNING ${COLUMNS}`,
-    [job.format, job.atomic, job.createdBy],
+    `INSERT INTO import_jobs (entity, format, atomic, created_by) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
+    [job.entity, job.format, job.atomic, job.createdBy],
   );
   return toJob(rows[0]!);
 }

@@ -1,3 +1,4 @@
+import { blankAsNull } from '@codex/shared';
 import { z } from 'zod';
 import { CLIENT_KINDS, CLIENT_STATUSES, type Client, type ClientInput } from '../db/clients-repo';
 
@@ -24,19 +25,18 @@ function restoreFormula(value: string): string {
   return value.startsWith("'") && quotedFormula(value) ? value.slice(1) : value;
 }
 
-const emptyToNull = (value: unknown) => (value === '' || value === undefined ? null : value);
 const customValue = z.union([z.string().max(1_000), z.number().finite(), z.boolean(), z.null()]);
 
 /** One imported row, already in JSON form (from JSONL, or decoded from CSV). */
 export const ImportRow = z.strictObject({
-  externalId: z.preprocess(emptyToNull, z.string().trim().min(1).max(200).nullable()).default(null),
+  externalId: blankAsNull(z.string().trim().min(1).max(200)),
   name: z.string().trim().min(1).max(300),
-  email: z.preprocess(emptyToNull, z.string().trim().max(254).pipe(z.email()).nullable()).default(null),
-  phone: z.preprocess(emptyToNull, z.string().trim().max(50).nullable()).default(null),
-  kind: z.preprocess(emptyToNull, z.enum(CLIENT_KINDS).nullable()).default(null).transform((v) => v ?? 'company'),
-  status: z.preprocess(emptyToNull, z.enum(CLIENT_STATUSES).nullable()).default(null).transform((v) => v ?? 'active'),
+  email: blankAsNull(z.string().trim().max(254).pipe(z.email())),
+  phone: blankAsNull(z.string().trim().max(50)),
+  kind: blankAsNull(z.enum(CLIENT_KINDS)).transform((v) => v ?? 'company'),
+  status: blankAsNull(z.enum(CLIENT_STATUSES)).transform((v) => v ?? 'active'),
   tags: z.array(z.string().trim().min(1).max(50)).max(50).default([]),
-  ownerId: z.preprocess(emptyToNull, z.uuid().nullable()).default(null),
+  ownerId: blankAsNull(z.uuid()),
   customFields: z
     .record(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/), customValue)
     .refine((fields) => Object.keys(fields).length <= 50, 'at most 50 custom fields')

@@ -14,12 +14,16 @@ import {
 import type { Readable } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { findImportJob } from '../db/import-jobs-repo';
-import { exportClients, importClients } from '../domain/transfer';
+import { findImportJob, IMPORT_ENTITIES } from '../db/import-jobs-repo';
+import { exportClients } from '../domain/client-export';
+import { clientWriter } from '../domain/client-import';
+import { contactWriter, exportContacts } from '../domain/contact-transfer';
+import { runImport } from '../domain/import-file';
 
 const CONTENT_TYPES = { csv: ['text/csv'], jsonl: ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'] } as const;
 
 const ImportQuery = z.object({
+  entity: z.enum(IMPORT_ENTITIES).default('clients'),
   format: z.enum(['csv', 'jsonl']),
   atomic: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
@@ -37,8 +41,10 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
   api.post(
     '/import',
     {
-      summary: 'Import clients from CSV (text/csv) or JSON lines (application/x-ndjson); upserts by externalId, else email',
-      description: 'Bad rows are reported per row and skipped unless atomic=true. The answer is the finished job; GET /import/{id} shows progress meanwhile.',
+      summary: 'Import clients or contacts from CSV (text/csv) or JSON lines (application/x-ndjson); upserts by externalId, else email',
+      description:
+        'Bad rows are reported per row and skipped unless atomic=true. The answer is the finished job; GET /import/{id} shows progress meanwhile. ' +
+        'Contacts are written by the CRM; each names its client by clientExternalId, clientEmail or clientId (the first given).',
       tags: ['import/export'],
       query: ImportQuery,
       responses: { 201: { description: 'The import job' } },
@@ -48,7 +54,7 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
     requirePermission('clients:write'),
     async (req, res) => {
       const actor = bulkActor(req);
-      const { format, atomic } = req.query;
+      const { entity, format, atomic } = req.query;
       if (!req.is([...CONTENT_TYPES[format]])) {
         throw new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, `A ${format} import is sent as ${CONTENT_TYPES[format].join(' or ')}`);
       }
@@ -56,7 +62,8 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
       if (Number(req.get('content-length') ?? 0) > maxBytes) {
         throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 413, `Import files are limited to ${maxBytes} bytes`);
       }
-      const job = await importClients(deps.tenants, actor, req as unknown as Readable, { format, atomic, maxBytes });
+      const writer = entity === 'contacts' ? contactWriter(deps.tenants, deps.clients.get('crm'), actor, atomic) : clientWriter(deps.tenants, actor, atomic);
+      const job = await runImport(deps.tenants, actor, req as unknown as Readable, { entity, format, atomic, maxBytes }, writer);
       res.location(`/api/v1/client/import/${job.id}`);
       if (job.status === 'failed') {
         throw new AppError('IMPORT_REJECTED', 422, job.failure ?? 'The import failed', { jobId: job.id, rowsFailed: job.rowsFailed, errors: job.errors });
@@ -83,17 +90,24 @@ export function transferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   );
   api.get(
     '/export',
-    { summary: 'Every client, streamed as CSV or JSON lines (the import format)', tags: ['import/export'], query: z.object({ format: z.enum(['csv', 'jsonl']).default('csv') }), responses: { 200: { description: 'The file' } }, security: 'user' },
+    {
+      summary: 'Every client or contact, streamed as CSV or JSON lines (the import format)',
+      tags: ['import/export'],
+      query: z.object({ entity: z.enum(IMPORT_ENTITIES).default('clients'), format: z.enum(['csv', 'jsonl']).default('csv') }),
+      responses: { 200: { description: 'The file' } },
+      security: 'user',
+    },
     requirePermission('clients:read'),
     async (req, res) => {
       const actor = bulkActor(req);
-      const format = req.query.format;
+      const { entity, format } = req.query;
       res.set({
         'Content-Type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-        'Content-Disposition': `attachment; filename="clients.${format}"`,
+        'Content-Disposition': `attachment; filename="${entity}.${format}"`,
         'Cache-Control': 'no-store',
       });
-      await exportClients(deps.tenants, actor, format, res);
+      if (entity === 'contacts') await exportContacts(deps.tenants, deps.clients.get('crm'), actor, format, res);
+      else await exportClients(deps.tenants, actor, format, res);
     },
   );
   return api.router;

@@ -3,6 +3,8 @@ import { versionedUpdate, type Queryable } from '@codex/shared';
 export interface Contact {
   id: string;
   clientId: string | null;
+  /** The contact's id in the tenant's own systems; unique among live contacts, like the email. */
+  externalId: string | null;
   firstName: string;
   lastName: string;
   email: string | null;
@@ -15,11 +17,12 @@ export interface Contact {
   updatedAt: Date;
 }
 
-export type ContactInput = Pick<Contact, 'clientId' | 'firstName' | 'lastName' | 'email' | 'phone' | 'title' | 'ownerId'>;
+export type ContactInput = Pick<Contact, 'clientId' | 'externalId' | 'firstName' | 'lastName' | 'email' | 'phone' | 'title' | 'ownerId'>;
 
-interface ContactRow {
+export interface ContactRow {
   id: string;
   client_id: string | null;
+  external_id: string | null;
   first_name: string;
   last_name: string;
   email: string | null;
@@ -32,9 +35,10 @@ interface ContactRow {
   updated_at: Date;
 }
 
-const COLUMNS = 'id, client_id, first_name, last_name, email, phone, title, owner_id, version, created_by, created_at, updated_at';
+export const CONTACT_COLUMNS = 'id, client_id, external_id, first_name, last_name, email, phone, title, owner_id, version, created_by, created_at, updated_at';
 const INPUT_COLUMNS: Record<keyof ContactInput, string> = {
   clientId: 'client_id',
+  externalId: 'external_id',
   firstName: 'first_name',
   lastName: 'last_name',
   email: 'email',
@@ -43,9 +47,10 @@ const INPUT_COLUMNS: Record<keyof ContactInput, string> = {
   ownerId: 'owner_id',
 };
 
-const toContact = (row: ContactRow): Contact => ({
+export const toContact = (row: ContactRow): Contact => ({
   id: row.id,
   clientId: row.client_id,
+  externalId: row.external_id,
   firstName: row.first_name,
   lastName: row.last_name,
   email: row.email,
@@ -60,20 +65,20 @@ const toContact = (row: ContactRow): Contact => ({
 
 export async function insertContact(db: Queryable, input: ContactInput & { createdBy: string }): Promise<Contact> {
   const { rows } = await db.query<ContactRow>(
-    `INSERT INTO contacts (client_id, first_name, last_name, email, phone, title, owner_id, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-    [input.clientId, input.firstName, input.lastName, input.email, input.phone, input.title, input.ownerId, input.createdBy],
+    `INSERT INTO contacts (client_id, external_id, first_name, last_name, email, phone, title, owner_id, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${CONTACT_COLUMNS}`,
+    [input.clientId, input.externalId, input.firstName, input.lastName, input.email, input.phone, input.title, input.ownerId, input.createdBy],
   );
   return toContact(rows[0]!);
 }
 
 export async function findContact(db: Queryable, id: string, forUpdate = false): Promise<Contact | undefined> {
-  const { rows } = await db.query<ContactRow>(`SELECT ${COLUMNS} FROM contacts WHERE id = $1 AND deleted_at IS NULL ${forUpdate ? 'FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND deleted_at IS NULL ${forUpdate ? 'FOR UPDATE' : ''}`, [id]);
   return rows[0] && toContact(rows[0]);
 }
 
 export async function updateContact(db: Queryable, id: string, changes: Partial<ContactInput>): Promise<Contact> {
-  const { text, values } = versionedUpdate('contacts', INPUT_COLUMNS, id, changes, COLUMNS);
+  const { text, values } = versionedUpdate('contacts', INPUT_COLUMNS, id, changes, CONTACT_COLUMNS);
   const { rows } = await db.query<ContactRow>(text, values);
   return toContact(rows[0]!);
 }
@@ -87,7 +92,7 @@ export async function listContacts(db: Queryable, filter: { clientId?: string; q
   const where = `deleted_at IS NULL AND ($1::uuid IS NULL OR client_id = $1)
     AND ($2::text IS NULL OR lower(last_name || ' ' || first_name) LIKE $2 OR lower(first_name) LIKE $2 OR lower(email) LIKE $2)`;
   const [page, count] = await Promise.all([
-    db.query<ContactRow>(`SELECT ${COLUMNS} FROM contacts WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`, [filter.clientId ?? null, prefix, filter.limit, filter.offset]),
+    db.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`, [filter.clientId ?? null, prefix, filter.limit, filter.offset]),
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM contacts WHERE ${where}`, [filter.clientId ?? null, prefix]),
   ]);
   return { items: page.rows.map(toContact), total: count.rows[0]?.n ?? 0 };

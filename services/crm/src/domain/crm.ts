@@ -88,10 +88,20 @@ export async function pipelineSummary(deps: CrmDeps, actor: Actor, pipelineId?: 
   });
 }
 
+/** Email and external id are unique among live contacts (imports match on them). */
+const CONTACT_KEYS = new Set(['contacts_email_key', 'contacts_external_id_key']);
+
+function contactExists(err: unknown): unknown {
+  const constraint = err instanceof ConflictError ? (err.details as { constraint?: string } | undefined)?.constraint : undefined;
+  return constraint && CONTACT_KEYS.has(constraint) ? new ConflictError('Another contact has this email or external id', undefined, 'CONTACT_EXISTS') : err;
+}
+
 export async function createContact(deps: CrmDeps, actor: Actor, input: ContactInput) {
   assertMayAssign(actor, input.ownerId);
   await assertClientExists(deps.clients, actor, input.clientId);
-  return inTenant(deps, actor, (tx) => insertContact(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }));
+  return inTenant(deps, actor, (tx) => insertContact(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId })).catch((err: unknown) => {
+    throw contactExists(err);
+  });
 }
 
 export async function getContact(deps: CrmDeps, actor: Actor, id: string) {
@@ -113,6 +123,8 @@ export async function changeContact(deps: CrmDeps, actor: Actor, id: string, exp
     assertMayChange(actor, contact);
     assertVersion(contact, expectedVersion);
     return updateContact(tx, id, changes);
+  }).catch((err: unknown) => {
+    throw contactExists(err);
   });
 }
 

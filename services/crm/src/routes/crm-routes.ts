@@ -12,26 +12,18 @@ import {
 import { z } from 'zod';
 import { ACTIVITY_TYPES } from '../db/activities-repo';
 import { STAGE_KINDS } from '../db/pipelines-repo';
+import { ContactFields, hasNameOrEmail, NAME_OR_EMAIL } from '../domain/contact-fields';
 import * as crm from '../domain/crm';
 
 const Id = z.object({ id: z.uuid() });
 const Page = { limit: z.coerce.number().int().min(1).max(100).default(50), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) };
-const nullableText = (max: number) => z.string().trim().max(max).nullable();
 const version = z.number().int().positive().optional();
 const nonEmpty = (body: object) => Object.keys(body).some((key) => key !== 'version');
 
-const ContactFields = {
-  clientId: z.uuid().nullable(),
-  firstName: z.string().trim().max(100),
-  lastName: z.string().trim().max(100),
-  email: z.string().trim().max(254).pipe(z.email()).nullable(),
-  phone: nullableText(50),
-  title: nullableText(100),
-  ownerId: z.uuid().nullable(),
-};
 const CreateContact = z
   .strictObject({
     clientId: ContactFields.clientId.default(null),
+    externalId: ContactFields.externalId.default(null),
     firstName: ContactFields.firstName.default(''),
     lastName: ContactFields.lastName.default(''),
     email: ContactFields.email.default(null),
@@ -39,7 +31,7 @@ const CreateContact = z
     title: ContactFields.title.default(null),
     ownerId: ContactFields.ownerId.default(null),
   })
-  .refine((c) => c.firstName || c.lastName || c.email, 'a contact needs a name or an email');
+  .refine(hasNameOrEmail, NAME_OR_EMAIL);
 const UpdateContact = z
   .strictObject({ ...Object.fromEntries(Object.entries(ContactFields).map(([k, v]) => [k, v.optional()])), version } as {
     [K in keyof typeof ContactFields]: z.ZodOptional<(typeof ContactFields)[K]>;

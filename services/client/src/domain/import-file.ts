@@ -1,0 +1,164 @@
+import { createInterface } from 'node:readline';
+import { Transform, type Readable } from 'node:stream';
+import { AppError, ErrorCode, type Actor, type RowError, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
+import { parse } from 'csv-parse';
+import { insertImportJob, recordProgress, type ImportEntity, type ImportJob, type JobProgress } from '../db/import-jobs-repo';
+import { fromCsvRecord } from './client-records';
+
+/** Errors kept on the job; the count goes on beyond. */
+const MAX_REPORTED_ERRORS = 1_000;
+
+export interface ImportOptions {
+  entity: ImportEntity;
+  format: 'csv' | 'jsonl';
+  /** All rows or none: any bad row fails the whole import. */
+  atomic: boolean;
+  maxBytes: number;
+}
+
+/** Counts bytes as they pass and fails the stream past the limit (413), so an endless upload is cut off. */
+function byteLimit(maxBytes: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen > maxBytes) done(new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 413, `Import files are limited to ${maxBytes} bytes`));
+      else done(null, chunk);
+    },
+  });
+}
+
+export interface ParsedRecord {
+  /** Line of the file the record ends on (1-based; a CSV header is line 1). */
+  line: number;
+  value?: Record<string, unknown>;
+  error?: string;
+}
+
+/** The upload as records, one by one, malformed ones included as errors (the rest still come). */
+async function* records(body: Readable, format: ImportOptions['format']): AsyncGenerator<ParsedRecord> {
+  if (format === 'jsonl') {
+    let line = 0;
+    for await (const text of createInterface({ input: body, crlfDelay: Infinity })) {
+      line += 1;
+      if (text.trim() === '') continue;
+      try {
+        const value: unknown = JSON.parse(text);
+        if (typeof value !== 'object' || value === null || Array.isArray(value)) yield { line, error: 'each line must be a JSON object' };
+        else yield { line, value: value as Record<string, unknown> };
+      } catch {
+        yield { line, error: 'not valid JSON' };
+      }
+    }
+    return;
+  }
+  // The parser reads ahead of us, so skipped records are queued with their own line numbers and yielded in order.
+  const skipped: ParsedRecord[] = [];
+  const parser = body.pipe(
+    parse({
+      columns: true,
+      bom: true,
+      trim: true,
+      info: true,
+      skip_empty_lines: true,
+      skip_records_with_error: true,
+      max_record_size: 1_000_000,
+      on_skip: (err) => {
+        skipped.push({ line: (err as { lines?: number } | undefined)?.lines ?? 0, error: `malformed CSV line: ${err?.message ?? 'unreadable'}` });
+      },
+    }),
+  );
+  body.on('error', (err) => parser.destroy(err));
+  for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    while (skipped.length && skipped[0]!.line < info.lines) yield skipped.shift()!;
+    yield { line: info.lines, value: fromCsvRecord(record) };
+  }
+  while (skipped.length) yield skipped.shift()!;
+}
+
+/** A record of the file that parsed, ready for its entity's checks. */
+export interface FileRecord {
+  line: number;
+  value: Record<string, unknown>;
+}
+
+/** The progress of one import, saved on its job as batches are written. */
+export class ImportRun {
+  readonly progress: JobProgress = { rowsRead: 0, rowsInserted: 0, rowsUpdated: 0, rowsFailed: 0, errors: [] };
+
+  constructor(private readonly save: (run: ImportRun) => Promise<unknown>) {}
+
+  /** One failed row, with one or more reasons. */
+  fail(...errors: RowError[]): void {
+    this.progress.rowsFailed += 1;
+    this.report(errors);
+  }
+
+  /** Errors of rows already counted as failed. */
+  report(errors: RowError[]): void {
+    for (const error of errors) if (this.progress.errors.length < MAX_REPORTED_ERRORS) this.progress.errors.push(error);
+  }
+
+  count(result: UpsertCounts): void {
+    this.progress.rowsInserted += result.inserted;
+    this.progress.rowsUpdated += result.updated;
+  }
+
+  /** Forgets what an all-or-nothing import had written: it was rolled back. */
+  rolledBack(): void {
+    this.progress.rowsInserted = 0;
+    this.progress.rowsUpdated = 0;
+  }
+
+  /** Saves progress on the job (after each written batch). */
+  saveProgress(): Promise<unknown> {
+    return this.save(this);
+  }
+}
+
+/**
+ * Writes the records of one entity. It gets the parsed records in file order
+ * and decides batching and transactions; it reports through the run. It must
+ * leave nothing written when it throws during an atomic import.
+ */
+export type ImportWriter = (records: AsyncIterable<FileRecord>, run: ImportRun) => Promise<void>;
+
+/** The rejection of an atomic import with bad rows. */
+export const atomicRejection = () => new AppError('IMPORT_REJECTED', 422, 'Some rows are invalid; nothing was imported (atomic)');
+
+/**
+ * Runs one import job: reads the upload (CSV or JSON lines, capped at
+ * `maxBytes`) record by record, counts and reports unreadable records by line,
+ * and hands the rest to the entity's writer. The job records progress and the
+ * outcome; an import that fails is answered as its failed job, except an
+ * oversized upload (413) and errors of the platform itself, which are thrown.
+ */
+export async function runImport(tenants: TenantPoolCache, actor: Actor, body: Readable, options: ImportOptions, write: ImportWriter): Promise<ImportJob> {
+  const job = await tenants.withClient(actor.tenantId, (db) =>
+    insertImportJob(db, { entity: options.entity, format: options.format, atomic: options.atomic, createdBy: actor.userId }),
+  );
+  const save = (run: ImportRun, finish?: { status: 'completed' | 'failed'; failure?: string }) =>
+    tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, run.progress, finish));
+  const run = new ImportRun(save);
+
+  const limited = body.pipe(byteLimit(options.maxBytes));
+  body.on('error', (err) => limited.destroy(err));
+  async function* parsed(): AsyncGenerator<FileRecord> {
+    for await (const record of records(limited, options.format)) {
+      run.progress.rowsRead += 1;
+      if (record.error !== undefined || !record.value) run.fail({ line: record.line, message: record.error ?? 'unreadable' });
+      else yield { line: record.line, value: record.value };
+    }
+  }
+
+  try {
+    await write(parsed(), run);
+  } catch (err) {
+    if (options.atomic) run.rolledBack();
+    const failed = await save(run, { status: 'failed', failure: err instanceof AppError ? err.message : 'import stopped by an error' });
+    if (err instanceof AppError && (err.status === 413 || err.status >= 500)) throw err;
+    if (err instanceof AppError) return failed;
+    throw err;
+  }
+  return save(run, { status: 'completed' });
+}

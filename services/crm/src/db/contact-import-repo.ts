@@ -1,0 +1,71 @@
+import { upsertByMatchKey, upsertRecords, type Queryable, type UpsertCounts, type UpsertTable } from '@codex/shared';
+import { CONTACT_COLUMNS, toContact, type Contact, type ContactInput, type ContactRow } from './contacts-repo';
+
+/** An imported contact, validated, with the line of the file it came from. */
+export interface ImportedContactRow extends ContactInput {
+  line: number;
+}
+
+const CONTACTS: UpsertTable = {
+  name: 'contacts',
+  columns: {
+    client_id: 'uuid', external_id: 'text', first_name: 'text', last_name: 'text', email: 'text',
+    phone: 'text', title: 'text', owner_id: 'uuid', created_by: 'uuid',
+  },
+  keepOnUpdate: ['external_id', 'created_by'],
+};
+
+/** Inserts or updates rows (no record twice), matching live contacts by external id, else email. */
+export function upsertContacts(db: Queryable, rows: ImportedContactRow[], createdBy: string): Promise<UpsertCounts> {
+  return upsertByMatchKey(rows, (key, group) =>
+    upsertRecords(
+      db,
+      CONTACTS,
+      key,
+      group.map((r) => ({
+        client_id: r.clientId,
+        external_id: r.externalId,
+        first_name: r.firstName,
+        last_name: r.lastName,
+        email: r.email,
+        phone: r.phone,
+        title: r.title,
+        owner_id: r.ownerId,
+        created_by: createdBy,
+      })),
+    ),
+  );
+}
+
+/** Keeps validated rows of an all-or-nothing import until it is committed; a retried batch stores nothing twice. */
+export async function stageContactRows(db: Queryable, importId: string, rows: ImportedContactRow[]): Promise<void> {
+  await db.query(
+    `INSERT INTO contact_import_rows (import_id, line, record)
+     SELECT $1, (r ->> 'line')::int, r FROM jsonb_array_elements($2::jsonb) AS r
+     ON CONFLICT (import_id, line) DO NOTHING`,
+    [importId, JSON.stringify(rows)],
+  );
+}
+
+/** Staged rows of an import in file order, a page at a time after `afterLine`. */
+export async function stagedContactRows(db: Queryable, importId: string, afterLine: number, limit: number): Promise<ImportedContactRow[]> {
+  const { rows } = await db.query<{ record: ImportedContactRow }>(
+    `SELECT record FROM contact_import_rows WHERE import_id = $1 AND line > $2 ORDER BY line LIMIT $3`,
+    [importId, afterLine, limit],
+  );
+  return rows.map((r) => r.record);
+}
+
+/** Drops an import's staged rows, and any abandoned more than a day ago (an importer that died mid-file). */
+export async function discardStagedContactRows(db: Queryable, importId: string): Promise<void> {
+  await db.query(`DELETE FROM contact_import_rows WHERE import_id = $1 OR created_at < now() - interval '1 day'`, [importId]);
+}
+
+/** Live contacts in id order, a page at a time after `afterId` (for export). */
+export async function contactsAfter(db: Queryable, afterId: string | null, limit: number): Promise<Contact[]> {
+  const { rows } = await db.query<ContactRow>(
+    `SELECT ${CONTACT_COLUMNS} FROM contacts WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2`,
+    [afterId, limit],
+  );
+  return rows.map(toContact);
+}
