@@ -234,8 +234,10 @@ SCENARIOS['customer-data'] = {
     await tenantDb.query('ANALYZE clients');
     const seedSeconds = (performance.now() - started) / 1000;
 
-    const client = await start(ctx, 'services/client/src/main.ts', { CLIENT_PORT: '0' });
-    const crm = await start(ctx, 'services/crm/src/main.ts', { CRM_PORT: '0', CLIENT_URL: client.url });
+    // The client and CRM services call each other, so the client service's address is chosen first.
+    const clientUrl = await closedPortUrl();
+    const crm = await start(ctx, 'services/crm/src/main.ts', { CRM_PORT: '0', CLIENT_URL: clientUrl });
+    const client = await start(ctx, 'services/client/src/main.ts', { CLIENT_PORT: new URL(clientUrl).port, CRM_URL: crm.url });
     const auth = await start(ctx, 'services/auth/src/main.ts', { AUTH_PORT: '0' });
     const gateway = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url, CLIENT_URL: client.url, CRM_URL: crm.url });
     const user = await signUp(gateway.url, tenant.apiKey.key);
@@ -266,45 +268,65 @@ SCENARIOS['customer-data'] = {
     rows.push({ scenario: 'customer-data', target: 'POST deal (10 conns)', ...deal });
 
     const IMPORT_ROWS = 100_000;
-    const csv = ['externalId,name,email,status,tags', ...Array.from({ length: IMPORT_ROWS }, (_, i) => `imp-${i},Imported ${i},imp${i}@example.org,lead,import`)].join('\n');
-    const beforeMiB = await peakMemoryMiB(client.process.child.pid!);
-    started = performance.now();
-    const imported = await fetch(`${gateway.url}/api/v1/client/import?format=csv`, { method: 'POST', headers: { ...headers, 'Content-Type': 'text/csv' }, body: csv });
-    const importSeconds = (performance.now() - started) / 1000;
-    const job = (await imported.json()) as { rowsInserted: number; rowsFailed: number };
-    const afterMiB = await peakMemoryMiB(client.process.child.pid!);
-    rows.push({
-      scenario: 'customer-data',
-      target: `import ${IMPORT_ROWS.toLocaleString('en')} CSV rows via gateway`,
-      requestsPerSecond: Math.round(IMPORT_ROWS / importSeconds),
-      p50: 0,
-      p99: 0,
-      errors: job.rowsFailed,
-      note: `rows/s; ${importSeconds.toFixed(1)} s, ${job.rowsInserted} inserted; client service peak RSS ${beforeMiB} → ${afterMiB} MiB (file ${Math.round(csv.length / 1048576)} MiB)`,
-    });
-    started = performance.now();
-    const exported = await fetch(`${gateway.url}/api/v1/client/export?format=csv`, { headers });
-    let bytes = 0;
-    let lines = 0;
-    for await (const chunk of exported.body as unknown as AsyncIterable<Uint8Array>) {
-      bytes += chunk.length;
-      for (const byte of chunk) if (byte === 10) lines += 1;
-    }
-    const exportSeconds = (performance.now() - started) / 1000;
-    const exportPeak = await peakMemoryMiB(client.process.child.pid!);
-    rows.push({
-      scenario: 'customer-data',
-      target: `export all clients as CSV via gateway`,
-      requestsPerSecond: Math.round((lines - 1) / exportSeconds),
-      p50: 0,
-      p99: 0,
-      errors: exported.status === 200 ? 0 : 1,
-      note: `rows/s; ${(lines - 1).toLocaleString('en')} rows, ${Math.round(bytes / 1048576)} MiB in ${exportSeconds.toFixed(1)} s; client service peak RSS ${exportPeak} MiB; seeding took ${seedSeconds.toFixed(0)} s`,
-    });
+    const transfer = { gateway, headers, clientPid: client.process.child.pid!, rows };
+    await measureImport(transfer, 'clients', ['externalId,name,email,status,tags', ...Array.from({ length: IMPORT_ROWS }, (_, i) => `imp-${i},Imported ${i},imp${i}@example.org,lead,import`)]);
+    // Each contact links to one of the clients just imported, resolved by external id.
+    await measureImport(transfer, 'contacts', ['externalId,firstName,lastName,email,clientExternalId', ...Array.from({ length: IMPORT_ROWS }, (_, i) => `con-${i},First ${i},Last ${i},con${i}@example.org,imp-${i}`)]);
+    await measureExport(transfer, 'clients', `seeding took ${seedSeconds.toFixed(0)} s`);
+    await measureExport(transfer, 'contacts', 'read from the CRM 500 at a time');
     process.stdout.write(`\nQuery plans (EXPLAIN ANALYZE on the ${CLIENTS.toLocaleString('en')}-client tenant):\n\n${plans.join('\n\n')}\n`);
     return rows;
   },
 };
+
+interface TransferBench {
+  gateway: Running;
+  headers: Record<string, string>;
+  clientPid: number;
+  rows: Measurement[];
+}
+
+/** Imports a CSV file through the gateway and records rows/s and the client service's peak memory. */
+async function measureImport(bench: TransferBench, entity: 'clients' | 'contacts', lines: string[]): Promise<void> {
+  const csv = lines.join('\n');
+  const beforeMiB = await peakMemoryMiB(bench.clientPid);
+  const started = performance.now();
+  const imported = await fetch(`${bench.gateway.url}/api/v1/client/import?entity=${entity}&format=csv`, { method: 'POST', headers: { ...bench.headers, 'Content-Type': 'text/csv' }, body: csv });
+  const seconds = (performance.now() - started) / 1000;
+  const job = (await imported.json()) as { rowsInserted: number; rowsFailed: number };
+  const afterMiB = await peakMemoryMiB(bench.clientPid);
+  bench.rows.push({
+    scenario: 'customer-data',
+    target: `import ${(lines.length - 1).toLocaleString('en')} ${entity} (CSV) via gateway`,
+    requestsPerSecond: Math.round((lines.length - 1) / seconds),
+    p50: 0,
+    p99: 0,
+    errors: imported.status === 201 ? job.rowsFailed : lines.length - 1,
+    note: `rows/s; ${seconds.toFixed(1)} s, ${job.rowsInserted} inserted; client service peak RSS ${beforeMiB} → ${afterMiB} MiB (file ${Math.round(csv.length / 1048576)} MiB)`,
+  });
+}
+
+/** Streams an export through the gateway and records rows/s and the client service's peak memory. */
+async function measureExport(bench: TransferBench, entity: 'clients' | 'contacts', extraNote: string): Promise<void> {
+  const started = performance.now();
+  const exported = await fetch(`${bench.gateway.url}/api/v1/client/export?entity=${entity}&format=csv`, { headers: bench.headers });
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of exported.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    for (const byte of chunk) if (byte === 10) lines += 1;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  bench.rows.push({
+    scenario: 'customer-data',
+    target: `export all ${entity} as CSV via gateway`,
+    requestsPerSecond: Math.round((lines - 1) / seconds),
+    p50: 0,
+    p99: 0,
+    errors: exported.status === 200 ? 0 : 1,
+    note: `rows/s; ${(lines - 1).toLocaleString('en')} rows, ${Math.round(bytes / 1048576)} MiB in ${seconds.toFixed(1)} s; client service peak RSS ${await peakMemoryMiB(bench.clientPid)} MiB; ${extraNote}`,
+  });
+}
 
 async function main(): Promise<void> {
   const requested = process.argv.slice(2).filter((a) => !a.startsWith('--'));
