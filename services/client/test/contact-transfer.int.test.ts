@@ -147,7 +147,7 @@ describe('contact import and export (client service → CRM over HTTP)', () => {
       expect(await stagedCount(tenant)).toBe(0);
     });
 
-    it('when every row is good, then all are written at once (across batches) and nothing is left staged', async () => {
+    it('when every row is good, then all are written at once (across batches), nothing is left staged, and all export again', async () => {
       const tenant = await newTenant();
       const rows = Array.from({ length: 1_100 }, (_, i) => JSON.stringify({ externalId: `g-${i}`, lastName: `Good ${i}` }));
       const res = await importContacts(tenant, 'jsonl', rows.join('\n'), '&atomic=true');
@@ -155,6 +155,10 @@ describe('contact import and export (client service → CRM over HTTP)', () => {
       expect(res.body).toMatchObject({ status: 'completed', rowsInserted: 1_100, rowsFailed: 0 });
       expect(await contactCount(tenant)).toBe(1_100);
       expect(await stagedCount(tenant)).toBe(0);
+      // The export reads them back from the CRM over three pages.
+      const exported = (await exportText(tenant, 'contacts', 'csv')).body as string;
+      const lastNames = exported.trim().split('\n').slice(1).map((line) => line.split(',')[2]);
+      expect(new Set(lastNames).size).toBe(1_100);
     });
   });
 
@@ -169,6 +173,8 @@ describe('contact import and export (client service → CRM over HTTP)', () => {
     await importContacts(b, 'csv', 'externalId,firstName\nx-1,Belongs to B\n');
     await importContacts(a, 'csv', 'externalId,firstName\nx-1,Belongs to A\n');
     expect(await query(b, `SELECT first_name FROM contacts`)).toEqual([{ first_name: 'Belongs to B' }]);
+    await importContacts(a, 'csv', 'externalId,firstName\nx-2,Deleted in A\n');
+    await query(a, `UPDATE contacts SET deleted_at = now() WHERE external_id = 'x-2'`);
     const exported = await exportText(a, 'contacts', 'jsonl');
     expect((exported.body as string).trim().split('\n').map((line) => JSON.parse(line).firstName)).toEqual(['Belongs to A']);
   });

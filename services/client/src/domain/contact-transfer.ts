@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError, type Actor, type RowError, type ServiceClient, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
+import { AppError, type Actor, type RowError, type ServiceClient, type ServiceResponse, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
 import { stringify } from 'csv-stringify';
 import { findClientKeys, type ClientKeys } from '../db/client-transfer-repo';
 import { CLIENT_REFERENCES, CONTACT_COLUMNS, toContactCsvRecord, toContactRecord, type ClientReference, type CrmContact } from './contact-records';
@@ -139,16 +139,20 @@ export function contactWriter(tenants: TenantPoolCache, crm: ServiceClient, acto
  */
 export async function exportContacts(tenants: TenantPoolCache, crm: ServiceClient, actor: Actor, format: 'csv' | 'jsonl', out: Writable): Promise<void> {
   const identity = identityOf(actor);
+  type Page = ServiceResponse<{ items: CrmContact[]; next: string | null }>;
+  const fetchPage = (after?: string): Promise<Page> => crm.request({ path: '/internal/contacts/export', query: { after, limit: BATCH_SIZE }, identity });
   async function* contactRecords() {
-    let after: string | undefined;
-    do {
-      const { data } = await crm.request<{ items: CrmContact[]; next: string | null }>({ path: '/internal/contacts/export', query: { after, limit: BATCH_SIZE }, identity });
+    let pending: Promise<Page> | undefined = fetchPage();
+    while (pending) {
+      const { data }: Page = await pending;
+      // The next page is read while this one is written out; if the download stops early, its answer is simply dropped.
+      pending = data.next ? fetchPage(data.next) : undefined;
+      pending?.catch(() => undefined);
       const clientIds = [...new Set(data.items.map((c) => c.clientId).filter((id): id is string => Boolean(id)))];
       const clients = clientIds.length ? await tenants.withClient(actor.tenantId, (db) => findClientKeys(db, { externalIds: [], emails: [], ids: clientIds })) : [];
       const byId = new Map(clients.map((c) => [c.id, c]));
       for (const contact of data.items) yield toContactRecord(contact, contact.clientId ? byId.get(contact.clientId) : undefined);
-      after = data.next ?? undefined;
-    } while (after);
+    }
   }
   const encode =
     format === 'csv'

@@ -61,11 +61,20 @@ export async function discardStagedContactRows(db: Queryable, importId: string):
   await db.query(`DELETE FROM contact_import_rows WHERE import_id = $1 OR created_at < now() - interval '1 day'`, [importId]);
 }
 
-/** Live contacts in id order, a page at a time after `afterId` (for export). */
-export async function contactsAfter(db: Queryable, afterId: string | null, limit: number): Promise<Contact[]> {
-  const { rows } = await db.query<ContactRow>(
-    `SELECT ${CONTACT_COLUMNS} FROM contacts WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1) ORDER BY id LIMIT $2`,
-    [afterId, limit],
-  );
-  return rows.map(toContact);
+/** Sorts before every UUID, so the first page needs no special query. */
+const BEFORE_ALL_IDS = '00000000-0000-0000-0000-000000000000';
+
+/**
+ * One page of contacts in id order after `afterId` (for export): a primary-key
+ * range scan, whatever the statistics say (filtering deleted rows in SQL lets
+ * PostgreSQL pick a partial index and sort every live row instead, as it does
+ * on a freshly imported table). Returns the live ones and the last id read,
+ * which is the next page's cursor.
+ */
+export async function contactsAfter(db: Queryable, afterId: string | null, limit: number): Promise<{ live: Contact[]; lastId: string | null; full: boolean }> {
+  const { rows } = await db.query<ContactRow & { deleted_at: Date | null }>(`SELECT ${CONTACT_COLUMNS}, deleted_at FROM contacts WHERE id > $1 ORDER BY id LIMIT $2`, [
+    afterId ?? BEFORE_ALL_IDS,
+    limit,
+  ]);
+  return { live: rows.filter((r) => r.deleted_at === null).map(toContact), lastId: rows.at(-1)?.id ?? null, full: rows.length === limit };
 }

@@ -133,6 +133,6 @@ export async function discardStaged(tenants: TenantPoolCache, actor: Actor, impo
 /** A page of live contacts in id order, for export; `next` is the cursor of the following page. */
 export async function exportPage(tenants: TenantPoolCache, actor: Actor, after: string | null, limit: number) {
   assertBulkActor(actor);
-  const items = await tenants.withClient(actor.tenantId, (db) => contactsAfter(db, after, limit));
-  return { items, next: items.length === limit ? items[items.length - 1]!.id : null };
+  const page = await tenants.withClient(actor.tenantId, (db) => contactsAfter(db, after, limit));
+  return { items: page.live, next: page.full ? page.lastId : null };
 }
