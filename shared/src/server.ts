@@ -49,21 +49,24 @@ export function createGracefulShutdown(server: Server, options: Omit<ShutdownOpt
 }
 
 /**
- * On SIGTERM or SIGINT: the graceful shutdown, then exit 0. A second signal
- * exits at once.
+ * On SIGTERM or SIGINT: the graceful shutdown, then exit 0. The same signal
+ * again (Ctrl-C pressed twice) exits at once. The other one is the same
+ * request, not impatience: on Ctrl-C under `npm start` the terminal sends
+ * SIGINT to every process and the launcher then sends SIGTERM.
  */
 export function installGracefulShutdown(server: Server, options: ShutdownOptions): () => Promise<void> {
   const exit = options.exit ?? ((code: number) => process.exit(code));
   const shutdown = createGracefulShutdown(server, options);
-  let signalled = false;
+  let firstSignal: NodeJS.Signals | undefined;
 
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    if (firstSignal === signal) {
       options.logger.warn('second signal; exiting now', { signal });
       exit(1);
       return;
     }
-    signalled = true;
+    if (firstSignal) return;
+    firstSignal = signal;
     shutdown().then(
       () => exit(0),
       (err: unknown) => {
