@@ -77,6 +77,7 @@ describe('contact import and export (client service → CRM over HTTP)', () => {
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ entity: 'contacts', status: 'completed', rowsRead: 8, rowsInserted: 4, rowsUpdated: 0, rowsFailed: 4 });
     const errors = res.body.errors as Array<{ line: number; field?: string; message: string }>;
+    expect(errors.map((e) => e.line)).toEqual([5, 6, 7, 8]);
     expect(errors.find((e) => e.line === 5)).toMatchObject({ field: 'clientExternalId' });
     expect(errors.find((e) => e.line === 6)).toMatchObject({ field: 'email' });
     expect(errors.find((e) => e.line === 7)?.message).toBe('a contact needs a name or an email');

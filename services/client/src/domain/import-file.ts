@@ -94,9 +94,10 @@ export class ImportRun {
     this.report(errors);
   }
 
-  /** Errors of rows already counted as failed. */
+  /** Errors of rows already counted as failed, kept in file order (checks in different places report a batch's rows out of order). */
   report(errors: RowError[]): void {
     for (const error of errors) if (this.progress.errors.length < MAX_REPORTED_ERRORS) this.progress.errors.push(error);
+    this.progress.errors.sort((a, b) => a.line - b.line);
   }
 
   count(result: UpsertCounts): void {
