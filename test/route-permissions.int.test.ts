@@ -21,6 +21,7 @@ const ROUTES: Array<{ service: 'client' | 'crm'; method: Method; path: string; w
   { service: 'client', method: 'post', path: `/api/v1/client/clients/${ID}/restore`, writes: true },
   { service: 'client', method: 'post', path: '/api/v1/client/import?format=csv', writes: true, body: 'name\nx\n', contentType: 'text/csv', ownersOnly: true },
   { service: 'client', method: 'post', path: '/api/v1/client/import?entity=contacts&format=csv', writes: true, body: 'firstName\nx\n', contentType: 'text/csv', ownersOnly: true },
+  { service: 'client', method: 'get', path: '/api/v1/client/import', writes: false, ownersOnly: true },
   { service: 'client', method: 'get', path: `/api/v1/client/import/${ID}`, writes: false, ownersOnly: true },
   { service: 'client', method: 'get', path: '/api/v1/client/export?format=csv', writes: false, ownersOnly: true },
   { service: 'client', method: 'get', path: '/api/v1/client/export?entity=contacts&format=jsonl', writes: false, ownersOnly: true },

@@ -122,10 +122,18 @@ describe('client import and export', () => {
     expect(await count(tenant)).toBe(0);
   });
 
-  it("when tenant B asks for tenant A's import job, then 404", async () => {
+  it("when tenant B asks for tenant A's import job, then 404, and B's job list is empty while A's lists both newest first", async () => {
     const a = await newTenant();
     const b = await newTenant();
     const job = (await importFile(a, 'csv', 'name\nOnly A\n')).body;
     expect((await request(app).get(`/api/v1/client/import/${job.id}`).set('Authorization', as(b))).status).toBe(404);
+    const second = (await importFile(a, 'jsonl', '{"name":"Also A"}\n')).body;
+    const listed = await request(app).get('/api/v1/client/import').set('Authorization', as(a));
+    expect(listed.status).toBe(200);
+    expect(listed.body.items.map((j: { id: string }) => j.id)).toEqual([second.id, job.id]);
+    expect(listed.body.items[0]).not.toHaveProperty('errors');
+    expect((await request(app).get('/api/v1/client/import?entity=contacts').set('Authorization', as(a))).body.items).toEqual([]);
+    expect((await request(app).get('/api/v1/client/import').set('Authorization', as(b))).body.items).toEqual([]);
+    expect((await request(app).get('/api/v1/client/import?limit=0').set('Authorization', as(a))).status).toBe(400);
   });
 });

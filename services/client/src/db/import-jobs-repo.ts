@@ -83,3 +83,18 @@ export async function findImportJob(db: Queryable, id: string): Promise<ImportJo
   const { rows } = await db.query<ImportJobRow>(`SELECT ${COLUMNS} FROM import_jobs WHERE id = $1`, [id]);
   return rows[0] && toJob(rows[0]);
 }
+
+export type ImportJobSummary = Omit<ImportJob, 'errors'>;
+
+/** The newest jobs first, without their row errors (GET one job for those). */
+export async function listImportJobs(db: Queryable, filter: { entity?: ImportEntity; limit: number }): Promise<ImportJobSummary[]> {
+  const { rows } = await db.query<ImportJobRow>(
+    `SELECT ${COLUMNS.replace(', errors', '')}, '[]'::jsonb AS errors FROM import_jobs
+      WHERE ($1::text IS NULL OR entity = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [filter.entity ?? null, filter.limit],
+  );
+  return rows.map((row) => {
+    const { errors: _errors, ...summary } = toJob(row);
+    return summary;
+  });
+}

@@ -14,7 +14,7 @@ import {
 import type { Readable } from 'node:stream';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { findImportJob, IMPORT_ENTITIES } from '../db/import-jobs-repo';
+import { findImportJob, IMPORT_ENTITIES, listImportJobs } from '../db/import-jobs-repo';
 import { exportClients } from '../domain/client-export';
 import { clientWriter } from '../domain/client-import';
 import { contactWriter, exportContacts } from '../domain/contact-transfer';
@@ -77,6 +77,22 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
 /** `GET /import/:id` and `GET /export`. */
 export function transferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
+  api.get(
+    '/import',
+    {
+      summary: 'Recent import jobs, newest first, without their row errors',
+      description: 'Finds a job again when the answer to its POST was lost (e.g. a very large atomic import that outlasted a proxy timeout).',
+      tags: ['import/export'],
+      query: z.object({ entity: z.enum(IMPORT_ENTITIES).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }),
+      responses: { 200: { description: '{ items }' } },
+      security: 'user',
+    },
+    requirePermission('clients:read'),
+    async (req, res) => {
+      const actor = bulkActor(req);
+      res.json({ items: await deps.tenants.withClient(actor.tenantId, (db) => listImportJobs(db, req.query)) });
+    },
+  );
   api.get(
     '/import/:id',
     { summary: 'An import job: progress and per-row errors', tags: ['import/export'], params: z.object({ id: z.uuid() }), responses: { 200: { description: 'The job' } }, security: 'user' },
