@@ -50,7 +50,7 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     sendError(res, error, requestId);
   };
 
-  return createProxyMiddleware({
+  const proxy = createProxyMiddleware({
     target: `${options.baseUrl}/api/v1/${options.service}`,
     agent,
     xfwd: true,
@@ -60,14 +60,22 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
     on: {
       proxyReq: (proxyReq, req) => {
-        const request = req as Request;
-        for (const header of IDENTITY_HEADERS) proxyReq.removeHeader(header);
-        const { caller: _caller, ...identity } = request.identity ?? { caller: 'gateway', roles: [] };
-        proxyReq.setHeader('Authorization', `Bearer ${options.signer.sign(options.service, identity)}`);
-        proxyReq.setHeader('X-Request-Id', request.id);
         proxyReq.on('timeout', () => timedOut.add(req));
       },
       error: onError,
     },
   }) as unknown as RequestHandler;
+
+  // The upstream headers are set on the incoming request, which the proxy copies, rather than in its
+  // 'proxyReq' event: http-proxy skips that event for requests with `Expect: 100-continue` (curl sends
+  // it for uploads over 1 MB), which would forward the caller's own credentials and no service JWT.
+  // This server has already answered the 100-continue, so the upstream gets no `Expect` at all.
+  const withServiceIdentity: RequestHandler = (req, _res, next) => {
+    for (const header of [...IDENTITY_HEADERS, 'expect']) delete req.headers[header];
+    const { caller: _caller, ...identity } = req.identity ?? { caller: 'gateway', roles: [] };
+    req.headers.authorization = `Bearer ${options.signer.sign(options.service, identity)}`;
+    req.headers['x-request-id'] = req.id;
+    next();
+  };
+  return (req, res, next) => withServiceIdentity(req, res, (err?: unknown) => (err ? next(err) : proxy(req, res, next)));
 }

@@ -1,4 +1,5 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import http from 'node:http';
 import bcrypt from 'bcrypt';
 import express from 'express';
 import jwt from 'jsonwebtoken';
@@ -104,6 +105,32 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     expect(res.body.identity).toEqual({ caller: 'gateway', tenantId: tenantOf.a, userId: user.user.id, roles: ['owner'] });
     for (const header of ['x-tenant-id', 'x-user-id', 'x-service-token', 'x-api-key']) expect(res.body.headers).not.toHaveProperty(header);
     expect(res.body.headers.authorization).not.toContain(login.body.accessToken);
+  });
+
+  it('when an upload says Expect: 100-continue (curl does over 1 MB), then the service still gets the service JWT and none of the caller credentials', async () => {
+    const user = await signUp('a');
+    const listening = await listenOnFreePort(gateway);
+    try {
+      const answer = await new Promise<{ status: number; body: { identity: unknown; headers: Record<string, string> } }>((resolve, reject) => {
+        const req = http.request(`${listening.url}/api/v1/crm/upload`, {
+          method: 'POST',
+          headers: { 'X-API-Key': keyOf.a!, Authorization: `Bearer ${user.accessToken}`, 'Content-Type': 'text/csv', Expect: '100-continue', 'X-Tenant-Id': tenantOf.b! },
+        });
+        req.on('continue', () => req.end('name\nx\n'));
+        req.on('response', (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+      });
+      expect(answer.status).toBe(200);
+      expect(answer.body.identity).toMatchObject({ caller: 'gateway', tenantId: tenantOf.a, userId: user.user.id });
+      for (const header of ['x-tenant-id', 'x-api-key', 'expect']) expect(answer.body.headers).not.toHaveProperty(header);
+      expect(answer.body.headers.authorization).not.toContain(user.accessToken);
+    } finally {
+      await listening.close();
+    }
   });
 
   it('when the whole session runs through the gateway, then refresh rotates, reuse revokes the family, /me and logout work', async () => {
