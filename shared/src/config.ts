@@ -64,6 +64,8 @@ const baseSchema = z.object({
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   API_KEY_CACHE_MS: positiveInt.default(30_000),
   IMPORT_MAX_BYTES: positiveInt.default(100 * 1024 * 1024),
+  // How long POST /import waits for the import to finish before answering 202; under the gateway's upstream timeout.
+  IMPORT_WAIT_MS: z.coerce.number().int().min(0).max(25_000).default(10_000),
   TENANT_TEMPLATE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('codex_tenant_template'),
   TRUST_PROXY: z
     .string()
@@ -99,6 +101,8 @@ export interface ServiceConfig {
   tenantTemplateDatabase: string;
   /** Largest bulk import upload, in bytes. */
   importMaxBytes: number;
+  /** How long an import request waits for the import before answering 202 (see `Prefer`). */
+  importWaitMs: number;
   redisUrl?: string;
   /** Namespace of this install's keys in a shared Redis. */
   redisPrefix: string;
@@ -178,6 +182,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
     tenantTemplateDatabase: base.TENANT_TEMPLATE_DATABASE,
     importMaxBytes: base.IMPORT_MAX_BYTES,
+    importWaitMs: base.IMPORT_WAIT_MS,
     auth: {
       bcryptCost: base.BCRYPT_COST,
       loginAccountAttempts: base.LOGIN_ACCOUNT_ATTEMPTS,

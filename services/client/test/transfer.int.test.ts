@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
 import request from 'supertest';
 import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
+import { testServerUrl } from '../../../test/support/database';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
@@ -107,6 +112,40 @@ describe('client import and export', () => {
         );
       expect(await snapshot(target)).toEqual(await snapshot(source));
     }
+  });
+
+  it('when the caller prefers respond-async, then 202 with the running job at once, and its Location shows it finish', async () => {
+    const tenant = await newTenant();
+    const lines = Array.from({ length: 3_000 }, (_, i) => JSON.stringify({ externalId: `async-${i}`, name: `Async ${i}` }));
+    const res = await importFile(tenant, 'jsonl', lines.join('\n')).set('Prefer', 'respond-async');
+    expect(res.status).toBe(202);
+    expect(res.headers['preference-applied']).toBe('respond-async');
+    expect(res.body).toMatchObject({ id: expect.any(String), status: 'running' });
+    let job = res.body;
+    for (let polls = 0; job.status === 'running' && polls < 200; polls += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      job = (await request(app).get(res.headers.location!).set('Authorization', as(tenant))).body;
+    }
+    expect(job).toMatchObject({ status: 'completed', rowsRead: 3_000, rowsInserted: 3_000 });
+    expect(existsSync(path.join(tmpdir(), `codex-import-${job.id}`))).toBe(false);
+    expect(await count(tenant)).toBe(3_000);
+  });
+
+  it('when a running job stopped making progress long ago (its service was killed), then it reads as failed', async () => {
+    const tenant = await newTenant();
+    const job = (await importFile(tenant, 'csv', 'name\nA\n')).body;
+    // As the server's superuser, with triggers off, so updated_at keeps the old time.
+    const [{ db_name: dbName }] = (await deps.db.query(`SELECT db_name FROM tenants WHERE id = $1`, [tenant])).rows;
+    const admin = new pg.Client({ connectionString: testServerUrl(dbName) });
+    await admin.connect();
+    try {
+      await admin.query(`SET session_replication_role = replica`);
+      await admin.query(`UPDATE import_jobs SET status = 'running', finished_at = NULL, updated_at = now() - interval '11 minutes' WHERE id = $1`, [job.id]);
+    } finally {
+      await admin.end();
+    }
+    const read = await request(app).get(`/api/v1/client/import/${job.id}`).set('Authorization', as(tenant));
+    expect(read.body).toMatchObject({ status: 'failed', failure: 'interrupted: the import stopped before it finished' });
   });
 
   it('when the content type, size or role is wrong, then 415, 413 or 403 and nothing is written', async () => {

@@ -37,6 +37,16 @@ interface ImportJobRow {
 
 const COLUMNS = 'id, entity, format, atomic, status, rows_read, rows_inserted, rows_updated, rows_failed, errors, failure, created_at, finished_at';
 
+/**
+ * A running job saves progress after every batch; one that has not moved for
+ * this long was cut off (its service was killed mid-import) and reads as failed.
+ */
+const CUT_OFF = `status = 'running' AND updated_at < now() - interval '10 minutes'`;
+const READ_COLUMNS = COLUMNS.replace('status', `CASE WHEN ${CUT_OFF} THEN 'failed' ELSE status END AS status`).replace(
+  'failure',
+  `CASE WHEN ${CUT_OFF} THEN 'interrupted: the import stopped before it finished' ELSE failure END AS failure`,
+);
+
 const toJob = (row: ImportJobRow): ImportJob => ({
   id: row.id,
   entity: row.entity,
@@ -80,7 +90,7 @@ export async function recordProgress(db: Queryable, id: string, progress: JobPro
 }
 
 export async function findImportJob(db: Queryable, id: string): Promise<ImportJob | undefined> {
-  const { rows } = await db.query<ImportJobRow>(`SELECT ${COLUMNS} FROM import_jobs WHERE id = $1`, [id]);
+  const { rows } = await db.query<ImportJobRow>(`SELECT ${READ_COLUMNS} FROM import_jobs WHERE id = $1`, [id]);
   return rows[0] && toJob(rows[0]);
 }
 
@@ -89,7 +99,7 @@ export type ImportJobSummary = Omit<ImportJob, 'errors'>;
 /** The newest jobs first, without their row errors (GET one job for those). */
 export async function listImportJobs(db: Queryable, filter: { entity?: ImportEntity; limit: number }): Promise<ImportJobSummary[]> {
   const { rows } = await db.query<ImportJobRow>(
-    `SELECT ${COLUMNS.replace(', errors', '')}, '[]'::jsonb AS errors FROM import_jobs
+    `SELECT ${READ_COLUMNS.replace(', errors', '')}, '[]'::jsonb AS errors FROM import_jobs
       WHERE ($1::text IS NULL OR entity = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
     [filter.entity ?? null, filter.limit],
   );

@@ -1,6 +1,11 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
-import { AppError, ErrorCode, type Actor, type RowError, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
+import { pipeline } from 'node:stream/promises';
+import { AppError, ErrorCode, type Actor, type Logger, type RowError, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
 import { parse } from 'csv-parse';
 import { insertImportJob, recordProgress, type ImportEntity, type ImportJob, type JobProgress } from '../db/import-jobs-repo';
 import { fromCsvRecord } from './client-records';
@@ -128,24 +133,19 @@ export type ImportWriter = (records: AsyncIterable<FileRecord>, run: ImportRun) 
 export const atomicRejection = () => new AppError('IMPORT_REJECTED', 422, 'Some rows are invalid; nothing was imported (atomic)');
 
 /**
- * Runs one import job: reads the upload (CSV or JSON lines, capped at
- * `maxBytes`) record by record, counts and reports unreadable records by line,
- * and hands the rest to the entity's writer. The job records progress and the
- * outcome; an import that fails is answered as its failed job, except an
- * oversized upload (413) and errors of the platform itself, which are thrown.
+ * Runs one import job: reads the uploaded file (CSV or JSON lines) record by
+ * record, counts and reports unreadable records by line, and hands the rest to
+ * the entity's writer. The job records progress and the outcome; an import
+ * that fails is answered as its failed job, except errors of the platform
+ * itself (5xx), which are thrown after the job is marked failed.
  */
-export async function runImport(tenants: TenantPoolCache, actor: Actor, body: Readable, options: ImportOptions, write: ImportWriter): Promise<ImportJob> {
-  const job = await tenants.withClient(actor.tenantId, (db) =>
-    insertImportJob(db, { entity: options.entity, format: options.format, atomic: options.atomic, createdBy: actor.userId }),
-  );
+async function runImport(tenants: TenantPoolCache, actor: Actor, job: ImportJob, file: Readable, options: ImportOptions, write: ImportWriter): Promise<ImportJob> {
   const save = (run: ImportRun, finish?: { status: 'completed' | 'failed'; failure?: string }) =>
     tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, run.progress, finish));
   const run = new ImportRun(save);
 
-  const limited = body.pipe(byteLimit(options.maxBytes));
-  body.on('error', (err) => limited.destroy(err));
   async function* parsed(): AsyncGenerator<FileRecord> {
-    for await (const record of records(limited, options.format)) {
+    for await (const record of records(file, options.format)) {
       run.progress.rowsRead += 1;
       if (record.error !== undefined || !record.value) run.fail({ line: record.line, message: record.error ?? 'unreadable' });
       else yield { line: record.line, value: record.value };
@@ -157,9 +157,59 @@ export async function runImport(tenants: TenantPoolCache, actor: Actor, body: Re
   } catch (err) {
     if (options.atomic) run.rolledBack();
     const failed = await save(run, { status: 'failed', failure: err instanceof AppError ? err.message : 'import stopped by an error' });
-    if (err instanceof AppError && (err.status === 413 || err.status >= 500)) throw err;
-    if (err instanceof AppError) return failed;
+    if (err instanceof AppError && err.status < 500) return failed;
     throw err;
   }
   return save(run, { status: 'completed' });
+}
+
+export interface StartedImport {
+  /** The job as created (running). */
+  job: ImportJob;
+  /** Settles when the import has finished: the final job, or a platform error (5xx). */
+  done: Promise<ImportJob>;
+}
+
+/**
+ * Imports run in two steps, so that a slow import never holds an idle HTTP
+ * connection (which a proxy would time out, cutting the upload): the upload is
+ * first spooled to a temporary file as fast as it arrives (capped at
+ * `maxBytes`, 413 beyond), then imported from that file in the background
+ * while the job shows progress. Memory stays bounded either way.
+ */
+export class ImportRunner {
+  private readonly running = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly tenants: TenantPoolCache,
+    private readonly logger: Logger,
+    private readonly spoolDir: string = tmpdir(),
+  ) {}
+
+  async start(actor: Actor, upload: Readable, options: ImportOptions, write: ImportWriter): Promise<StartedImport> {
+    const job = await this.tenants.withClient(actor.tenantId, (db) =>
+      insertImportJob(db, { entity: options.entity, format: options.format, atomic: options.atomic, createdBy: actor.userId }),
+    );
+    const file = path.join(this.spoolDir, `codex-import-${job.id}`);
+    try {
+      await pipeline(upload, byteLimit(options.maxBytes), createWriteStream(file, { mode: 0o600 }));
+    } catch (err) {
+      await rm(file, { force: true });
+      const failure = err instanceof AppError ? err.message : 'the upload was interrupted';
+      await this.tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, new ImportRun(async () => undefined).progress, { status: 'failed', failure }));
+      throw err instanceof AppError ? err : new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The upload was interrupted');
+    }
+    const done = runImport(this.tenants, actor, job, createReadStream(file), options, write).finally(() => rm(file, { force: true }));
+    const tracked = done.catch((err: unknown) => this.logger.error('import failed', { err, jobId: job.id, tenantId: actor.tenantId }));
+    this.running.add(tracked);
+    void tracked.finally(() => this.running.delete(tracked));
+    return { job, done };
+  }
+
+  /** Waits for running imports (on shutdown), up to `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    if (this.running.size === 0) return;
+    this.logger.info('waiting for running imports', { count: this.running.size });
+    await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+  }
 }

@@ -18,7 +18,7 @@ import { findImportJob, IMPORT_ENTITIES, listImportJobs } from '../db/import-job
 import { exportClients } from '../domain/client-export';
 import { clientWriter } from '../domain/client-import';
 import { contactWriter, exportContacts } from '../domain/contact-transfer';
-import { runImport } from '../domain/import-file';
+import { ImportRunner } from '../domain/import-file';
 
 const CONTENT_TYPES = { csv: ['text/csv'], jsonl: ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'] } as const;
 
@@ -27,6 +27,21 @@ const ImportQuery = z.object({
   format: z.enum(['csv', 'jsonl']),
   atomic: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The `Prefer` header (RFC 7240) preferences an import honours: `respond-async` and `wait=<seconds>`. */
+export function parsePrefer(header: string | undefined): { respondAsync: boolean; waitSeconds?: number } {
+  const preferences = new Map(
+    (header ?? '')
+      .split(',')
+      .map((part) => part.split(';')[0]!.trim().toLowerCase().split('=').map((token) => token.trim().replace(/^"|"$/g, '')))
+      .filter(([name]) => name)
+      .map(([name, value]) => [name!, value]),
+  );
+  const wait = Number(preferences.get('wait'));
+  return { respondAsync: preferences.has('respond-async'), waitSeconds: Number.isFinite(wait) && wait >= 0 ? wait : undefined };
+}
 
 /** Bulk reads and writes of every client are for tenant owners and admins. */
 function bulkActor(req: { identity?: Identity }) {
@@ -38,6 +53,8 @@ function bulkActor(req: { identity?: Identity }) {
 /** `POST /api/v1/client/import`: reads the raw upload stream, so it is mounted before JSON parsing. */
 export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verified: RequestHandler) {
   const api = new ApiRouter(openapi, '/api/v1/client');
+  const runner = new ImportRunner(deps.tenants, deps.logger);
+  deps.onClose.push(() => runner.drain(deps.config.shutdownTimeoutMs));
   api.post(
     '/import',
     {
@@ -47,7 +64,7 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
         'Contacts are written by the CRM; each names its client by clientExternalId, clientEmail or clientId (the first given).',
       tags: ['import/export'],
       query: ImportQuery,
-      responses: { 201: { description: 'The import job' } },
+      responses: { 201: { description: 'The finished job' }, 202: { description: 'The running job' } },
       security: 'user',
     },
     verified,
@@ -63,12 +80,22 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
         throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 413, `Import files are limited to ${maxBytes} bytes`);
       }
       const writer = entity === 'contacts' ? contactWriter(deps.tenants, deps.clients.get('crm'), actor, atomic) : clientWriter(deps.tenants, actor, atomic);
-      const job = await runImport(deps.tenants, actor, req as unknown as Readable, { entity, format, atomic, maxBytes }, writer);
+      const { job, done } = await runner.start(actor, req as unknown as Readable, { entity, format, atomic, maxBytes }, writer);
       res.location(`/api/v1/client/import/${job.id}`);
-      if (job.status === 'failed') {
-        throw new AppError('IMPORT_REJECTED', 422, job.failure ?? 'The import failed', { jobId: job.id, rowsFailed: job.rowsFailed, errors: job.errors });
+
+      const prefer = parsePrefer(req.get('prefer'));
+      const waitMs = prefer.respondAsync ? 0 : Math.min(prefer.waitSeconds === undefined ? Infinity : prefer.waitSeconds * 1_000, deps.config.importWaitMs);
+      const finished = waitMs > 0 ? await Promise.race([done, delay(waitMs).then(() => undefined)]) : undefined;
+      if (!finished) {
+        if (prefer.respondAsync) res.set('Preference-Applied', 'respond-async');
+        const current = await deps.tenants.withClient(actor.tenantId, (db) => findImportJob(db, job.id));
+        res.status(202).json(current ?? job);
+        return;
       }
-      res.status(201).json(job);
+      if (finished.status === 'failed') {
+        throw new AppError('IMPORT_REJECTED', 422, finished.failure ?? 'The import failed', { jobId: finished.id, rowsFailed: finished.rowsFailed, errors: finished.errors });
+      }
+      res.status(201).json(finished);
     },
   );
   return api.router;
