@@ -31,3 +31,4 @@ export * from './http/rate-limit';
 export * from './http/idempotency';
 export * from './http/preconditions';
 export * from './auth/record-rules';
+export * from './contracts';

@@ -1,3 +1,4 @@
+import type { ContactView } from '@codex/shared';
 import { neutraliseFormula } from './client-records';
 
 /**
@@ -11,26 +12,13 @@ export const CONTACT_COLUMNS = ['externalId', 'firstName', 'lastName', 'email', 
 export const CLIENT_REFERENCES = ['clientExternalId', 'clientEmail', 'clientId'] as const;
 export type ClientReference = (typeof CLIENT_REFERENCES)[number];
 
-/** A contact as the CRM keeps it (the fields export needs). */
-export interface CrmContact {
-  id: string;
-  externalId: string | null;
-  firstName: string;
-  lastName: string;
-  email: string | null;
-  phone: string | null;
-  title: string | null;
-  ownerId: string | null;
-  clientId: string | null;
-}
-
 export interface LinkedClient {
   externalId: string | null;
   email: string | null;
 }
 
 /** A contact → its exported JSON form, naming its client every way it can be found again. */
-export function toContactRecord(contact: CrmContact, client: LinkedClient | undefined): Record<(typeof CONTACT_COLUMNS)[number], string | null> {
+export function toContactRecord(contact: ContactView, client: LinkedClient | undefined): Record<(typeof CONTACT_COLUMNS)[number], string | null> {
   return {
     externalId: contact.externalId,
     firstName: contact.firstName,

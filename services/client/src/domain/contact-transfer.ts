@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError, type Actor, type RowError, type ServiceClient, type ServiceResponse, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
+import { AppError, type Actor, type ContactView, type RowError, type ServiceClient, type ServiceResponse, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
 import { stringify } from 'csv-stringify';
 import { findClientKeys, type ClientKeys } from '../db/client-transfer-repo';
-import { CLIENT_REFERENCES, CONTACT_COLUMNS, toContactCsvRecord, toContactRecord, type ClientReference, type CrmContact } from './contact-records';
+import { CLIENT_REFERENCES, CONTACT_COLUMNS, toContactCsvRecord, toContactRecord, type ClientReference, } from './contact-records';
 import { atomicRejection, type FileRecord, type ImportRun, type ImportWriter } from './import-file';
 
 /** Records per call to the CRM, and the most bytes of them (its JSON body limit is 1 MB). */
@@ -139,7 +139,7 @@ export function contactWriter(tenants: TenantPoolCache, crm: ServiceClient, acto
  */
 export async function exportContacts(tenants: TenantPoolCache, crm: ServiceClient, actor: Actor, format: 'csv' | 'jsonl', out: Writable): Promise<void> {
   const identity = identityOf(actor);
-  type Page = ServiceResponse<{ items: CrmContact[]; next: string | null }>;
+  type Page = ServiceResponse<{ items: ContactView[]; next: string | null }>;
   const fetchPage = (after?: string): Promise<Page> => crm.request({ path: '/internal/contacts/export', query: { after, limit: BATCH_SIZE }, identity });
   async function* contactRecords() {
     let pending: Promise<Page> | undefined = fetchPage();

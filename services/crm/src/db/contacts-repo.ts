@@ -1,16 +1,6 @@
-import { versionedUpdate, type Queryable } from '@codex/shared';
+import { versionedUpdate, type ContactView, type Queryable } from '@codex/shared';
 
-export interface Contact {
-  id: string;
-  clientId: string | null;
-  /** The contact's id in the tenant's own systems; unique among live contacts, like the email. */
-  externalId: string | null;
-  firstName: string;
-  lastName: string;
-  email: string | null;
-  phone: string | null;
-  title: string | null;
-  ownerId: string | null;
+export interface Contact extends ContactView {
   version: number;
   createdBy: string | null;
   createdAt: Date;
