@@ -101,13 +101,14 @@ export async function runService(service: ServiceName, createApp: (deps: Service
   const deps = createServiceDeps(config);
   const app = createApp(deps);
   const server = await listen(app, config.port, config.host);
-  const address = server.address() as AddressInfo;
-  deps.logger.info('listening', { url: `http://${address.address}:${address.port}` });
   installGracefulShutdown(server, {
     logger: deps.logger,
     timeoutMs: config.shutdownTimeoutMs,
     onClose: () => closeServiceDeps(deps),
   });
+  // Announced last: launchers and tests take this line as "ready", signals included.
+  const address = server.address() as AddressInfo;
+  deps.logger.info('listening', { url: `http://${address.address}:${address.port}` });
 }
 
 /** A service app with the standard health checks and breaker reporting; `routes` mounts the service's own API. */

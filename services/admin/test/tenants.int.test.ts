@@ -95,11 +95,16 @@ describe('tenant provisioning (admin service)', () => {
   it('when the slug is taken, then 409 and no second database', async () => {
     const slug = uniqueSlug();
     await create({ name: 'First', slug });
-    const before = await serverQuery(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_%'`);
+    const tenantDatabases = async () => new Set((await serverQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_%'`)).map((r) => r.datname));
+    const before = await tenantDatabases();
     const res = await create({ name: 'Second', slug });
     expect(res.status).toBe(409);
     expect(res.body.error.code).toBe('TENANT_SLUG_TAKEN');
-    expect(await serverQuery(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_%'`)).toHaveLength(before.length);
+    // Other test files provision tenants meanwhile; a database made here would be named by a tenant row of this master.
+    const madeMeanwhile = [...(await tenantDatabases())].filter((name) => !before.has(name));
+    const ours = (await deps.db.query<{ db_name: string }>('SELECT db_name FROM tenants')).rows.map((r) => r.db_name);
+    expect(madeMeanwhile.filter((name) => ours.includes(name))).toEqual([]);
+    expect((await deps.db.query('SELECT 1 FROM tenants WHERE slug = $1', [slug])).rowCount).toBe(1);
   });
 
   it('when the same slug is provisioned twice at once, then one database is made and one request wins', async () => {
