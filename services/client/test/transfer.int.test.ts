@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -129,6 +129,24 @@ describe('client import and export', () => {
     expect(job).toMatchObject({ status: 'completed', rowsRead: 3_000, rowsInserted: 3_000 });
     expect(existsSync(path.join(tmpdir(), `codex-import-${job.id}`))).toBe(false);
     expect(await count(tenant)).toBe(3_000);
+  });
+
+  it('when the service starts, then uploads abandoned by a killed process over a day ago are removed, newer ones kept', async () => {
+    const old = path.join(tmpdir(), `codex-import-${randomUUID()}`);
+    const recent = path.join(tmpdir(), `codex-import-${randomUUID()}`);
+    writeFileSync(old, 'name\nx\n');
+    writeFileSync(recent, 'name\nx\n');
+    const twoDaysAgo = new Date(Date.now() - 2 * 24 * 60 * 60 * 1000);
+    utimesSync(old, twoDaysAgo, twoDaysAgo);
+    try {
+      createApp(deps);
+      for (let waited = 0; existsSync(old) && waited < 2_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(existsSync(old)).toBe(false);
+      expect(existsSync(recent)).toBe(true);
+    } finally {
+      rmSync(old, { force: true });
+      rmSync(recent, { force: true });
+    }
   });
 
   it('when a running job stopped making progress long ago (its service was killed), then it reads as failed', async () => {

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -163,6 +163,8 @@ async function runImport(tenants: TenantPoolCache, actor: Actor, job: ImportJob,
   return save(run, { status: 'completed' });
 }
 
+const SPOOL_PREFIX = 'codex-import-';
+
 export interface StartedImport {
   /** The job as created (running). */
   job: ImportJob;
@@ -184,13 +186,29 @@ export class ImportRunner {
     private readonly tenants: TenantPoolCache,
     private readonly logger: Logger,
     private readonly spoolDir: string = tmpdir(),
-  ) {}
+  ) {
+    void this.sweepAbandonedUploads();
+  }
+
+  /** Uploads left by a process that was killed mid-import are removed once they are a day old. */
+  private async sweepAbandonedUploads(): Promise<void> {
+    try {
+      const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+      for (const name of await readdir(this.spoolDir)) {
+        if (!name.startsWith(SPOOL_PREFIX)) continue;
+        const file = path.join(this.spoolDir, name);
+        if ((await stat(file)).mtimeMs < dayAgo) await rm(file, { force: true });
+      }
+    } catch (err) {
+      this.logger.warn('could not sweep abandoned import uploads', { err });
+    }
+  }
 
   async start(actor: Actor, upload: Readable, options: ImportOptions, write: ImportWriter): Promise<StartedImport> {
     const job = await this.tenants.withClient(actor.tenantId, (db) =>
       insertImportJob(db, { entity: options.entity, format: options.format, atomic: options.atomic, createdBy: actor.userId }),
     );
-    const file = path.join(this.spoolDir, `codex-import-${job.id}`);
+    const file = path.join(this.spoolDir, `${SPOOL_PREFIX}${job.id}`);
     try {
       await pipeline(upload, byteLimit(options.maxBytes), createWriteStream(file, { mode: 0o600 }));
     } catch (err) {
