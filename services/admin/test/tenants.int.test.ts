@@ -3,6 +3,7 @@ import pg from 'pg';
 import request from 'supertest';
 import { closeServiceDeps, createServiceTokenSigner, hashApiKey, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
+import { lockDownSharedDatabases, withServerAdmin } from '../src/db/tenant-databases';
 import { findTenantBySlug } from '../src/db/tenants-repo';
 import { provisionTenant, type ProvisioningDeps, type ProvisioningStep } from '../src/domain/provisioning';
 import { testServerUrl, type TestDatabase } from '../../../test/support/database';
@@ -105,6 +106,12 @@ describe('tenant provisioning (admin service)', () => {
     const ours = (await deps.db.query<{ db_name: string }>('SELECT db_name FROM tenants')).rows.map((r) => r.db_name);
     expect(madeMeanwhile.filter((name) => ours.includes(name))).toEqual([]);
     expect((await deps.db.query('SELECT 1 FROM tenants WHERE slug = $1', [slug])).rowCount).toBe(1);
+  });
+
+  it('when several provisioners lock down the shared databases at once (other tenants, other instances), then none fails', async () => {
+    const master = new URL(db.url).pathname.slice(1);
+    const runs = Array.from({ length: 8 }, () => withServerAdmin(deps.config.databaseUrl, (admin) => lockDownSharedDatabases(admin, master)));
+    await expect(Promise.all(runs)).resolves.toHaveLength(8);
   });
 
   it('when the same slug is provisioned twice at once, then one database is made and one request wins', async () => {

@@ -3,6 +3,8 @@ import { assertSafeIdentifier, migrate, MIGRATION_DIRS, withDatabase, type Logge
 
 /** Serialises template refresh + CREATE DATABASE across every provisioner on one server. */
 const TEMPLATE_LOCK = 7_300_002_025;
+/** Serialises the lock-down of the shared databases: two provisioners changing one database's ACL at once fail with "tuple concurrently updated". */
+const SHARED_LOCKDOWN_LOCK = 7_300_002_026;
 
 /** Runs `fn` with a superuser connection to the server's maintenance database. */
 export async function withServerAdmin<T>(serverUrl: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
@@ -85,7 +87,15 @@ export async function lockDownTenantDatabase(admin: pg.Client, serverUrl: string
  * database). Superusers, which the platform uses, are not affected.
  */
 export async function lockDownSharedDatabases(admin: pg.Client, masterDatabase: string): Promise<void> {
-  for (const database of new Set([masterDatabase, 'postgres', 'template1'])) {
-    await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${admin.escapeIdentifier(database)} FROM PUBLIC`);
+  await admin.query('BEGIN');
+  try {
+    await admin.query('SELECT pg_advisory_xact_lock($1)', [SHARED_LOCKDOWN_LOCK]);
+    for (const database of new Set([masterDatabase, 'postgres', 'template1'])) {
+      await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${admin.escapeIdentifier(database)} FROM PUBLIC`);
+    }
+    await admin.query('COMMIT');
+  } catch (err) {
+    await admin.query('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
