@@ -28,7 +28,15 @@ const ImportQuery = z.object({
   atomic: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** The promise's value if it settles within `ms`, else undefined (its rejection within `ms` is thrown). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** The `Prefer` header (RFC 7240) preferences an import honours: `respond-async` and `wait=<seconds>`. */
 export function parsePrefer(header: string | undefined): { respondAsync: boolean; waitSeconds?: number } {
@@ -85,7 +93,7 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
 
       const prefer = parsePrefer(req.get('prefer'));
       const waitMs = prefer.respondAsync ? 0 : Math.min(prefer.waitSeconds === undefined ? Infinity : prefer.waitSeconds * 1_000, deps.config.importWaitMs);
-      const finished = waitMs > 0 ? await Promise.race([done, delay(waitMs).then(() => undefined)]) : undefined;
+      const finished = waitMs > 0 ? await within(done, waitMs) : undefined;
       if (!finished) {
         if (prefer.respondAsync) res.set('Preference-Applied', 'respond-async');
         const current = await deps.tenants.withClient(actor.tenantId, (db) => findImportJob(db, job.id));
