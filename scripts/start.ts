@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
@@ -35,7 +36,7 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
 /**
  * `npm start`: database (embedded unless DATABASE_URL is set), migrations, the
  * first super admin, then the seven services as child processes. Ctrl-C stops
- * the services, then the database.
+ * the services, then the database (see relayToDetachedLauncher).
  */
 async function main(): Promise<void> {
   const launcher = loadLauncherConfig();
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
+  // The foreground relay is gone (killed, or its terminal closed): stop in order rather than linger.
+  process.on('disconnect', () => void shutdown(0));
 
   try {
     await preparePlatform(database.masterUrl, launcher, logger);
@@ -110,4 +113,26 @@ async function main(): Promise<void> {
   );
 }
 
-runScript('start', main);
+const DETACHED = 'CODEX_LAUNCHER_DETACHED';
+
+/**
+ * Ctrl-C in a terminal signals the whole foreground process group: PostgreSQL
+ * would start a fast shutdown, cutting the connections of services that are
+ * still draining. So the launcher runs in a process group of its own, and this
+ * foreground process only relays: SIGINT or SIGTERM become one SIGTERM to the
+ * launcher, which stops the services, then the database. Its exit code is ours.
+ */
+function relayToDetachedLauncher(): void {
+  const launcher = spawn(process.execPath, [...process.execArgv, __filename, ...process.argv.slice(2)], {
+    detached: true,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, [DETACHED]: '1' },
+  });
+  const relay = () => launcher.kill('SIGTERM');
+  process.on('SIGINT', relay);
+  process.on('SIGTERM', relay);
+  launcher.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
+if (process.env[DETACHED]) runScript('start', main);
+else relayToDetachedLauncher();
