@@ -143,4 +143,18 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
       await stopPlatform(launcher, ports);
     }
   });
+
+  it('when the foreground process is killed outright (its terminal closed), then the services still stop and free their ports', async () => {
+    const { launcher, ports } = await startPlatform();
+    launcher.child.kill('SIGKILL');
+    await launcher.exited;
+    for (const port of ports) {
+      let open = true;
+      for (let waited = 0; open && waited < 20_000; waited += 250) {
+        open = await fetch(`http://127.0.0.1:${port}/health`).then(() => true, () => false);
+        if (open) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(open).toBe(false);
+    }
+  });
 });
