@@ -68,7 +68,9 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
     {
       summary: 'Import clients or contacts from CSV (text/csv) or JSON lines (application/x-ndjson); upserts by externalId, else email',
       description:
-        'Bad rows are reported per row and skipped unless atomic=true. The answer is the finished job; GET /import/{id} shows progress meanwhile. ' +
+        'Bad rows are reported per row and skipped unless atomic=true. The upload is stored first, then imported in the background: the answer is ' +
+        'the finished job (201, or 422 when it failed) if it ends within IMPORT_WAIT_MS (10 s), else 202 with the running job, whose Location ' +
+        '(GET /import/{id}) shows progress. Prefer: respond-async answers 202 at once; Prefer: wait=N waits at most N seconds. ' +
         'Contacts are written by the CRM; each names its client by clientExternalId, clientEmail or clientId (the first given).',
       tags: ['import/export'],
       query: ImportQuery,
@@ -116,7 +118,7 @@ export function transferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     '/import',
     {
       summary: 'Recent import jobs, newest first, without their row errors',
-      description: 'Finds a job again when the answer to its POST was lost (e.g. a very large atomic import that outlasted a proxy timeout).',
+      description: 'Finds imports that are still running, or whose answer was lost.',
       tags: ['import/export'],
       query: z.object({ entity: z.enum(IMPORT_ENTITIES).optional(), limit: z.coerce.number().int().min(1).max(100).default(20) }),
       responses: { 200: { description: '{ items }' } },
