@@ -13,6 +13,7 @@ import { ApiKeyResolver } from './api-key-resolver';
 import { authenticate } from './authenticate';
 import { createCombinedOpenApi } from './combined-openapi';
 import { createServiceHealthRouter } from './service-health';
+import { KeyUsageReporter } from './key-usage';
 import { createServiceProxy } from './service-proxy';
 import { UserTokenVerifier } from './user-token-verifier';
 
@@ -30,6 +31,8 @@ export interface GatewayOptions {
 export function createApp(deps: ServiceDeps, options: GatewayOptions = {}): Express {
   const { config, logger } = deps;
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
+  const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);
+  deps.onClose.push(() => keyUsage.close());
   const tokens = new UserTokenVerifier(config.serviceUrls.auth, { cooldownMs: options.jwksCooldownMs });
   const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
 
@@ -55,7 +58,7 @@ export function createApp(deps: ServiceDeps, options: GatewayOptions = {}): Expr
       app.use(
         '/api/v1',
         createRateLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, limit: rateLimitPerIp, redis: sharedCounters(deps) }),
-        authenticate(keys, tokens),
+        authenticate(keys, tokens, keyUsage),
         createRateLimit({
           name: 'gateway-key',
           windowMs: rateLimitWindowMs,

@@ -1,6 +1,7 @@
 import { currentContext, ForbiddenError, type Identity } from '@codex/shared';
 import type { RequestHandler } from 'express';
 import type { ApiKeyResolver } from './api-key-resolver';
+import type { KeyUsageReporter } from './key-usage';
 import { accessFor } from './route-access';
 import type { UserTokenVerifier } from './user-token-verifier';
 
@@ -17,7 +18,7 @@ declare module 'express-serve-static-core' {
  * a user token of another tenant than the key's is 403 TENANT_MISMATCH.
  * Incoming identity headers are never read.
  */
-export function authenticate(keys: ApiKeyResolver, tokens: UserTokenVerifier): RequestHandler {
+export function authenticate(keys: ApiKeyResolver, tokens: UserTokenVerifier, keyUsage: KeyUsageReporter): RequestHandler {
   return async (req, res, next) => {
     const access = accessFor(req.method, req.originalUrl.split('?')[0] ?? '');
     const identity: Identity = { caller: 'gateway', roles: [] };
@@ -25,6 +26,7 @@ export function authenticate(keys: ApiKeyResolver, tokens: UserTokenVerifier): R
       const key = await keys.resolve(req.get('x-api-key'));
       identity.tenantId = key.tenantId;
       res.locals.apiKeyId = key.keyId;
+      keyUsage.used(key.keyId);
       if (access === 'user') {
         const token = await tokens.verify(req.get('authorization'), 'tenant');
         if (token.tenantId !== key.tenantId) throw new ForbiddenError('The token belongs to another tenant than the API key', 'TENANT_MISMATCH');

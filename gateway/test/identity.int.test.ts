@@ -6,6 +6,7 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import {
   closeServiceDeps,
+  createServiceTokenSigner,
   requireServiceToken,
   TOKEN_AUDIENCE,
   TOKEN_ISSUER,
@@ -30,6 +31,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
   let auth: Listening;
   let gateway: ReturnType<typeof createApp>;
   let gatewayDeps: ServiceDeps;
+  let adminUrl: string;
   let jwksFetches = 0;
   const keyOf: Record<string, string> = {};
   const tenantOf: Record<string, string> = {};
@@ -53,6 +55,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
       authApp(req, res);
     });
     const admin = await listenOnFreePort(createAdminApp(deps('admin', { TENANT_TEMPLATE_DATABASE: template })));
+    adminUrl = admin.url;
     // The "crm" here is a stub that shows exactly what reaches a service.
     const echoDeps = deps('crm');
     const echo = express();
@@ -70,7 +73,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     await authDeps.db.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [tenantOf.suspended]);
     await authDeps.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ($1, $2, 'super_admin')`, [ADMIN_EMAIL, await bcrypt.hash(PASSWORD, 10)]);
 
-    gatewayDeps = deps('gateway', { AUTH_URL: auth.url, ADMIN_URL: admin.url, CRM_URL: crm.url, API_KEY_CACHE_MS: '200' });
+    gatewayDeps = deps('gateway', { AUTH_URL: auth.url, ADMIN_URL: admin.url, CRM_URL: crm.url, API_KEY_CACHE_MS: '200', API_KEY_USAGE_FLUSH_MS: '100' });
     gateway = createApp(gatewayDeps, { jwksCooldownMs: 60_000 });
   });
   afterAll(async () => {
@@ -130,6 +133,30 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
       expect(answer.body.headers.authorization).not.toContain(user.accessToken);
     } finally {
       await listening.close();
+    }
+  });
+
+  it('when a key is used, then the admin service learns its last use from a batched report, and only the gateway may report', async () => {
+    const keyLastUsed = async () =>
+      (await gatewayDeps.db.query<{ last_used_at: Date | null }>('SELECT last_used_at FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenantOf.b])).rows[0]!.last_used_at;
+    const before = Date.now();
+    await whoami(keyOf.b, undefined);
+    let lastUsed = await keyLastUsed();
+    for (let waited = 0; (!lastUsed || lastUsed.getTime() < before - 1_000) && waited < 5_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      lastUsed = await keyLastUsed();
+    }
+    expect(lastUsed!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
+
+    const forged = createServiceTokenSigner('crm', gatewayDeps.config.serviceJwtSecret).sign('admin');
+    const res = await request(adminUrl)
+      .post('/internal/api-keys/usage')
+      .set('Authorization', `Bearer ${forged}`)
+      .send({ usage: [{ id: randomUUID(), lastUsedAt: new Date().toISOString() }] });
+    expect(res.status).toBe(403);
+    const fromGateway = `Bearer ${createServiceTokenSigner('gateway', gatewayDeps.config.serviceJwtSecret).sign('admin')}`;
+    for (const body of [{ usage: [] }, { usage: [{ id: 'x', lastUsedAt: 'yesterday' }] }]) {
+      expect((await request(adminUrl).post('/internal/api-keys/usage').set('Authorization', fromGateway).send(body)).status).toBe(400);
     }
   });
 

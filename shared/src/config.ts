@@ -63,6 +63,7 @@ const baseSchema = z.object({
   RATE_LIMIT_PER_IP: positiveInt.default(3_000),
   RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
   API_KEY_CACHE_MS: positiveInt.default(30_000),
+  API_KEY_USAGE_FLUSH_MS: positiveInt.default(60_000),
   IMPORT_MAX_BYTES: positiveInt.default(100 * 1024 * 1024),
   // How long POST /import waits for the import to finish before answering 202; under the gateway's upstream timeout.
   IMPORT_WAIT_MS: z.coerce.number().int().min(0).max(25_000).default(10_000),
@@ -96,7 +97,7 @@ export interface ServiceConfig {
   /** Password hashing and login throttling (auth service). */
   auth: { bcryptCost: number; loginAccountAttempts: number; loginIpAttempts: number; loginWindowMs: number };
   /** Request limits and caches of the gateway. */
-  gateway: { rateLimitPerKey: number; rateLimitPerIp: number; rateLimitWindowMs: number; apiKeyCacheMs: number };
+  gateway: { rateLimitPerKey: number; rateLimitPerIp: number; rateLimitWindowMs: number; apiKeyCacheMs: number; apiKeyUsageFlushMs: number };
   /** Migrated database that new tenant databases are copied from. */
   tenantTemplateDatabase: string;
   /** Largest bulk import upload, in bytes. */
@@ -194,6 +195,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
       rateLimitPerIp: base.RATE_LIMIT_PER_IP,
       rateLimitWindowMs: base.RATE_LIMIT_WINDOW_MS,
       apiKeyCacheMs: base.API_KEY_CACHE_MS,
+      apiKeyUsageFlushMs: base.API_KEY_USAGE_FLUSH_MS,
     },
     redisUrl: base.REDIS_URL,
     redisPrefix: base.REDIS_PREFIX,

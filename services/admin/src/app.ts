@@ -1,10 +1,12 @@
-import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
+import { createStandardServiceApp, requireServiceToken, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import { internalRoutes } from './routes/internal-routes';
 import { tenantRoutes } from './routes/tenants';
 
 /** The admin service: tenants, platform admins, system configuration and audit log. */
 export function createApp(deps: ServiceDeps): Express {
   return createStandardServiceApp('admin', deps, (app, openapi) => {
     app.use('/api/v1/admin', tenantRoutes(deps, openapi));
+    app.use('/internal', requireServiceToken('admin', deps.config.serviceJwtSecret), internalRoutes(deps, openapi));
   });
 }

@@ -60,3 +60,13 @@ export async function revokeApiKey(db: Queryable, tenantId: string, keyId: strin
 export async function revokeAllApiKeys(db: Queryable, tenantId: string): Promise<void> {
   await db.query('UPDATE api_keys SET revoked_at = now() WHERE tenant_id = $1 AND revoked_at IS NULL', [tenantId]);
 }
+
+/** Moves each key's last use forward (never back: batches from several gateways may arrive out of order). */
+export async function recordApiKeyUsage(db: Queryable, usage: Array<{ id: string; lastUsedAt: string }>): Promise<void> {
+  await db.query(
+    `UPDATE api_keys k SET last_used_at = u.last_used_at
+       FROM jsonb_to_recordset($1::jsonb) AS u(id uuid, last_used_at timestamptz)
+      WHERE k.id = u.id AND (k.last_used_at IS NULL OR k.last_used_at < u.last_used_at)`,
+    [JSON.stringify(usage.map((u) => ({ id: u.id, last_used_at: u.lastUsedAt })))],
+  );
+}
