@@ -1,6 +1,5 @@
 import {
   ApiRouter,
-  ConflictError,
   idempotent,
   NotFoundError,
   requirePermission,
@@ -10,9 +9,10 @@ import {
 } from '@codex/shared';
 import { z } from 'zod';
 import { listApiKeys, revokeApiKey } from '../db/api-keys-repo';
-import { findTenantById, listTenants, publicTenant, TENANT_STATUSES, updateTenant } from '../db/tenants-repo';
+import { findTenantById, listTenants, publicTenant, TENANT_STATUSES } from '../db/tenants-repo';
 import { issueApiKey } from '../domain/api-keys';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
+import { changeTenant } from '../domain/tenants';
 
 /** Names that would confuse routing, hosts or operators. */
 const RESERVED_SLUGS = new Set(['admin', 'api', 'app', 'auth', 'codex', 'console', 'internal', 'postgres', 'root', 'system', 'template', 'www']);
@@ -118,12 +118,7 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     },
     requirePermission('tenants:write'),
     async (req, res) => {
-      const current = await findTenantById(deps.db, req.params.id);
-      if (!current) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
-      if (req.body.status && current.status !== 'active' && current.status !== 'suspended') {
-        throw new ConflictError(`A ${current.status} tenant cannot be ${req.body.status}`, undefined, 'TENANT_NOT_READY');
-      }
-      res.json(publicTenant((await updateTenant(deps.db, req.params.id, req.body))!));
+      res.json(publicTenant(await changeTenant(deps.db, req.params.id, req.body)));
     },
   );
 
