@@ -3,11 +3,10 @@ import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
 import { createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
-import { createServiceTestBed, type ServiceTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { createServiceTestBed, type ServiceTestBed } from '../../../test/support/tenant-test-bed';
 
 describe('content (client service)', () => {
   let testBed: ServiceTestBed<ReturnType<typeof createApp>>;
-  let bed: TenantTestBed;
   let deps: ServiceDeps;
   let app: ReturnType<typeof createApp>;
   let tenantA: string;
@@ -21,7 +20,7 @@ describe('content (client service)', () => {
 
   beforeAll(async () => {
     testBed = await createServiceTestBed('client', createApp, 2);
-    ({ bed, deps, app } = testBed);
+    ({ deps, app } = testBed);
     [tenantA, tenantB] = testBed.tenants as [string, string];
   });
   afterAll(() => testBed.close());
