@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, type ServiceDeps } from '@codex/shared';
 import { createApp as createClientApp } from '../services/client/src/app';
 import { createApp as createCrmApp } from '../services/crm/src/app';
 import { listenOnFreePort, type Listening } from './support/listen';
 import { provisionTestTenant } from './support/provisioning';
 import { createTestDeps } from './support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from './support/tenant-test-bed';
+import { serviceAuth } from './support/service-auth';
 
 type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
 
@@ -78,8 +79,7 @@ describe('permissions on every client and CRM route', () => {
   });
 
   const call = (route: (typeof ROUTES)[number], identity: { userId?: string; roles: string[] }) => {
-    const token = createServiceTokenSigner('gateway', deps[0]!.config.serviceJwtSecret).sign(route.service, { tenantId, ...identity });
-    const req = request(apps[route.service]!)[route.method](route.path).set('Authorization', `Bearer ${token}`);
+    const req = request(apps[route.service]!)[route.method](route.path).set('Authorization', serviceAuth(deps[0]!, route.service, { tenantId, ...identity }));
     if (route.contentType) req.set('Content-Type', route.contentType);
     return route.body ? req.send(route.body) : req;
   };

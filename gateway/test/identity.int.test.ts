@@ -6,7 +6,6 @@ import jwt from 'jsonwebtoken';
 import request from 'supertest';
 import {
   closeServiceDeps,
-  createServiceTokenSigner,
   requireServiceToken,
   TOKEN_AUDIENCE,
   TOKEN_ISSUER,
@@ -21,6 +20,7 @@ import { listenOnFreePort, type Listening } from '../../test/support/listen';
 import { provisionTestTenant } from '../../test/support/provisioning';
 import { createTestDeps } from '../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../test/support/service-auth';
 
 describe('gateway identity pipeline (real auth and admin services over HTTP)', () => {
   let bed: TenantTestBed;
@@ -148,13 +148,12 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     }
     expect(lastUsed!.getTime()).toBeGreaterThanOrEqual(before - 1_000);
 
-    const forged = createServiceTokenSigner('crm', gatewayDeps.config.serviceJwtSecret).sign('admin');
     const res = await request(adminUrl)
       .post('/internal/api-keys/usage')
-      .set('Authorization', `Bearer ${forged}`)
+      .set('Authorization', serviceAuth(gatewayDeps, 'admin', undefined, 'crm'))
       .send({ usage: [{ id: randomUUID(), lastUsedAt: new Date().toISOString() }] });
     expect(res.status).toBe(403);
-    const fromGateway = `Bearer ${createServiceTokenSigner('gateway', gatewayDeps.config.serviceJwtSecret).sign('admin')}`;
+    const fromGateway = serviceAuth(gatewayDeps, 'admin');
     for (const body of [{ usage: [] }, { usage: [{ id: 'x', lastUsedAt: 'yesterday' }] }]) {
       expect((await request(adminUrl).post('/internal/api-keys/usage').set('Authorization', fromGateway).send(body)).status).toBe(400);
     }

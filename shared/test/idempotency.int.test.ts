@@ -4,13 +4,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import {
   closeServiceDeps,
   createServiceApp,
-  createServiceTokenSigner,
   idempotent,
   requireServiceToken,
   type ServiceDeps,
 } from '../src';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
 import { createTestDeps } from '../../test/support/service-deps';
+import { serviceAuth } from '../../test/support/service-auth';
 
 describe('Idempotency-Key', () => {
   let db: TestDatabase;
@@ -18,7 +18,7 @@ describe('Idempotency-Key', () => {
   let app: express.Express;
   let created = 0;
 
-  const as = (tenantId: string) => `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('crm', { tenantId, roles: [] })}`;
+  const as = (tenantId: string) => serviceAuth(deps, 'crm', { tenantId, roles: [] });
   const post = (key: string, body: object, tenant = 't-1') =>
     request(app).post('/things').set('Authorization', as(tenant)).set('Idempotency-Key', key).send(body);
 

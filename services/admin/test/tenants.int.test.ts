@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, hashApiKey, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, hashApiKey, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { lockDownSharedDatabases, withServerAdmin } from '../src/db/tenant-databases';
 import { findTenantBySlug } from '../src/db/tenants-repo';
@@ -10,6 +10,7 @@ import { testServerUrl, type TestDatabase } from '../../../test/support/database
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { connectAs } from '../../../test/support/tenants';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('tenant provisioning (admin service)', () => {
   let bed: TenantTestBed;
@@ -19,8 +20,7 @@ describe('tenant provisioning (admin service)', () => {
   let provisioning: ProvisioningDeps;
   let templateDatabase: string;
 
-  const signer = () => createServiceTokenSigner('gateway', deps.config.serviceJwtSecret);
-  const asAdmin = (role = 'super_admin') => `Bearer ${signer().sign('admin', { adminId: 'a1', roles: [role] })}`;
+  const asAdmin = (role = 'super_admin') => serviceAuth(deps, 'admin', { adminId: 'a1', roles: [role] });
   const uniqueSlug = () => `t-${randomBytes(4).toString('hex')}`;
 
   async function serverQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -173,14 +173,14 @@ describe('tenant provisioning (admin service)', () => {
     });
 
     it("when a tenant owner's identity calls admin routes, then 403", async () => {
-      const token = signer().sign('admin', { tenantId: '5b7f5f0c-4a3e-4a6e-8f0e-0d6f0b7e1a11', userId: 'u1', roles: ['owner', 'super_admin'] });
-      const res = await request(app).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${token}`);
+      const auth = serviceAuth(deps, 'admin', { tenantId: '5b7f5f0c-4a3e-4a6e-8f0e-0d6f0b7e1a11', userId: 'u1', roles: ['owner', 'super_admin'] });
+      const res = await request(app).get('/api/v1/admin/tenants').set('Authorization', auth);
       expect(res.status).toBe(403);
     });
 
     it('when a token meant for another service is used, then 401', async () => {
-      const token = signer().sign('crm', { adminId: 'a1', roles: ['super_admin'] });
-      expect((await request(app).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${token}`)).status).toBe(401);
+      const auth = serviceAuth(deps, 'crm', { adminId: 'a1', roles: ['super_admin'] });
+      expect((await request(app).get('/api/v1/admin/tenants').set('Authorization', auth)).status).toBe(401);
     });
   });
 
@@ -258,7 +258,7 @@ describe('tenant provisioning with an Idempotency-Key', () => {
   });
 
   it('when the same request is retried with its key, then the first answer (with the same API key) comes back and one database exists', async () => {
-    const auth = `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('admin', { adminId: 'a1', roles: ['super_admin'] })}`;
+    const auth = serviceAuth(deps, 'admin', { adminId: 'a1', roles: ['super_admin'] });
     const body = { name: 'Retry Co', slug: `t-${randomBytes(4).toString('hex')}` };
     const first = await request(app).post('/api/v1/admin/tenants').set('Authorization', auth).set('Idempotency-Key', 'create-retry-co-1').send(body);
     const retry = await request(app).post('/api/v1/admin/tenants').set('Authorization', auth).set('Idempotency-Key', 'create-retry-co-1').send(body);

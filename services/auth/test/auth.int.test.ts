@@ -4,7 +4,6 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import request from 'supertest';
 import {
   closeServiceDeps,
-  createServiceTokenSigner,
   TENANT_PERMISSIONS,
   TOKEN_AUDIENCE,
   TOKEN_ISSUER,
@@ -15,6 +14,7 @@ import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('auth service', () => {
   let bed: TenantTestBed;
@@ -25,7 +25,7 @@ describe('auth service', () => {
   let tenantB: string;
 
   const as = (identity: Omit<Identity, 'caller'>) =>
-    `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('auth', identity)}`;
+    serviceAuth(deps, 'auth', identity);
   const forTenant = (tenantId: string) => as({ tenantId, roles: [] });
   const email = () => `user-${randomBytes(4).toString('hex')}@example.com`;
   const PASSWORD = 'correct horse battery';
@@ -285,7 +285,7 @@ describe('auth service', () => {
 
   it('when another service asks whether roles grant a permission, then it gets the table’s answer', async () => {
     const ask = (roles: string[], permission: string) =>
-      request(app).post('/internal/permissions/check').set('Authorization', `Bearer ${createServiceTokenSigner('crm', deps.config.serviceJwtSecret).sign('auth')}`).send({ kind: 'user', roles, permission });
+      request(app).post('/internal/permissions/check').set('Authorization', serviceAuth(deps, 'auth', undefined, 'crm')).send({ kind: 'user', roles, permission });
     expect((await ask(['viewer'], 'crm:write')).body).toEqual({ allowed: false });
     expect((await ask(['member'], 'crm:write')).body).toEqual({ allowed: true });
     expect((await ask(['member'], 'no:such')).status).toBe(400);

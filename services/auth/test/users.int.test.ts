@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type Identity, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, type Identity, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('tenant user management (auth service)', () => {
   let bed: TenantTestBed;
@@ -12,7 +13,7 @@ describe('tenant user management (auth service)', () => {
   let app: ReturnType<typeof createApp>;
   const PASSWORD = 'correct horse battery';
 
-  const as = (identity: Omit<Identity, 'caller'>) => `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('auth', identity)}`;
+  const as = (identity: Omit<Identity, 'caller'>) => serviceAuth(deps, 'auth', identity);
   const email = () => `u-${randomBytes(4).toString('hex')}@example.com`;
 
   /** A fresh tenant whose first user (the owner) is signed up. */

@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createServiceTestBed, type ServiceTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('clients (client service)', () => {
   let testBed: ServiceTestBed<ReturnType<typeof createApp>>;
@@ -17,7 +18,7 @@ describe('clients (client service)', () => {
   const otherMemberA = randomUUID();
 
   const as = (tenantId: string, userId: string, role: string) =>
-    `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('client', { tenantId, userId, roles: [role] })}`;
+    serviceAuth(deps, 'client', { tenantId, userId, roles: [role] });
   const owner = () => as(tenantA, ownerA, 'owner');
   const create = (auth: string, body: object) => request(app).post('/api/v1/client/clients').set('Authorization', auth).send(body);
   const email = () => `c-${randomBytes(4).toString('hex')}@example.com`;
@@ -189,7 +190,7 @@ describe('clients (client service)', () => {
   });
 
   it('when the call carries no user, then 401', async () => {
-    const res = await request(app).get('/api/v1/client/clients').set('Authorization', `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('client', { tenantId: tenantA, roles: [] })}`);
+    const res = await request(app).get('/api/v1/client/clients').set('Authorization', serviceAuth(deps, 'client', { tenantId: tenantA, roles: [] }));
     expect(res.status).toBe(401);
   });
 });

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, type ServiceDeps } from '@codex/shared';
 import { createApp as createCrmApp } from '../../crm/src/app';
 import { createApp } from '../src/app';
 import { closedPortUrl, listenOnFreePort, type Listening } from '../../../test/support/listen';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 /** Contact import and export: the client service reads the file and links clients; the real CRM, over HTTP, writes. */
 describe('contact import and export (client service → CRM over HTTP)', () => {
@@ -16,8 +17,7 @@ describe('contact import and export (client service → CRM over HTTP)', () => {
   let app: ReturnType<typeof createApp>;
   const ownerId = randomUUID();
 
-  const signer = () => createServiceTokenSigner('gateway', allDeps[0]!.config.serviceJwtSecret);
-  const as = (tenantId: string, role = 'owner') => `Bearer ${signer().sign('client', { tenantId, userId: ownerId, roles: [role] })}`;
+  const as = (tenantId: string, role = 'owner') => serviceAuth(allDeps[0]!, 'client', { tenantId, userId: ownerId, roles: [role] });
   const newTenant = async () => (await provisionTestTenant(allDeps[0]!, bed.template)).tenant.id;
   const importFile = (target: ReturnType<typeof createApp>, tenantId: string, format: 'csv' | 'jsonl', body: string, query = '', entity = 'contacts') =>
     request(target)
@@ -228,7 +228,7 @@ describe('contact import and export (client service → CRM over HTTP)', () => {
 
   describe("the CRM's internal import routes", () => {
     const crmToken = (tenantId: string, caller: 'client' | 'gateway', role = 'owner') =>
-      `Bearer ${createServiceTokenSigner(caller, allDeps[0]!.config.serviceJwtSecret).sign('crm', { tenantId, userId: ownerId, roles: [role] })}`;
+      serviceAuth(allDeps[0]!, 'crm', { tenantId, userId: ownerId, roles: [role] }, caller);
 
     it('when the gateway, or a member relayed by the client service, calls them, then 403 and nothing is written', async () => {
       const tenant = await newTenant();

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
-import { createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { createServiceTestBed, type ServiceTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('content (client service)', () => {
   let testBed: ServiceTestBed<ReturnType<typeof createApp>>;
@@ -13,7 +14,7 @@ describe('content (client service)', () => {
   let tenantB: string;
   const editor = randomUUID();
 
-  const sign = (identity: { tenantId: string; userId?: string; roles: string[] }) => `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('client', identity)}`;
+  const sign = (identity: { tenantId: string; userId?: string; roles: string[] }) => serviceAuth(deps, 'client', identity);
   const as = (tenantId: string, role = 'admin') => sign({ tenantId, userId: editor, roles: [role] });
   const publicRead = (tenantId: string, path: string) => request(app).get(`/api/v1/client/public/content/${path}`).set('Authorization', sign({ tenantId, roles: [] }));
   const create = (tenantId: string, body: object) => request(app).post('/api/v1/client/content').set('Authorization', as(tenantId)).send(body);

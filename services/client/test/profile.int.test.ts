@@ -1,9 +1,10 @@
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('profile (client service)', () => {
   let bed: TenantTestBed;
@@ -12,7 +13,7 @@ describe('profile (client service)', () => {
   const users: Record<string, { tenantId: string; userId: string }> = {};
 
   const as = (who: string) =>
-    `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('client', { ...users[who]!, roles: ['viewer'] })}`;
+    serviceAuth(deps, 'client', { ...users[who]!, roles: ['viewer'] });
 
   beforeAll(async () => {
     bed = await createTenantTestBed();

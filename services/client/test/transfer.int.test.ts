@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { testServerUrl } from '../../../test/support/database';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('client import and export', () => {
   let bed: TenantTestBed;
@@ -18,7 +19,7 @@ describe('client import and export', () => {
   const ownerId = randomUUID();
 
   const as = (tenantId: string, role = 'owner') =>
-    `Bearer ${createServiceTokenSigner('gateway', deps.config.serviceJwtSecret).sign('client', { tenantId, userId: ownerId, roles: [role] })}`;
+    serviceAuth(deps, 'client', { tenantId, userId: ownerId, roles: [role] });
   const newTenant = async () => (await provisionTestTenant(deps, bed.template)).tenant.id;
   const importFile = (tenantId: string, format: 'csv' | 'jsonl', body: string, query = '') =>
     request(app)

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { closeServiceDeps, createServiceTokenSigner, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, type ServiceDeps } from '@codex/shared';
 import { createApp as createClientApp } from '../../client/src/app';
 import { createApp } from '../src/app';
 import { closedPortUrl, listenOnFreePort, type Listening } from '../../../test/support/listen';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
+import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('CRM service (with the real client service over HTTP)', () => {
   let bed: TenantTestBed;
@@ -19,8 +20,7 @@ describe('CRM service (with the real client service over HTTP)', () => {
   const ownerA = randomUUID();
   const memberA = randomUUID();
 
-  const signer = () => createServiceTokenSigner('gateway', allDeps[0]!.config.serviceJwtSecret);
-  const as = (tenantId: string, userId: string, role: string, service: 'crm' | 'client' = 'crm') => `Bearer ${signer().sign(service, { tenantId, userId, roles: [role] })}`;
+  const as = (tenantId: string, userId: string, role: string, service: 'crm' | 'client' = 'crm') => serviceAuth(allDeps[0]!, service, { tenantId, userId, roles: [role] });
   const owner = () => as(tenantA, ownerA, 'owner');
   const post = (path: string, body: object, auth = owner()) => request(app).post(`/api/v1/crm${path}`).set('Authorization', auth).send(body);
   const get = (path: string, auth = owner()) => request(app).get(`/api/v1/crm${path}`).set('Authorization', auth);
