@@ -118,3 +118,8 @@ export function adminOf(req: { identity?: Identity }): string {
 export function actsOnAllRecords(identity: Pick<Identity, 'roles'>): boolean {
   return identity.roles.some((role) => role === 'owner' || role === 'admin');
 }
+
+/** 403 unless the identity acts on every record of its tenant: bulk reads and writes (imports, exports) are for owners and admins. */
+export function assertActsOnAllRecords(identity: Pick<Identity, 'roles'>, what: string): void {
+  if (!actsOnAllRecords(identity)) throw new ForbiddenError(`${what} are for tenant owners and admins`);
+}

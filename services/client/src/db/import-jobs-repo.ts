@@ -19,7 +19,9 @@ export interface ImportJob {
   finishedAt: Date | null;
 }
 
-interface ImportJobRow {
+export type ImportJobSummary = Omit<ImportJob, 'errors'>;
+
+interface ImportJobSummaryRow {
   id: string;
   entity: ImportEntity;
   format: 'csv' | 'jsonl';
@@ -29,39 +31,40 @@ interface ImportJobRow {
   rows_inserted: number;
   rows_updated: number;
   rows_failed: number;
-  errors: RowError[];
   failure: string | null;
   created_at: Date;
   finished_at: Date | null;
+  cut_off: boolean;
 }
 
-const COLUMNS = 'id, entity, format, atomic, status, rows_read, rows_inserted, rows_updated, rows_failed, errors, failure, created_at, finished_at';
+interface ImportJobRow extends ImportJobSummaryRow {
+  errors: RowError[];
+}
 
 /**
  * A running job saves progress after every batch; one that has not moved for
  * this long was cut off (its service was killed mid-import) and reads as failed.
  */
-const CUT_OFF = `status = 'running' AND updated_at < now() - interval '10 minutes'`;
-const READ_COLUMNS = COLUMNS.replace('status', `CASE WHEN ${CUT_OFF} THEN 'failed' ELSE status END AS status`).replace(
-  'failure',
-  `CASE WHEN ${CUT_OFF} THEN 'interrupted: the import stopped before it finished' ELSE failure END AS failure`,
-);
+const CUT_OFF = `(status = 'running' AND updated_at < now() - interval '10 minutes') AS cut_off`;
+const SUMMARY_COLUMNS = `id, entity, format, atomic, status, rows_read, rows_inserted, rows_updated, rows_failed, failure, created_at, finished_at, ${CUT_OFF}`;
+const COLUMNS = `${SUMMARY_COLUMNS}, errors`;
 
-const toJob = (row: ImportJobRow): ImportJob => ({
+const toSummary = (row: ImportJobSummaryRow): ImportJobSummary => ({
   id: row.id,
   entity: row.entity,
   format: row.format,
   atomic: row.atomic,
-  status: row.status,
+  status: row.cut_off ? 'failed' : row.status,
   rowsRead: row.rows_read,
   rowsInserted: row.rows_inserted,
   rowsUpdated: row.rows_updated,
   rowsFailed: row.rows_failed,
-  errors: row.errors,
-  failure: row.failure,
+  failure: row.cut_off ? 'interrupted: the import stopped before it finished' : row.failure,
   createdAt: row.created_at,
   finishedAt: row.finished_at,
 });
+
+const toJob = (row: ImportJobRow): ImportJob => ({ ...toSummary(row), errors: row.errors });
 
 export async function insertImportJob(db: Queryable, job: { entity: ImportEntity; format: ImportJob['format']; atomic: boolean; createdBy: string }): Promise<ImportJob> {
   const { rows } = await db.query<ImportJobRow>(
@@ -90,21 +93,15 @@ export async function recordProgress(db: Queryable, id: string, progress: JobPro
 }
 
 export async function findImportJob(db: Queryable, id: string): Promise<ImportJob | undefined> {
-  const { rows } = await db.query<ImportJobRow>(`SELECT ${READ_COLUMNS} FROM import_jobs WHERE id = $1`, [id]);
+  const { rows } = await db.query<ImportJobRow>(`SELECT ${COLUMNS} FROM import_jobs WHERE id = $1`, [id]);
   return rows[0] && toJob(rows[0]);
 }
 
-export type ImportJobSummary = Omit<ImportJob, 'errors'>;
-
 /** The newest jobs first, without their row errors (GET one job for those). */
 export async function listImportJobs(db: Queryable, filter: { entity?: ImportEntity; limit: number }): Promise<ImportJobSummary[]> {
-  const { rows } = await db.query<ImportJobRow>(
-    `SELECT ${READ_COLUMNS.replace(', errors', '')}, '[]'::jsonb AS errors FROM import_jobs
-      WHERE ($1::text IS NULL OR entity = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
+  const { rows } = await db.query<ImportJobSummaryRow>(
+    `SELECT ${SUMMARY_COLUMNS} FROM import_jobs WHERE ($1::text IS NULL OR entity = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
     [filter.entity ?? null, filter.limit],
   );
-  return rows.map((row) => {
-    const { errors: _errors, ...summary } = toJob(row);
-    return summary;
-  });
+  return rows.map(toSummary);
 }

@@ -3,6 +3,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { AppError, type Actor, type ContactView, type RowError, type ServiceClient, type ServiceResponse, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
 import { stringify } from 'csv-stringify';
+import { z } from 'zod';
 import { findClientKeys, type ClientKeys } from '../db/client-transfer-repo';
 import { CLIENT_REFERENCES, CONTACT_COLUMNS, toContactCsvRecord, toContactRecord, type ClientReference, } from './contact-records';
 import { atomicRejection, type FileRecord, type ImportRun, type ImportWriter } from './import-file';
@@ -14,7 +15,7 @@ const MAX_BATCH_BYTES = 512 * 1024;
 const MAX_RECORD_BYTES = 8 * 1024;
 /** Applying a whole atomic import is one long write, so its call may take longer than the usual 30 s. */
 const COMMIT_TIMEOUT_MS = 10 * 60_000;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (value: string) => z.uuid().safeParse(value).success;
 
 interface CrmOutcome extends UpsertCounts {
   rowsFailed: number;
@@ -39,7 +40,7 @@ async function linkClients(tenants: TenantPoolCache, actor: Actor, batch: FileRe
     const [externalId, email, id] = CLIENT_REFERENCES.map((column) => referenceOf(value, column));
     if (externalId) wanted.externalIds.add(externalId);
     else if (email) wanted.emails.add(email.toLowerCase());
-    else if (id && UUID.test(id)) wanted.ids.add(id.toLowerCase());
+    else if (id && isUuid(id)) wanted.ids.add(id.toLowerCase());
   }
   const found: ClientKeys[] =
     wanted.externalIds.size + wanted.emails.size + wanted.ids.size === 0
@@ -62,7 +63,7 @@ async function linkClients(tenants: TenantPoolCache, actor: Actor, batch: FileRe
     const reference = referenceOf(value, column)!;
     const clientId = byReference[column].get(column === 'clientExternalId' ? reference : reference.toLowerCase());
     if (clientId) linked.push({ line, value: { ...contact, clientId } });
-    else run.fail({ line, field: column, message: column === 'clientId' && !UUID.test(reference) ? 'must be a UUID' : 'no such client' });
+    else run.fail({ line, field: column, message: column === 'clientId' && !isUuid(reference) ? 'must be a UUID' : 'no such client' });
   }
   return linked;
 }

@@ -87,9 +87,11 @@ export interface FileRecord {
   value: Record<string, unknown>;
 }
 
+const noProgress = (): JobProgress => ({ rowsRead: 0, rowsInserted: 0, rowsUpdated: 0, rowsFailed: 0, errors: [] });
+
 /** The progress of one import, saved on its job as batches are written. */
 export class ImportRun {
-  readonly progress: JobProgress = { rowsRead: 0, rowsInserted: 0, rowsUpdated: 0, rowsFailed: 0, errors: [] };
+  readonly progress: JobProgress = noProgress();
 
   constructor(private readonly save: (run: ImportRun) => Promise<unknown>) {}
 
@@ -214,7 +216,7 @@ export class ImportRunner {
     } catch (err) {
       await rm(file, { force: true });
       const failure = err instanceof AppError ? err.message : 'the upload was interrupted';
-      await this.tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, new ImportRun(async () => undefined).progress, { status: 'failed', failure }));
+      await this.tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, noProgress(), { status: 'failed', failure }));
       throw err instanceof AppError ? err : new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The upload was interrupted');
     }
     const done = runImport(this.tenants, actor, job, createReadStream(file), options, write).finally(() => rm(file, { force: true }));

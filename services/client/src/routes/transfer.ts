@@ -1,9 +1,8 @@
 import {
-  actsOnAllRecords,
+  assertActsOnAllRecords,
   ApiRouter,
   AppError,
   ErrorCode,
-  ForbiddenError,
   NotFoundError,
   requirePermission,
   tenantUserOf,
@@ -54,7 +53,7 @@ export function parsePrefer(header: string | undefined): { respondAsync: boolean
 /** Bulk reads and writes of every client are for tenant owners and admins. */
 function bulkActor(req: { identity?: Identity }) {
   const actor = tenantUserOf(req);
-  if (!actsOnAllRecords(actor)) throw new ForbiddenError('Import and export are for tenant owners and admins');
+  assertActsOnAllRecords(actor, 'Imports and exports');
   return actor;
 }
 

@@ -1,7 +1,6 @@
 import {
-  actsOnAllRecords,
+  assertActsOnAllRecords,
   AppError,
-  ForbiddenError,
   inTransaction,
   isUniqueViolation,
   matchIdentity,
@@ -41,11 +40,6 @@ export interface ImportOutcome {
 
 const rejection = (err: unknown) => (isUniqueViolation(err) ? 'another contact already has this email or external id' : 'rejected by the database');
 
-/** Bulk writes are for tenant owners and admins, whoever relays them. */
-function assertBulkActor(actor: Actor): void {
-  if (!actsOnAllRecords(actor)) throw new ForbiddenError('Imports are for tenant owners and admins');
-}
-
 /** Validates each record; the valid ones come back as rows, the others as errors by line and field. */
 function validate(records: FileRecord[]): { rows: ImportedContactRow[]; outcome: ImportOutcome } {
   const rows: ImportedContactRow[] = [];
@@ -79,7 +73,7 @@ async function writeRows(tx: PoolClient, rows: ImportedContactRow[], actor: Acto
  * by line and the good ones written.
  */
 export async function importContacts(tenants: TenantPoolCache, actor: Actor, records: FileRecord[]): Promise<ImportOutcome> {
-  assertBulkActor(actor);
+  assertActsOnAllRecords(actor, 'Imports and exports');
   const { rows, outcome } = validate(records);
   if (rows.length) await tenants.withClient(actor.tenantId, (db) => inTransaction(db, (tx) => writeRows(tx, rows, actor, outcome)));
   return outcome;
@@ -87,7 +81,7 @@ export async function importContacts(tenants: TenantPoolCache, actor: Actor, rec
 
 /** For an all-or-nothing import: validates a batch and keeps its valid rows until `commitStagedContacts`. */
 export async function stageContacts(tenants: TenantPoolCache, actor: Actor, importId: string, records: FileRecord[]): Promise<ImportOutcome> {
-  assertBulkActor(actor);
+  assertActsOnAllRecords(actor, 'Imports and exports');
   const { rows, outcome } = validate(records);
   if (rows.length) await tenants.withClient(actor.tenantId, (db) => stageContactRows(db, importId, rows));
   return outcome;
@@ -99,7 +93,7 @@ export async function stageContacts(tenants: TenantPoolCache, actor: Actor, impo
  * row. Either way the staged rows are gone afterwards.
  */
 export async function commitStagedContacts(tenants: TenantPoolCache, actor: Actor, importId: string): Promise<ImportOutcome> {
-  assertBulkActor(actor);
+  assertActsOnAllRecords(actor, 'Imports and exports');
   const outcome: ImportOutcome = { inserted: 0, updated: 0, rowsFailed: 0, errors: [] };
   try {
     await tenants.withClient(actor.tenantId, (db) =>
@@ -132,7 +126,7 @@ export async function discardStaged(tenants: TenantPoolCache, actor: Actor, impo
 
 /** A page of live contacts in id order, for export; `next` is the cursor of the following page. */
 export async function exportPage(tenants: TenantPoolCache, actor: Actor, after: string | null, limit: number) {
-  assertBulkActor(actor);
+  assertActsOnAllRecords(actor, 'Imports and exports');
   const page = await tenants.withClient(actor.tenantId, (db) => contactsAfter(db, after, limit));
   return { items: page.live, next: page.full ? page.lastId : null };
 }
