@@ -140,3 +140,19 @@ export function translatePgError(err: unknown): unknown {
       return err;
   }
 }
+
+/**
+ * A unique violation of one of `fields`' constraints (constraint name → field)
+ * as 409 `code` naming the field, whether it is still the driver's error or
+ * already translated by `inTransaction`; any other error is returned as is.
+ */
+export function uniqueConflict(err: unknown, subject: string, code: string, fields: Record<string, string>): unknown {
+  const constraint =
+    err instanceof ConflictError
+      ? (err.details as { constraint?: unknown } | undefined)?.constraint
+      : (err as PgLikeError | undefined)?.code === '23505'
+        ? (err as PgLikeError).constraint
+        : undefined;
+  const field = typeof constraint === 'string' ? fields[constraint] : undefined;
+  return field ? new ConflictError(`Another ${subject} has this ${field}`, { field }, code) : err;
+}

@@ -71,10 +71,10 @@ describe('CRM service (with the real client service over HTTP)', () => {
       const first = await post('/contacts', { firstName: 'Uma', email: 'uma@example.com', externalId: 'crm-u1' });
       expect(first.status).toBe(201);
       expect(first.body.externalId).toBe('crm-u1');
-      for (const body of [{ firstName: 'Other', email: 'UMA@example.com' }, { firstName: 'Other', externalId: 'crm-u1' }]) {
+      for (const [body, field] of [[{ firstName: 'Other', email: 'UMA@example.com' }, 'email'], [{ firstName: 'Other', externalId: 'crm-u1' }, 'externalId']] as const) {
         const res = await post('/contacts', body);
         expect(res.status).toBe(409);
-        expect(res.body.error.code).toBe('CONTACT_EXISTS');
+        expect(res.body.error).toMatchObject({ code: 'CONTACT_EXISTS', details: { field } });
       }
       const other = (await post('/contacts', { firstName: 'Vic', email: 'vic@example.com' })).body;
       const clash = await request(app).patch(`/api/v1/crm/contacts/${other.id}`).set('Authorization', owner()).send({ email: 'uma@example.com', version: other.version });

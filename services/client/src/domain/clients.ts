@@ -3,12 +3,12 @@ import {
   assertMayAssign,
   assertMayChange,
   assertVersion,
-  ConflictError,
   inTransaction,
   NotFoundError,
   type PoolClient,
   type Actor,
   type TenantPoolCache,
+  uniqueConflict,
 } from '@codex/shared';
 import {
   findClient,
@@ -29,12 +29,7 @@ function withTenant<T>(tenants: TenantPoolCache, actor: Actor, fn: (client: Pool
 
 /** A live client's email and external id are unique; a clash is 409 naming the field. */
 function uniqueClash(err: unknown): never {
-  const constraint = (err as { constraint?: string }).constraint;
-  if ((err as { code?: string }).code === '23505') {
-    const field = constraint === 'clients_external_id_key' ? 'externalId' : 'email';
-    throw new ConflictError(`Another client has this ${field}`, { field }, 'CLIENT_EXISTS');
-  }
-  throw err;
+  throw uniqueConflict(err, 'client', 'CLIENT_EXISTS', { clients_email_key: 'email', clients_external_id_key: 'externalId' });
 }
 
 export async function createClient(tenants: TenantPoolCache, actor: Actor, input: ClientInput): Promise<Client> {

@@ -1,4 +1,4 @@
-import { type Actor, AppError, assertMayAssign, assertMayChange, assertVersion, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache } from '@codex/shared';
+import { type Actor, AppError, assertMayAssign, assertMayChange, assertVersion, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
 import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
 import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
 import {
@@ -88,12 +88,9 @@ export async function pipelineSummary(deps: CrmDeps, actor: Actor, pipelineId?: 
   });
 }
 
-/** Email and external id are unique among live contacts (imports match on them). */
-const CONTACT_KEYS = new Set(['contacts_email_key', 'contacts_external_id_key']);
-
+/** Email and external id are unique among live contacts (imports match on them); a clash is 409 naming the field. */
 function contactExists(err: unknown): unknown {
-  const constraint = err instanceof ConflictError ? (err.details as { constraint?: string } | undefined)?.constraint : undefined;
-  return constraint && CONTACT_KEYS.has(constraint) ? new ConflictError('Another contact has this email or external id', undefined, 'CONTACT_EXISTS') : err;
+  return uniqueConflict(err, 'contact', 'CONTACT_EXISTS', { contacts_email_key: 'email', contacts_external_id_key: 'externalId' });
 }
 
 export async function createContact(deps: CrmDeps, actor: Actor, input: ContactInput) {
