@@ -27,3 +27,20 @@ export function assertVersion(record: { version: number }, expected: number | un
     throw new ConflictError('The record changed since you read it; reload and retry', { currentVersion: record.version }, 'VERSION_CONFLICT');
   }
 }
+
+/**
+ * The record an actor is about to change, found under a row lock: 404
+ * (`notFound`) when there is none, 403 when a member may not change it, 409
+ * when `expectedVersion` is given and stale.
+ */
+export function changeableRecord<T extends { ownerId?: string | null; createdBy: string | null; version?: number }>(
+  actor: Actor,
+  record: T | undefined,
+  notFound: () => Error,
+  expectedVersion?: number,
+): T {
+  if (!record) throw notFound();
+  assertMayChange(actor, record);
+  if (expectedVersion !== undefined) assertVersion({ version: record.version ?? 0 }, expectedVersion);
+  return record;
+}

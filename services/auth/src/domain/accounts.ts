@@ -1,5 +1,4 @@
 import {
-  ConflictError,
   ForbiddenError,
   inTransaction,
   NotFoundError,
@@ -8,6 +7,7 @@ import {
   type Pool,
   type PoolClient,
   type TenantPoolCache,
+  uniqueConflict,
 } from '@codex/shared';
 import {
   findAccountByEmail,
@@ -24,6 +24,9 @@ import { findSignupMode } from '../db/tenant-settings-repo';
 import type { KeyRing } from './key-ring';
 import type { PasswordHasher } from './passwords';
 import { endSession, REUSED_REFRESH, rotateSession, startSession, type Session, type Subject } from './sessions';
+
+/** An account's email is unique in its realm (tenant users, platform admins): a clash is 409 EMAIL_TAKEN. */
+export const emailTaken = (err: unknown) => uniqueConflict(err, 'account', 'EMAIL_TAKEN', { users_email_key: 'email', admins_email_key: 'email' });
 
 export interface AuthContext {
   keys: KeyRing;
@@ -76,8 +79,7 @@ export async function register(ctx: AuthContext, realm: Realm, input: { email: s
   return realm.withClient((client) =>
     inTransaction(client, async (tx) => {
       const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
-        if ((err as { code?: string }).code === '23505') throw new ConflictError('An account with this email exists', { field: 'email' }, 'EMAIL_TAKEN');
-        throw err;
+        throw emailTaken(err);
       });
       return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
     }),

@@ -13,7 +13,7 @@ import {
   updateUser,
   type UserFilter,
 } from '../db/users-repo';
-import type { AuthContext, Realm, SignedIn } from './accounts';
+import { emailTaken, type AuthContext, type Realm, type SignedIn } from './accounts';
 import { startSession } from './sessions';
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -57,8 +57,7 @@ export async function inviteUser(realm: Realm, actor: Actor, input: { email: str
   const user = await realm.withClient((client) =>
     inTransaction(client, async (tx) => {
       const invited = await insertInvitedUser(tx, input).catch((err: unknown) => {
-        if ((err as { code?: string }).code === '23505') throw new ConflictError('An account with this email exists', { field: 'email' }, 'EMAIL_TAKEN');
-        throw err;
+        throw emailTaken(err);
       });
       await insertInvitation(tx, { userId: invited.id, tokenHash: hashToken(invitationToken), expiresAt: new Date(Date.now() + INVITATION_TTL_MS) });
       return invited;

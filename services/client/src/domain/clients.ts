@@ -1,8 +1,7 @@
 import {
   AppError,
   assertMayAssign,
-  assertMayChange,
-  assertVersion,
+  changeableRecord,
   inTransaction,
   NotFoundError,
   type PoolClient,
@@ -53,11 +52,8 @@ export function searchClients(tenants: TenantPoolCache, actor: Actor, query: Cli
 export async function changeClient(tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion: number, changes: Partial<ClientInput>): Promise<Client> {
   return withTenant(tenants, actor, (db) =>
     inTransaction(db, async (tx) => {
-      const client = await findClient(tx, id, { forUpdate: true });
-      if (!client) throw NOT_FOUND();
-      assertMayChange(actor, client);
+      changeableRecord(actor, await findClient(tx, id, { forUpdate: true }), NOT_FOUND, expectedVersion);
       assertMayAssign(actor, changes.ownerId);
-      assertVersion(client, expectedVersion);
       return updateClient(tx, id, changes).catch(uniqueClash);
     }),
   );
@@ -67,10 +63,7 @@ export async function changeClient(tenants: TenantPoolCache, actor: Actor, id: s
 export async function deleteClient(tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion?: number): Promise<void> {
   await withTenant(tenants, actor, (db) =>
     inTransaction(db, async (tx) => {
-      const client = await findClient(tx, id, { forUpdate: true });
-      if (!client) throw NOT_FOUND();
-      assertMayChange(actor, client);
-      assertVersion(client, expectedVersion);
+      changeableRecord(actor, await findClient(tx, id, { forUpdate: true }), NOT_FOUND, expectedVersion);
       await setClientDeleted(tx, id, true);
     }),
   );
@@ -79,9 +72,7 @@ export async function deleteClient(tenants: TenantPoolCache, actor: Actor, id: s
 export async function restoreClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {
   return withTenant(tenants, actor, (db) =>
     inTransaction(db, async (tx) => {
-      const client = await findClient(tx, id, { includeDeleted: true, forUpdate: true });
-      if (!client) throw NOT_FOUND();
-      assertMayChange(actor, client);
+      const client = changeableRecord(actor, await findClient(tx, id, { includeDeleted: true, forUpdate: true }), NOT_FOUND);
       if (!client.deletedAt) throw new AppError('CLIENT_NOT_DELETED', 409, 'The client is not deleted');
       return setClientDeleted(tx, id, false).catch(uniqueClash);
     }),

@@ -1,4 +1,4 @@
-import { assertMayChange, assertVersion, ConflictError, inTransaction, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import { changeableRecord, uniqueConflict, inTransaction, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
 import {
   deleteEntry,
   findEntry,
@@ -17,16 +17,11 @@ import {
 const NOT_FOUND = () => new NotFoundError('Content entry not found', 'CONTENT_NOT_FOUND');
 
 function slugClash(err: unknown): never {
-  if ((err as { code?: string }).code === '23505') throw new ConflictError('Another entry of this type has this slug', { field: 'slug' }, 'CONTENT_SLUG_TAKEN');
-  throw err;
+  throw uniqueConflict(err, 'entry of this type', 'CONTENT_SLUG_TAKEN', { content_entries_slug_key: 'slug' });
 }
 
 async function lockedEntry(tx: PoolClient, actor: Actor, id: string, expectedVersion?: number): Promise<ContentEntry> {
-  const entry = await findEntry(tx, id, true);
-  if (!entry) throw NOT_FOUND();
-  assertMayChange(actor, entry);
-  assertVersion(entry, expectedVersion);
-  return entry;
+  return changeableRecord(actor, await findEntry(tx, id, true), NOT_FOUND, expectedVersion);
 }
 
 const inTenant = <T>(tenants: TenantPoolCache, actor: Actor, fn: (tx: PoolClient) => Promise<T>) =>

@@ -1,4 +1,4 @@
-import { type Actor, AppError, assertMayAssign, assertMayChange, assertVersion, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
+import { type Actor, AppError, assertMayAssign, changeableRecord, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
 import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
 import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
 import {
@@ -115,10 +115,7 @@ export async function changeContact(deps: CrmDeps, actor: Actor, id: string, exp
   assertMayAssign(actor, changes.ownerId);
   await assertClientExists(deps.clients, actor, changes.clientId);
   return inTenant(deps, actor, async (tx) => {
-    const contact = await findContact(tx, id, true);
-    if (!contact) throw notFound('Contact');
-    assertMayChange(actor, contact);
-    assertVersion(contact, expectedVersion);
+    changeableRecord(actor, await findContact(tx, id, true), () => notFound('Contact'), expectedVersion);
     return updateContact(tx, id, changes);
   }).catch((err: unknown) => {
     throw contactExists(err);
@@ -127,9 +124,7 @@ export async function changeContact(deps: CrmDeps, actor: Actor, id: string, exp
 
 export async function removeContact(deps: CrmDeps, actor: Actor, id: string) {
   await inTenant(deps, actor, async (tx) => {
-    const contact = await findContact(tx, id, true);
-    if (!contact) throw notFound('Contact');
-    assertMayChange(actor, contact);
+    changeableRecord(actor, await findContact(tx, id, true), () => notFound('Contact'));
     await softDeleteContact(tx, id);
   });
 }
@@ -166,10 +161,7 @@ export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expect
   assertMayAssign(actor, changes.ownerId);
   await assertClientExists(deps.clients, actor, changes.clientId);
   return inTenant(deps, actor, async (tx) => {
-    const deal = await findDeal(tx, id, true);
-    if (!deal) throw notFound('Deal');
-    assertMayChange(actor, deal);
-    assertVersion(deal, expectedVersion);
+    changeableRecord(actor, await findDeal(tx, id, true), () => notFound('Deal'), expectedVersion);
     if (changes.contactId && !(await findContact(tx, changes.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
     return updateDeal(tx, id, changes);
   });
@@ -178,10 +170,7 @@ export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expect
 /** Moves a deal to another stage of its pipeline (won/lost stages close it; lost needs a reason); the move is recorded. */
 export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { stageId: string; lostReason?: string; version?: number }) {
   return inTenant(deps, actor, async (tx) => {
-    const deal = await findDeal(tx, id, true);
-    if (!deal) throw notFound('Deal');
-    assertMayChange(actor, deal);
-    assertVersion(deal, move.version);
+    const deal = changeableRecord(actor, await findDeal(tx, id, true), () => notFound('Deal'), move.version);
     const stage = await findStage(tx, move.stageId);
     if (!stage || stage.pipelineId !== deal.pipelineId) throw new ValidationError('No such stage in the deal’s pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
     if (stage.id === deal.stageId) throw new AppError('DEAL_ALREADY_IN_STAGE', 409, 'The deal is already in this stage');
@@ -201,9 +190,7 @@ export async function createActivity(deps: CrmDeps, actor: Actor, input: Activit
 
 export async function completeActivity(deps: CrmDeps, actor: Actor, id: string, completed: boolean) {
   return inTenant(deps, actor, async (tx) => {
-    const activity = await findActivity(tx, id);
-    if (!activity) throw notFound('Activity');
-    assertMayChange(actor, activity);
+    changeableRecord(actor, await findActivity(tx, id), () => notFound('Activity'));
     return setActivityCompleted(tx, id, completed);
   });
 }
