@@ -4,6 +4,8 @@ import { currentContext } from '../request-context';
 
 /** One `http` log line per finished request: method, path, status, duration. */
 export function accessLog(logger: Logger): RequestHandler {
+  // Below the `http` level nothing would be written, so no request pays for a timer and a listener.
+  if (!logger.isLevelEnabled('http')) return (_req, _res, next) => next();
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const context = currentContext();
