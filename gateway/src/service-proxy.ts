@@ -24,7 +24,7 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETU
  * the service gets a fresh service JWT with the verified identity instead,
  * and the request id. Upstream failures answer in the standard error body.
  */
-export function createServiceProxy(options: ServiceProxyOptions): RequestHandler {
+export function createServiceProxy(options: ServiceProxyOptions): RequestHandler[] {
   const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
   const timedOut = new WeakSet<http.IncomingMessage>();
 
@@ -77,5 +77,5 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     req.headers['x-request-id'] = req.id;
     next();
   };
-  return (req, res, next) => withServiceIdentity(req, res, (err?: unknown) => (err ? next(err) : proxy(req, res, next)));
+  return [withServiceIdentity, proxy];
 }
