@@ -15,6 +15,8 @@ export interface ServiceProxyOptions {
 
 /** Headers a client might use to claim an identity; services ignore them, and we never pass them on. */
 const IDENTITY_HEADERS = ['x-api-key', 'x-tenant-id', 'x-user-id', 'x-admin-id', 'x-roles', 'x-identity', 'x-service-token', 'cookie'];
+/** Also `expect`: this server answers a 100-continue itself. */
+const NOT_FORWARDED = [...IDENTITY_HEADERS, 'expect'];
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
@@ -71,7 +73,7 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
   // it for uploads over 1 MB), which would forward the caller's own credentials and no service JWT.
   // This server has already answered the 100-continue, so the upstream gets no `Expect` at all.
   const withServiceIdentity: RequestHandler = (req, _res, next) => {
-    for (const header of [...IDENTITY_HEADERS, 'expect']) delete req.headers[header];
+    for (const header of NOT_FORWARDED) delete req.headers[header];
     const { caller: _caller, ...identity } = req.identity ?? { caller: 'gateway', roles: [] };
     req.headers.authorization = `Bearer ${options.signer.sign(options.service, identity)}`;
     req.headers['x-request-id'] = req.id;
