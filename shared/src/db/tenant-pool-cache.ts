@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { ServiceUnavailableError } from '../errors';
 import type { Logger } from '../logger';
-import { createPool } from './pool';
+import { createPool, inTransaction } from './pool';
 
 export interface TenantPoolCacheOptions {
   /** Where a tenant's database lives and how to log in to it. */
@@ -107,7 +107,12 @@ export class TenantPoolCache {
     }
   }
 
-  /** Closes a tenant's pool now (tenant suspended, deleted or its credentials rotated). */
+  /** Runs `fn` in a transaction on a client of the tenant's database: COMMIT when it resolves, ROLLBACK when it throws. */
+  transaction<T>(tenantId: string, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(tenantId, (client) => inTransaction(client, fn));
+  }
+
+    /** Closes a tenant's pool now (tenant suspended, deleted or its credentials rotated). */
   async invalidate(tenantId: string): Promise<void> {
     const entry = this.entries.get(tenantId);
     if (!entry) return;

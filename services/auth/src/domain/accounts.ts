@@ -1,6 +1,6 @@
 import {
   ForbiddenError,
-  inTransaction,
+  withTransaction,
   NotFoundError,
   permissionsOf,
   UnauthorizedError,
@@ -40,15 +40,18 @@ export interface Realm {
   kind: AccountKind;
   tenantId?: string;
   withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+  /** `fn` in one transaction of the realm's database. */
+  transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
 }
 
 export function tenantRealm(tenants: TenantPoolCache, tenantId: string): Realm {
-  return { kind: 'user', tenantId, withClient: (fn) => tenants.withClient(tenantId, fn) };
+  return { kind: 'user', tenantId, withClient: (fn) => tenants.withClient(tenantId, fn), transaction: (fn) => tenants.transaction(tenantId, fn) };
 }
 
 export function adminRealm(master: Pool): Realm {
   return {
     kind: 'admin',
+    transaction: (fn) => withTransaction(master, fn),
     withClient: async (fn) => {
       const client = await master.connect();
       try {
@@ -76,14 +79,12 @@ export async function register(ctx: AuthContext, realm: Realm, input: { email: s
   if (!mode) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
   if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', 'SIGNUP_CLOSED');
   const passwordHash = await ctx.passwords.hash(input.password);
-  return realm.withClient((client) =>
-    inTransaction(client, async (tx) => {
-      const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
-        throw emailTaken(err);
-      });
-      return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
-    }),
-  );
+  return realm.transaction(async (tx) => {
+    const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
+      throw emailTaken(err);
+    });
+    return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
+  });
 }
 
 /**
@@ -96,29 +97,25 @@ export async function login(ctx: AuthContext, realm: Realm, input: { email: stri
   const account = await realm.withClient((client) => findAccountByEmail(client, realm.kind, input.email));
   const passwordOk = await ctx.passwords.verify(input.password, account?.passwordHash);
   if (!account || !passwordOk || account.status !== 'active') throw INVALID_CREDENTIALS();
-  return realm.withClient((client) =>
-    inTransaction(client, async (tx) => {
-      await recordLogin(tx, realm.kind, account.id);
-      return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
-    }),
-  );
+  return realm.transaction(async (tx) => {
+    await recordLogin(tx, realm.kind, account.id);
+    return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
+  });
 }
 
 export async function refresh(ctx: AuthContext, realm: Realm, refreshToken: string): Promise<Session> {
-  const result = await realm.withClient((client) =>
-    inTransaction(client, (tx) =>
-      rotateSession(ctx.keys, tx, realm.kind, refreshToken, async (ownerId) => {
-        const account = await findAccountById(tx, realm.kind, ownerId);
-        return account?.status === 'active' ? subjectOf(realm, account) : undefined;
-      }),
-    ),
+  const result = await realm.transaction((tx) =>
+    rotateSession(ctx.keys, tx, realm.kind, refreshToken, async (ownerId) => {
+      const account = await findAccountById(tx, realm.kind, ownerId);
+      return account?.status === 'active' ? subjectOf(realm, account) : undefined;
+    }),
   );
   if ('reused' in result) throw REUSED_REFRESH();
   return result;
 }
 
 export async function logout(realm: Realm, refreshToken: string): Promise<void> {
-  await realm.withClient((client) => inTransaction(client, (tx) => endSession(tx, realm.kind, refreshToken)));
+  await realm.transaction((tx) => endSession(tx, realm.kind, refreshToken));
 }
 
 /** The caller's own account, roles and permissions. */
@@ -141,10 +138,8 @@ export async function changePassword(
     throw new UnauthorizedError('Current password is incorrect', 'INVALID_CREDENTIALS');
   }
   const passwordHash = await ctx.passwords.hash(input.newPassword);
-  await realm.withClient((client) =>
-    inTransaction(client, async (tx) => {
-      await updatePasswordHash(tx, realm.kind, accountId, passwordHash);
-      await revokeAllRefreshTokensOf(tx, realm.kind, accountId);
-    }),
-  );
+  await realm.transaction(async (tx) => {
+    await updatePasswordHash(tx, realm.kind, accountId, passwordHash);
+    await revokeAllRefreshTokensOf(tx, realm.kind, accountId);
+  });
 }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ConflictError, ForbiddenError, inTransaction, NotFoundError, UnauthorizedError, type PoolClient, type TenantRole } from '@codex/shared';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, type PoolClient, type TenantRole } from '@codex/shared';
 import { findAccountById, publicAccount, type Account } from '../db/accounts-repo';
 import { revokeAllRefreshTokensOf } from '../db/refresh-tokens-repo';
 import {
@@ -54,54 +54,46 @@ export async function getTenantUser(realm: Realm, id: string) {
 export async function inviteUser(realm: Realm, actor: Actor, input: { email: string; name: string; role: TenantRole }) {
   if (actor.role !== 'owner' && input.role === 'owner') throw new ForbiddenError('Only an owner can invite owners', 'OWNER_REQUIRED');
   const invitationToken = `inv_${randomBytes(32).toString('base64url')}`;
-  const user = await realm.withClient((client) =>
-    inTransaction(client, async (tx) => {
-      const invited = await insertInvitedUser(tx, input).catch((err: unknown) => {
-        throw emailTaken(err);
-      });
-      await insertInvitation(tx, { userId: invited.id, tokenHash: hashToken(invitationToken), expiresAt: new Date(Date.now() + INVITATION_TTL_MS) });
-      return invited;
-    }),
-  );
+  const user = await realm.transaction(async (tx) => {
+    const invited = await insertInvitedUser(tx, input).catch((err: unknown) => {
+      throw emailTaken(err);
+    });
+    await insertInvitation(tx, { userId: invited.id, tokenHash: hashToken(invitationToken), expiresAt: new Date(Date.now() + INVITATION_TTL_MS) });
+    return invited;
+  });
   return { user: publicAccount(user), invitationToken, expiresInSeconds: INVITATION_TTL_MS / 1000 };
 }
 
 /** The invited person sets a password and is signed in. */
 export async function acceptUserInvitation(ctx: AuthContext, realm: Realm, input: { token: string; password: string }): Promise<SignedIn> {
   const passwordHash = await ctx.passwords.hash(input.password);
-  return realm.withClient((client) =>
-    inTransaction(client, async (tx) => {
-      const userId = await acceptInvitation(tx, hashToken(input.token));
-      const user = userId ? await activateWithPassword(tx, userId, passwordHash) : undefined;
-      if (!user) throw new UnauthorizedError('Invitation is invalid, used or expired', 'INVALID_INVITATION');
-      return { user: publicAccount(user), ...(await startSession(ctx.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId })) };
-    }),
-  );
+  return realm.transaction(async (tx) => {
+    const userId = await acceptInvitation(tx, hashToken(input.token));
+    const user = userId ? await activateWithPassword(tx, userId, passwordHash) : undefined;
+    if (!user) throw new UnauthorizedError('Invitation is invalid, used or expired', 'INVALID_INVITATION');
+    return { user: publicAccount(user), ...(await startSession(ctx.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId })) };
+  });
 }
 
 /** Renames, changes the role of, disables or re-enables a user; disabling ends their sessions. */
 export async function changeUser(realm: Realm, actor: Actor, id: string, changes: { name?: string; role?: TenantRole; status?: 'active' | 'disabled' }) {
-  return realm.withClient((client) =>
-    inTransaction(client, async (tx) => {
-      const target = assertMayManage(actor, await findAccountById(tx, 'user', id), changes.role);
-      const demoted = changes.role !== undefined && changes.role !== 'owner';
-      if (demoted || changes.status === 'disabled') await assertNotLastOwner(tx, target);
-      if (changes.status === 'active' && target.status === 'invited') {
-        throw new ConflictError('An invited user becomes active by accepting the invitation', undefined, 'USER_INVITED');
-      }
-      const updated = (await updateUser(tx, id, changes))!;
-      if (changes.status === 'disabled' || (changes.role && changes.role !== target.role)) await revokeAllRefreshTokensOf(tx, 'user', id);
-      return publicAccount(updated);
-    }),
-  );
+  return realm.transaction(async (tx) => {
+    const target = assertMayManage(actor, await findAccountById(tx, 'user', id), changes.role);
+    const demoted = changes.role !== undefined && changes.role !== 'owner';
+    if (demoted || changes.status === 'disabled') await assertNotLastOwner(tx, target);
+    if (changes.status === 'active' && target.status === 'invited') {
+      throw new ConflictError('An invited user becomes active by accepting the invitation', undefined, 'USER_INVITED');
+    }
+    const updated = (await updateUser(tx, id, changes))!;
+    if (changes.status === 'disabled' || (changes.role && changes.role !== target.role)) await revokeAllRefreshTokensOf(tx, 'user', id);
+    return publicAccount(updated);
+  });
 }
 
 export async function removeUser(realm: Realm, actor: Actor, id: string): Promise<void> {
-  await realm.withClient((client) =>
-    inTransaction(client, async (tx) => {
-      const target = assertMayManage(actor, await findAccountById(tx, 'user', id));
-      await assertNotLastOwner(tx, target);
-      await deleteUser(tx, id);
-    }),
-  );
+  await realm.transaction(async (tx) => {
+    const target = assertMayManage(actor, await findAccountById(tx, 'user', id));
+    await assertNotLastOwner(tx, target);
+    await deleteUser(tx, id);
+  });
 }

@@ -1,6 +1,6 @@
 import { PassThrough, type Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { inTransaction, type Actor, type TenantPoolCache } from '@codex/shared';
+import { type Actor, type TenantPoolCache } from '@codex/shared';
 import { stringify } from 'csv-stringify';
 import { customFieldNames, streamClientRows } from '../db/client-transfer-repo';
 import { toClient, type ClientRow } from '../db/clients-repo';
@@ -12,7 +12,7 @@ import { csvHeader, toCsvRecord, toRecord } from './client-records';
  * CSV cells that a spreadsheet would run as formulas are neutralised.
  */
 export async function exportClients(tenants: TenantPoolCache, actor: Actor, format: 'csv' | 'jsonl', out: Writable): Promise<void> {
-  await tenants.withClient(actor.tenantId, (client) => inTransaction(client, async (db) => {
+  await tenants.transaction(actor.tenantId, async (db) => {
     // One cursor over the whole table is one long statement: it gets its own limit, not the pool's per-query one.
     await db.query(`SET LOCAL statement_timeout = '30min'`);
     const customColumns = format === 'csv' ? await customFieldNames(db) : [];
@@ -33,5 +33,5 @@ export async function exportClients(tenants: TenantPoolCache, actor: Actor, form
             }),
           ];
     await pipeline(rows as unknown as Readable, ...(encode as [Transform]), new PassThrough(), out);
-  }));
+  });
 }

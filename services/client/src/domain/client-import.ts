@@ -1,4 +1,4 @@
-import { inTransaction, isUniqueViolation, matchIdentity, RowBatcher, writeBatchIsolatingRows, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import { isUniqueViolation, matchIdentity, RowBatcher, writeBatchIsolatingRows, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
 import { upsertClients, type UpsertRow } from '../db/client-transfer-repo';
 import { ImportRow } from './client-records';
 import { atomicRejection, type FileRecord, type ImportRun, type ImportWriter } from './import-file';
@@ -19,7 +19,7 @@ export function clientWriter(tenants: TenantPoolCache, actor: Actor, atomic: boo
     const batcher = new RowBatcher<UpsertRow>(BATCH_SIZE, matchIdentity);
     const write = async (batch: UpsertRow[]) => {
       const writeIn = (tx: PoolClient) => writeBatchIsolatingRows(tx, batch, (rows) => upsertClients(tx, rows, actor.userId), rejection);
-      const outcome = atomicTx ? await writeIn(atomicTx) : await tenants.withClient(actor.tenantId, (db) => inTransaction(db, writeIn));
+      const outcome = atomicTx ? await writeIn(atomicTx) : await tenants.transaction(actor.tenantId, writeIn);
       run.count(outcome);
       for (const error of outcome.errors) run.fail(error);
       await run.saveProgress();
@@ -38,5 +38,5 @@ export function clientWriter(tenants: TenantPoolCache, actor: Actor, atomic: boo
     if (atomicTx && run.progress.rowsFailed > 0) throw atomicRejection();
   };
   return (records, run) =>
-    atomic ? tenants.withClient(actor.tenantId, (db) => inTransaction(db, (tx) => writeAll(records, run, tx))) : writeAll(records, run);
+    atomic ? tenants.transaction(actor.tenantId, (tx) => writeAll(records, run, tx)) : writeAll(records, run);
 }

@@ -2,9 +2,7 @@ import {
   AppError,
   assertMayAssign,
   changeableRecord,
-  inTransaction,
   NotFoundError,
-  type PoolClient,
   type Actor,
   type TenantPoolCache,
   uniqueConflict,
@@ -22,10 +20,6 @@ import {
 
 const NOT_FOUND = () => new NotFoundError('Client not found', 'CLIENT_NOT_FOUND');
 
-function withTenant<T>(tenants: TenantPoolCache, actor: Actor, fn: (client: PoolClient) => Promise<T>): Promise<T> {
-  return tenants.withClient(actor.tenantId, fn);
-}
-
 /** A live client's email and external id are unique; a clash is 409 naming the field. */
 function uniqueClash(err: unknown): never {
   throw uniqueConflict(err, 'client', 'CLIENT_EXISTS', { clients_email_key: 'email', clients_external_id_key: 'externalId' });
@@ -33,48 +27,42 @@ function uniqueClash(err: unknown): never {
 
 export async function createClient(tenants: TenantPoolCache, actor: Actor, input: ClientInput): Promise<Client> {
   assertMayAssign(actor, input.ownerId);
-  return withTenant(tenants, actor, (db) =>
+  return tenants.withClient(actor.tenantId, (db) =>
     insertClient(db, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }).catch(uniqueClash),
   );
 }
 
 export async function getClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {
-  const client = await withTenant(tenants, actor, (db) => findClient(db, id));
+  const client = await tenants.withClient(actor.tenantId, (db) => findClient(db, id));
   if (!client) throw NOT_FOUND();
   return client;
 }
 
 export function searchClients(tenants: TenantPoolCache, actor: Actor, query: ClientQuery) {
-  return withTenant(tenants, actor, (db) => listClients(db, query));
+  return tenants.withClient(actor.tenantId, (db) => listClients(db, query));
 }
 
 /** Applies changes only if the caller read the current version, so no update is silently lost. */
 export async function changeClient(tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion: number, changes: Partial<ClientInput>): Promise<Client> {
-  return withTenant(tenants, actor, (db) =>
-    inTransaction(db, async (tx) => {
-      changeableRecord(actor, await findClient(tx, id, { forUpdate: true }), NOT_FOUND, expectedVersion);
-      assertMayAssign(actor, changes.ownerId);
-      return updateClient(tx, id, changes).catch(uniqueClash);
-    }),
-  );
+  return tenants.transaction(actor.tenantId, async (tx) => {
+    changeableRecord(actor, await findClient(tx, id, { forUpdate: true }), NOT_FOUND, expectedVersion);
+    assertMayAssign(actor, changes.ownerId);
+    return updateClient(tx, id, changes).catch(uniqueClash);
+  });
 }
 
 /** Soft delete (restorable); with a version, only if it is still current. */
 export async function deleteClient(tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion?: number): Promise<void> {
-  await withTenant(tenants, actor, (db) =>
-    inTransaction(db, async (tx) => {
-      changeableRecord(actor, await findClient(tx, id, { forUpdate: true }), NOT_FOUND, expectedVersion);
-      await setClientDeleted(tx, id, true);
-    }),
-  );
+  await tenants.transaction(actor.tenantId, async (tx) => {
+    changeableRecord(actor, await findClient(tx, id, { forUpdate: true }), NOT_FOUND, expectedVersion);
+    await setClientDeleted(tx, id, true);
+  });
 }
 
 export async function restoreClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {
-  return withTenant(tenants, actor, (db) =>
-    inTransaction(db, async (tx) => {
-      const client = changeableRecord(actor, await findClient(tx, id, { includeDeleted: true, forUpdate: true }), NOT_FOUND);
-      if (!client.deletedAt) throw new AppError('CLIENT_NOT_DELETED', 409, 'The client is not deleted');
-      return setClientDeleted(tx, id, false).catch(uniqueClash);
-    }),
-  );
+  return tenants.transaction(actor.tenantId, async (tx) => {
+    const client = changeableRecord(actor, await findClient(tx, id, { includeDeleted: true, forUpdate: true }), NOT_FOUND);
+    if (!client.deletedAt) throw new AppError('CLIENT_NOT_DELETED', 409, 'The client is not deleted');
+    return setClientDeleted(tx, id, false).catch(uniqueClash);
+  });
 }

@@ -1,4 +1,4 @@
-import { changeableRecord, uniqueConflict, inTransaction, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import { changeableRecord, uniqueConflict, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
 import {
   deleteEntry,
   findEntry,
@@ -24,11 +24,8 @@ async function lockedEntry(tx: PoolClient, actor: Actor, id: string, expectedVer
   return changeableRecord(actor, await findEntry(tx, id, true), NOT_FOUND, expectedVersion);
 }
 
-const inTenant = <T>(tenants: TenantPoolCache, actor: Actor, fn: (tx: PoolClient) => Promise<T>) =>
-  tenants.withClient(actor.tenantId, (db) => inTransaction(db, fn));
-
 export const createEntry = (tenants: TenantPoolCache, actor: Actor, input: ContentInput) =>
-  inTenant(tenants, actor, (tx) => insertEntry(tx, input, actor.userId).catch(slugClash));
+  tenants.transaction(actor.tenantId, (tx) => insertEntry(tx, input, actor.userId).catch(slugClash));
 
 export async function getEntry(tenants: TenantPoolCache, actor: Actor, id: string) {
   const entry = await tenants.withClient(actor.tenantId, (db) => findEntry(db, id));
@@ -48,14 +45,14 @@ export async function entryVersions(tenants: TenantPoolCache, actor: Actor, id: 
 
 /** Saves a new version; the live (published) version changes only when published again. */
 export const changeEntry = (tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion: number, changes: Partial<ContentInput>) =>
-  inTenant(tenants, actor, async (tx) => {
+  tenants.transaction(actor.tenantId, async (tx) => {
     await lockedEntry(tx, actor, id, expectedVersion);
     return updateEntry(tx, id, changes, actor.userId).catch(slugClash);
   });
 
 /** Publishes a version (the latest by default) now, or from `at` on (scheduled). */
 export const publishEntry = (tenants: TenantPoolCache, actor: Actor, id: string, options: { at?: Date; version?: number }) =>
-  inTenant(tenants, actor, async (tx) => {
+  tenants.transaction(actor.tenantId, async (tx) => {
     const entry = await lockedEntry(tx, actor, id);
     const version = options.version ?? entry.version;
     if (!(await versionExists(tx, id, version))) throw new ValidationError('No such version', [{ path: 'body.version', message: 'no such version of this entry' }]);
@@ -63,13 +60,13 @@ export const publishEntry = (tenants: TenantPoolCache, actor: Actor, id: string,
   });
 
 export const unpublishEntry = (tenants: TenantPoolCache, actor: Actor, id: string) =>
-  inTenant(tenants, actor, async (tx) => {
+  tenants.transaction(actor.tenantId, async (tx) => {
     await lockedEntry(tx, actor, id);
     return setPublication(tx, id, { version: null, at: null });
   });
 
 export const removeEntry = (tenants: TenantPoolCache, actor: Actor, id: string) =>
-  inTenant(tenants, actor, async (tx) => {
+  tenants.transaction(actor.tenantId, async (tx) => {
     await lockedEntry(tx, actor, id);
     await deleteEntry(tx, id);
   });

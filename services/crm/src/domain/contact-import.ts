@@ -1,7 +1,6 @@
 import {
   assertActsOnAllRecords,
   AppError,
-  inTransaction,
   isUniqueViolation,
   matchIdentity,
   RowBatcher,
@@ -75,7 +74,7 @@ async function writeRows(tx: PoolClient, rows: ImportedContactRow[], actor: Acto
 export async function importContacts(tenants: TenantPoolCache, actor: Actor, records: FileRecord[]): Promise<ImportOutcome> {
   assertActsOnAllRecords(actor, 'Imports and exports');
   const { rows, outcome } = validate(records);
-  if (rows.length) await tenants.withClient(actor.tenantId, (db) => inTransaction(db, (tx) => writeRows(tx, rows, actor, outcome)));
+  if (rows.length) await tenants.transaction(actor.tenantId, (tx) => writeRows(tx, rows, actor, outcome));
   return outcome;
 }
 
@@ -96,23 +95,21 @@ export async function commitStagedContacts(tenants: TenantPoolCache, actor: Acto
   assertActsOnAllRecords(actor, 'Imports and exports');
   const outcome: ImportOutcome = { inserted: 0, updated: 0, rowsFailed: 0, errors: [] };
   try {
-    await tenants.withClient(actor.tenantId, (db) =>
-      inTransaction(db, async (tx) => {
-        // One long write of many statements: it gets its own limit, not the pool's per-query one.
-        await tx.query(`SET LOCAL statement_timeout = '30min'`);
-        let afterLine = 0;
-        for (;;) {
-          const page = await stagedContactRows(tx, importId, afterLine, BATCH_SIZE);
-          if (page.length === 0) break;
-          await writeRows(tx, page, actor, outcome);
-          afterLine = page[page.length - 1]!.line;
-        }
-        if (outcome.rowsFailed > 0) {
-          throw new AppError('IMPORT_REJECTED', 422, 'Some rows were refused; nothing was imported (atomic)', { rowsFailed: outcome.rowsFailed, errors: outcome.errors });
-        }
-        await discardStagedContactRows(tx, importId);
-      }),
-    );
+    await tenants.transaction(actor.tenantId, async (tx) => {
+      // One long write of many statements: it gets its own limit, not the pool's per-query one.
+      await tx.query(`SET LOCAL statement_timeout = '30min'`);
+      let afterLine = 0;
+      for (;;) {
+        const page = await stagedContactRows(tx, importId, afterLine, BATCH_SIZE);
+        if (page.length === 0) break;
+        await writeRows(tx, page, actor, outcome);
+        afterLine = page[page.length - 1]!.line;
+      }
+      if (outcome.rowsFailed > 0) {
+        throw new AppError('IMPORT_REJECTED', 422, 'Some rows were refused; nothing was imported (atomic)', { rowsFailed: outcome.rowsFailed, errors: outcome.errors });
+      }
+      await discardStagedContactRows(tx, importId);
+    });
   } catch (err) {
     await discardStaged(tenants, actor, importId);
     throw err;

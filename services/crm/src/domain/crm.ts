@@ -1,4 +1,4 @@
-import { type Actor, AppError, assertMayAssign, changeableRecord, ConflictError, inTransaction, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
+import { type Actor, AppError, assertMayAssign, changeableRecord, ConflictError, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
 import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
 import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
 import {
@@ -33,10 +33,6 @@ export interface CrmDeps {
 
 const notFound = (what: string) => new NotFoundError(`${what} not found`, `${what.toUpperCase()}_NOT_FOUND`);
 
-function inTenant<T>(deps: CrmDeps, actor: Actor, fn: (tx: PoolClient) => Promise<T>): Promise<T> {
-  return deps.tenants.withClient(actor.tenantId, (db) => inTransaction(db, fn));
-}
-
 async function createPipelineIn(tx: PoolClient, name: string, stages: StageInput[], isDefault: boolean): Promise<string | undefined> {
   const id = await insertPipeline(tx, name, isDefault);
   if (id) await replaceStages(tx, id, stages);
@@ -50,14 +46,14 @@ async function ensureDefaultPipeline(tx: PoolClient): Promise<void> {
 }
 
 export async function pipelines(deps: CrmDeps, actor: Actor) {
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     await ensureDefaultPipeline(tx);
     return listPipelines(tx);
   });
 }
 
 export async function createPipeline(deps: CrmDeps, actor: Actor, name: string, stages: StageInput[]) {
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     const id = await createPipelineIn(tx, name, stages, false);
     if (!id) throw new ConflictError('A pipeline with this name exists', { field: 'name' }, 'PIPELINE_EXISTS');
     return (await listPipelines(tx)).find((p) => p.id === id)!;
@@ -66,7 +62,7 @@ export async function createPipeline(deps: CrmDeps, actor: Actor, name: string, 
 
 /** Replaces a pipeline's ordered stages; a stage that still holds deals cannot be removed. */
 export async function setStages(deps: CrmDeps, actor: Actor, pipelineId: string, stages: StageInput[]) {
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     if (!(await pipelineExists(tx, pipelineId))) throw notFound('Pipeline');
     const current = new Set((await listStages(tx, pipelineId)).map((s) => s.id));
     const unknown = stages.filter((s) => s.id && !current.has(s.id));
@@ -79,7 +75,7 @@ export async function setStages(deps: CrmDeps, actor: Actor, pipelineId: string,
 }
 
 export async function pipelineSummary(deps: CrmDeps, actor: Actor, pipelineId?: string) {
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     await ensureDefaultPipeline(tx);
     const all = await listPipelines(tx);
     const pipeline = pipelineId ? all.find((p) => p.id === pipelineId) : all.find((p) => p.isDefault);
@@ -96,7 +92,7 @@ function contactExists(err: unknown): unknown {
 export async function createContact(deps: CrmDeps, actor: Actor, input: ContactInput) {
   assertMayAssign(actor, input.ownerId);
   await assertClientExists(deps.clients, actor, input.clientId);
-  return inTenant(deps, actor, (tx) => insertContact(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId })).catch((err: unknown) => {
+  return deps.tenants.transaction(actor.tenantId, (tx) => insertContact(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId })).catch((err: unknown) => {
     throw contactExists(err);
   });
 }
@@ -114,7 +110,7 @@ export function searchContacts(deps: CrmDeps, actor: Actor, filter: { clientId?:
 export async function changeContact(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number, changes: Partial<ContactInput>) {
   assertMayAssign(actor, changes.ownerId);
   await assertClientExists(deps.clients, actor, changes.clientId);
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     changeableRecord(actor, await findContact(tx, id, true), () => notFound('Contact'), expectedVersion);
     return updateContact(tx, id, changes);
   }).catch((err: unknown) => {
@@ -123,7 +119,7 @@ export async function changeContact(deps: CrmDeps, actor: Actor, id: string, exp
 }
 
 export async function removeContact(deps: CrmDeps, actor: Actor, id: string) {
-  await inTenant(deps, actor, async (tx) => {
+  await deps.tenants.transaction(actor.tenantId, async (tx) => {
     changeableRecord(actor, await findContact(tx, id, true), () => notFound('Contact'));
     await softDeleteContact(tx, id);
   });
@@ -132,7 +128,7 @@ export async function removeContact(deps: CrmDeps, actor: Actor, id: string) {
 export async function createDeal(deps: CrmDeps, actor: Actor, input: DealInput & { stageId?: string; pipelineId?: string }) {
   assertMayAssign(actor, input.ownerId);
   await assertClientExists(deps.clients, actor, input.clientId);
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     await ensureDefaultPipeline(tx);
     const all = await listPipelines(tx);
     const pipeline = input.pipelineId ? all.find((p) => p.id === input.pipelineId) : all.find((p) => p.isDefault);
@@ -160,7 +156,7 @@ export function searchDeals(deps: CrmDeps, actor: Actor, filter: DealFilter) {
 export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number, changes: Partial<DealInput>) {
   assertMayAssign(actor, changes.ownerId);
   await assertClientExists(deps.clients, actor, changes.clientId);
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     changeableRecord(actor, await findDeal(tx, id, true), () => notFound('Deal'), expectedVersion);
     if (changes.contactId && !(await findContact(tx, changes.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
     return updateDeal(tx, id, changes);
@@ -169,7 +165,7 @@ export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expect
 
 /** Moves a deal to another stage of its pipeline (won/lost stages close it; lost needs a reason); the move is recorded. */
 export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { stageId: string; lostReason?: string; version?: number }) {
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     const deal = changeableRecord(actor, await findDeal(tx, id, true), () => notFound('Deal'), move.version);
     const stage = await findStage(tx, move.stageId);
     if (!stage || stage.pipelineId !== deal.pipelineId) throw new ValidationError('No such stage in the deal’s pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
@@ -181,7 +177,7 @@ export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { 
 
 export async function createActivity(deps: CrmDeps, actor: Actor, input: ActivityInput) {
   assertMayAssign(actor, input.ownerId);
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     if (input.contactId && !(await findContact(tx, input.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
     if (input.dealId && !(await findDeal(tx, input.dealId))) throw new ValidationError('No such deal', [{ path: 'body.dealId', message: 'no such deal' }]);
     return insertActivity(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId });
@@ -189,7 +185,7 @@ export async function createActivity(deps: CrmDeps, actor: Actor, input: Activit
 }
 
 export async function completeActivity(deps: CrmDeps, actor: Actor, id: string, completed: boolean) {
-  return inTenant(deps, actor, async (tx) => {
+  return deps.tenants.transaction(actor.tenantId, async (tx) => {
     changeableRecord(actor, await findActivity(tx, id), () => notFound('Activity'));
     return setActivityCompleted(tx, id, completed);
   });
