@@ -115,7 +115,7 @@ export async function withSavepoint<T>(tx: PoolClient, fn: () => Promise<T>): Pr
 const pgCode = (err: unknown) => (err as { code?: unknown } | undefined)?.code;
 
 /** A unique violation: the row would give a second live record the same key. */
-export const isUniqueViolation = (err: unknown) => pgCode(err) === '23505';
+const isUniqueViolation = (err: unknown) => pgCode(err) === '23505';
 
 /** Errors that are about the data in a row (classes 22 and 23), not about the database being unwell. */
 const isRowDataError = (err: unknown) => {
@@ -126,7 +126,7 @@ const isRowDataError = (err: unknown) => {
 /**
  * Writes a batch inside `tx` with one call of `write`; if the database refuses
  * it, writes row by row (each under a savepoint) so that only the refused rows
- * fail, each reported with `rejection(err)`. An all-or-nothing import rolls
+ * fail, each reported (a clash names the `subject`'s match keys). An all-or-nothing import rolls
  * back `tx` itself when any row failed, so it can still say which ones did.
  * Errors that are not about a row's data (a lost connection, a timeout) are
  * thrown.
@@ -135,7 +135,8 @@ export async function writeBatchIsolatingRows<Row extends FileRow>(
   tx: PoolClient,
   batch: Row[],
   write: (rows: Row[]) => Promise<UpsertCounts>,
-  rejection: (err: unknown) => string,
+  /** What a row is, for messages: 'client', 'contact'. */
+  subject: string,
 ): Promise<BatchOutcome> {
   try {
     return { ...(await withSavepoint(tx, () => write(batch))), errors: [] };
@@ -150,7 +151,7 @@ export async function writeBatchIsolatingRows<Row extends FileRow>(
       outcome.updated += counts.updated;
     } catch (err) {
       if (!isRowDataError(err)) throw err;
-      outcome.errors.push({ line: row.line, message: rejection(err) });
+      outcome.errors.push({ line: row.line, message: isUniqueViolation(err) ? `another ${subject} already has this email or external id` : 'rejected by the database' });
     }
   }
   return outcome;

@@ -1,11 +1,9 @@
-import { isUniqueViolation, matchIdentity, RowBatcher, writeBatchIsolatingRows, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import { matchIdentity, RowBatcher, writeBatchIsolatingRows, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
 import { upsertClients, type UpsertRow } from '../db/client-transfer-repo';
 import { ImportRow } from './client-records';
 import { atomicRejection, type FileRecord, type ImportRun, type ImportWriter } from './import-file';
 
 const BATCH_SIZE = 500;
-
-const rejection = (err: unknown) => (isUniqueViolation(err) ? 'another client already has this email or external id' : 'rejected by the database');
 
 /**
  * Writes imported clients in batches of 500, validating row by row. Rows
@@ -18,7 +16,7 @@ export function clientWriter(tenants: TenantPoolCache, actor: Actor, atomic: boo
   const writeAll = async (records: AsyncIterable<FileRecord>, run: ImportRun, atomicTx?: PoolClient) => {
     const batcher = new RowBatcher<UpsertRow>(BATCH_SIZE, matchIdentity);
     const write = async (batch: UpsertRow[]) => {
-      const writeIn = (tx: PoolClient) => writeBatchIsolatingRows(tx, batch, (rows) => upsertClients(tx, rows, actor.userId), rejection);
+      const writeIn = (tx: PoolClient) => writeBatchIsolatingRows(tx, batch, (rows) => upsertClients(tx, rows, actor.userId), 'client');
       const outcome = atomicTx ? await writeIn(atomicTx) : await tenants.transaction(actor.tenantId, writeIn);
       run.count(outcome);
       for (const error of outcome.errors) run.fail(error);

@@ -1,7 +1,6 @@
 import {
   assertActsOnAllRecords,
   AppError,
-  isUniqueViolation,
   matchIdentity,
   RowBatcher,
   writeBatchIsolatingRows,
@@ -37,8 +36,6 @@ export interface ImportOutcome {
   errors: RowError[];
 }
 
-const rejection = (err: unknown) => (isUniqueViolation(err) ? 'another contact already has this email or external id' : 'rejected by the database');
-
 /** Validates each record; the valid ones come back as rows, the others as errors by line and field. */
 function validate(records: FileRecord[]): { rows: ImportedContactRow[]; outcome: ImportOutcome } {
   const rows: ImportedContactRow[] = [];
@@ -58,7 +55,7 @@ function validate(records: FileRecord[]): { rows: ImportedContactRow[]; outcome:
 /** Writes rows in file order inside `tx`; rows the database refuses are reported, the rest are written. */
 async function writeRows(tx: PoolClient, rows: ImportedContactRow[], actor: Actor, outcome: ImportOutcome): Promise<void> {
   for (const batch of RowBatcher.split(rows, BATCH_SIZE, matchIdentity)) {
-    const written = await writeBatchIsolatingRows(tx, batch, (some) => upsertContacts(tx, some, actor.userId), rejection);
+    const written = await writeBatchIsolatingRows(tx, batch, (some) => upsertContacts(tx, some, actor.userId), 'contact');
     outcome.inserted += written.inserted;
     outcome.updated += written.updated;
     outcome.rowsFailed += new Set(written.errors.map((e) => e.line)).size;
