@@ -1,4 +1,4 @@
-import { ForbiddenError, hashApiKey, looksLikeApiKey, UnauthorizedError, type Queryable } from '@codex/shared';
+import { ErrorCode, ForbiddenError, hashApiKey, looksLikeApiKey, UnauthorizedError, type Queryable } from '@codex/shared';
 
 export interface ResolvedKey {
   keyId: string;
@@ -15,7 +15,7 @@ interface CacheEntry {
 const NEGATIVE_TTL_MS = 5_000;
 const MAX_ENTRIES = 50_000;
 
-const INVALID_KEY = () => new UnauthorizedError('API key is missing, unknown or revoked', 'INVALID_API_KEY');
+const INVALID_KEY = () => new UnauthorizedError('API key is missing, unknown or revoked', ErrorCode.INVALID_API_KEY);
 
 /**
  * `X-API-Key` → tenant. Keys are looked up by their SHA-256 (the only form
@@ -42,7 +42,7 @@ export class ApiKeyResolver {
       this.remember(hash, entry);
     }
     if (!entry.value) throw INVALID_KEY();
-    if (entry.value.tenantStatus === 'suspended') throw new ForbiddenError('This tenant is suspended', 'TENANT_SUSPENDED');
+    if (entry.value.tenantStatus === 'suspended') throw new ForbiddenError('This tenant is suspended', ErrorCode.TENANT_SUSPENDED);
     if (entry.value.tenantStatus !== 'active') throw INVALID_KEY();
     return entry.value;
   }

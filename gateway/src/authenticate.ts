@@ -1,4 +1,4 @@
-import { currentContext, ForbiddenError, type Identity } from '@codex/shared';
+import { ErrorCode, currentContext, ForbiddenError, type Identity } from '@codex/shared';
 import type { RequestHandler } from 'express';
 import type { ApiKeyResolver } from './api-key-resolver';
 import type { KeyUsageReporter } from './key-usage';
@@ -29,7 +29,7 @@ export function authenticate(keys: ApiKeyResolver, tokens: UserTokenVerifier, ke
       keyUsage.used(key.keyId);
       if (access === 'user') {
         const token = await tokens.verify(req.get('authorization'), 'tenant');
-        if (token.tenantId !== key.tenantId) throw new ForbiddenError('The token belongs to another tenant than the API key', 'TENANT_MISMATCH');
+        if (token.tenantId !== key.tenantId) throw new ForbiddenError('The token belongs to another tenant than the API key', ErrorCode.TENANT_MISMATCH);
         identity.userId = token.subject;
         identity.roles = token.roles;
       }

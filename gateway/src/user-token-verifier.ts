@@ -1,4 +1,5 @@
 import {
+  ErrorCode,
   ACCESS_TOKEN_ALGORITHM,
   looksLikeJwt,
   TOKEN_AUDIENCE,
@@ -15,7 +16,7 @@ export interface VerifiedToken {
 
 export type TokenAudience = keyof typeof TOKEN_AUDIENCE;
 
-const INVALID_TOKEN = () => new UnauthorizedError('Access token is missing, invalid or expired', 'INVALID_TOKEN');
+const INVALID_TOKEN = () => new UnauthorizedError('Access token is missing, invalid or expired', ErrorCode.INVALID_TOKEN);
 
 /** Verified tokens remembered (by their exact text) until they expire; bounded, oldest dropped first. */
 const MAX_CACHED_TOKENS = 20_000;

@@ -1,7 +1,7 @@
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import jwt from 'jsonwebtoken';
-import { ForbiddenError, UnauthorizedError } from './errors';
+import { ErrorCode, ForbiddenError, UnauthorizedError } from './errors';
 import { currentContext } from './request-context';
 import type { ServiceName } from './services';
 
@@ -77,10 +77,10 @@ export function createServiceTokenVerifier(audience: ServiceName, secret: string
         complete: false,
       }) as jwt.JwtPayload;
     } catch {
-      throw new UnauthorizedError('Invalid service token', 'INVALID_SERVICE_TOKEN');
+      throw new UnauthorizedError('Invalid service token', ErrorCode.INVALID_SERVICE_TOKEN);
     }
     if (typeof payload.iss !== 'string' || typeof payload.exp !== 'number') {
-      throw new UnauthorizedError('Invalid service token', 'INVALID_SERVICE_TOKEN');
+      throw new UnauthorizedError('Invalid service token', ErrorCode.INVALID_SERVICE_TOKEN);
     }
     const claims = payload as jwt.JwtPayload & ServiceClaims;
     return {
@@ -103,7 +103,7 @@ export function requireServiceToken(audience: ServiceName, secret: string): Requ
     const header = req.get('authorization');
     const match = header?.match(/^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/);
     if (!match?.[1]) {
-      next(new UnauthorizedError('Service token required', 'INVALID_SERVICE_TOKEN'));
+      next(new UnauthorizedError('Service token required', ErrorCode.INVALID_SERVICE_TOKEN));
       return;
     }
     req.identity = verify(match[1]);
@@ -125,6 +125,6 @@ export function requireCaller(...callers: ServiceName[]): RequestHandler {
   const allowed = new Set<ServiceName>(callers);
   return (req, _res, next) => {
     if (req.identity && allowed.has(req.identity.caller)) next();
-    else next(new ForbiddenError(`Only ${callers.join(', ')} may call this route`, 'CALLER_NOT_ALLOWED'));
+    else next(new ForbiddenError(`Only ${callers.join(', ')} may call this route`, ErrorCode.CALLER_NOT_ALLOWED));
   };
 }

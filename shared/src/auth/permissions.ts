@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { ForbiddenError, UnauthorizedError } from '../errors';
+import { ErrorCode, ForbiddenError, UnauthorizedError } from '../errors';
 import type { Identity } from '../service-token';
 
 /** Roles of platform administrators (master DB `admins`). */
@@ -81,7 +81,7 @@ export function permissionsOf(identity: Pick<Identity, 'adminId' | 'userId' | 't
 export function requirePermission(permission: Permission): RequestHandler {
   return (req, _res, next) => {
     if (!req.identity?.userId && !req.identity?.adminId) {
-      next(new UnauthorizedError('A user or admin access token is required', 'INVALID_TOKEN'));
+      next(new UnauthorizedError('A user or admin access token is required', ErrorCode.INVALID_TOKEN));
       return;
     }
     if (!permissionsOf(req.identity).has(permission)) {
@@ -95,7 +95,7 @@ export function requirePermission(permission: Permission): RequestHandler {
 /** The tenant a request acts for (from the verified service JWT); 401 when there is none. */
 export function tenantOf(req: { identity?: Identity }): string {
   const tenantId = req.identity?.tenantId;
-  if (!tenantId) throw new UnauthorizedError('A tenant API key is required', 'INVALID_API_KEY');
+  if (!tenantId) throw new UnauthorizedError('A tenant API key is required', ErrorCode.INVALID_API_KEY);
   return tenantId;
 }
 
@@ -103,14 +103,14 @@ export function tenantOf(req: { identity?: Identity }): string {
 export function tenantUserOf(req: { identity?: Identity }): { tenantId: string; userId: string; roles: string[] } {
   const tenantId = tenantOf(req);
   const userId = req.identity?.userId;
-  if (!userId) throw new UnauthorizedError('A user access token is required', 'INVALID_TOKEN');
+  if (!userId) throw new UnauthorizedError('A user access token is required', ErrorCode.INVALID_TOKEN);
   return { tenantId, userId, roles: req.identity!.roles };
 }
 
 /** The platform admin a request acts for; 401 when there is none. */
 export function adminOf(req: { identity?: Identity }): string {
   const adminId = req.identity?.adminId;
-  if (!adminId) throw new UnauthorizedError('An admin access token is required', 'INVALID_TOKEN');
+  if (!adminId) throw new UnauthorizedError('An admin access token is required', ErrorCode.INVALID_TOKEN);
   return adminId;
 }
 

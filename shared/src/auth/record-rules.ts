@@ -1,4 +1,4 @@
-import { ConflictError, ForbiddenError } from '../errors';
+import { ErrorCode, ConflictError, ForbiddenError } from '../errors';
 import { actsOnAllRecords } from './permissions';
 
 /** The tenant user acting on tenant records, from the verified identity. */
@@ -11,20 +11,20 @@ export interface Actor {
 /** Owners and admins change every record; members only those they own or created. */
 export function assertMayChange(actor: Actor, record: { ownerId?: string | null; createdBy: string | null }): void {
   if (actsOnAllRecords(actor) || record.ownerId === actor.userId || record.createdBy === actor.userId) return;
-  throw new ForbiddenError('Members can change only their own records', 'NOT_YOUR_RECORD');
+  throw new ForbiddenError('Members can change only their own records', ErrorCode.NOT_YOUR_RECORD);
 }
 
 /** Members may assign a record only to themselves (or to nobody). */
 export function assertMayAssign(actor: Actor, ownerId: string | null | undefined): void {
   if (ownerId && ownerId !== actor.userId && !actsOnAllRecords(actor)) {
-    throw new ForbiddenError('Members can assign records only to themselves', 'NOT_YOUR_RECORD');
+    throw new ForbiddenError('Members can assign records only to themselves', ErrorCode.NOT_YOUR_RECORD);
   }
 }
 
 /** Optimistic concurrency: the caller must have read the current version (409 VERSION_CONFLICT otherwise). */
 export function assertVersion(record: { version: number }, expected: number | undefined): void {
   if (expected !== undefined && record.version !== expected) {
-    throw new ConflictError('The record changed since you read it; reload and retry', { currentVersion: record.version }, 'VERSION_CONFLICT');
+    throw new ConflictError('The record changed since you read it; reload and retry', { currentVersion: record.version }, ErrorCode.VERSION_CONFLICT);
   }
 }
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { SecretBox } from '../crypto/secret-box';
-import { NotFoundError } from '../errors';
+import { ErrorCode, NotFoundError } from '../errors';
 import type { Queryable } from './pool';
 import { assertSafeIdentifier } from './pool';
 
@@ -28,7 +28,7 @@ export function createTenantConnectionResolver(
       [tenantId],
     );
     const row = rows[0];
-    if (!row) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
+    if (!row) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
     const server = servers[row.db_server];
     if (!server) throw new Error(`Tenant ${tenantId} is placed on unknown database server ${row.db_server}`);
     const url = new URL(server);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { SecretBox } from '../crypto/secret-box';
 import type { Queryable } from '../db/pool';
-import { AppError, ConflictError, ValidationError } from '../errors';
+import { ErrorCode, AppError, ConflictError, ValidationError } from '../errors';
 import type { Logger } from '../logger';
 
 const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,255}$/;
@@ -70,11 +70,11 @@ export function idempotent(options: IdempotencyOptions): RequestHandler {
         [scope, route, key],
       );
       const stored = rows[0];
-      if (!stored) throw new ConflictError('Idempotency-Key is being reused right now; retry', undefined, 'IDEMPOTENCY_IN_PROGRESS');
+      if (!stored) throw new ConflictError('Idempotency-Key is being reused right now; retry', undefined, ErrorCode.IDEMPOTENCY_IN_PROGRESS);
       if (stored.request_hash !== requestHash) {
-        throw new AppError('IDEMPOTENCY_KEY_REUSED', 422, 'This Idempotency-Key was used with a different request body');
+        throw new AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED, 422, 'This Idempotency-Key was used with a different request body');
       }
-      if (stored.state === 'running') throw new ConflictError('The first request with this Idempotency-Key is still running', undefined, 'IDEMPOTENCY_IN_PROGRESS');
+      if (stored.state === 'running') throw new ConflictError('The first request with this Idempotency-Key is still running', undefined, ErrorCode.IDEMPOTENCY_IN_PROGRESS);
       res.set('Idempotent-Replayed', 'true').status(stored.response_status!);
       if (stored.response_body === null) res.end();
       else res.type('application/json').send(options.secrets.open(stored.response_body));

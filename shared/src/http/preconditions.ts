@@ -1,5 +1,5 @@
 import type { Response } from 'express';
-import { AppError, ValidationError } from '../errors';
+import { ErrorCode, AppError, ValidationError } from '../errors';
 
 /** `If-Match: "3"` (or W/"3", or 3) → 3; undefined when the header is absent; 400 when it is not a version. */
 export function ifMatchVersion(header: string | undefined): number | undefined {
@@ -26,7 +26,7 @@ export function expectedVersion(ifMatch: string | undefined, bodyVersion?: numbe
 export function requiredVersion(ifMatch: string | undefined, bodyVersion?: number): number {
   const version = expectedVersion(ifMatch, bodyVersion);
   if (version === undefined) {
-    throw new AppError('PRECONDITION_REQUIRED', 428, 'Send If-Match with the ETag you read (or "version") so no update is lost');
+    throw new AppError(ErrorCode.PRECONDITION_REQUIRED, 428, 'Send If-Match with the ETag you read (or "version") so no update is lost');
   }
   return version;
 }

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import {
+  ErrorCode,
   ConflictError,
   databaseName,
   generateApiKey,
@@ -70,7 +71,7 @@ async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T
   const client = await db.connect();
   try {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`provision:${tenantId}`]);
-    if (!rows[0]?.locked) throw new ConflictError('This tenant is being provisioned right now', undefined, 'PROVISIONING_IN_PROGRESS');
+    if (!rows[0]?.locked) throw new ConflictError('This tenant is being provisioned right now', undefined, ErrorCode.PROVISIONING_IN_PROGRESS);
     try {
       return await fn();
     } finally {
@@ -93,7 +94,7 @@ async function claim(deps: ProvisioningDeps, input: NewTenant): Promise<TenantWi
   if (inserted) return inserted;
   const existing = await findTenantBySlug(deps.db, input.slug);
   if (existing && (existing.status === 'provisioning' || existing.status === 'failed')) return existing;
-  throw new ConflictError(`A tenant with slug "${input.slug}" already exists`, { field: 'slug' }, 'TENANT_SLUG_TAKEN');
+  throw new ConflictError(`A tenant with slug "${input.slug}" already exists`, { field: 'slug' }, ErrorCode.TENANT_SLUG_TAKEN);
 }
 
 /**
@@ -109,7 +110,7 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
   return withTenantLock(deps.db, claimed.id, async () => {
     const tenant = (await findTenantBySlug(deps.db, input.slug))!;
     if (tenant.status === 'active') {
-      throw new ConflictError(`A tenant with slug "${input.slug}" already exists`, { field: 'slug' }, 'TENANT_SLUG_TAKEN');
+      throw new ConflictError(`A tenant with slug "${input.slug}" already exists`, { field: 'slug' }, ErrorCode.TENANT_SLUG_TAKEN);
     }
     const { dbName, dbRole, dbSecret } = tenant as TenantWithSecret & { dbName: string; dbRole: string; dbSecret: string };
     try {

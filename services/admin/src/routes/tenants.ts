@@ -1,4 +1,5 @@
 import {
+  ErrorCode,
   ApiRouter,
   idempotent,
   NotFoundError,
@@ -101,7 +102,7 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     requirePermission('tenants:read'),
     async (req, res) => {
       const tenant = await findTenantById(deps.db, req.params.id);
-      if (!tenant) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
+      if (!tenant) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
       res.json(publicTenant(tenant));
     },
   );
@@ -127,7 +128,7 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     { summary: "A tenant's API keys (prefixes only)", tags: ['api keys'], params: TenantIdParams, responses: { 200: { description: 'Keys' } }, security: 'admin' },
     requirePermission('tenants:read'),
     async (req, res) => {
-      if (!(await findTenantById(deps.db, req.params.id))) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
+      if (!(await findTenantById(deps.db, req.params.id))) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
       res.json({ items: await listApiKeys(deps.db, req.params.id) });
     },
   );
@@ -148,7 +149,7 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     { summary: 'Revoke an API key', tags: ['api keys'], params: KeyParams, responses: { 204: { description: 'Revoked' } }, security: 'admin' },
     requirePermission('tenants:write'),
     async (req, res) => {
-      if (!(await revokeApiKey(deps.db, req.params.id, req.params.keyId))) throw new NotFoundError('API key not found', 'API_KEY_NOT_FOUND');
+      if (!(await revokeApiKey(deps.db, req.params.id, req.params.keyId))) throw new NotFoundError('API key not found', ErrorCode.API_KEY_NOT_FOUND);
       res.status(204).end();
     },
   );

@@ -1,4 +1,5 @@
 import {
+  ErrorCode,
   ForbiddenError,
   withTransaction,
   NotFoundError,
@@ -26,7 +27,7 @@ import type { PasswordHasher } from './passwords';
 import { endSession, REUSED_REFRESH, rotateSession, startSession, type Session, type Subject } from './sessions';
 
 /** An account's email is unique in its realm (tenant users, platform admins): a clash is 409 EMAIL_TAKEN. */
-export const emailTaken = (err: unknown) => uniqueConflict(err, 'account', 'EMAIL_TAKEN', { users_email_key: 'email', admins_email_key: 'email' });
+export const emailTaken = (err: unknown) => uniqueConflict(err, 'account', ErrorCode.EMAIL_TAKEN, { users_email_key: 'email', admins_email_key: 'email' });
 
 export interface AuthContext {
   keys: KeyRing;
@@ -63,7 +64,7 @@ export function adminRealm(master: Pool): Realm {
   };
 }
 
-const INVALID_CREDENTIALS = () => new UnauthorizedError('Email or password is incorrect', 'INVALID_CREDENTIALS');
+const INVALID_CREDENTIALS = () => new UnauthorizedError('Email or password is incorrect', ErrorCode.INVALID_CREDENTIALS);
 
 function subjectOf(realm: Realm, account: Account): Subject {
   return { id: account.id, roles: [account.role], tenantId: realm.tenantId };
@@ -76,8 +77,8 @@ export interface SignedIn extends Session {
 /** Tenant sign-up: open unless the tenant chose invite-only; the tenant's first user is its owner. */
 export async function register(ctx: AuthContext, realm: Realm, input: { email: string; name: string; password: string }): Promise<SignedIn> {
   const mode = await findSignupMode(ctx.master, realm.tenantId!);
-  if (!mode) throw new NotFoundError('Tenant not found', 'TENANT_NOT_FOUND');
-  if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', 'SIGNUP_CLOSED');
+  if (!mode) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
+  if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', ErrorCode.SIGNUP_CLOSED);
   const passwordHash = await ctx.passwords.hash(input.password);
   return realm.transaction(async (tx) => {
     const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
@@ -121,7 +122,7 @@ export async function logout(realm: Realm, refreshToken: string): Promise<void> 
 /** The caller's own account, roles and permissions. */
 export async function me(realm: Realm, accountId: string) {
   const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
-  if (!account || account.status !== 'active') throw new UnauthorizedError('Account is not active', 'ACCOUNT_INACTIVE');
+  if (!account || account.status !== 'active') throw new UnauthorizedError('Account is not active', ErrorCode.ACCOUNT_INACTIVE);
   const identity = realm.kind === 'admin' ? { adminId: account.id, roles: [account.role] } : { userId: account.id, tenantId: realm.tenantId, roles: [account.role] };
   return { ...publicAccount(account), roles: [account.role], permissions: [...permissionsOf(identity)].sort() };
 }
@@ -135,7 +136,7 @@ export async function changePassword(
 ): Promise<void> {
   const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
   if (!account || !(await ctx.passwords.verify(input.currentPassword, account.passwordHash))) {
-    throw new UnauthorizedError('Current password is incorrect', 'INVALID_CREDENTIALS');
+    throw new UnauthorizedError('Current password is incorrect', ErrorCode.INVALID_CREDENTIALS);
   }
   const passwordHash = await ctx.passwords.hash(input.newPassword);
   await realm.transaction(async (tx) => {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import {
+  ErrorCode,
   ACCESS_TOKEN_ALGORITHM,
   ACCESS_TOKEN_TTL_SECONDS,
   REFRESH_TOKEN_TTL_SECONDS,
@@ -74,7 +75,7 @@ export function startSession(keys: KeyRing, db: Queryable, subject: Subject): Pr
   return issue(keys, db, subject, randomUUID());
 }
 
-const INVALID_REFRESH = () => new UnauthorizedError('Refresh token is invalid or expired', 'INVALID_REFRESH_TOKEN');
+const INVALID_REFRESH = () => new UnauthorizedError('Refresh token is invalid or expired', ErrorCode.INVALID_REFRESH_TOKEN);
 
 /**
  * Exchanges a refresh token for a new pair (rotation). A token that was
@@ -111,4 +112,4 @@ export async function endSession(tx: PoolClient, kind: RefreshTokenKind, refresh
   if (stored) await revokeRefreshFamily(tx, kind, stored.familyId);
 }
 
-export const REUSED_REFRESH = () => new UnauthorizedError('Refresh token was already used; every session of this login is revoked', 'REFRESH_TOKEN_REUSED');
+export const REUSED_REFRESH = () => new UnauthorizedError('Refresh token was already used; every session of this login is revoked', ErrorCode.REFRESH_TOKEN_REUSED);

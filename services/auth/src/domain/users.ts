@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, type PoolClient, type TenantRole } from '@codex/shared';
+import { ErrorCode, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, type PoolClient, type TenantRole } from '@codex/shared';
 import { findAccountById, publicAccount, type Account } from '../db/accounts-repo';
 import { revokeAllRefreshTokensOf } from '../db/refresh-tokens-repo';
 import {
@@ -26,16 +26,16 @@ export interface Actor {
 }
 
 function assertMayManage(actor: Actor, target: Account | undefined, newRole?: TenantRole): Account {
-  if (!target) throw new NotFoundError('User not found', 'USER_NOT_FOUND');
+  if (!target) throw new NotFoundError('User not found', ErrorCode.USER_NOT_FOUND);
   if (actor.role !== 'owner' && (target.role === 'owner' || newRole === 'owner')) {
-    throw new ForbiddenError('Only an owner can change owners', 'OWNER_REQUIRED');
+    throw new ForbiddenError('Only an owner can change owners', ErrorCode.OWNER_REQUIRED);
   }
   return target;
 }
 
 async function assertNotLastOwner(tx: PoolClient, target: Account): Promise<void> {
   if (target.role === 'owner' && target.status === 'active' && (await countOtherActiveOwners(tx, target.id)) === 0) {
-    throw new ConflictError('A tenant keeps at least one active owner', undefined, 'LAST_OWNER');
+    throw new ConflictError('A tenant keeps at least one active owner', undefined, ErrorCode.LAST_OWNER);
   }
 }
 
@@ -46,13 +46,13 @@ export async function listTenantUsers(realm: Realm, filter: UserFilter) {
 
 export async function getTenantUser(realm: Realm, id: string) {
   const account = await realm.withClient((client) => findAccountById(client, 'user', id));
-  if (!account) throw new NotFoundError('User not found', 'USER_NOT_FOUND');
+  if (!account) throw new NotFoundError('User not found', ErrorCode.USER_NOT_FOUND);
   return publicAccount(account);
 }
 
 /** Creates an invited user and a one-time token (returned once) to set a password with. */
 export async function inviteUser(realm: Realm, actor: Actor, input: { email: string; name: string; role: TenantRole }) {
-  if (actor.role !== 'owner' && input.role === 'owner') throw new ForbiddenError('Only an owner can invite owners', 'OWNER_REQUIRED');
+  if (actor.role !== 'owner' && input.role === 'owner') throw new ForbiddenError('Only an owner can invite owners', ErrorCode.OWNER_REQUIRED);
   const invitationToken = `inv_${randomBytes(32).toString('base64url')}`;
   const user = await realm.transaction(async (tx) => {
     const invited = await insertInvitedUser(tx, input).catch((err: unknown) => {
@@ -70,7 +70,7 @@ export async function acceptUserInvitation(ctx: AuthContext, realm: Realm, input
   return realm.transaction(async (tx) => {
     const userId = await acceptInvitation(tx, hashToken(input.token));
     const user = userId ? await activateWithPassword(tx, userId, passwordHash) : undefined;
-    if (!user) throw new UnauthorizedError('Invitation is invalid, used or expired', 'INVALID_INVITATION');
+    if (!user) throw new UnauthorizedError('Invitation is invalid, used or expired', ErrorCode.INVALID_INVITATION);
     return { user: publicAccount(user), ...(await startSession(ctx.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId })) };
   });
 }
@@ -82,7 +82,7 @@ export async function changeUser(realm: Realm, actor: Actor, id: string, changes
     const demoted = changes.role !== undefined && changes.role !== 'owner';
     if (demoted || changes.status === 'disabled') await assertNotLastOwner(tx, target);
     if (changes.status === 'active' && target.status === 'invited') {
-      throw new ConflictError('An invited user becomes active by accepting the invitation', undefined, 'USER_INVITED');
+      throw new ConflictError('An invited user becomes active by accepting the invitation', undefined, ErrorCode.USER_INVITED);
     }
     const updated = (await updateUser(tx, id, changes))!;
     if (changes.status === 'disabled' || (changes.role && changes.role !== target.role)) await revokeAllRefreshTokensOf(tx, 'user', id);

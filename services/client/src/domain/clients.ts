@@ -1,4 +1,5 @@
 import {
+  ErrorCode,
   AppError,
   assertMayAssign,
   changeableRecord,
@@ -18,11 +19,11 @@ import {
   type ClientQuery,
 } from '../db/clients-repo';
 
-const NOT_FOUND = () => new NotFoundError('Client not found', 'CLIENT_NOT_FOUND');
+const NOT_FOUND = () => new NotFoundError('Client not found', ErrorCode.CLIENT_NOT_FOUND);
 
 /** A live client's email and external id are unique; a clash is 409 naming the field. */
 function uniqueClash(err: unknown): never {
-  throw uniqueConflict(err, 'client', 'CLIENT_EXISTS', { clients_email_key: 'email', clients_external_id_key: 'externalId' });
+  throw uniqueConflict(err, 'client', ErrorCode.CLIENT_EXISTS, { clients_email_key: 'email', clients_external_id_key: 'externalId' });
 }
 
 export async function createClient(tenants: TenantPoolCache, actor: Actor, input: ClientInput): Promise<Client> {
@@ -62,7 +63,7 @@ export async function deleteClient(tenants: TenantPoolCache, actor: Actor, id: s
 export async function restoreClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {
   return tenants.transaction(actor.tenantId, async (tx) => {
     const client = changeableRecord(actor, await findClient(tx, id, { includeDeleted: true, forUpdate: true }), NOT_FOUND);
-    if (!client.deletedAt) throw new AppError('CLIENT_NOT_DELETED', 409, 'The client is not deleted');
+    if (!client.deletedAt) throw new AppError(ErrorCode.CLIENT_NOT_DELETED, 409, 'The client is not deleted');
     return setClientDeleted(tx, id, false).catch(uniqueClash);
   });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError, type Actor, type ContactView, type RowError, type ServiceClient, type ServiceResponse, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
+import { ErrorCode, AppError, type Actor, type ContactView, type RowError, type ServiceClient, type ServiceResponse, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
 import { stringify } from 'csv-stringify';
 import { z } from 'zod';
 import { findClientKeys, type ClientKeys } from '../db/client-transfer-repo';
@@ -122,7 +122,7 @@ export function contactWriter(tenants: TenantPoolCache, crm: ServiceClient, acto
         // The CRM drops kept rows on a failed commit itself; this covers failures before it. Best effort:
         // kept rows left behind are dropped by the CRM a day later.
         await crm.request({ method: 'DELETE', path: `/internal/contacts/imports/${importId}`, identity }).catch(() => undefined);
-        const refused = err instanceof AppError && err.code === 'IMPORT_REJECTED' ? (err.details as Partial<CrmOutcome> | undefined) : undefined;
+        const refused = err instanceof AppError && err.code === ErrorCode.IMPORT_REJECTED ? (err.details as Partial<CrmOutcome> | undefined) : undefined;
         if (refused?.errors) {
           run.progress.rowsFailed += refused.rowsFailed ?? 0;
           run.report(refused.errors);

@@ -1,4 +1,4 @@
-import { changeableRecord, uniqueConflict, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import { ErrorCode, changeableRecord, uniqueConflict, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
 import {
   deleteEntry,
   findEntry,
@@ -14,10 +14,10 @@ import {
 } from '../db/content-repo';
 
 
-const NOT_FOUND = () => new NotFoundError('Content entry not found', 'CONTENT_NOT_FOUND');
+const NOT_FOUND = () => new NotFoundError('Content entry not found', ErrorCode.CONTENT_NOT_FOUND);
 
 function slugClash(err: unknown): never {
-  throw uniqueConflict(err, 'entry of this type', 'CONTENT_SLUG_TAKEN', { content_entries_slug_key: 'slug' });
+  throw uniqueConflict(err, 'entry of this type', ErrorCode.CONTENT_SLUG_TAKEN, { content_entries_slug_key: 'slug' });
 }
 
 async function lockedEntry(tx: PoolClient, actor: Actor, id: string, expectedVersion?: number): Promise<ContentEntry> {

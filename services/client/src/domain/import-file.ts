@@ -132,7 +132,7 @@ export class ImportRun {
 export type ImportWriter = (records: AsyncIterable<FileRecord>, run: ImportRun) => Promise<void>;
 
 /** The rejection of an atomic import with bad rows. */
-export const atomicRejection = () => new AppError('IMPORT_REJECTED', 422, 'Some rows are invalid; nothing was imported (atomic)');
+export const atomicRejection = () => new AppError(ErrorCode.IMPORT_REJECTED, 422, 'Some rows are invalid; nothing was imported (atomic)');
 
 /**
  * Runs one import job: reads the uploaded file (CSV or JSON lines) record by

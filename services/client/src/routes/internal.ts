@@ -1,4 +1,4 @@
-import { ApiRouter, NotFoundError, requireCaller, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { ErrorCode, ApiRouter, NotFoundError, requireCaller, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { findClient } from '../db/clients-repo';
 
@@ -12,7 +12,7 @@ export function internalRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     async (req, res) => {
       const tenantId = tenantOf(req);
       const client = await deps.tenants.withClient(tenantId, (db) => findClient(db, req.params.id));
-      if (!client) throw new NotFoundError('Client not found', 'CLIENT_NOT_FOUND');
+      if (!client) throw new NotFoundError('Client not found', ErrorCode.CLIENT_NOT_FOUND);
       res.json({ id: client.id, name: client.name });
     },
   );

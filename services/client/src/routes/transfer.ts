@@ -102,7 +102,7 @@ export function importRoute(deps: ServiceDeps, openapi: OpenApiRegistry, verifie
         return;
       }
       if (finished.status === 'failed') {
-        throw new AppError('IMPORT_REJECTED', 422, finished.failure ?? 'The import failed', { jobId: finished.id, rowsFailed: finished.rowsFailed, errors: finished.errors });
+        throw new AppError(ErrorCode.IMPORT_REJECTED, 422, finished.failure ?? 'The import failed', { jobId: finished.id, rowsFailed: finished.rowsFailed, errors: finished.errors });
       }
       res.status(201).json(finished);
     },
@@ -136,7 +136,7 @@ export function transferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
     async (req, res) => {
       const actor = bulkActor(req);
       const job = await deps.tenants.withClient(actor.tenantId, (db) => findImportJob(db, req.params.id));
-      if (!job) throw new NotFoundError('Import job not found', 'IMPORT_NOT_FOUND');
+      if (!job) throw new NotFoundError('Import job not found', ErrorCode.IMPORT_NOT_FOUND);
       res.json(job);
     },
   );

@@ -1,4 +1,5 @@
 import {
+  ErrorCode,
   assertActsOnAllRecords,
   AppError,
   matchIdentity,
@@ -103,7 +104,7 @@ export async function commitStagedContacts(tenants: TenantPoolCache, actor: Acto
         afterLine = page[page.length - 1]!.line;
       }
       if (outcome.rowsFailed > 0) {
-        throw new AppError('IMPORT_REJECTED', 422, 'Some rows were refused; nothing was imported (atomic)', { rowsFailed: outcome.rowsFailed, errors: outcome.errors });
+        throw new AppError(ErrorCode.IMPORT_REJECTED, 422, 'Some rows were refused; nothing was imported (atomic)', { rowsFailed: outcome.rowsFailed, errors: outcome.errors });
       }
       await discardStagedContactRows(tx, importId);
     });

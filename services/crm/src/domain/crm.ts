@@ -1,4 +1,4 @@
-import { type Actor, AppError, assertMayAssign, changeableRecord, ConflictError, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
+import { ErrorCode, type Actor, AppError, assertMayAssign, changeableRecord, ConflictError, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
 import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
 import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
 import {
@@ -31,7 +31,8 @@ export interface CrmDeps {
   clients: ServiceClients;
 }
 
-const notFound = (what: string) => new NotFoundError(`${what} not found`, `${what.toUpperCase()}_NOT_FOUND`);
+const notFound = (what: 'Contact' | 'Deal' | 'Activity' | 'Pipeline') =>
+  new NotFoundError(`${what} not found`, ErrorCode[`${what.toUpperCase() as Uppercase<typeof what>}_NOT_FOUND`]);
 
 async function createPipelineIn(tx: PoolClient, name: string, stages: StageInput[], isDefault: boolean): Promise<string | undefined> {
   const id = await insertPipeline(tx, name, isDefault);
@@ -55,7 +56,7 @@ export async function pipelines(deps: CrmDeps, actor: Actor) {
 export async function createPipeline(deps: CrmDeps, actor: Actor, name: string, stages: StageInput[]) {
   return deps.tenants.transaction(actor.tenantId, async (tx) => {
     const id = await createPipelineIn(tx, name, stages, false);
-    if (!id) throw new ConflictError('A pipeline with this name exists', { field: 'name' }, 'PIPELINE_EXISTS');
+    if (!id) throw new ConflictError('A pipeline with this name exists', { field: 'name' }, ErrorCode.PIPELINE_EXISTS);
     return (await listPipelines(tx)).find((p) => p.id === id)!;
   });
 }
@@ -68,7 +69,7 @@ export async function setStages(deps: CrmDeps, actor: Actor, pipelineId: string,
     const unknown = stages.filter((s) => s.id && !current.has(s.id));
     if (unknown.length) throw new ValidationError('Stages must belong to this pipeline', unknown.map((s) => ({ path: 'body.stages', message: `unknown stage ${s.id}` })));
     const busy = await stagesInUse(tx, pipelineId, stages.map((s) => s.id).filter((id): id is string => Boolean(id)));
-    if (busy.length) throw new ConflictError('Move the deals out of a stage before removing it', { stageIds: busy }, 'STAGE_IN_USE');
+    if (busy.length) throw new ConflictError('Move the deals out of a stage before removing it', { stageIds: busy }, ErrorCode.STAGE_IN_USE);
     await replaceStages(tx, pipelineId, stages);
     return listStages(tx, pipelineId);
   });
@@ -86,7 +87,7 @@ export async function pipelineSummary(deps: CrmDeps, actor: Actor, pipelineId?: 
 
 /** Email and external id are unique among live contacts (imports match on them); a clash is 409 naming the field. */
 function contactExists(err: unknown): unknown {
-  return uniqueConflict(err, 'contact', 'CONTACT_EXISTS', { contacts_email_key: 'email', contacts_external_id_key: 'externalId' });
+  return uniqueConflict(err, 'contact', ErrorCode.CONTACT_EXISTS, { contacts_email_key: 'email', contacts_external_id_key: 'externalId' });
 }
 
 export async function createContact(deps: CrmDeps, actor: Actor, input: ContactInput) {
@@ -169,7 +170,7 @@ export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { 
     const deal = changeableRecord(actor, await findDeal(tx, id, true), () => notFound('Deal'), move.version);
     const stage = await findStage(tx, move.stageId);
     if (!stage || stage.pipelineId !== deal.pipelineId) throw new ValidationError('No such stage in the deal’s pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
-    if (stage.id === deal.stageId) throw new AppError('DEAL_ALREADY_IN_STAGE', 409, 'The deal is already in this stage');
+    if (stage.id === deal.stageId) throw new AppError(ErrorCode.DEAL_ALREADY_IN_STAGE, 409, 'The deal is already in this stage');
     if (stage.kind === 'lost' && !move.lostReason) throw new ValidationError('A lost deal needs a reason', [{ path: 'body.lostReason', message: 'required when moving to a lost stage' }]);
     return moveDealToStage(tx, deal, { id: stage.id, kind: stage.kind }, actor.userId, move.lostReason ?? null);
   });
