@@ -165,6 +165,16 @@ async function runImport(tenants: TenantPoolCache, actor: Actor, job: ImportJob,
   return save(run, { status: 'completed' });
 }
 
+/** The promise's value if it settles within `ms`, else undefined (its rejection within `ms` is thrown). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 const SPOOL_PREFIX = 'codex-import-';
 
 export interface StartedImport {
@@ -230,6 +240,6 @@ export class ImportRunner {
   async drain(timeoutMs: number): Promise<void> {
     if (this.running.size === 0) return;
     this.logger.info('waiting for running imports', { count: this.running.size });
-    await Promise.race([Promise.allSettled([...this.running]), new Promise((resolve) => setTimeout(resolve, timeoutMs).unref())]);
+    await within(Promise.allSettled([...this.running]), timeoutMs);
   }
 }

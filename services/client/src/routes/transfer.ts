@@ -17,7 +17,7 @@ import { findImportJob, IMPORT_ENTITIES, listImportJobs } from '../db/import-job
 import { exportClients } from '../domain/client-export';
 import { clientWriter } from '../domain/client-import';
 import { contactWriter, exportContacts } from '../domain/contact-transfer';
-import { ImportRunner } from '../domain/import-file';
+import { ImportRunner, within } from '../domain/import-file';
 
 const CONTENT_TYPES = { csv: ['text/csv'], jsonl: ['application/x-ndjson', 'application/jsonl', 'application/x-jsonlines'] } as const;
 
@@ -26,16 +26,6 @@ const ImportQuery = z.object({
   format: z.enum(['csv', 'jsonl']),
   atomic: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
-
-/** The promise's value if it settles within `ms`, else undefined (its rejection within `ms` is thrown). */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, ms, undefined)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The `Prefer` header (RFC 7240) preferences an import honours: `respond-async` and `wait=<seconds>`. */
 export function parsePrefer(header: string | undefined): { respondAsync: boolean; waitSeconds?: number } {
