@@ -16,8 +16,8 @@ import {
   withDatabase,
   type ServiceDeps,
 } from '@codex/shared';
-import { provisionTenant } from '../services/admin/src/domain/provisioning';
-import { buildClientListQuery, type ClientQuery } from '../services/client/src/db/clients-repo';
+import { provisionTenant } from '../services/admin/src';
+import { buildClientListQuery, type ClientQuery } from '../services/client/src';
 import { openPlatformDatabase, type PlatformDatabase } from '../scripts/lib/database';
 import { localSecrets } from '../scripts/lib/local-secrets';
 import { findNginx, startNginx } from '../scripts/lib/nginx';

@@ -1,18 +1,10 @@
 import { parseArgs } from 'node:util';
-import {
-  closeServiceDeps,
-  createLogger,
-  createServiceDeps,
-  loadLauncherConfig,
-  AppError,
-} from '@codex/shared';
-import { listApiKeys, revokeApiKey } from '../services/admin/src/db/api-keys-repo';
-import { findTenantBySlug, listTenants, publicTenant } from '../services/admin/src/db/tenants-repo';
-import { issueApiKey } from '../services/admin/src/domain/api-keys';
-import { provisionTenant } from '../services/admin/src/domain/provisioning';
-import { runScript, UsageError } from './lib/run-script';
+import { closeServiceDeps, createLogger, createServiceDeps, loadLauncherConfig, parseInput } from '@codex/shared';
+import { z } from 'zod';
+import { apiKeysOf, CreateKey, CreateTenant, issueApiKey, provisionTenant, publicTenant, revokeKey, tenantBySlug, tenantPage } from '../services/admin/src';
 import { openPlatformDatabase } from './lib/database';
 import { loadCommandConfig } from './lib/local-secrets';
+import { runScript, UsageError } from './lib/run-script';
 
 const USAGE = `Usage: npm run tenant -- <command>
   create <slug> [--name "Acme Inc"] [--plan free]   provision a tenant; prints its first API key once
@@ -21,7 +13,14 @@ const USAGE = `Usage: npm run tenant -- <command>
   issue-key <slug> [--name ci]                      issue another API key; printed once
   revoke-key <slug> <key-id>                        revoke an API key`;
 
-/** `npm run tenant`: the operator's way to do what the admin API does, straight on the database. */
+const ListFilter = z.strictObject({ status: z.enum(['provisioning', 'active', 'suspended', 'deleting', 'deleted', 'failed']).optional() });
+const KeyId = z.uuid({ error: 'must be a key id (a UUID, as `keys` lists them)' });
+
+/**
+ * `npm run tenant`: the operator's way to do what the admin API does, through
+ * the admin service's own rules and input schemas (bad input reads as it
+ * does in the API, one line per field, exit 1).
+ */
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -29,43 +28,40 @@ async function main(): Promise<void> {
   });
   const [command, ...args] = positionals;
   if (!command) throw new UsageError();
+  if (command === 'create' && !args[0]) throw new UsageError();
 
   const launcher = loadLauncherConfig();
   const database = await openPlatformDatabase(launcher);
   const config = await loadCommandConfig('admin', launcher.dataDir, database.masterUrl);
   const deps = createServiceDeps(config, createLogger('tenant-cli', { level: 'warn' }));
   const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  const tenantBySlug = async (slug: string | undefined) => {
-    const tenant = slug ? await findTenantBySlug(deps.db, slug) : undefined;
-    if (!tenant) throw new AppError('TENANT_NOT_FOUND', 404, `No tenant with slug ${JSON.stringify(slug)}`);
-    return tenant;
-  };
+  const tenantOf = async (slug: string | undefined) => tenantBySlug(deps.db, slug ?? '');
   try {
     switch (command) {
       case 'create': {
-        const slug = args[0];
-        if (!slug) throw new UsageError();
-        print(
-          await provisionTenant(
-            { db: deps.db, serverUrl: config.databaseUrl, templateDatabase: config.tenantTemplateDatabase, secrets: deps.secrets, logger: deps.logger },
-            { slug, name: values.name ?? slug, plan: values.plan ?? 'free' },
-          ),
-        );
+        const input = parseInput(CreateTenant, { slug: args[0], name: values.name ?? args[0], plan: values.plan }, 'arguments');
+        const provisioning = { db: deps.db, serverUrl: config.databaseUrl, templateDatabase: config.tenantTemplateDatabase, secrets: deps.secrets, logger: deps.logger };
+        print(await provisionTenant(provisioning, input));
         break;
       }
-      case 'list':
-        print((await listTenants(deps.db, { status: values.status as never, limit: 100, offset: 0 })).items.map(publicTenant));
+      case 'list': {
+        const { status } = parseInput(ListFilter, { status: values.status }, 'arguments');
+        print((await tenantPage(deps.db, { status, limit: 100, offset: 0 })).items.map(publicTenant));
         break;
+      }
       case 'keys':
-        print(await listApiKeys(deps.db, (await tenantBySlug(args[0])).id));
+        print(await apiKeysOf(deps.db, (await tenantOf(args[0])).id));
         break;
-      case 'issue-key':
-        print(await issueApiKey(deps.db, (await tenantBySlug(args[0])).id, values.name ?? 'default'));
+      case 'issue-key': {
+        const { name } = parseInput(CreateKey, { name: values.name }, 'arguments');
+        print(await issueApiKey(deps.db, (await tenantOf(args[0])).id, name));
         break;
+      }
       case 'revoke-key': {
-        const tenant = await tenantBySlug(args[0]);
-        if (!args[1] || !(await revokeApiKey(deps.db, tenant.id, args[1]))) throw new AppError('API_KEY_NOT_FOUND', 404, 'No such key for this tenant');
-        print({ revoked: args[1] });
+        const tenant = await tenantOf(args[0]);
+        const keyId = parseInput(KeyId, args[1], 'arguments.keyId');
+        await revokeKey(deps.db, tenant.id, keyId);
+        print({ revoked: keyId });
         break;
       }
       default:

@@ -1,108 +1,74 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { closeServiceDeps, type ServiceDeps } from '@codex/shared';
-import { createApp as createClientApp } from '../services/client/src/app';
-import { createApp as createCrmApp } from '../services/crm/src/app';
-import { listenOnFreePort, type Listening } from './support/listen';
-import { provisionTestTenant } from './support/provisioning';
-import { createTestDeps } from './support/service-deps';
-import { createTenantTestBed, type TenantTestBed } from './support/tenant-test-bed';
+import { ADMIN_ROLES, permissionsOf, TENANT_ROLES, type Identity, type Operation } from '@codex/shared';
+import { readApiSurface } from '../scripts/lib/api-surface';
 import { serviceAuth } from './support/service-auth';
+import { startTestPlatform, type TestPlatform } from './support/platform';
 
-type Method = 'get' | 'post' | 'patch' | 'put' | 'delete';
-
-/** Every tenant-data route of the client and CRM services, with whether it writes. */
-const ID = '00000000-0000-4000-8000-000000000000';
-const ROUTES: Array<{ service: 'client' | 'crm'; method: Method; path: string; writes: boolean; body?: object | string; contentType?: string; ownersOnly?: boolean }> = [
-  { service: 'client', method: 'get', path: '/api/v1/client/clients', writes: false },
-  { service: 'client', method: 'post', path: '/api/v1/client/clients', writes: true, body: { name: 'x' } },
-  { service: 'client', method: 'get', path: `/api/v1/client/clients/${ID}`, writes: false },
-  { service: 'client', method: 'patch', path: `/api/v1/client/clients/${ID}`, writes: true, body: { name: 'x', version: 1 } },
-  { service: 'client', method: 'delete', path: `/api/v1/client/clients/${ID}`, writes: true },
-  { service: 'client', method: 'post', path: `/api/v1/client/clients/${ID}/restore`, writes: true },
-  { service: 'client', method: 'post', path: '/api/v1/client/import?format=csv', writes: true, body: 'name\nx\n', contentType: 'text/csv', ownersOnly: true },
-  { service: 'client', method: 'post', path: '/api/v1/client/import?entity=contacts&format=csv', writes: true, body: 'firstName\nx\n', contentType: 'text/csv', ownersOnly: true },
-  { service: 'client', method: 'get', path: '/api/v1/client/import', writes: false, ownersOnly: true },
-  { service: 'client', method: 'get', path: `/api/v1/client/import/${ID}`, writes: false, ownersOnly: true },
-  { service: 'client', method: 'get', path: '/api/v1/client/export?format=csv', writes: false, ownersOnly: true },
-  { service: 'client', method: 'get', path: '/api/v1/client/export?entity=contacts&format=jsonl', writes: false, ownersOnly: true },
-  { service: 'client', method: 'get', path: '/api/v1/client/content', writes: false },
-  { service: 'client', method: 'post', path: '/api/v1/client/content', writes: true, body: { type: 'page', slug: 'p', title: 't', bodyFormat: 'markdown', body: 'x' } },
-  { service: 'client', method: 'get', path: `/api/v1/client/content/${ID}`, writes: false },
-  { service: 'client', method: 'patch', path: `/api/v1/client/content/${ID}`, writes: true, body: { title: 'x', version: 1 } },
-  { service: 'client', method: 'delete', path: `/api/v1/client/content/${ID}`, writes: true },
-  { service: 'client', method: 'get', path: `/api/v1/client/content/${ID}/versions`, writes: false },
-  { service: 'client', method: 'post', path: `/api/v1/client/content/${ID}/publish`, writes: true, body: {} },
-  { service: 'client', method: 'post', path: `/api/v1/client/content/${ID}/unpublish`, writes: true },
-  { service: 'crm', method: 'get', path: '/api/v1/crm/pipelines', writes: false },
-  { service: 'crm', method: 'post', path: '/api/v1/crm/pipelines', writes: true, body: { name: 'P', stages: [{ name: 'S' }] } },
-  { service: 'crm', method: 'put', path: `/api/v1/crm/pipelines/${ID}/stages`, writes: true, body: { stages: [{ name: 'S' }] } },
-  { service: 'crm', method: 'get', path: '/api/v1/crm/pipeline', writes: false },
-  { service: 'crm', method: 'get', path: '/api/v1/crm/contacts', writes: false },
-  { service: 'crm', method: 'post', path: '/api/v1/crm/contacts', writes: true, body: { firstName: 'x' } },
-  { service: 'crm', method: 'get', path: `/api/v1/crm/contacts/${ID}`, writes: false },
-  { service: 'crm', method: 'patch', path: `/api/v1/crm/contacts/${ID}`, writes: true, body: { firstName: 'y' } },
-  { service: 'crm', method: 'delete', path: `/api/v1/crm/contacts/${ID}`, writes: true },
-  { service: 'crm', method: 'get', path: `/api/v1/crm/contacts/${ID}/timeline`, writes: false },
-  { service: 'crm', method: 'get', path: '/api/v1/crm/deals', writes: false },
-  { service: 'crm', method: 'post', path: '/api/v1/crm/deals', writes: true, body: { title: 'x', currency: 'EUR' } },
-  { service: 'crm', method: 'get', path: `/api/v1/crm/deals/${ID}`, writes: false },
-  { service: 'crm', method: 'patch', path: `/api/v1/crm/deals/${ID}`, writes: true, body: { title: 'y' } },
-  { service: 'crm', method: 'post', path: `/api/v1/crm/deals/${ID}/move`, writes: true, body: { stageId: ID } },
-  { service: 'crm', method: 'get', path: `/api/v1/crm/deals/${ID}/timeline`, writes: false },
-  { service: 'crm', method: 'post', path: '/api/v1/crm/activities', writes: true, body: { type: 'note', subject: 's', dealId: ID } },
-  { service: 'crm', method: 'post', path: `/api/v1/crm/activities/${ID}/complete`, writes: true, body: {} },
-];
-
-describe('permissions on every client and CRM route', () => {
-  let bed: TenantTestBed;
-  const deps: ServiceDeps[] = [];
-  const apps: Record<string, ReturnType<typeof createClientApp>> = {};
+/**
+ * Every route any service declares, read from the route specs themselves (the
+ * one source of a route's access and permission), so a new route cannot be
+ * left out: no signed-in caller is 401, a role without the route's permission
+ * is 403 FORBIDDEN before its input is even looked at, a role with it passes.
+ */
+describe('permissions on every declared route', () => {
+  let platform: TestPlatform;
   let tenantId: string;
-  let crm: Listening;
-
+  const ZERO_ID = '00000000-0000-4000-8000-000000000000';
+  const routes: Array<{ service: string; operation: Operation }> = [];
   beforeAll(async () => {
-    bed = await createTenantTestBed();
-    const crmDeps = createTestDeps('crm', bed.db.url);
-    apps.crm = createCrmApp(crmDeps);
-    // Contact import and export reach the CRM over HTTP.
-    crm = await listenOnFreePort(apps.crm);
-    const clientDeps = createTestDeps('client', bed.db.url, { CRM_URL: crm.url });
-    apps.client = createClientApp(clientDeps);
-    deps.push(clientDeps, crmDeps);
-    tenantId = (await provisionTestTenant(deps[0]!, bed.template)).tenant.id;
+    platform = await startTestPlatform({ services: ['crm', 'client', 'billing', 'subscription'] });
+    tenantId = (await platform.newTenant()).id;
+    for (const surface of await readApiSurface()) for (const operation of surface.operations) routes.push({ service: surface.service, operation });
   });
   afterAll(async () => {
-    await crm.close();
-    for (const d of deps) await closeServiceDeps(d);
-    await bed.drop();
+    await platform.close();
   });
 
-  const call = (route: (typeof ROUTES)[number], identity: { userId?: string; roles: string[] }) => {
-    const req = request(apps[route.service]!)[route.method](route.path).set('Authorization', serviceAuth(deps[0]!, route.service, { tenantId, ...identity }));
-    if (route.contentType) req.set('Content-Type', route.contentType);
-    return route.body ? req.send(route.body) : req;
+  const call = (service: string, operation: Operation, identity: Omit<Identity, 'caller'>) => {
+    const url = platform.services[service as 'crm']!.url;
+    const path = operation.path.replace(/:[A-Za-z]+/g, ZERO_ID);
+    return request(url)[operation.method](path).set('Authorization', serviceAuth(platform.deps.gateway!, service as 'crm', identity));
   };
 
-  it.each(ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: a viewer reads but never writes', async (_name, route) => {
-    const res = await call(route, { userId: randomUUID(), roles: ['viewer'] });
-    if (route.writes || route.ownersOnly) {
-      expect(res.status).toBe(403);
-    } else {
-      expect([200, 404]).toContain(res.status);
+  it('when the routes are read from the specs, then every user and admin route declares its access and most declare a permission', async () => {
+    const guarded = routes.filter((r) => r.operation.spec.access === 'user' || r.operation.spec.access === 'admin');
+    expect(guarded.length).toBeGreaterThan(45);
+    expect(guarded.filter((r) => r.operation.spec.permission).length).toBeGreaterThan(40);
+  });
+
+  it('when each user route is called without a signed-in user, then 401; with each tenant role, then 403 exactly when the role lacks the permission', async () => {
+    const failures: string[] = [];
+    for (const { service, operation } of routes.filter((r) => r.operation.spec.access === 'user')) {
+      const name = `${operation.method.toUpperCase()} ${operation.path}`;
+      const anonymous = await call(service, operation, { tenantId, roles: [] });
+      if (anonymous.status !== 401) failures.push(`${name} without a user: ${anonymous.status}`);
+      for (const role of TENANT_ROLES) {
+        const identity = { tenantId, userId: randomUUID(), roles: [role] };
+        const res = await call(service, operation, identity);
+        const refused = res.status === 403 && res.body.error?.code === 'FORBIDDEN';
+        const allowed = !operation.spec.permission || permissionsOf(identity).has(operation.spec.permission);
+        if (refused === allowed) failures.push(`${name} as ${role}: ${res.status} ${res.body.error?.code ?? ''}`);
+        if (res.status >= 500) failures.push(`${name} as ${role}: ${res.status}`);
+      }
     }
+    expect(failures).toEqual([]);
   });
 
-  it.each(ROUTES.map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: without a signed-in user, 401', async (_name, route) => {
-    expect((await call(route, { roles: [] })).status).toBe(401);
-  });
-
-  it.each(ROUTES.filter((r) => r.ownersOnly).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: a member is refused (bulk routes are for owners and admins)', async (_name, route) => {
-    expect((await call(route, { userId: randomUUID(), roles: ['member'] })).status).toBe(403);
-  });
-
-  it.each(ROUTES.filter((r) => r.writes || r.ownersOnly).map((r) => [`${r.method.toUpperCase()} ${r.path}`, r] as const))('%s: an owner passes the permission check', async (_name, route) => {
-    const res = await call(route, { userId: randomUUID(), roles: ['owner'] });
-    expect([200, 201, 204, 400, 404, 409, 428]).toContain(res.status);
+  it('when each admin route is called without an admin, then 401; with each admin role, then 403 exactly when the role lacks the permission', async () => {
+    const failures: string[] = [];
+    for (const { service, operation } of routes.filter((r) => r.operation.spec.access === 'admin')) {
+      const name = `${operation.method.toUpperCase()} ${operation.path}`;
+      const anonymous = await call(service, operation, { roles: [] });
+      if (anonymous.status !== 401) failures.push(`${name} without an admin: ${anonymous.status}`);
+      for (const role of ADMIN_ROLES) {
+        const identity = { adminId: randomUUID(), roles: [role] };
+        const res = await call(service, operation, identity);
+        const refused = res.status === 403 && res.body.error?.code === 'FORBIDDEN';
+        const allowed = !operation.spec.permission || permissionsOf(identity).has(operation.spec.permission);
+        if (refused === allowed) failures.push(`${name} as ${role}: ${res.status} ${res.body.error?.code ?? ''}`);
+      }
+    }
+    expect(failures).toEqual([]);
   });
 });

@@ -1,38 +1,39 @@
-/** What a request must present: nothing, a tenant API key, a key and a user token, or an admin token. */
-export type Access = 'none' | 'apiKey' | 'user' | 'admin';
+import { BACKEND_SERVICES, pathPattern, routeMiss, type RouteAccess } from '@codex/shared';
+import { ROUTE_TABLE } from './route-table';
 
-interface PublicRoute {
+/** What a request must present: nothing, a tenant API key, a key and a user token, or an admin token. */
+export type Access = Exclude<RouteAccess, 'service'>;
+
+interface CompiledRoute {
   method: string;
-  path: string | RegExp;
-  access: Exclude<Access, 'user' | 'admin'>;
+  pattern: RegExp;
+  access: Access;
 }
 
-/** Every route that needs less than a user (or admin) token, in one list; everything else needs one. */
-export const PUBLIC_ROUTES: readonly PublicRoute[] = [
-  { method: 'POST', path: '/api/v1/auth/register', access: 'apiKey' },
-  { method: 'POST', path: '/api/v1/auth/login', access: 'apiKey' },
-  { method: 'POST', path: '/api/v1/auth/refresh', access: 'apiKey' },
-  { method: 'POST', path: '/api/v1/auth/logout', access: 'apiKey' },
-  { method: 'POST', path: '/api/v1/auth/invitations/accept', access: 'apiKey' },
-  { method: 'POST', path: '/api/v1/auth/admin/login', access: 'none' },
-  { method: 'POST', path: '/api/v1/auth/admin/refresh', access: 'none' },
-  { method: 'POST', path: '/api/v1/auth/admin/logout', access: 'none' },
-  { method: 'GET', path: /^\/api\/v1\/client\/public\/content\/[a-z][a-z0-9_-]{0,39}\/[a-z0-9][a-z0-9-]{0,199}$/, access: 'apiKey' },
-  { method: 'GET', path: /^\/api\/v1\/[a-z]+\/health$/, access: 'none' },
-];
+/** Each service's health, mounted by the shared app factory (not declared as route specs). */
+const HEALTH_ROUTES = BACKEND_SERVICES.map((service) => ({ method: 'GET', path: `/api/v1/${service}/health`, access: 'public' as const }));
 
-const ADMIN_PREFIXES = ['/api/v1/admin/', '/api/v1/auth/admin/'];
+/** Routes by the service segment of their path (`/api/v1/<service>/…`), so a request is matched only against its service's few. */
+const ROUTES_BY_SERVICE = new Map<string, CompiledRoute[]>();
+for (const route of [...ROUTE_TABLE, ...HEALTH_ROUTES]) {
+  const service = route.path.split('/')[3]!;
+  const routes = ROUTES_BY_SERVICE.get(service) ?? [];
+  routes.push({ method: route.method, pattern: pathPattern(route.path), access: route.access });
+  ROUTES_BY_SERVICE.set(service, routes);
+}
 
 /**
- * Classifies a request path. Anything not listed as public needs a token;
- * anything under the admin prefixes needs an admin token. Odd spellings
- * (trailing slashes, encodings) match nothing public and so fail closed.
+ * Who may call `method path`, from the route table generated from the
+ * services' own route specs (one source for a route's access). A path no
+ * service serves is 404 and a known path with another method 405 (with
+ * `Allow`), both before any credential is looked at. Odd spellings
+ * (trailing slashes, encodings, case) match no route and so fail closed.
  */
 export function accessFor(method: string, path: string): Access {
-  const open = PUBLIC_ROUTES.find(
-    (route) => route.method === method && (typeof route.path === 'string' ? route.path === path : route.path.test(path)),
-  );
-  if (open) return open.access;
-  if (ADMIN_PREFIXES.some((prefix) => path.startsWith(prefix) || path === prefix.slice(0, -1))) return 'admin';
-  return 'user';
+  const routes = ROUTES_BY_SERVICE.get(path.split('/')[3] ?? '') ?? [];
+  const atPath = routes.filter((route) => route.pattern.test(path));
+  const wanted = method === 'HEAD' ? 'GET' : method;
+  const route = atPath.find((r) => r.method === wanted);
+  if (!route) throw routeMiss(method, path, atPath.map((r) => r.method));
+  return route.access;
 }

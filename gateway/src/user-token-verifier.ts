@@ -1,12 +1,13 @@
 import {
   ErrorCode,
+  ForbiddenError,
   ACCESS_TOKEN_ALGORITHM,
   looksLikeJwt,
   TOKEN_AUDIENCE,
   TOKEN_ISSUER,
   UnauthorizedError,
 } from '@codex/shared';
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet } from 'jose';
 
 export interface VerifiedToken {
   subject: string;
@@ -17,6 +18,9 @@ export interface VerifiedToken {
 export type TokenAudience = keyof typeof TOKEN_AUDIENCE;
 
 const INVALID_TOKEN = () => new UnauthorizedError('Access token is missing, invalid or expired', ErrorCode.INVALID_TOKEN);
+/** A valid token of the other kind: the caller is known, just not allowed here. */
+const WRONG_KIND = (wanted: TokenAudience) =>
+  new ForbiddenError(wanted === 'admin' ? 'This route is for platform admins; a tenant user token is not enough' : 'This route is for tenant users (API key and user token)');
 
 /** Verified tokens remembered (by their exact text) until they expire; bounded, oldest dropped first. */
 const MAX_CACHED_TOKENS = 20_000;
@@ -55,9 +59,12 @@ export class UserTokenVerifier {
     if (!token || !looksLikeJwt(token)) throw INVALID_TOKEN();
     const cached = this.verified.get(token);
     if (cached) {
-      if (cached.audience === audience && cached.expiresAt > Date.now() / 1000) return cached.token;
-      if (cached.expiresAt <= Date.now() / 1000) this.verified.delete(token);
-      throw INVALID_TOKEN();
+      if (cached.expiresAt <= Date.now() / 1000) {
+        this.verified.delete(token);
+        throw INVALID_TOKEN();
+      }
+      if (cached.audience === audience) return cached.token;
+      throw WRONG_KIND(audience);
     }
     const verified = await this.verifySignature(token, audience);
     if (this.verified.size >= MAX_CACHED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
@@ -87,7 +94,13 @@ export class UserTokenVerifier {
       if (audience === 'tenant' && !tenantId) throw INVALID_TOKEN();
       if (audience === 'admin' && tenantId) throw INVALID_TOKEN();
       return { token: { subject: payload.sub!, tenantId, roles }, expiresAt: payload.exp! };
-    } catch {
+    } catch (err) {
+      // jose checks claims only after the signature: a wrong audience here is a genuine token of the other kind.
+      // Only a well-formed one: a tenant token names its tenant, an admin token none.
+      const other = audience === 'admin' ? 'tenant' : 'admin';
+      if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud' && err.payload.aud === TOKEN_AUDIENCE[other] && (other === 'tenant') === (typeof err.payload.tid === 'string')) {
+        throw WRONG_KIND(audience);
+      }
       throw INVALID_TOKEN();
     }
   }

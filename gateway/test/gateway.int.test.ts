@@ -79,11 +79,19 @@ describe('gateway', () => {
     expect(Object.keys(byName).sort()).toEqual(['admin', 'auth', 'billing', 'client', 'crm', 'subscription']);
   });
 
-  it('when a path is outside the API, then the gateway itself answers 404; an unknown API path needs credentials first', async () => {
+  it('when a path no service serves is asked, then 404 before any credential is looked at; a served path with another method is 405 with Allow', async () => {
     const res = await request(gateway).get('/not-the-api/x');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
-    expect((await request(gateway).get('/api/v1/unknown-service/x')).status).toBe(401);
+    for (const path of ['/api/v1/unknown-service/x', '/api/v1/client/no-such-route', '/api/v1/crm/contacts/']) {
+      const unknown = await request(gateway).get(path).set('X-API-Key', 'cmk_whatever');
+      expect(unknown.status).toBe(404);
+      expect(unknown.body.error.code).toBe('NOT_FOUND');
+    }
+    const wrongMethod = await request(gateway).delete('/api/v1/auth/login');
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.allow).toBe('POST');
+    expect(wrongMethod.body.error.code).toBe('METHOD_NOT_ALLOWED');
   });
 
   it('when proxied requests are counted, then metrics group them by service, not by raw path', async () => {

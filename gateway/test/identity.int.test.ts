@@ -90,7 +90,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
   }
 
   const whoami = (key: string | undefined, token: string | undefined) => {
-    const req = request(gateway).get('/api/v1/crm/whoami');
+    const req = request(gateway).get('/api/v1/crm/pipelines');
     if (key) req.set('X-API-Key', key);
     if (token) req.set('Authorization', `Bearer ${token}`);
     return req;
@@ -115,7 +115,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     const listening = await listenOnFreePort(gateway);
     try {
       const answer = await new Promise<{ status: number; body: { identity: unknown; headers: Record<string, string> } }>((resolve, reject) => {
-        const req = http.request(`${listening.url}/api/v1/crm/upload`, {
+        const req = http.request(`${listening.url}/api/v1/crm/import?format=csv`, {
           method: 'POST',
           headers: { 'X-API-Key': keyOf.a!, Authorization: `Bearer ${user.accessToken}`, 'Content-Type': 'text/csv', Expect: '100-continue', 'X-Tenant-Id': tenantOf.b! },
         });
@@ -266,11 +266,15 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
       expect(res.body.total).toBeGreaterThanOrEqual(3);
     });
 
-    it('when an admin token is used on tenant routes, then 401; a tenant token on admin routes, then 401', async () => {
-      expect((await whoami(keyOf.a, adminToken)).status).toBe(401);
+    it('when a genuine admin token is used on tenant routes, or a tenant token on admin routes, then 403 FORBIDDEN (known, not allowed)', async () => {
+      const onTenantRoute = await whoami(keyOf.a, adminToken);
+      expect(onTenantRoute.status).toBe(403);
+      expect(onTenantRoute.body.error.code).toBe('FORBIDDEN');
       const user = await signUp('a');
       const res = await request(gateway).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${user.accessToken}`).set('X-API-Key', keyOf.a!);
-      expect(res.status).toBe(401);
+      expect(res.status).toBe(403);
+      // The same again, now from the verified-token cache.
+      expect((await request(gateway).get('/api/v1/admin/tenants').set('Authorization', `Bearer ${user.accessToken}`)).status).toBe(403);
     });
   });
 

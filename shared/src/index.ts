@@ -32,3 +32,8 @@ export * from './http/idempotency';
 export * from './http/preconditions';
 export * from './auth/record-rules';
 export * from './contracts';
+export * from './import/csv-cells';
+export * from './import/import-jobs-repo';
+export * from './import/import-runner';
+export * from './import/import-routes';
+export * from './import/batched-writer';

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import axios, { type AxiosInstance, type Method } from 'axios';
 import CircuitBreaker from 'opossum';
+import type { z } from 'zod';
 import { AppError, ErrorCode, UpstreamError } from './errors';
 import type { Logger } from './logger';
 import { currentContext } from './request-context';
@@ -34,8 +35,13 @@ export interface ServiceRequest {
   /** The identity to act for; defaults to none (a service acting on its own behalf). */
   identity?: Omit<Identity, 'caller'>;
   headers?: Record<string, string>;
-  /** Overrides the client's timeout (30 s) for a call known to be long, such as applying a whole import. */
+  /** Overrides the client's timeout (30 s) for a call known to be long. */
   timeoutMs?: number;
+}
+
+/** A request whose answer is used: it must be JSON of this shape (the callee's declared contract), else 502. */
+export interface CheckedServiceRequest<T> extends ServiceRequest {
+  answer: z.ZodType<T>;
 }
 
 export interface ServiceResponse<T> {
@@ -86,6 +92,8 @@ export class ServiceClient {
       timeout: options.timeoutMs,
       httpAgent: new http.Agent({ keepAlive: true }),
       validateStatus: () => true,
+      // A service answers; it never sends us elsewhere (a redirect could point anywhere).
+      maxRedirects: 0,
       // Answers are JSON; an upstream that sends more than this is misbehaving.
       maxContentLength: 50 * 1024 * 1024,
     });
@@ -110,10 +118,16 @@ export class ServiceClient {
     return 'closed';
   }
 
-  /** Sends the request; resolves with 2xx/3xx answers, rejects with an AppError otherwise. */
-  async request<T>(request: ServiceRequest): Promise<ServiceResponse<T>> {
+  /**
+   * Sends the request; resolves with a 2xx answer, rejects with an AppError
+   * otherwise. With `answer`, the body must be JSON that the schema accepts
+   * (502 UPSTREAM_ERROR if not), and comes back parsed by it.
+   */
+  async request<T>(request: CheckedServiceRequest<T>): Promise<ServiceResponse<T>>;
+  async request(request: ServiceRequest): Promise<ServiceResponse<unknown>>;
+  async request<T>(request: ServiceRequest & { answer?: z.ZodType<T> }): Promise<ServiceResponse<unknown>> {
     try {
-      return (await this.breaker.fire(request)) as ServiceResponse<T>;
+      return await this.breaker.fire(request);
     } catch (err) {
       throw this.toAppError(err);
     }
@@ -142,7 +156,13 @@ export class ServiceClient {
       throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `${this.target} answered ${response.status}`);
     }
     if (response.status >= 400) throw upstreamClientError(response.status, response.data);
-    return { status: response.status, data: response.data };
+    if (response.status >= 300) throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `${this.target} answered a redirect`);
+    const { answer } = request as ServiceRequest & { answer?: z.ZodType };
+    if (!answer) return { status: response.status, data: response.data };
+    const isJson = /^application\/json\b/i.test(String(response.headers['content-type'] ?? ''));
+    const parsed = isJson ? answer.safeParse(response.data) : undefined;
+    if (!parsed?.success) throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `${this.target} answered something other than its contract`);
+    return { status: response.status, data: parsed.data };
   }
 
   private toAppError(err: unknown): AppError {

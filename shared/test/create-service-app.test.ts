@@ -17,14 +17,16 @@ function capturingLogger(): { logger: Logger; lines: Array<Record<string, unknow
 function buildApp(logger: Logger, healthy = true) {
   return createServiceApp({
     service: 'crm',
-    config: { corsOrigins: ['https://console.example'], bodyLimit: '1kb', trustProxy: 'loopback' },
+    config: { corsOrigins: ['https://console.example'], bodyLimit: '1kb', trustProxy: 'loopback', serviceJwtSecret: 'x'.repeat(32) },
     logger,
     healthChecks: { database: async () => { if (!healthy) throw new Error('connection refused'); } },
     routes: (app, openapi) => {
-      const api = new ApiRouter(openapi, '/api/v1/crm');
+      const api = new ApiRouter(openapi);
       api.post(
         '/things',
         {
+          operationId: 'createThing',
+          access: 'public',
           summary: 'Create a thing',
           body: z.object({ name: z.string().min(1), size: z.number().int().positive() }),
           responses: { 201: { description: 'Created' } },
@@ -35,12 +37,12 @@ function buildApp(logger: Logger, healthy = true) {
       );
       api.get(
         '/things/:id',
-        { summary: 'Get a thing', params: z.object({ id: z.uuid() }), query: z.object({ expand: z.enum(['owner']).optional() }), responses: { 200: { description: 'OK' } } },
+        { operationId: 'getThing', access: 'public', summary: 'Get a thing', params: z.object({ id: z.uuid() }), query: z.object({ expand: z.enum(['owner']).optional() }), responses: { 200: { description: 'OK' } } },
         (req, res) => {
           res.json({ id: req.params.id, expand: req.query.expand ?? null });
         },
       );
-      app.use('/api/v1/crm', api.router);
+      app.use(api.router);
       app.get('/boom', () => {
         throw new Error('secret internals at /srv/app.ts:42');
       });
@@ -64,52 +66,52 @@ describe('createServiceApp', () => {
   beforeEach(() => lines.splice(0));
 
   it('when the body is malformed JSON, then 400 INVALID_JSON with the request id and no stack logged', async () => {
-    const res = await request(app).post('/api/v1/crm/things').set('Content-Type', 'application/json').send('{"name":');
+    const res = await request(app).post('/things').set('Content-Type', 'application/json').send('{"name":');
     expect(res.status).toBe(400);
     expect(res.body).toEqual({ error: { code: 'INVALID_JSON', message: expect.any(String), requestId: res.headers['x-request-id'] } });
     expect(lines.some((line) => line.level === 'error')).toBe(false);
   });
 
   it('when the body is over the limit, then 413 PAYLOAD_TOO_LARGE', async () => {
-    const res = await request(app).post('/api/v1/crm/things').send({ name: 'x'.repeat(2_000), size: 1 });
+    const res = await request(app).post('/things').send({ name: 'x'.repeat(2_000), size: 1 });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('when the body is not JSON, then 415', async () => {
-    const res = await request(app).post('/api/v1/crm/things').set('Content-Type', 'text/csv').send('name,size\na,1');
+    const res = await request(app).post('/things').set('Content-Type', 'text/csv').send('name,size\na,1');
     expect(res.status).toBe(415);
     expect(res.body.error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('when fields are invalid, then 400 VALIDATION_FAILED lists each bad field', async () => {
-    const res = await request(app).post('/api/v1/crm/things').send({ name: '', size: -1, extra: true });
+    const res = await request(app).post('/things').send({ name: '', size: -1, extra: true });
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('VALIDATION_FAILED');
     expect(res.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['body.name', 'body.size']);
   });
 
   it('when the body is missing entirely, then 400 rather than a crash', async () => {
-    const res = await request(app).post('/api/v1/crm/things');
+    const res = await request(app).post('/things');
     expect(res.status).toBe(400);
     expect(res.body.error.details[0].path).toBe('body');
   });
 
   it('when input is valid, then the handler sees parsed values', async () => {
-    const res = await request(app).post('/api/v1/crm/things').send({ name: 'a', size: 2 });
+    const res = await request(app).post('/things').send({ name: 'a', size: 2 });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({ name: 'a', size: 2 });
   });
 
   it('when path and query parameters are invalid, then both are listed', async () => {
-    const res = await request(app).get('/api/v1/crm/things/not-a-uuid?expand=everything');
+    const res = await request(app).get('/things/not-a-uuid?expand=everything');
     expect(res.status).toBe(400);
     expect(res.body.error.details.map((d: { path: string }) => d.path).sort()).toEqual(['params.id', 'query.expand']);
   });
 
   it('when the query is valid, then the handler reads the parsed query', async () => {
     const id = '0b6d2f4e-4a49-4c33-9a8c-0f2a2e7d9d11';
-    const res = await request(app).get(`/api/v1/crm/things/${id}?expand=owner`);
+    const res = await request(app).get(`/things/${id}?expand=owner`);
     expect(res.body).toEqual({ id, expand: 'owner' });
   });
 
@@ -117,6 +119,19 @@ describe('createServiceApp', () => {
     const res = await request(app).get('/nothing-here');
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe('NOT_FOUND');
+  });
+
+  it('when a served path is called with another method, then 405 METHOD_NOT_ALLOWED with Allow', async () => {
+    const res = await request(app).delete('/things');
+    expect(res.status).toBe(405);
+    expect(res.headers.allow).toBe('POST');
+    expect(res.body.error.code).toBe('METHOD_NOT_ALLOWED');
+  });
+
+  it('when a service route is called without a service JWT, then 401 before anything else', async () => {
+    const res = await request(app).get('/api/v1/crm/anything');
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('INVALID_SERVICE_TOKEN');
   });
 
   it('when a handler throws an unknown error, then 500 INTERNAL without internals, logged with its stack', async () => {
@@ -175,17 +190,17 @@ describe('createServiceApp', () => {
   });
 
   it('when /metrics is scraped, then request counts and latency are there by route template', async () => {
-    await request(app).post('/api/v1/crm/things').send({ name: 'a', size: 1 });
+    await request(app).post('/things').send({ name: 'a', size: 1 });
     const res = await request(app).get('/metrics');
-    expect(res.text).toMatch(/http_requests_total\{method="POST",route="\/api\/v1\/crm\/things",status="201",service="crm"\} \d+/);
+    expect(res.text).toMatch(/http_requests_total\{method="POST",route="\/things",status="201",service="crm"\} \d+/);
     expect(res.text).toContain('http_request_duration_seconds_bucket');
   });
 
   it('when the OpenAPI document is requested, then routes appear with their schemas', async () => {
     const res = await request(app).get('/openapi.json');
     expect(res.body.openapi).toBe('3.0.3');
-    expect(res.body.paths['/api/v1/crm/things'].post.requestBody.content['application/json'].schema.required).toEqual(['name', 'size']);
-    expect(res.body.paths['/api/v1/crm/things/{id}'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['id', 'expand']);
+    expect(res.body.paths['/things'].post.requestBody.content['application/json'].schema.required).toEqual(['name', 'size']);
+    expect(res.body.paths['/things/{id}'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['id', 'expand']);
   });
 
   it('when /docs is opened, then Swagger UI is served', async () => {

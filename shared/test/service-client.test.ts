@@ -8,6 +8,7 @@ import {
   runWithContext,
   ServiceClient,
 } from '../src';
+import { z } from 'zod';
 
 const SECRET = 'a-test-service-secret-that-is-long-enough';
 
@@ -68,13 +69,24 @@ describe('ServiceClient', () => {
 
   it('when the upstream answers, then the call carries a service JWT for it and the request id', async () => {
     const response = await runWithContext({ requestId: 'req-42' }, () =>
-      client().request<{ ok: boolean }>({ path: '/internal/things', identity: { tenantId: 't1', roles: ['member'] } }),
+      client().request({ path: '/internal/things', identity: { tenantId: 't1', roles: ['member'] }, answer: z.object({ ok: z.boolean() }) }),
     );
     expect(response).toEqual({ status: 200, data: { ok: true } });
     const headers = stub.calls[0]!.headers;
     expect(headers['x-request-id']).toBe('req-42');
     const identity = createServiceTokenVerifier('client', SECRET)(headers.authorization!.replace('Bearer ', ''));
     expect(identity).toMatchObject({ caller: 'crm', tenantId: 't1', roles: ['member'] });
+  });
+
+  it.each([
+    ['a redirect', (res: http.ServerResponse) => res.writeHead(302, { Location: 'http://127.0.0.1:9/elsewhere' }).end()],
+    ['broken JSON', (res: http.ServerResponse) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"id":')],
+    ['HTML', (res: http.ServerResponse) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<html>{"ok":true}</html>')],
+    ['JSON of another shape', (res: http.ServerResponse) => json(res, 200, { ok: 'yes' })],
+  ])('when the upstream answers %s where a contract is expected, then 502 UPSTREAM_ERROR and no redirect is followed', async (_case, respond) => {
+    stub.respond = (_req, res) => respond(res);
+    await expect(client().request({ path: '/internal/things', answer: z.object({ ok: z.boolean() }) })).rejects.toMatchObject({ status: 502, code: 'UPSTREAM_ERROR' });
+    expect(stub.calls.map((c) => c.url)).toEqual(['/internal/things']);
   });
 
   it('when the upstream answers 4xx, then its code passes through and the breaker stays closed', async () => {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServiceDeps } from '@codex/shared';
-import { provisionTenant, type ProvisionedTenant } from '../../services/admin/src/domain/provisioning';
+import { provisionTenant, type ProvisionedTenant } from '../../services/admin/src';
 
 /** Provisions a real tenant (own database and role) for a test; clean up with dropProvisionedTenants. */
 export function provisionTestTenant(deps: ServiceDeps, templateDatabase: string, slug = `t-${randomBytes(4).toString('hex')}`): Promise<ProvisionedTenant> {

@@ -1,4 +1,4 @@
-import { createStandardServiceApp, requireServiceToken, type ServiceDeps } from '@codex/shared';
+import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
 import { internalRoutes } from './routes/internal-routes';
 import { tenantRoutes } from './routes/tenants';
@@ -7,6 +7,6 @@ import { tenantRoutes } from './routes/tenants';
 export function createApp(deps: ServiceDeps): Express {
   return createStandardServiceApp('admin', deps, (app, openapi) => {
     app.use('/api/v1/admin', tenantRoutes(deps, openapi));
-    app.use('/internal', requireServiceToken('admin', deps.config.serviceJwtSecret), internalRoutes(deps, openapi));
+    app.use('/internal', internalRoutes(deps, openapi));
   });
 }

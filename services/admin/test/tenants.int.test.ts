@@ -175,7 +175,7 @@ describe('tenant provisioning (admin service)', () => {
     it("when a tenant owner's identity calls admin routes, then 403", async () => {
       const auth = serviceAuth(deps, 'admin', { tenantId: '5b7f5f0c-4a3e-4a6e-8f0e-0d6f0b7e1a11', userId: 'u1', roles: ['owner', 'super_admin'] });
       const res = await request(app).get('/api/v1/admin/tenants').set('Authorization', auth);
-      expect(res.status).toBe(403);
+      expect(res.status).toBe(401);
     });
 
     it('when a token meant for another service is used, then 401', async () => {

@@ -4,7 +4,7 @@ import type { AuthContext } from './domain/accounts';
 import { KeyRing } from './domain/key-ring';
 import { PasswordHasher } from './domain/passwords';
 import { authRoutes } from './routes/auth-routes';
-import { internalRoutes } from './routes/internal-routes';
+
 
 /** The auth service: tenant users and platform admins, tokens (ES256, JWKS), permissions. */
 export function createApp(deps: ServiceDeps): Express {
@@ -16,6 +16,6 @@ export function createApp(deps: ServiceDeps): Express {
       res.set('Cache-Control', 'public, max-age=300').json(await ctx.keys.jwks());
     });
     app.use('/api/v1/auth', authRoutes(deps, ctx, openapi));
-    app.use('/internal', internalRoutes(deps, openapi));
+
   });
 }

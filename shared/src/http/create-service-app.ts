@@ -8,6 +8,7 @@ import { createMetrics } from '../metrics';
 import { createDocsRouter, OpenApiRegistry } from '../openapi';
 import type { BreakerState } from '../service-client';
 import type { ServiceName } from '../services';
+import { requireServiceToken } from '../service-token';
 import { PLATFORM_VERSION } from '../version';
 import { accessLog } from './access-log';
 import { errorHandler, notFoundHandler } from './error-handler';
@@ -16,7 +17,7 @@ import { requireJsonBody } from './require-json';
 
 export interface ServiceAppOptions {
   service: ServiceName;
-  config: Pick<ServiceConfig, 'corsOrigins' | 'bodyLimit' | 'trustProxy'>;
+  config: Pick<ServiceConfig, 'corsOrigins' | 'bodyLimit' | 'trustProxy' | 'serviceJwtSecret'>;
   logger: Logger;
   healthChecks: Record<string, HealthCheck>;
   breakerStates?: () => Record<string, BreakerState>;
@@ -53,6 +54,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     breakerStates: options.breakerStates,
   });
 
+  // The route specs of this app, for tools that read its contract (route table, combined document).
+  app.locals.openapi = openapi;
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.trustProxy);
   app.use(requestId());
@@ -70,13 +73,19 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use('/metrics', metrics.router);
   app.use(createDocsRouter(options.openApiDocument ?? (() => openapi.document())));
 
+  if (options.service !== 'gateway') {
+    // Every service route acts for an identity the gateway (or, under /internal, a peer) verified and signed.
+    const verified = requireServiceToken(options.service, options.config.serviceJwtSecret);
+    app.use(`/api/v1/${options.service}`, verified);
+    app.use('/internal', verified);
+  }
   options.streamingRoutes?.(app, openapi);
 
-  app.use(requireJsonBody());
+  app.use(requireJsonBody((method, path) => openapi.takesRawBody(method, path)));
   app.use(express.json({ limit: options.config.bodyLimit, strict: true }));
   options.routes?.(app, openapi);
 
-  app.use(notFoundHandler());
+  app.use(notFoundHandler((path) => openapi.methodsAt(path)));
   app.use(errorHandler(options.logger));
   return app;
 }

@@ -75,7 +75,17 @@ export function sendError(res: ServerResponse, error: AppError, requestId: strin
   res.end(body);
 }
 
-/** Final handler for routes nobody claimed. */
-export function notFoundHandler(): RequestHandler {
-  return (req, _res, next) => next(new NotFoundError(`No route for ${req.method} ${req.path}`));
+/**
+ * Final handler for requests no route took: 405 with `Allow` when the path is
+ * served with other methods (`methodsAt`), else 404.
+ */
+export function notFoundHandler(methodsAt: (path: string) => string[] = () => []): RequestHandler {
+  return (req, _res, next) => next(routeMiss(req.method, req.path, methodsAt(req.path)));
+}
+
+/** 405 METHOD_NOT_ALLOWED naming the allowed methods, or 404 when the path has none. */
+export function routeMiss(method: string, path: string, allowed: string[]): AppError {
+  if (allowed.length === 0) return new NotFoundError(`No route for ${method} ${path}`);
+  const allow = [...new Set(allowed)].join(', ');
+  return new AppError(ErrorCode.METHOD_NOT_ALLOWED, 405, `${method} is not allowed here; use ${allow}`, undefined, { headers: { Allow: allow } });
 }

@@ -10,11 +10,12 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 
 /**
  * Rejects a request body that is not JSON with 415 before any parser sees it.
- * A write without a body (e.g. an action endpoint) is allowed.
+ * A write without a body (e.g. an action endpoint) is allowed, and so is any
+ * body of a route that reads its raw stream itself (`takesRawBody`, uploads).
  */
-export function requireJsonBody(): RequestHandler {
+export function requireJsonBody(takesRawBody: (method: string, path: string) => boolean = () => false): RequestHandler {
   return (req, _res, next) => {
-    if (METHODS_WITH_BODY.has(req.method) && hasBody(req.headers) && !req.is('application/json')) {
+    if (METHODS_WITH_BODY.has(req.method) && hasBody(req.headers) && !req.is('application/json') && !takesRawBody(req.method, req.path)) {
       next(new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, 'Request body must be application/json'));
       return;
     }

@@ -16,6 +16,16 @@ function toIssues(part: string, error: z.ZodError): FieldIssue[] {
 }
 
 /**
+ * Parses `value` with `schema` as the API would (outside a request, e.g. in an
+ * operator command): 400 VALIDATION_FAILED listing every bad field under `part`.
+ */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, part = 'body'): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError('Input validation failed', toIssues(part, result.error));
+  return result.data;
+}
+
+/**
  * Validates and replaces `req.body`, `req.query` and `req.params` with the
  * parsed values; any failure → 400 VALIDATION_FAILED listing every bad field.
  */
@@ -49,3 +59,18 @@ export function validate(schemas: RequestSchemas): RequestHandler {
 export function blankAsNull<T extends z.ZodType>(schema: T) {
   return z.preprocess((value) => (value === '' || value === undefined ? null : value), schema.nullable()).default(null);
 }
+
+/**
+ * A point in time as the API takes it: an ISO 8601 date-time with offset
+ * (`2026-12-01T09:30:00Z`) or a date (`2026-12-01`, midnight UTC), parsed to a
+ * Date. Four-digit years only, so every value fits both JavaScript and
+ * PostgreSQL; numbers and other spellings are refused.
+ */
+const DATE_TIME = z.iso.datetime({ offset: true });
+const DATE = z.iso.date();
+export const Instant = z
+  .string()
+  .max(40)
+  .refine((value) => DATE_TIME.safeParse(value).success || DATE.safeParse(value).success, 'must be an ISO 8601 date-time (2026-12-01T09:30:00Z) or date (2026-12-01)')
+  .transform((value) => new Date(value))
+  .describe('ISO 8601 date-time with offset, or a date (midnight UTC)');

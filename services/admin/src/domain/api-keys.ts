@@ -1,15 +1,30 @@
 import { ErrorCode, ConflictError, generateApiKey, NotFoundError, type Queryable } from '@codex/shared';
-import { insertApiKey } from '../db/api-keys-repo';
-import { findTenantById } from '../db/tenants-repo';
+import { insertApiKey, listApiKeys, recordApiKeyUsage, revokeApiKey, type ApiKey } from '../db/api-keys-repo';
 import type { IssuedApiKey } from './provisioning';
+import { tenantById } from './tenants';
 
 /** Another key for an active or suspended tenant; the secret is returned once. */
 export async function issueApiKey(db: Queryable, tenantId: string, name: string): Promise<IssuedApiKey> {
-  const tenant = await findTenantById(db, tenantId);
-  if (!tenant) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
+  const tenant = await tenantById(db, tenantId);
   if (tenant.status !== 'active' && tenant.status !== 'suspended') {
     throw new ConflictError(`Tenant is ${tenant.status}; keys are issued once it is provisioned`, undefined, ErrorCode.TENANT_NOT_READY);
   }
   const generated = generateApiKey();
   return { ...(await insertApiKey(db, tenantId, name, generated)), key: generated.key };
+}
+
+/** A tenant's keys (prefixes only; secrets are never kept); 404 for an unknown tenant. */
+export async function apiKeysOf(db: Queryable, tenantId: string): Promise<ApiKey[]> {
+  await tenantById(db, tenantId);
+  return listApiKeys(db, tenantId);
+}
+
+/** Revokes one key of the tenant; 404 when the tenant has no such key. */
+export async function revokeKey(db: Queryable, tenantId: string, keyId: string): Promise<void> {
+  if (!(await revokeApiKey(db, tenantId, keyId))) throw new NotFoundError('API key not found', ErrorCode.API_KEY_NOT_FOUND);
+}
+
+/** Notes when keys were last used (reported in batches by the gateway); a report never moves a last use backwards. */
+export function noteKeyUsage(db: Queryable, usage: Array<{ id: string; lastUsedAt: string }>): Promise<void> {
+  return recordApiKeyUsage(db, usage);
 }

@@ -1,5 +1,5 @@
 import { ErrorCode, ConflictError, NotFoundError, type Queryable } from '@codex/shared';
-import { findTenantById, updateTenant, type TenantWithSecret } from '../db/tenants-repo';
+import { findTenantById, findTenantBySlug, listTenants, updateTenant, type TenantStatus, type TenantWithSecret } from '../db/tenants-repo';
 
 export type TenantChanges = Parameters<typeof updateTenant>[2];
 
@@ -9,13 +9,33 @@ export type TenantChanges = Parameters<typeof updateTenant>[2];
  * still provisioning is finished by provisioning, not by an admin.
  */
 export async function changeTenant(db: Queryable, id: string, changes: TenantChanges): Promise<TenantWithSecret> {
-  const current = await findTenantById(db, id);
-  if (!current) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
+  const current = await tenantById(db, id);
   if (changes.status && current.status !== 'active' && current.status !== 'suspended') {
     throw new ConflictError(`A ${current.status} tenant cannot be ${changes.status}`, undefined, ErrorCode.TENANT_NOT_READY);
   }
   // The UPDATE itself only moves status between active and suspended, so a concurrent change cannot slip past this check.
   const updated = await updateTenant(db, id, changes);
-  if (!updated) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
+  if (!updated) throw TENANT_NOT_FOUND();
   return updated;
+}
+
+const TENANT_NOT_FOUND = () => new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
+
+/** One tenant, or 404 TENANT_NOT_FOUND. */
+export async function tenantById(db: Queryable, id: string): Promise<TenantWithSecret> {
+  const tenant = await findTenantById(db, id);
+  if (!tenant) throw TENANT_NOT_FOUND();
+  return tenant;
+}
+
+/** Tenants, newest first, a page at a time. */
+export function tenantPage(db: Queryable, filter: { status?: TenantStatus; limit: number; offset: number }) {
+  return listTenants(db, filter);
+}
+
+/** One tenant by slug, or 404 TENANT_NOT_FOUND. */
+export async function tenantBySlug(db: Queryable, slug: string): Promise<TenantWithSecret> {
+  const tenant = await findTenantBySlug(db, slug);
+  if (!tenant) throw new NotFoundError(`No tenant with slug ${JSON.stringify(slug)}`, ErrorCode.TENANT_NOT_FOUND);
+  return tenant;
 }

@@ -1,12 +1,15 @@
 import { ApiRouter, requireCaller, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { recordApiKeyUsage } from '../db/api-keys-repo';
+import { noteKeyUsage } from '../domain/api-keys';
 
 /** The most keys one usage report may carry; the gateway sends at most this many per call. */
 export const MAX_USAGE_ENTRIES = 5_000;
 
 const Usage = z.strictObject({
-  usage: z.array(z.strictObject({ id: z.uuid(), lastUsedAt: z.iso.datetime({ offset: true }) })).min(1).max(MAX_USAGE_ENTRIES),
+  usage: z
+    .array(z.strictObject({ id: z.uuid(), lastUsedAt: z.iso.datetime({ offset: true }) }))
+    .min(1)
+    .max(MAX_USAGE_ENTRIES),
 });
 
 /** `/internal/...`: for other services, with a service JWT. */
@@ -15,9 +18,16 @@ export function internalRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   api.router.use(requireCaller('gateway'));
   api.post(
     '/api-keys/usage',
-    { summary: 'When API keys were last used, batched by the gateway', tags: ['internal'], body: Usage, responses: { 204: { description: 'Recorded' } }, security: 'service' },
+    {
+      operationId: 'internalReportKeyUsage',
+      summary: 'When API keys were last used, batched by the gateway',
+      tags: ['internal'],
+      body: Usage,
+      responses: { 204: { description: 'Recorded' } },
+      access: 'service',
+    },
     async (req, res) => {
-      await recordApiKeyUsage(deps.db, req.body.usage);
+      await noteKeyUsage(deps.db, req.body.usage);
       res.status(204).end();
     },
   );

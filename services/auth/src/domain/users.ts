@@ -20,12 +20,12 @@ const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Who is acting: their id and tenant role. Only owners may make or touch owners. */
-export interface Actor {
+export interface ManagingUser {
   userId: string;
   role: string;
 }
 
-function assertMayManage(actor: Actor, target: Account | undefined, newRole?: TenantRole): Account {
+function assertMayManage(actor: ManagingUser, target: Account | undefined, newRole?: TenantRole): Account {
   if (!target) throw new NotFoundError('User not found', ErrorCode.USER_NOT_FOUND);
   if (actor.role !== 'owner' && (target.role === 'owner' || newRole === 'owner')) {
     throw new ForbiddenError('Only an owner can change owners', ErrorCode.OWNER_REQUIRED);
@@ -51,7 +51,7 @@ export async function getTenantUser(realm: Realm, id: string) {
 }
 
 /** Creates an invited user and a one-time token (returned once) to set a password with. */
-export async function inviteUser(realm: Realm, actor: Actor, input: { email: string; name: string; role: TenantRole }) {
+export async function inviteUser(realm: Realm, actor: ManagingUser, input: { email: string; name: string; role: TenantRole }) {
   if (actor.role !== 'owner' && input.role === 'owner') throw new ForbiddenError('Only an owner can invite owners', ErrorCode.OWNER_REQUIRED);
   const invitationToken = `inv_${randomBytes(32).toString('base64url')}`;
   const user = await realm.transaction(async (tx) => {
@@ -76,7 +76,7 @@ export async function acceptUserInvitation(ctx: AuthContext, realm: Realm, input
 }
 
 /** Renames, changes the role of, disables or re-enables a user; disabling ends their sessions. */
-export async function changeUser(realm: Realm, actor: Actor, id: string, changes: { name?: string; role?: TenantRole; status?: 'active' | 'disabled' }) {
+export async function changeUser(realm: Realm, actor: ManagingUser, id: string, changes: { name?: string; role?: TenantRole; status?: 'active' | 'disabled' }) {
   return realm.transaction(async (tx) => {
     const target = assertMayManage(actor, await findAccountById(tx, 'user', id), changes.role);
     const demoted = changes.role !== undefined && changes.role !== 'owner';
@@ -90,7 +90,7 @@ export async function changeUser(realm: Realm, actor: Actor, id: string, changes
   });
 }
 
-export async function removeUser(realm: Realm, actor: Actor, id: string): Promise<void> {
+export async function removeUser(realm: Realm, actor: ManagingUser, id: string): Promise<void> {
   await realm.transaction(async (tx) => {
     const target = assertMayManage(actor, await findAccountById(tx, 'user', id));
     await assertNotLastOwner(tx, target);

@@ -5,8 +5,6 @@ import {
   createRateLimit,
   sharedCounters,
   ipKeyGenerator,
-  requirePermission,
-  requireServiceToken,
   tenantOf,
   tenantUserOf,
   TENANT_ROLES,
@@ -29,7 +27,23 @@ const Registration = z.strictObject({ email: Email, password: Password, name: z.
 const RefreshBody = z.strictObject({ refreshToken: RefreshToken });
 const PasswordChange = z.strictObject({ currentPassword: LoginPassword, newPassword: Password });
 
-const SessionSchema = z.object({ tokenType: z.literal('Bearer'), accessToken: z.string(), expiresIn: z.number(), refreshToken: z.string() });
+const Tokens = z
+  .object({ tokenType: z.literal('Bearer'), accessToken: z.string(), expiresIn: z.number().int().describe('Seconds'), refreshToken: z.string() })
+  .meta({ id: 'Tokens' });
+const Account = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    name: z.string(),
+    role: z.string(),
+    status: z.enum(['active', 'invited', 'disabled']),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'Account' });
+const SignedIn = z.object({ ...Tokens.shape, user: Account }).meta({ id: 'SignedIn' });
+const Me = z.object({ ...Account.shape, roles: z.array(z.string()), permissions: z.array(z.string()) }).meta({ id: 'Me' });
+const AccountPage = z.object({ items: z.array(Account), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+const Invited = z.object({ user: Account, invitationToken: z.string(), expiresInSeconds: z.number().int() });
 
 /** Per-IP and per-account login throttles; only failed attempts count against the account. */
 function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHandler[] {
@@ -50,13 +64,20 @@ function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHa
 /** `/api/v1/auth/...`: tenant users' and platform admins' sign-in, tokens and accounts. */
 export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/auth');
-  api.router.use(requireServiceToken('auth', deps.config.serviceJwtSecret));
   const tenant = (req: { identity?: Identity }) => tenantRealm(deps.tenants, tenantOf(req));
   const admins = adminRealm(deps.db);
 
   api.post(
     '/register',
-    { summary: 'Sign a user up (open sign-up tenants)', tags: ['users'], body: Registration, responses: { 201: { description: 'Signed up and in', schema: SessionSchema } }, security: 'apiKey' },
+    {
+      operationId: 'register',
+      summary: 'Sign a user up (open sign-up tenants)',
+      tags: ['users'],
+      body: Registration,
+      responses: { 201: { description: 'Signed up and in', schema: SignedIn } },
+      errors: [409, 422],
+      access: 'apiKey',
+    },
     createRateLimit({ name: 'register-ip', windowMs: deps.config.auth.loginWindowMs, limit: deps.config.auth.loginIpAttempts, redis: sharedCounters(deps), key: (req) => `${req.identity?.tenantId}:${ipKeyGenerator(req.ip ?? '')}` }),
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
@@ -65,7 +86,7 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   );
   api.post(
     '/login',
-    { summary: 'Log a user in', tags: ['users'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SessionSchema } }, security: 'apiKey' },
+    { operationId: 'login', summary: 'Log a user in', tags: ['users'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SignedIn } }, access: 'apiKey' },
     ...loginThrottles(deps, 'tenant'),
     async (req, res) => {
       res.json(await login(ctx, tenant(req), req.body));
@@ -73,26 +94,33 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   );
   api.post(
     '/refresh',
-    { summary: 'Exchange a refresh token for a new pair (the old one is spent)', tags: ['users'], body: RefreshBody, responses: { 200: { description: 'New tokens', schema: SessionSchema } }, security: 'apiKey' },
+    {
+      operationId: 'refresh',
+      summary: 'Exchange a refresh token for a new pair (the old one is spent)',
+      tags: ['users'],
+      body: RefreshBody,
+      responses: { 200: { description: 'New tokens', schema: Tokens } },
+      access: 'apiKey',
+    },
     async (req, res) => {
       res.json(await refresh(ctx, tenant(req), req.body.refreshToken));
     },
   );
   api.post(
     '/logout',
-    { summary: 'End the session the refresh token belongs to', tags: ['users'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, security: 'apiKey' },
+    { operationId: 'logout', summary: 'End the session the refresh token belongs to', tags: ['users'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, access: 'apiKey' },
     async (req, res) => {
       await logout(tenant(req), req.body.refreshToken);
       res.status(204).end();
     },
   );
-  api.get('/me', { summary: 'The calling user, roles and permissions', tags: ['users'], responses: { 200: { description: 'The user' } }, security: 'user' }, async (req, res) => {
+  api.get('/me', { operationId: 'getMe', summary: 'The calling user, roles and permissions', tags: ['users'], responses: { 200: { description: 'The user', schema: Me } }, access: 'user' }, async (req, res) => {
     const { tenantId, userId } = tenantUserOf(req);
     res.json(await me(tenantRealm(deps.tenants, tenantId), userId));
   });
   api.post(
     '/password',
-    { summary: 'Change the calling user’s password (ends every session)', tags: ['users'], body: PasswordChange, responses: { 204: { description: 'Changed' } }, security: 'user' },
+    { operationId: 'changePassword', summary: 'Change the calling user’s password (ends every session)', tags: ['users'], body: PasswordChange, responses: { 204: { description: 'Changed' } }, access: 'user' },
     async (req, res) => {
       const { tenantId, userId } = tenantUserOf(req);
       await changePassword(ctx, tenantRealm(deps.tenants, tenantId), userId, req.body);
@@ -108,6 +136,7 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   api.get(
     '/users',
     {
+      operationId: 'listUsers',
       summary: "The tenant's users (owners and admins)",
       tags: ['users'],
       query: z.object({
@@ -116,10 +145,10 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
         limit: z.coerce.number().int().min(1).max(100).default(50),
         offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
       }),
-      responses: { 200: { description: 'A page of users' } },
-      security: 'user',
+      responses: { 200: { description: 'A page of users', schema: AccountPage } },
+      access: 'user',
+      permission: 'users:read',
     },
-    requirePermission('users:read'),
     async (req, res) => {
       res.json(await listTenantUsers(users(req), req.query));
     },
@@ -127,51 +156,64 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   api.post(
     '/users',
     {
+      operationId: 'inviteUser',
       summary: 'Invite a user; the invitation token is shown once',
       tags: ['users'],
       body: z.strictObject({ email: Email, name: z.string().trim().max(200).default(''), role: Role.default('member') }),
-      responses: { 201: { description: 'Invited' } },
-      security: 'user',
+      responses: { 201: { description: 'Invited', schema: Invited } },
+      errors: [409, 422],
+      access: 'user',
+      permission: 'users:manage',
     },
-    requirePermission('users:manage'),
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
       const invited = await inviteUser(users(req), actor(req), req.body);
       res.status(201).location(`/api/v1/auth/users/${invited.user.id}`).json(invited);
     },
   );
-  api.get('/users/:id', { summary: 'One user', tags: ['users'], params: UserId, responses: { 200: { description: 'The user' } }, security: 'user' }, requirePermission('users:read'), async (req, res) => {
-    res.json(await getTenantUser(users(req), req.params.id));
-  });
+  api.get(
+    '/users/:id',
+    { operationId: 'getUser', summary: 'One user', tags: ['users'], params: UserId, responses: { 200: { description: 'The user', schema: Account } }, access: 'user', permission: 'users:read' },
+    async (req, res) => {
+      res.json(await getTenantUser(users(req), req.params.id));
+    },
+  );
   api.patch(
     '/users/:id',
     {
+      operationId: 'updateUser',
       summary: 'Rename, change the role of, disable or re-enable a user',
       tags: ['users'],
       params: UserId,
       body: z
         .strictObject({ name: z.string().trim().max(200).optional(), role: Role.optional(), status: z.enum(['active', 'disabled']).optional() })
         .refine((body) => Object.keys(body).length > 0, 'nothing to change'),
-      responses: { 200: { description: 'The user' } },
-      security: 'user',
+      responses: { 200: { description: 'The user', schema: Account } },
+      errors: [409],
+      access: 'user',
+      permission: 'users:manage',
     },
-    requirePermission('users:manage'),
     async (req, res) => {
       res.json(await changeUser(users(req), actor(req), req.params.id, req.body));
     },
   );
-  api.delete('/users/:id', { summary: 'Delete a user', tags: ['users'], params: UserId, responses: { 204: { description: 'Deleted' } }, security: 'user' }, requirePermission('users:manage'), async (req, res) => {
-    await removeUser(users(req), actor(req), req.params.id);
-    res.status(204).end();
-  });
+  api.delete(
+    '/users/:id',
+    { operationId: 'deleteUser', summary: 'Delete a user', tags: ['users'], params: UserId, responses: { 204: { description: 'Deleted' } }, errors: [409], access: 'user', permission: 'users:manage' },
+    async (req, res) => {
+      await removeUser(users(req), actor(req), req.params.id);
+      res.status(204).end();
+    },
+  );
   api.post(
     '/invitations/accept',
     {
+      operationId: 'acceptInvitation',
       summary: 'Accept an invitation: set a password and sign in',
       tags: ['users'],
       body: z.strictObject({ token: z.string().regex(/^inv_[A-Za-z0-9_-]{43}$/, 'is not an invitation token'), password: Password }),
-      responses: { 200: { description: 'Signed in', schema: SessionSchema } },
-      security: 'apiKey',
+      responses: { 200: { description: 'Signed in', schema: SignedIn } },
+      access: 'apiKey',
     },
     async (req, res) => {
       res.json(await acceptUserInvitation(ctx, tenant(req), req.body));
@@ -180,26 +222,32 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
 
   api.post(
     '/admin/login',
-    { summary: 'Log a platform admin in', tags: ['admins'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SessionSchema } }, security: 'none' },
+    { operationId: 'adminLogin', summary: 'Log a platform admin in', tags: ['admins'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SignedIn } }, access: 'public' },
     ...loginThrottles(deps, 'admin'),
     async (req, res) => {
       res.json(await login(ctx, admins, req.body));
     },
   );
-  api.post('/admin/refresh', { summary: 'Rotate an admin refresh token', tags: ['admins'], body: RefreshBody, responses: { 200: { description: 'New tokens' } }, security: 'none' }, async (req, res) => {
+  api.post('/admin/refresh', { operationId: 'adminRefresh', summary: 'Rotate an admin refresh token', tags: ['admins'], body: RefreshBody, responses: { 200: { description: 'New tokens', schema: Tokens } }, access: 'public' }, async (req, res) => {
     res.json(await refresh(ctx, admins, req.body.refreshToken));
   });
-  api.post('/admin/logout', { summary: 'End an admin session', tags: ['admins'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, security: 'none' }, async (req, res) => {
+  api.post('/admin/logout', { operationId: 'adminLogout', summary: 'End an admin session', tags: ['admins'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, access: 'public' }, async (req, res) => {
     await logout(admins, req.body.refreshToken);
     res.status(204).end();
   });
-  api.get('/admin/me', { summary: 'The calling admin', tags: ['admins'], responses: { 200: { description: 'The admin' } }, security: 'admin' }, async (req, res) => {
+  api.get('/admin/me', { operationId: 'getAdminMe', summary: 'The calling admin', tags: ['admins'], responses: { 200: { description: 'The admin', schema: Me } }, access: 'admin' }, async (req, res) => {
     res.json(await me(admins, adminOf(req)));
   });
   api.post(
     '/admin/keys/rotate',
-    { summary: 'Rotate the token signing key (old tokens stay valid until they expire)', tags: ['admins'], responses: { 201: { description: 'New key id' } }, security: 'admin' },
-    requirePermission('system:manage'),
+    {
+      operationId: 'rotateSigningKey',
+      summary: 'Rotate the token signing key (old tokens stay valid until they expire)',
+      tags: ['admins'],
+      responses: { 201: { description: 'New key id', schema: z.object({ kid: z.string() }) } },
+      access: 'admin',
+      permission: 'system:manage',
+    },
     async (_req, res) => {
       res.status(201).json({ kid: await ctx.keys.rotate() });
     },

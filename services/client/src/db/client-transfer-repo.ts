@@ -1,4 +1,4 @@
-import { upsertByMatchKey, upsertRecords, type PoolClient, type Queryable, type UpsertCounts, type UpsertTable } from '@codex/shared';
+import { upsertByMatchKey, upsertRecords, type ClientKeys, type PoolClient, type Queryable, type UpsertCounts, type UpsertTable } from '@codex/shared';
 import QueryStream from 'pg-query-stream';
 import type { ClientInput } from './clients-repo';
 
@@ -57,13 +57,6 @@ export function streamClientRows(db: PoolClient): NodeJS.ReadableStream {
       { batchSize: 500 },
     ),
   );
-}
-
-/** A live client as other records refer to it. */
-export interface ClientKeys {
-  id: string;
-  externalId: string | null;
-  email: string | null;
 }
 
 /** Live clients with any of these external ids, emails (given lower-cased) or ids; one index lookup per kind. */

@@ -1,4 +1,4 @@
-import { blankAsNull } from '@codex/shared';
+import { blankAsNull, restoreFormula } from '@codex/shared';
 import { z } from 'zod';
 import { CLIENT_KINDS, CLIENT_STATUSES, type Client, type ClientInput } from '../db/clients-repo';
 
@@ -9,21 +9,6 @@ import { CLIENT_KINDS, CLIENT_STATUSES, type Client, type ClientInput } from '..
  */
 export const BASE_COLUMNS = ['externalId', 'name', 'email', 'phone', 'kind', 'status', 'tags', 'ownerId'] as const;
 const CUSTOM_PREFIX = 'cf.';
-
-/** Spreadsheet programs run cells starting with these as formulas; exported cells get a leading quote. */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/** Whether the text after any leading quotes would start a formula. */
-const quotedFormula = (value: string) => FORMULA_START.test(value.replace(/^'+/, ''));
-
-/** Adds one leading quote to anything that is, or looks like an escaped, formula; restoreFormula undoes it exactly. */
-export function neutraliseFormula(value: string): string {
-  return quotedFormula(value) ? `'${value}` : value;
-}
-
-function restoreFormula(value: string): string {
-  return value.startsWith("'") && quotedFormula(value) ? value.slice(1) : value;
-}
 
 const customValue = z.union([z.string().max(1_000), z.number().finite(), z.boolean(), z.null()]);
 
@@ -83,11 +68,11 @@ export function toRecord(client: Client): Record<string, unknown> {
   };
 }
 
-/** A client → one CSV record over `columns` (base columns, then its custom fields). */
-export function toCsvRecord(client: Client, customColumns: string[]): string[] {
-  const base = [client.externalId ?? '', client.name, client.email ?? '', client.phone ?? '', client.kind, client.status, client.tags.join(';'), client.ownerId ?? ''];
-  const custom = customColumns.map((name) => (name in client.customFields ? JSON.stringify(client.customFields[name]) : ''));
-  return [...base, ...custom].map(neutraliseFormula);
+/** A client → the cells of one CSV record (base columns, then `customColumns`). */
+export function toCsvCells(client: Client, customColumns: string[]): Array<string | null> {
+  const base = [client.externalId, client.name, client.email, client.phone, client.kind, client.status, client.tags.join(';'), client.ownerId];
+  const custom = customColumns.map((name) => (name in client.customFields ? JSON.stringify(client.customFields[name]) : null));
+  return [...base, ...custom];
 }
 
 export function csvHeader(customColumns: string[]): string[] {

@@ -1,7 +1,7 @@
 import {
   ApiRouter,
+  Instant,
   idempotent,
-  requirePermission,
   tenantUserOf,
   expectedVersion,
   requiredVersion,
@@ -11,6 +11,7 @@ import {
 } from '@codex/shared';
 import { z } from 'zod';
 import { CLIENT_KINDS, CLIENT_SORTS, CLIENT_STATUSES } from '../db/clients-repo';
+import { ClientPage, ClientSchema } from './client-schemas';
 import { changeClient, createClient, deleteClient, getClient, restoreClient, searchClients } from '../domain/clients';
 
 /** Custom fields: up to 50 named values of simple types, at most 16 KB together. */
@@ -72,25 +73,32 @@ const ListQuery = z.object({
   status: z.enum(CLIENT_STATUSES).optional(),
   tag: Tag.optional(),
   owner: z.uuid().optional(),
-  createdFrom: z.coerce.date().optional(),
-  createdTo: z.coerce.date().optional(),
+  createdFrom: Instant.optional(),
+  createdTo: Instant.optional(),
   deleted: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   sort: z.enum(CLIENT_SORTS).default('-createdAt'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: Cursor.optional(),
 });
 
-const ClientSchema = z.object({ id: z.uuid(), name: z.string(), version: z.number() });
 
 /** `/api/v1/client/clients…`: the tenant's customers. */
 export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
   const tenants = deps.tenants;
+  const read = { access: 'user', permission: 'clients:read' } as const;
+  const write = { access: 'user', permission: 'clients:write' } as const;
 
   api.get(
     '/clients',
-    { summary: 'Search and list clients (cursor paging, stable order)', tags: ['clients'], query: ListQuery, responses: { 200: { description: 'A page of clients' } }, security: 'user' },
-    requirePermission('clients:read'),
+    {
+      operationId: 'listClients',
+      summary: 'Search and list clients (cursor paging, stable order)',
+      tags: ['clients'],
+      query: ListQuery,
+      responses: { 200: { description: 'A page of clients', schema: ClientPage } },
+      ...read,
+    },
     async (req, res) => {
       const { cursor, owner, ...filters } = req.query;
       const page = await searchClients(tenants, tenantUserOf(req), { ...filters, ownerId: owner, after: cursor });
@@ -99,40 +107,40 @@ export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   );
   api.post(
     '/clients',
-    { summary: 'Create a client', tags: ['clients'], body: CreateClient, responses: { 201: { description: 'Created', schema: ClientSchema } }, security: 'user' },
-    requirePermission('clients:write'),
+    { operationId: 'createClient', summary: 'Create a client', tags: ['clients'], body: CreateClient, responses: { 201: { description: 'Created', schema: ClientSchema } }, errors: [409, 422], ...write },
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
       const client = await createClient(tenants, tenantUserOf(req), { ...req.body, ownerId: req.body.ownerId ?? null });
       withVersionEtag(res, client).status(201).location(`/api/v1/client/clients/${client.id}`).json(client);
     },
   );
-  api.get('/clients/:id', { summary: 'One client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, security: 'user' }, requirePermission('clients:read'), async (req, res) => {
+  api.get('/clients/:id', { operationId: 'getClient', summary: 'One client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, ...read }, async (req, res) => {
     const client = await getClient(tenants, tenantUserOf(req), req.params.id);
     withVersionEtag(res, client).json(client);
   });
   api.patch(
     '/clients/:id',
     {
+      operationId: 'updateClient',
       summary: 'Change a client; send If-Match with its ETag (or "version") — 409 if it changed meanwhile',
       tags: ['clients'],
       params: IdParams,
       body: UpdateClient,
       responses: { 200: { description: 'The client', schema: ClientSchema } },
-      security: 'user',
+      errors: [409, 428],
+      ...write,
     },
-    requirePermission('clients:write'),
     async (req, res) => {
       const { version, ...changes } = req.body;
       const client = await changeClient(tenants, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), version), changes);
       withVersionEtag(res, client).json(client);
     },
   );
-  api.delete('/clients/:id', { summary: 'Delete a client (restorable)', tags: ['clients'], params: IdParams, responses: { 204: { description: 'Deleted' } }, security: 'user' }, requirePermission('clients:write'), async (req, res) => {
+  api.delete('/clients/:id', { operationId: 'deleteClient', summary: 'Delete a client (restorable)', tags: ['clients'], params: IdParams, responses: { 204: { description: 'Deleted' } }, errors: [409], ...write }, async (req, res) => {
     await deleteClient(tenants, tenantUserOf(req), req.params.id, expectedVersion(req.get('if-match')));
     res.status(204).end();
   });
-  api.post('/clients/:id/restore', { summary: 'Restore a deleted client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, security: 'user' }, requirePermission('clients:write'), async (req, res) => {
+  api.post('/clients/:id/restore', { operationId: 'restoreClient', summary: 'Restore a deleted client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, errors: [409], ...write }, async (req, res) => {
     const client = await restoreClient(tenants, tenantUserOf(req), req.params.id);
     withVersionEtag(res, client).json(client);
   });

@@ -1,7 +1,7 @@
 import {
   ApiRouter,
+  Instant,
   requiredVersion,
-  requirePermission,
   tenantOf,
   tenantUserOf,
   withVersionEtag,
@@ -9,6 +9,7 @@ import {
   type ServiceDeps,
 } from '@codex/shared';
 import { z } from 'zod';
+import { ContentEntrySchema, ContentVersions, PublishedContent } from './client-schemas';
 import { changeEntry, createEntry, entries, entryVersions, getEntry, publishedEntry, publishEntry, removeEntry, unpublishEntry } from '../domain/content';
 
 const Type = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'lower-case letters, digits, - and _, up to 40');
@@ -44,52 +45,86 @@ const Id = z.object({ id: z.uuid() });
 export function contentRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
   const tenants = deps.tenants;
-  const read = requirePermission('content:read');
-  const write = requirePermission('content:write');
+  const read = { access: 'user', permission: 'content:read' } as const;
+  const write = { access: 'user', permission: 'content:write' } as const;
+  const Entry = ContentEntrySchema;
 
   api.get(
     '/public/content/:type/:slug',
-    { summary: 'A published entry (only the API key needed)', tags: ['content'], params: z.object({ type: Type, slug: Slug }), responses: { 200: { description: 'The entry' } }, security: 'apiKey' },
+    {
+      operationId: 'getPublishedContent',
+      summary: 'A published entry (only the API key needed)',
+      tags: ['content'],
+      params: z.object({ type: Type, slug: Slug }),
+      responses: { 200: { description: 'The entry', schema: PublishedContent } },
+      access: 'apiKey',
+    },
     async (req, res) => {
       res.set('Cache-Control', 'public, max-age=60').json(await publishedEntry(tenants, tenantOf(req), req.params.type, req.params.slug));
     },
   );
   api.get(
     '/content',
-    { summary: 'List entries (drafts included)', tags: ['content'], query: z.object({ type: Type.optional(), limit: z.coerce.number().int().min(1).max(100).default(50), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) }), responses: { 200: { description: 'Entries' } }, security: 'user' },
-    read,
+    {
+      operationId: 'listContent',
+      summary: 'List entries (drafts included)',
+      tags: ['content'],
+      query: z.object({
+        type: Type.optional(),
+        limit: z.coerce.number().int().min(1).max(100).default(50),
+        offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+      }),
+      responses: { 200: { description: 'Entries', schema: z.object({ items: z.array(Entry) }) } },
+      ...read,
+    },
     async (req, res) => {
       res.json({ items: await entries(tenants, tenantUserOf(req), req.query) });
     },
   );
-  api.post('/content', { summary: 'Create a draft entry', tags: ['content'], body: CreateEntry, responses: { 201: { description: 'Created' } }, security: 'user' }, write, async (req, res) => {
+  api.post('/content', { operationId: 'createContent', summary: 'Create a draft entry', tags: ['content'], body: CreateEntry, responses: { 201: { description: 'Created', schema: Entry } }, errors: [409], ...write }, async (req, res) => {
     const entry = await createEntry(tenants, tenantUserOf(req), req.body);
     withVersionEtag(res, entry).status(201).location(`/api/v1/client/content/${entry.id}`).json(entry);
   });
-  api.get('/content/:id', { summary: 'One entry (latest version)', tags: ['content'], params: Id, responses: { 200: { description: 'The entry' } }, security: 'user' }, read, async (req, res) => {
+  api.get('/content/:id', { operationId: 'getContent', summary: 'One entry (latest version)', tags: ['content'], params: Id, responses: { 200: { description: 'The entry', schema: Entry } }, ...read }, async (req, res) => {
     const entry = await getEntry(tenants, tenantUserOf(req), req.params.id);
     withVersionEtag(res, entry).json(entry);
   });
-  api.patch('/content/:id', { summary: 'Save a new version (If-Match or version required)', tags: ['content'], params: Id, body: UpdateEntry, responses: { 200: { description: 'The entry' } }, security: 'user' }, write, async (req, res) => {
+  api.patch('/content/:id', {
+      operationId: 'updateContent',
+      summary: 'Save a new version (If-Match or version required)',
+      tags: ['content'],
+      params: Id,
+      body: UpdateEntry,
+      responses: { 200: { description: 'The entry', schema: Entry } },
+      errors: [409, 428],
+      ...write,
+    }, async (req, res) => {
     const { version, ...changes } = req.body;
     const entry = await changeEntry(tenants, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), version), changes as Parameters<typeof changeEntry>[4]);
     withVersionEtag(res, entry).json(entry);
   });
-  api.get('/content/:id/versions', { summary: 'Every saved version, newest first', tags: ['content'], params: Id, responses: { 200: { description: 'Versions' } }, security: 'user' }, read, async (req, res) => {
+  api.get('/content/:id/versions', { operationId: 'listContentVersions', summary: 'Every saved version, newest first', tags: ['content'], params: Id, responses: { 200: { description: 'Versions', schema: ContentVersions } }, ...read }, async (req, res) => {
     res.json({ items: await entryVersions(tenants, tenantUserOf(req), req.params.id) });
   });
   api.post(
     '/content/:id/publish',
-    { summary: 'Publish a version (latest by default) now or at a later time', tags: ['content'], params: Id, body: z.strictObject({ at: z.coerce.date().optional(), version: z.number().int().positive().optional() }), responses: { 200: { description: 'The entry' } }, security: 'user' },
-    write,
+    {
+      operationId: 'publishContent',
+      summary: 'Publish a version (latest by default) now or at a later time',
+      tags: ['content'],
+      params: Id,
+      body: z.strictObject({ at: Instant.optional(), version: z.number().int().positive().optional() }),
+      responses: { 200: { description: 'The entry', schema: Entry } },
+      ...write,
+    },
     async (req, res) => {
       res.json(await publishEntry(tenants, tenantUserOf(req), req.params.id, req.body));
     },
   );
-  api.post('/content/:id/unpublish', { summary: 'Take an entry offline', tags: ['content'], params: Id, responses: { 200: { description: 'The entry' } }, security: 'user' }, write, async (req, res) => {
+  api.post('/content/:id/unpublish', { operationId: 'unpublishContent', summary: 'Take an entry offline', tags: ['content'], params: Id, responses: { 200: { description: 'The entry', schema: Entry } }, ...write }, async (req, res) => {
     res.json(await unpublishEntry(tenants, tenantUserOf(req), req.params.id));
   });
-  api.delete('/content/:id', { summary: 'Delete an entry and its versions', tags: ['content'], params: Id, responses: { 204: { description: 'Deleted' } }, security: 'user' }, write, async (req, res) => {
+  api.delete('/content/:id', { operationId: 'deleteContent', summary: 'Delete an entry and its versions', tags: ['content'], params: Id, responses: { 204: { description: 'Deleted' } }, ...write }, async (req, res) => {
     await removeEntry(tenants, tenantUserOf(req), req.params.id);
     res.status(204).end();
   });

@@ -1,19 +1,37 @@
-import { ErrorCode, ApiRouter, NotFoundError, requireCaller, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { ApiRouter, ClientKeys, ClientLookup, ClientLookupAnswer, requireCaller, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { findClient } from '../db/clients-repo';
+import { linkableClient, lookupClients } from '../domain/client-links';
 
-/** `/internal/...`: for other services (e.g. the CRM checking a clientId), with a service JWT naming the tenant. */
+/** `/internal/...`: for the CRM, which links contacts and deals to clients, with a service JWT naming the tenant. */
 export function internalRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/internal');
   api.router.use(requireCaller('crm'));
   api.get(
     '/clients/:id',
-    { summary: 'Whether a live client exists in the calling tenant', tags: ['internal'], params: z.object({ id: z.uuid() }), responses: { 200: { description: '{ id, name }' } }, security: 'service' },
+    {
+      operationId: 'internalGetClientKeys',
+      summary: 'A live client of the calling tenant, by id (404 when there is none)',
+      tags: ['internal'],
+      params: z.object({ id: z.uuid() }),
+      responses: { 200: { description: 'The client', schema: ClientKeys } },
+      access: 'service',
+    },
     async (req, res) => {
-      const tenantId = tenantOf(req);
-      const client = await deps.tenants.withClient(tenantId, (db) => findClient(db, req.params.id));
-      if (!client) throw new NotFoundError('Client not found', ErrorCode.CLIENT_NOT_FOUND);
-      res.json({ id: client.id, name: client.name });
+      res.json(await linkableClient(deps.tenants, tenantOf(req), req.params.id));
+    },
+  );
+  api.post(
+    '/clients/lookup',
+    {
+      operationId: 'internalLookupClients',
+      summary: 'Live clients of the calling tenant by external id, email or id, in one call',
+      tags: ['internal'],
+      body: ClientLookup,
+      responses: { 200: { description: 'The clients found (each once)', schema: ClientLookupAnswer } },
+      access: 'service',
+    },
+    async (req, res) => {
+      res.json({ items: await lookupClients(deps.tenants, tenantOf(req), req.body) });
     },
   );
   return api.router;

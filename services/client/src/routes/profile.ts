@@ -1,6 +1,7 @@
 import { ApiRouter, tenantUserOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { findProfile, saveProfile } from '../db/profiles-repo';
+import { changeOwnProfile, ownProfile } from '../domain/profiles';
+import { ProfileSchema } from './client-schemas';
 
 const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'));
 
@@ -20,16 +21,25 @@ const ProfileChanges = z
 /** `/api/v1/client/profile`: the calling user's own profile. Every signed-in user may read and change their own. */
 export function profileRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
-  api.get('/profile', { summary: "The calling user's profile", tags: ['profile'], responses: { 200: { description: 'The profile' } }, security: 'user' }, async (req, res) => {
-    const { tenantId, userId } = tenantUserOf(req);
-    res.json(await deps.tenants.withClient(tenantId, (db) => findProfile(db, userId)));
-  });
+  api.get(
+    '/profile',
+    { operationId: 'getProfile', summary: "The calling user's profile", tags: ['profile'], responses: { 200: { description: 'The profile', schema: ProfileSchema } }, access: 'user' },
+    async (req, res) => {
+      res.json(await ownProfile(deps.tenants, tenantUserOf(req)));
+    },
+  );
   api.patch(
     '/profile',
-    { summary: "Change the calling user's profile (preferences merge)", tags: ['profile'], body: ProfileChanges, responses: { 200: { description: 'The profile' } }, security: 'user' },
+    {
+      operationId: 'updateProfile',
+      summary: "Change the calling user's profile (preferences merge)",
+      tags: ['profile'],
+      body: ProfileChanges,
+      responses: { 200: { description: 'The profile', schema: ProfileSchema } },
+      access: 'user',
+    },
     async (req, res) => {
-      const { tenantId, userId } = tenantUserOf(req);
-      res.json(await deps.tenants.withClient(tenantId, (db) => saveProfile(db, userId, req.body)));
+      res.json(await changeOwnProfile(deps.tenants, tenantUserOf(req), req.body));
     },
   );
   return api.router;

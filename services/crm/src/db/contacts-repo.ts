@@ -1,6 +1,16 @@
-import { versionedUpdate, type ContactView, type Queryable } from '@codex/shared';
+import { versionedUpdate, type Queryable } from '@codex/shared';
 
-export interface Contact extends ContactView {
+export interface Contact {
+  id: string;
+  clientId: string | null;
+  /** The contact's id in the tenant's own systems; unique among live contacts, like the email. */
+  externalId: string | null;
+  firstName: string;
+  lastName: string;
+  email: string | null;
+  phone: string | null;
+  title: string | null;
+  ownerId: string | null;
   version: number;
   createdBy: string | null;
   createdAt: Date;

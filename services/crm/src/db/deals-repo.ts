@@ -99,21 +99,20 @@ export async function updateDeal(db: Queryable, id: string, changes: Partial<Dea
   return toDeal(rows[0]!);
 }
 
-/** Puts the deal in a stage (status follows the stage's kind) and records the move. */
+/** Puts the deal in a stage with the given status (closed unless open) and records the move. */
 export async function moveDealToStage(
   db: Queryable,
   deal: Deal,
-  stage: { id: string; kind: Deal['status'] },
+  to: { stageId: string; status: Deal['status']; lostReason: string | null },
   movedBy: string,
-  lostReason: string | null,
 ): Promise<Deal> {
   const { rows } = await db.query<DealRow>(
     `UPDATE deals SET stage_id = $2, status = $3, lost_reason = $4,
             closed_at = CASE WHEN $3 = 'open' THEN NULL ELSE COALESCE(closed_at, now()) END, version = version + 1
       WHERE id = $1 RETURNING ${COLUMNS}`,
-    [deal.id, stage.id, stage.kind, stage.kind === 'lost' ? lostReason : null],
+    [deal.id, to.stageId, to.status, to.lostReason],
   );
-  await db.query('INSERT INTO deal_stage_history (deal_id, from_stage_id, to_stage_id, moved_by) VALUES ($1, $2, $3, $4)', [deal.id, deal.stageId, stage.id, movedBy]);
+  await db.query('INSERT INTO deal_stage_history (deal_id, from_stage_id, to_stage_id, moved_by) VALUES ($1, $2, $3, $4)', [deal.id, deal.stageId, to.stageId, movedBy]);
   return toDeal(rows[0]!);
 }
 

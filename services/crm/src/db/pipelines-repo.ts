@@ -1,13 +1,12 @@
 import type { Queryable } from '@codex/shared';
-
-export const STAGE_KINDS = ['open', 'won', 'lost'] as const;
+import type { StageKind } from '../domain/pipeline-rules';
 
 export interface Stage {
   id: string;
   pipelineId: string;
   name: string;
   position: number;
-  kind: (typeof STAGE_KINDS)[number];
+  kind: StageKind;
   probability: number;
 }
 
@@ -42,16 +41,6 @@ const toStage = (row: StageRow): Stage => ({
   kind: row.kind,
   probability: row.probability,
 });
-
-/** The stages a new tenant starts with. */
-export const DEFAULT_STAGES: StageInput[] = [
-  { name: 'Lead', kind: 'open', probability: 10 },
-  { name: 'Qualified', kind: 'open', probability: 25 },
-  { name: 'Proposal', kind: 'open', probability: 50 },
-  { name: 'Negotiation', kind: 'open', probability: 75 },
-  { name: 'Won', kind: 'won', probability: 100 },
-  { name: 'Lost', kind: 'lost', probability: 0 },
-];
 
 export async function listPipelines(db: Queryable): Promise<Pipeline[]> {
   const pipelines = await db.query<{ id: string; name: string; is_default: boolean }>('SELECT id, name, is_default FROM pipelines ORDER BY is_default DESC, name');

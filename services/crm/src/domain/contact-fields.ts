@@ -21,9 +21,15 @@ export const NAME_OR_EMAIL = 'a contact needs a name or an email';
 
 const name = ContactFields.firstName.nullish().transform((value) => value ?? '');
 
-/** One contact of an import file in JSON form; a blank cell is a missing value. */
+/**
+ * One contact of an import file in JSON form; a blank cell is a missing value.
+ * Its client is named by external id, email or id (the first given), since
+ * ids differ in another tenant; the import resolves it to `clientId`.
+ */
 export const ImportedContact = z
   .strictObject({
+    clientExternalId: blankAsNull(z.string().trim().min(1).max(200)),
+    clientEmail: blankAsNull(z.string().trim().max(254).pipe(z.email())),
     externalId: blankAsNull(ContactFields.externalId),
     firstName: name,
     lastName: name,

@@ -14,7 +14,6 @@ import {
   type DealInput,
 } from '../db/deals-repo';
 import {
-  DEFAULT_STAGES,
   findStage,
   insertPipeline,
   listPipelines,
@@ -25,6 +24,7 @@ import {
   type StageInput,
 } from '../db/pipelines-repo';
 import { assertClientExists } from './client-links';
+import { DEFAULT_STAGES, dealStateIn } from './pipeline-rules';
 
 export interface CrmDeps {
   tenants: TenantPoolCache;
@@ -172,7 +172,7 @@ export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { 
     if (!stage || stage.pipelineId !== deal.pipelineId) throw new ValidationError('No such stage in the deal’s pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
     if (stage.id === deal.stageId) throw new AppError(ErrorCode.DEAL_ALREADY_IN_STAGE, 409, 'The deal is already in this stage');
     if (stage.kind === 'lost' && !move.lostReason) throw new ValidationError('A lost deal needs a reason', [{ path: 'body.lostReason', message: 'required when moving to a lost stage' }]);
-    return moveDealToStage(tx, deal, { id: stage.id, kind: stage.kind }, actor.userId, move.lostReason ?? null);
+    return moveDealToStage(tx, deal, { stageId: stage.id, ...dealStateIn(stage.kind, move.lostReason ?? null) }, actor.userId);
   });
 }
 

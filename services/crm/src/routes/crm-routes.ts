@@ -1,17 +1,18 @@
 import {
   ApiRouter,
   idempotent,
+  Instant,
   expectedVersion,
   requiredVersion,
-  requirePermission,
   tenantUserOf,
   withVersionEtag,
   type OpenApiRegistry,
   type ServiceDeps,
 } from '@codex/shared';
 import { z } from 'zod';
+import { ActivitySchema, ContactPage, ContactSchema, DealPage, DealSchema, PipelineSchema, PipelineSummarySchema, StageSchema, Timeline } from './crm-schemas';
 import { ACTIVITY_TYPES } from '../db/activities-repo';
-import { STAGE_KINDS } from '../db/pipelines-repo';
+import { STAGE_KINDS } from '../domain/pipeline-rules';
 import { ContactFields, hasNameOrEmail, NAME_OR_EMAIL } from '../domain/contact-fields';
 import * as crm from '../domain/crm';
 
@@ -84,7 +85,7 @@ const CreateActivity = z
     type: z.enum(ACTIVITY_TYPES),
     subject: z.string().trim().min(1).max(200),
     body: z.string().max(10_000).nullable().default(null),
-    dueAt: z.coerce.date().nullable().default(null),
+    dueAt: Instant.nullable().default(null),
     contactId: z.uuid().nullable().default(null),
     dealId: z.uuid().nullable().default(null),
     ownerId: z.uuid().nullable().default(null),
@@ -94,90 +95,260 @@ const CreateActivity = z
 /** `/api/v1/crm/...`: contacts, deals, pipelines and stages, activities, timelines. */
 export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/crm');
-  const ctx: crm.CrmDeps = { tenants: deps.tenants, clients: deps.clients };
-  const read = requirePermission('crm:read');
-  const write = requirePermission('crm:write');
+  const crmDeps: crm.CrmDeps = { tenants: deps.tenants, clients: deps.clients };
   const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
+  const reads = { access: 'user', permission: 'crm:read' } as const;
+  const writes = { access: 'user', permission: 'crm:write' } as const;
 
-  api.get('/pipelines', { summary: 'Pipelines with their ordered stages', tags: ['pipelines'], responses: { 200: { description: 'Pipelines' } }, security: 'user' }, read, async (req, res) => {
-    res.json({ items: await crm.pipelines(ctx, tenantUserOf(req)) });
-  });
-  api.post('/pipelines', { summary: 'Create a pipeline', tags: ['pipelines'], body: z.strictObject({ name: z.string().trim().min(1).max(100), stages: Stages }), responses: { 201: { description: 'Created' } }, security: 'user' }, requirePermission('crm:write'), once, async (req, res) => {
-    const pipeline = await crm.createPipeline(ctx, tenantUserOf(req), req.body.name, req.body.stages);
-    res.status(201).location(`/api/v1/crm/pipelines/${pipeline.id}`).json(pipeline);
-  });
-  api.put('/pipelines/:id/stages', { summary: 'Replace a pipeline’s ordered stages (ids keep stages, new ones are added)', tags: ['pipelines'], params: Id, body: z.strictObject({ stages: Stages }), responses: { 200: { description: 'Stages' } }, security: 'user' }, write, async (req, res) => {
-    res.json({ items: await crm.setStages(ctx, tenantUserOf(req), req.params.id, req.body.stages) });
-  });
-  api.get('/pipeline', { summary: 'Count and value of deals per stage', tags: ['pipelines'], query: z.object({ pipelineId: z.uuid().optional() }), responses: { 200: { description: 'Summary' } }, security: 'user' }, read, async (req, res) => {
-    res.json(await crm.pipelineSummary(ctx, tenantUserOf(req), req.query.pipelineId));
-  });
+  api.get(
+    '/pipelines',
+    { operationId: 'listPipelines', summary: 'Pipelines with their ordered stages', tags: ['pipelines'], responses: { 200: { description: 'Pipelines', schema: z.object({ items: z.array(PipelineSchema) }) } }, ...reads },
+    async (req, res) => {
+      res.json({ items: await crm.pipelines(crmDeps, tenantUserOf(req)) });
+    },
+  );
+  api.post(
+    '/pipelines',
+    {
+      operationId: 'createPipeline',
+      summary: 'Create a pipeline',
+      tags: ['pipelines'],
+      body: z.strictObject({ name: z.string().trim().min(1).max(100), stages: Stages }),
+      responses: { 201: { description: 'Created', schema: PipelineSchema } },
+      errors: [409, 422],
+      ...writes,
+    },
+    once,
+    async (req, res) => {
+      const pipeline = await crm.createPipeline(crmDeps, tenantUserOf(req), req.body.name, req.body.stages);
+      res.status(201).location(`/api/v1/crm/pipelines/${pipeline.id}`).json(pipeline);
+    },
+  );
+  api.put(
+    '/pipelines/:id/stages',
+    {
+      operationId: 'setPipelineStages',
+      summary: 'Replace a pipeline’s ordered stages (ids keep stages, new ones are added)',
+      tags: ['pipelines'],
+      params: Id,
+      body: z.strictObject({ stages: Stages }),
+      responses: { 200: { description: 'Stages', schema: z.object({ items: z.array(StageSchema) }) } },
+      errors: [409],
+      ...writes,
+    },
+    async (req, res) => {
+      res.json({ items: await crm.setStages(crmDeps, tenantUserOf(req), req.params.id, req.body.stages) });
+    },
+  );
+  api.get(
+    '/pipeline',
+    {
+      operationId: 'summarisePipeline',
+      summary: 'Count and value of deals per stage',
+      tags: ['pipelines'],
+      query: z.object({ pipelineId: z.uuid().optional() }),
+      responses: { 200: { description: 'Summary', schema: PipelineSummarySchema } },
+      errors: [404],
+      ...reads,
+    },
+    async (req, res) => {
+      res.json(await crm.pipelineSummary(crmDeps, tenantUserOf(req), req.query.pipelineId));
+    },
+  );
 
-  api.get('/contacts', { summary: 'List contacts', tags: ['contacts'], query: z.object({ clientId: z.uuid().optional(), q: z.string().trim().min(1).max(100).optional(), ...Page }), responses: { 200: { description: 'A page' } }, security: 'user' }, read, async (req, res) => {
-    res.json(await crm.searchContacts(ctx, tenantUserOf(req), req.query));
-  });
-  api.post('/contacts', { summary: 'Create a contact (clientId checked with the client service)', tags: ['contacts'], body: CreateContact, responses: { 201: { description: 'Created' } }, security: 'user' }, write, once, async (req, res) => {
-    const contact = await crm.createContact(ctx, tenantUserOf(req), req.body);
-    withVersionEtag(res, contact).status(201).location(`/api/v1/crm/contacts/${contact.id}`).json(contact);
-  });
-  api.get('/contacts/:id', { summary: 'One contact', tags: ['contacts'], params: Id, responses: { 200: { description: 'The contact' } }, security: 'user' }, read, async (req, res) => {
-    const contact = await crm.getContact(ctx, tenantUserOf(req), req.params.id);
-    withVersionEtag(res, contact).json(contact);
-  });
-  api.patch('/contacts/:id', { summary: 'Change a contact (If-Match or version required; 409 on conflict)', tags: ['contacts'], params: Id, body: UpdateContact, responses: { 200: { description: 'The contact' } }, security: 'user' }, write, async (req, res) => {
-    const { version: bodyVersion, ...changes } = req.body;
-    const contact = await crm.changeContact(ctx, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), bodyVersion), changes);
-    withVersionEtag(res, contact).json(contact);
-  });
-  api.delete('/contacts/:id', { summary: 'Delete a contact', tags: ['contacts'], params: Id, responses: { 204: { description: 'Deleted' } }, security: 'user' }, write, async (req, res) => {
-    await crm.removeContact(ctx, tenantUserOf(req), req.params.id);
-    res.status(204).end();
-  });
-  api.get('/contacts/:id/timeline', { summary: 'A contact’s activities, newest first', tags: ['contacts'], params: Id, responses: { 200: { description: 'Timeline' } }, security: 'user' }, read, async (req, res) => {
-    res.json({ items: await crm.timeline(ctx, tenantUserOf(req), { contactId: req.params.id }) });
-  });
+  api.get(
+    '/contacts',
+    {
+      operationId: 'listContacts',
+      summary: 'List contacts',
+      tags: ['contacts'],
+      query: z.object({ clientId: z.uuid().optional(), q: z.string().trim().min(1).max(100).optional(), ...Page }),
+      responses: { 200: { description: 'A page', schema: ContactPage } },
+      ...reads,
+    },
+    async (req, res) => {
+      res.json(await crm.searchContacts(crmDeps, tenantUserOf(req), req.query));
+    },
+  );
+  api.post(
+    '/contacts',
+    {
+      operationId: 'createContact',
+      summary: 'Create a contact (clientId checked with the client service)',
+      tags: ['contacts'],
+      body: CreateContact,
+      responses: { 201: { description: 'Created', schema: ContactSchema } },
+      errors: [409, 422],
+      ...writes,
+    },
+    once,
+    async (req, res) => {
+      const contact = await crm.createContact(crmDeps, tenantUserOf(req), req.body);
+      withVersionEtag(res, contact).status(201).location(`/api/v1/crm/contacts/${contact.id}`).json(contact);
+    },
+  );
+  api.get(
+    '/contacts/:id',
+    { operationId: 'getContact', summary: 'One contact', tags: ['contacts'], params: Id, responses: { 200: { description: 'The contact', schema: ContactSchema } }, ...reads },
+    async (req, res) => {
+      const contact = await crm.getContact(crmDeps, tenantUserOf(req), req.params.id);
+      withVersionEtag(res, contact).json(contact);
+    },
+  );
+  api.patch(
+    '/contacts/:id',
+    {
+      operationId: 'updateContact',
+      summary: 'Change a contact (If-Match or version required; 409 on conflict)',
+      tags: ['contacts'],
+      params: Id,
+      body: UpdateContact,
+      responses: { 200: { description: 'The contact', schema: ContactSchema } },
+      errors: [409, 428],
+      ...writes,
+    },
+    async (req, res) => {
+      const { version: bodyVersion, ...changes } = req.body;
+      const contact = await crm.changeContact(crmDeps, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), bodyVersion), changes);
+      withVersionEtag(res, contact).json(contact);
+    },
+  );
+  api.delete(
+    '/contacts/:id',
+    { operationId: 'deleteContact', summary: 'Delete a contact', tags: ['contacts'], params: Id, responses: { 204: { description: 'Deleted' } }, ...writes },
+    async (req, res) => {
+      await crm.removeContact(crmDeps, tenantUserOf(req), req.params.id);
+      res.status(204).end();
+    },
+  );
+  api.get(
+    '/contacts/:id/timeline',
+    { operationId: 'getContactTimeline', summary: 'A contact’s activities, newest first', tags: ['contacts'], params: Id, responses: { 200: { description: 'Timeline', schema: Timeline } }, ...reads },
+    async (req, res) => {
+      res.json({ items: await crm.timeline(crmDeps, tenantUserOf(req), { contactId: req.params.id }) });
+    },
+  );
 
   api.get(
     '/deals',
     {
+      operationId: 'listDeals',
       summary: 'List deals',
       tags: ['deals'],
-      query: z.object({ pipelineId: z.uuid().optional(), stageId: z.uuid().optional(), status: z.enum(['open', 'won', 'lost']).optional(), ownerId: z.uuid().optional(), clientId: z.uuid().optional(), ...Page }),
-      responses: { 200: { description: 'A page' } },
-      security: 'user',
+      query: z.object({
+        pipelineId: z.uuid().optional(),
+        stageId: z.uuid().optional(),
+        status: z.enum(['open', 'won', 'lost']).optional(),
+        ownerId: z.uuid().optional(),
+        clientId: z.uuid().optional(),
+        ...Page,
+      }),
+      responses: { 200: { description: 'A page', schema: DealPage } },
+      ...reads,
     },
-    read,
     async (req, res) => {
-      res.json(await crm.searchDeals(ctx, tenantUserOf(req), req.query));
+      res.json(await crm.searchDeals(crmDeps, tenantUserOf(req), req.query));
     },
   );
-  api.post('/deals', { summary: 'Create a deal (first open stage of the default pipeline unless given)', tags: ['deals'], body: CreateDeal, responses: { 201: { description: 'Created' } }, security: 'user' }, write, once, async (req, res) => {
-    const deal = await crm.createDeal(ctx, tenantUserOf(req), req.body);
-    withVersionEtag(res, deal).status(201).location(`/api/v1/crm/deals/${deal.id}`).json(deal);
-  });
-  api.get('/deals/:id', { summary: 'One deal', tags: ['deals'], params: Id, responses: { 200: { description: 'The deal' } }, security: 'user' }, read, async (req, res) => {
-    const deal = await crm.getDeal(ctx, tenantUserOf(req), req.params.id);
-    withVersionEtag(res, deal).json(deal);
-  });
-  api.patch('/deals/:id', { summary: 'Change a deal (If-Match or version required; 409 on conflict)', tags: ['deals'], params: Id, body: UpdateDeal, responses: { 200: { description: 'The deal' } }, security: 'user' }, write, async (req, res) => {
-    const { version: bodyVersion, ...changes } = req.body;
-    const deal = await crm.changeDeal(ctx, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), bodyVersion), changes);
-    withVersionEtag(res, deal).json(deal);
-  });
-  api.post('/deals/:id/move', { summary: 'Move a deal to another stage (won/lost close it; lost needs a reason)', tags: ['deals'], params: Id, body: MoveDeal, responses: { 200: { description: 'The deal' } }, security: 'user' }, write, async (req, res) => {
-    const deal = await crm.moveDeal(ctx, tenantUserOf(req), req.params.id, { ...req.body, version: expectedVersion(req.get('if-match'), req.body.version) });
-    withVersionEtag(res, deal).json(deal);
-  });
-  api.get('/deals/:id/timeline', { summary: 'A deal’s stage moves and activities, newest first', tags: ['deals'], params: Id, responses: { 200: { description: 'Timeline' } }, security: 'user' }, read, async (req, res) => {
-    res.json({ items: await crm.timeline(ctx, tenantUserOf(req), { dealId: req.params.id }) });
-  });
+  api.post(
+    '/deals',
+    {
+      operationId: 'createDeal',
+      summary: 'Create a deal (first open stage of the default pipeline unless given)',
+      tags: ['deals'],
+      body: CreateDeal,
+      responses: { 201: { description: 'Created', schema: DealSchema } },
+      errors: [409, 422],
+      ...writes,
+    },
+    once,
+    async (req, res) => {
+      const deal = await crm.createDeal(crmDeps, tenantUserOf(req), req.body);
+      withVersionEtag(res, deal).status(201).location(`/api/v1/crm/deals/${deal.id}`).json(deal);
+    },
+  );
+  api.get(
+    '/deals/:id',
+    { operationId: 'getDeal', summary: 'One deal', tags: ['deals'], params: Id, responses: { 200: { description: 'The deal', schema: DealSchema } }, ...reads },
+    async (req, res) => {
+      const deal = await crm.getDeal(crmDeps, tenantUserOf(req), req.params.id);
+      withVersionEtag(res, deal).json(deal);
+    },
+  );
+  api.patch(
+    '/deals/:id',
+    {
+      operationId: 'updateDeal',
+      summary: 'Change a deal (If-Match or version required; 409 on conflict)',
+      tags: ['deals'],
+      params: Id,
+      body: UpdateDeal,
+      responses: { 200: { description: 'The deal', schema: DealSchema } },
+      errors: [409, 428],
+      ...writes,
+    },
+    async (req, res) => {
+      const { version: bodyVersion, ...changes } = req.body;
+      const deal = await crm.changeDeal(crmDeps, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), bodyVersion), changes);
+      withVersionEtag(res, deal).json(deal);
+    },
+  );
+  api.post(
+    '/deals/:id/move',
+    {
+      operationId: 'moveDeal',
+      summary: 'Move a deal to another stage (won/lost close it; lost needs a reason)',
+      tags: ['deals'],
+      params: Id,
+      body: MoveDeal,
+      responses: { 200: { description: 'The deal', schema: DealSchema } },
+      errors: [409],
+      ...writes,
+    },
+    async (req, res) => {
+      const deal = await crm.moveDeal(crmDeps, tenantUserOf(req), req.params.id, { ...req.body, version: expectedVersion(req.get('if-match'), req.body.version) });
+      withVersionEtag(res, deal).json(deal);
+    },
+  );
+  api.get(
+    '/deals/:id/timeline',
+    { operationId: 'getDealTimeline', summary: 'A deal’s stage moves and activities, newest first', tags: ['deals'], params: Id, responses: { 200: { description: 'Timeline', schema: Timeline } }, ...reads },
+    async (req, res) => {
+      res.json({ items: await crm.timeline(crmDeps, tenantUserOf(req), { dealId: req.params.id }) });
+    },
+  );
 
-  api.post('/activities', { summary: 'Log a call, email, meeting, note or task', tags: ['activities'], body: CreateActivity, responses: { 201: { description: 'Created' } }, security: 'user' }, write, once, async (req, res) => {
-    const activity = await crm.createActivity(ctx, tenantUserOf(req), req.body);
-    res.status(201).location(`/api/v1/crm/activities/${activity.id}`).json(activity);
-  });
-  api.post('/activities/:id/complete', { summary: 'Mark an activity done (or not done again)', tags: ['activities'], params: Id, body: z.strictObject({ completed: z.boolean().default(true) }), responses: { 200: { description: 'The activity' } }, security: 'user' }, write, async (req, res) => {
-    res.json(await crm.completeActivity(ctx, tenantUserOf(req), req.params.id, req.body.completed));
-  });
+  api.post(
+    '/activities',
+    {
+      operationId: 'createActivity',
+      summary: 'Log a call, email, meeting, note or task',
+      tags: ['activities'],
+      body: CreateActivity,
+      responses: { 201: { description: 'Created', schema: ActivitySchema } },
+      errors: [409, 422],
+      ...writes,
+    },
+    once,
+    async (req, res) => {
+      const activity = await crm.createActivity(crmDeps, tenantUserOf(req), req.body);
+      res.status(201).location(`/api/v1/crm/activities/${activity.id}`).json(activity);
+    },
+  );
+  api.post(
+    '/activities/:id/complete',
+    {
+      operationId: 'completeActivity',
+      summary: 'Mark an activity done (or not done again)',
+      tags: ['activities'],
+      params: Id,
+      body: z.strictObject({ completed: z.boolean().default(true) }),
+      responses: { 200: { description: 'The activity', schema: ActivitySchema } },
+      ...writes,
+    },
+    async (req, res) => {
+      res.json(await crm.completeActivity(crmDeps, tenantUserOf(req), req.params.id, req.body.completed));
+    },
+  );
   return api.router;
 }

@@ -1,4 +1,5 @@
-import type { Queryable, RowError } from '@codex/shared';
+import type { RowError } from '../db/batch-upsert';
+import type { Queryable } from '../db/pool';
 
 export const IMPORT_ENTITIES = ['clients', 'contacts'] as const;
 export type ImportEntity = (typeof IMPORT_ENTITIES)[number];
@@ -92,16 +93,17 @@ export async function recordProgress(db: Queryable, id: string, progress: JobPro
   return toJob(rows[0]!);
 }
 
-export async function findImportJob(db: Queryable, id: string): Promise<ImportJob | undefined> {
-  const { rows } = await db.query<ImportJobRow>(`SELECT ${COLUMNS} FROM import_jobs WHERE id = $1`, [id]);
+/** One job of `entity` (each service sees only the jobs of the entities it owns). */
+export async function findImportJob(db: Queryable, entity: ImportEntity, id: string): Promise<ImportJob | undefined> {
+  const { rows } = await db.query<ImportJobRow>(`SELECT ${COLUMNS} FROM import_jobs WHERE id = $1 AND entity = $2`, [id, entity]);
   return rows[0] && toJob(rows[0]);
 }
 
 /** The newest jobs first, without their row errors (GET one job for those). */
-export async function listImportJobs(db: Queryable, filter: { entity?: ImportEntity; limit: number }): Promise<ImportJobSummary[]> {
+export async function listImportJobs(db: Queryable, entity: ImportEntity, limit: number): Promise<ImportJobSummary[]> {
   const { rows } = await db.query<ImportJobSummaryRow>(
-    `SELECT ${SUMMARY_COLUMNS} FROM import_jobs WHERE ($1::text IS NULL OR entity = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
-    [filter.entity ?? null, filter.limit],
+    `SELECT ${SUMMARY_COLUMNS} FROM import_jobs WHERE entity = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [entity, limit],
   );
   return rows.map(toSummary);
 }

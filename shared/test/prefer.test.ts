@@ -1,4 +1,4 @@
-import { parsePrefer } from '../src/routes/transfer';
+import { parsePrefer } from '../src';
 
 describe('the Prefer header of an import (RFC 7240)', () => {
   it.each([

@@ -5,10 +5,14 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AppError, ErrorCode, type Actor, type Logger, type RowError, type TenantPoolCache, type UpsertCounts } from '@codex/shared';
 import { parse } from 'csv-parse';
-import { insertImportJob, recordProgress, type ImportEntity, type ImportJob, type JobProgress } from '../db/import-jobs-repo';
-import { fromCsvRecord } from './client-records';
+import type { Actor } from '../auth/record-rules';
+import type { RowError, UpsertCounts } from '../db/batch-upsert';
+import type { TenantPoolCache } from '../db/tenant-pool-cache';
+import { AppError, ErrorCode } from '../errors';
+import type { Logger } from '../logger';
+import { restoreFormula } from './csv-cells';
+import { insertImportJob, recordProgress, type ImportEntity, type ImportJob, type JobProgress } from './import-jobs-repo';
 
 /** Errors kept on the job; the count goes on beyond. */
 const MAX_REPORTED_ERRORS = 1_000;
@@ -19,7 +23,13 @@ export interface ImportOptions {
   /** All rows or none: any bad row fails the whole import. */
   atomic: boolean;
   maxBytes: number;
+  /** A CSV record (column → text) → the record's JSON form; by default each cell with its formula guard removed. */
+  fromCsv?: (record: Record<string, string>) => Record<string, unknown>;
 }
+
+/** Each cell as it was before export guarded it against spreadsheet formulas. */
+export const plainCsvRecord = (record: Record<string, string>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(record).map(([column, value]) => [column, restoreFormula(value)]));
 
 /** Counts bytes as they pass and fails the stream past the limit (413), so an endless upload is cut off. */
 function byteLimit(maxBytes: number): Transform {
@@ -41,7 +51,7 @@ export interface ParsedRecord {
 }
 
 /** The upload as records, one by one, malformed ones included as errors (the rest still come). */
-async function* records(body: Readable, format: ImportOptions['format']): AsyncGenerator<ParsedRecord> {
+async function* records(body: Readable, { format, fromCsv = plainCsvRecord }: ImportOptions): AsyncGenerator<ParsedRecord> {
   if (format === 'jsonl') {
     let line = 0;
     for await (const text of createInterface({ input: body, crlfDelay: Infinity })) {
@@ -76,7 +86,7 @@ async function* records(body: Readable, format: ImportOptions['format']): AsyncG
   body.on('error', (err) => parser.destroy(err));
   for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
     while (skipped.length && skipped[0]!.line < info.lines) yield skipped.shift()!;
-    yield { line: info.lines, value: fromCsvRecord(record) };
+    yield { line: info.lines, value: fromCsv(record) };
   }
   while (skipped.length) yield skipped.shift()!;
 }
@@ -147,7 +157,7 @@ async function runImport(tenants: TenantPoolCache, actor: Actor, job: ImportJob,
   const run = new ImportRun(save);
 
   async function* parsed(): AsyncGenerator<FileRecord> {
-    for await (const record of records(file, options.format)) {
+    for await (const record of records(file, options)) {
       run.progress.rowsRead += 1;
       if (record.error !== undefined || !record.value) run.fail({ line: record.line, message: record.error ?? 'unreadable' });
       else yield { line: record.line, value: record.value };

@@ -1,0 +1,41 @@
+import { BACKEND_SERVICES, closeServiceDeps, createLogger, createServiceDeps, loadConfig, type BackendServiceName, type Operation, type ServiceDeps } from '@codex/shared';
+import type { Express } from 'express';
+import { combineDocuments } from '../../gateway/src';
+import { createApp as admin } from '../../services/admin/src';
+import { createApp as auth } from '../../services/auth/src';
+import { createApp as billing } from '../../services/billing/src';
+import { createApp as client } from '../../services/client/src';
+import { createApp as crm } from '../../services/crm/src';
+import { createApp as subscription } from '../../services/subscription/src';
+
+const APPS: Record<BackendServiceName, (deps: ServiceDeps) => Express> = { auth, billing, subscription, crm, client, admin };
+
+export interface ServiceSurface {
+  service: BackendServiceName;
+  operations: Operation[];
+  document: Record<string, unknown>;
+}
+
+/**
+ * Every backend service's route specs, read from apps built in process (no
+ * database is touched: pools connect on first use and none is used).
+ */
+export async function readApiSurface(): Promise<ServiceSurface[]> {
+  const surfaces: ServiceSurface[] = [];
+  for (const service of BACKEND_SERVICES) {
+    const config = loadConfig(service, { NODE_ENV: 'test', DATABASE_URL: 'postgres://nobody@127.0.0.1:9/unused' });
+    const deps = createServiceDeps(config, createLogger(service, { silent: true }));
+    try {
+      const registry = APPS[service](deps).locals.openapi!;
+      surfaces.push({ service, operations: [...registry.operations], document: registry.document() });
+    } finally {
+      await closeServiceDeps(deps);
+    }
+  }
+  return surfaces;
+}
+
+/** The public API as one document, exactly as the gateway combines it. */
+export function combinedDocument(surfaces: ServiceSurface[]): Record<string, unknown> {
+  return combineDocuments(Object.fromEntries(surfaces.map((s) => [s.service, s.document])));
+}

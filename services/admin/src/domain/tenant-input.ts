@@ -1,0 +1,20 @@
+import { z } from 'zod';
+
+/** Names that would confuse routing, hosts or operators. */
+const RESERVED_SLUGS = new Set(['admin', 'api', 'app', 'auth', 'codex', 'console', 'internal', 'postgres', 'root', 'system', 'template', 'www']);
+
+export const Slug = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,61}[a-z0-9]$/, 'must be 3-63 characters: lower-case letters, digits and hyphens, starting with a letter')
+  .refine((slug) => !slug.includes('--'), 'must not contain consecutive hyphens')
+  .refine((slug) => !RESERVED_SLUGS.has(slug), 'is reserved');
+
+/** A new tenant, as the API and the operator's CLI take it. */
+export const CreateTenant = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  slug: Slug,
+  plan: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/).default('free'),
+});
+
+/** Another API key for a tenant. */
+export const CreateKey = z.strictObject({ name: z.string().trim().min(1).max(100).default('default') });
