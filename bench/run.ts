@@ -224,7 +224,7 @@ SCENARIOS['customer-data'] = {
     const tenantDb = new pg.Client({ connectionString: withDatabase(ctx.masterUrl, tenant.tenant.dbName!) });
     await tenantDb.connect();
     ctx.cleanup.push(() => tenantDb.end());
-    let started = performance.now();
+    const started = performance.now();
     await tenantDb.query(
       `INSERT INTO clients (name, email, status, tags, created_at)
        SELECT 'Client ' || g || ' ' || substr(md5(g::text), 1, 8), 'c' || g || '@example.com', (ARRAY['lead','active','inactive'])[1 + g % 3],

@@ -183,7 +183,8 @@ export class OpenApiRegistry {
             }
           : undefined;
       const parameters = [...this.parameters('path', spec.params, toSchema), ...this.parameters('query', spec.query, toSchema)];
-      (paths[openApiPath(path)] ??= {})[method] = {
+      paths[openApiPath(path)] ??= {};
+      paths[openApiPath(path)]![method] = {
         operationId: spec.operationId,
         summary: spec.summary,
         ...(spec.description ? { description: spec.description } : {}),

@@ -140,7 +140,7 @@ describe('createServiceApp', () => {
     expect(res.body).toEqual({ error: { code: 'INTERNAL', message: 'Internal server error', requestId: expect.any(String) } });
     expect(JSON.stringify(res.body)).not.toContain('secret internals');
     const logged = lines.find((line) => line.level === 'error');
-    expect((logged?.err as { stack?: string }).stack).toContain('secret internals');
+    expect((logged?.err as { stack?: string } | undefined)?.stack).toContain('secret internals');
     expect(logged?.requestId).toBe(res.body.error.requestId);
   });
 

@@ -1,4 +1,4 @@
-import express from 'express';
+import type express from 'express';
 import request from 'supertest';
 import { setTimeout as delay } from 'node:timers/promises';
 import {

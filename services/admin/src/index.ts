@@ -3,5 +3,4 @@ export { createApp } from './app';
 export { apiKeysOf, issueApiKey, revokeKey } from './domain/api-keys';
 export { provisionTenant, type ProvisionedTenant, type ProvisioningDeps } from './domain/provisioning';
 export { CreateKey, CreateTenant } from './domain/tenant-input';
-export { tenantById, tenantBySlug, tenantPage } from './domain/tenants';
-export { publicTenant } from './db/tenants-repo';
+export { publicTenant, tenantById, tenantBySlug, tenantPage } from './domain/tenants';

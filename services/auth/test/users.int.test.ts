@@ -24,10 +24,8 @@ describe('tenant user management (auth service)', () => {
     return { tenantId, owner, ownerAuth: as({ tenantId, userId: owner.id, roles: ['owner'] }) };
   }
 
-  async function invite(tenantId: string, auth: string, role = 'member') {
-    const res = await request(app).post('/api/v1/auth/users').set('Authorization', auth).send({ email: email(), role });
-    return res;
-  }
+  /** An invitation sent with `auth` (which names the tenant). */
+  const invite = (auth: string, role = 'member') => request(app).post('/api/v1/auth/users').set('Authorization', auth).send({ email: email(), role });
 
   beforeAll(async () => {
     bed = await createTenantTestBed();
@@ -41,7 +39,7 @@ describe('tenant user management (auth service)', () => {
 
   it('when an owner invites a user, then the invited user can sign in only after accepting, once', async () => {
     const { tenantId, ownerAuth } = await tenantWithOwner();
-    const invited = await invite(tenantId, ownerAuth);
+    const invited = await invite(ownerAuth);
     expect(invited.status).toBe(201);
     expect(invited.body.user.status).toBe('invited');
     expect(invited.body.invitationToken).toMatch(/^inv_/);
@@ -69,7 +67,7 @@ describe('tenant user management (auth service)', () => {
   it('when a tenant admin tries to make or change an owner, then 403 OWNER_REQUIRED', async () => {
     const { tenantId, owner } = await tenantWithOwner();
     const adminAuth = as({ tenantId, userId: 'some-admin', roles: ['admin'] });
-    const res = await invite(tenantId, adminAuth, 'owner');
+    const res = await invite(adminAuth, 'owner');
     expect(res.status).toBe(403);
     expect(res.body.error.code).toBe('OWNER_REQUIRED');
     const demote = await request(app).patch(`/api/v1/auth/users/${owner.id}`).set('Authorization', adminAuth).send({ role: 'member' });

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { type ServiceDeps } from '@codex/shared';
+import type { ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createServiceTestBed, type ServiceTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';

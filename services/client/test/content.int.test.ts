@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'supertest';
-import { type ServiceDeps } from '@codex/shared';
+import type { ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { createServiceTestBed, type ServiceTestBed } from '../../../test/support/tenant-test-bed';
 import { serviceAuth } from '../../../test/support/service-auth';

@@ -70,9 +70,9 @@ function isOneOf<T extends string>(values: readonly T[], value: string): value i
 export function permissionsOf(identity: Pick<Identity, 'adminId' | 'userId' | 'tenantId' | 'roles'>): Set<Permission> {
   const granted = new Set<Permission>();
   if (identity.adminId) {
-    for (const role of identity.roles) if (isOneOf(ADMIN_ROLES, role)) ROLE_PERMISSIONS.admin[role].forEach((p) => granted.add(p));
+    for (const role of identity.roles) if (isOneOf(ADMIN_ROLES, role)) for (const p of ROLE_PERMISSIONS.admin[role]) granted.add(p);
   } else if (identity.userId && identity.tenantId) {
-    for (const role of identity.roles) if (isOneOf(TENANT_ROLES, role)) ROLE_PERMISSIONS.tenant[role].forEach((p) => granted.add(p));
+    for (const role of identity.roles) if (isOneOf(TENANT_ROLES, role)) for (const p of ROLE_PERMISSIONS.tenant[role]) granted.add(p);
   }
   return granted;
 }

@@ -1,7 +1,8 @@
 import type { Queryable } from '@codex/shared';
 
-export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'deleting', 'deleted', 'failed'] as const;
-export type TenantStatus = (typeof TENANT_STATUSES)[number];
+import type { TenantStatus } from '../domain/tenant-input';
+
+export type { TenantStatus };
 
 export interface Tenant {
   id: string;

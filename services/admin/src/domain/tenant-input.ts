@@ -1,5 +1,9 @@
 import { z } from 'zod';
 
+/** A tenant's life: provisioning → active ⇄ suspended; deleting → deleted; failed when provisioning gave up. */
+export const TENANT_STATUSES = ['provisioning', 'active', 'suspended', 'deleting', 'deleted', 'failed'] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
 /** Names that would confuse routing, hosts or operators. */
 const RESERVED_SLUGS = new Set(['admin', 'api', 'app', 'auth', 'codex', 'console', 'internal', 'postgres', 'root', 'system', 'template', 'www']);
 

@@ -1,5 +1,8 @@
 import { ErrorCode, ConflictError, NotFoundError, type Queryable } from '@codex/shared';
-import { findTenantById, findTenantBySlug, listTenants, updateTenant, type TenantStatus, type TenantWithSecret } from '../db/tenants-repo';
+import { findTenantById, findTenantBySlug, listTenants, publicTenant, updateTenant, type TenantStatus, type TenantWithSecret } from '../db/tenants-repo';
+
+/** What a tenant looks like outside the admin service: never its sealed database password. */
+export { publicTenant };
 
 export type TenantChanges = Parameters<typeof updateTenant>[2];
 

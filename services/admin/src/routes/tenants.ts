@@ -1,10 +1,9 @@
 import { ApiRouter, idempotent, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { publicTenant, TENANT_STATUSES } from '../db/tenants-repo';
 import { apiKeysOf, issueApiKey, revokeKey } from '../domain/api-keys';
-import { CreateKey, CreateTenant } from '../domain/tenant-input';
+import { CreateKey, CreateTenant, TENANT_STATUSES } from '../domain/tenant-input';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
-import { changeTenant, tenantById, tenantPage } from '../domain/tenants';
+import { changeTenant, publicTenant, tenantById, tenantPage } from '../domain/tenants';
 
 const TenantIdParams = z.object({ id: z.uuid() });
 const UpdateTenant = z

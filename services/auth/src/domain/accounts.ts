@@ -122,7 +122,7 @@ export async function logout(realm: Realm, refreshToken: string): Promise<void> 
 /** The caller's own account, roles and permissions. */
 export async function me(realm: Realm, accountId: string) {
   const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
-  if (!account || account.status !== 'active') throw new UnauthorizedError('Account is not active', ErrorCode.ACCOUNT_INACTIVE);
+  if (account?.status !== 'active') throw new UnauthorizedError('Account is not active', ErrorCode.ACCOUNT_INACTIVE);
   const identity = realm.kind === 'admin' ? { adminId: account.id, roles: [account.role] } : { userId: account.id, tenantId: realm.tenantId, roles: [account.role] };
   return { ...publicAccount(account), roles: [account.role], permissions: [...permissionsOf(identity)].sort() };
 }

@@ -1,7 +1,6 @@
 import { versionedUpdate, type Queryable } from '@codex/shared';
+import type { CLIENT_KINDS, CLIENT_STATUSES, ClientSort } from '../domain/client-fields';
 
-export const CLIENT_STATUSES = ['lead', 'active', 'inactive'] as const;
-export const CLIENT_KINDS = ['company', 'person'] as const;
 export type CustomFieldValue = string | number | boolean | null;
 
 export interface Client {
@@ -108,8 +107,6 @@ export async function setClientDeleted(db: Queryable, id: string, deleted: boole
   return toClient(rows[0]!);
 }
 
-export const CLIENT_SORTS = ['-createdAt', 'createdAt', 'name', '-name'] as const;
-export type ClientSort = (typeof CLIENT_SORTS)[number];
 
 export interface ClientQuery {
   /** Free text: prefix of the name or email, or any word of them. */

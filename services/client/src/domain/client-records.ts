@@ -1,6 +1,7 @@
 import { blankAsNull, restoreFormula } from '@codex/shared';
 import { z } from 'zod';
-import { CLIENT_KINDS, CLIENT_STATUSES, type Client, type ClientInput } from '../db/clients-repo';
+import type { Client, ClientInput } from '../db/clients-repo';
+import { CLIENT_KINDS, CLIENT_STATUSES } from './client-fields';
 
 /**
  * The one flat shape clients are exported in and imported from, so an export

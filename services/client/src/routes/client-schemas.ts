@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CLIENT_KINDS, CLIENT_STATUSES } from '../db/clients-repo';
+import { CLIENT_KINDS, CLIENT_STATUSES } from '../domain/client-fields';
 
 /** The client service's answers, as its OpenAPI document declares them. */
 const at = z.iso.datetime();

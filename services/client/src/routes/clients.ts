@@ -10,7 +10,7 @@ import {
   type ServiceDeps,
 } from '@codex/shared';
 import { z } from 'zod';
-import { CLIENT_KINDS, CLIENT_SORTS, CLIENT_STATUSES } from '../db/clients-repo';
+import { CLIENT_KINDS, CLIENT_SORTS, CLIENT_STATUSES } from '../domain/client-fields';
 import { ClientPage, ClientSchema } from './client-schemas';
 import { changeClient, createClient, deleteClient, getClient, restoreClient, searchClients } from '../domain/clients';
 

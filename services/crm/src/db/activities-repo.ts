@@ -1,6 +1,6 @@
 import type { Queryable } from '@codex/shared';
 
-export const ACTIVITY_TYPES = ['call', 'email', 'meeting', 'note', 'task'] as const;
+import type { ACTIVITY_TYPES } from '../domain/crm-rules';
 
 export interface Activity {
   id: string;

@@ -1,5 +1,5 @@
 import type { Queryable } from '@codex/shared';
-import type { StageKind } from '../domain/pipeline-rules';
+import type { StageKind } from '../domain/crm-rules';
 
 export interface Stage {
   id: string;

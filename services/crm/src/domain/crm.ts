@@ -24,7 +24,7 @@ import {
   type StageInput,
 } from '../db/pipelines-repo';
 import { assertClientExists } from './client-links';
-import { DEFAULT_STAGES, dealStateIn } from './pipeline-rules';
+import { DEFAULT_STAGES, dealStateIn } from './crm-rules';
 
 export interface CrmDeps {
   tenants: TenantPoolCache;

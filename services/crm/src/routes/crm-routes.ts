@@ -11,8 +11,7 @@ import {
 } from '@codex/shared';
 import { z } from 'zod';
 import { ActivitySchema, ContactPage, ContactSchema, DealPage, DealSchema, PipelineSchema, PipelineSummarySchema, StageSchema, Timeline } from './crm-schemas';
-import { ACTIVITY_TYPES } from '../db/activities-repo';
-import { STAGE_KINDS } from '../domain/pipeline-rules';
+import { ACTIVITY_TYPES, STAGE_KINDS } from '../domain/crm-rules';
 import { ContactFields, hasNameOrEmail, NAME_OR_EMAIL } from '../domain/contact-fields';
 import * as crm from '../domain/crm';
 

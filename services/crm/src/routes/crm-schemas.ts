@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ACTIVITY_TYPES } from '../db/activities-repo';
-import { STAGE_KINDS } from '../domain/pipeline-rules';
+import { ACTIVITY_TYPES, STAGE_KINDS } from '../domain/crm-rules';
 
 /** The CRM's answers, as its OpenAPI document declares them. */
 const at = z.iso.datetime();

@@ -1,3 +1,6 @@
+/** The kinds of activity a CRM logs. */
+export const ACTIVITY_TYPES = ['call', 'email', 'meeting', 'note', 'task'] as const;
+
 /** A stage is where open deals wait, or where they are won or lost; a deal's status is its stage's kind. */
 export const STAGE_KINDS = ['open', 'won', 'lost'] as const;
 export type StageKind = (typeof STAGE_KINDS)[number];
