@@ -131,20 +131,35 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
       });
       const gatewayHeaders = { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` };
       const rows: Measurement[] = [
-        { scenario: 'auth-get', target: 'auth directly (service JWT)', ...(await load({ url: `${auth.url}${route}`, headers: serviceHeaders(), durationSeconds: DURATION })) },
+        {
+          scenario: 'auth-get',
+          target: 'auth directly (service JWT)',
+          ...(await load({ url: `${auth.url}${route}`, headers: serviceHeaders(), durationSeconds: DURATION })),
+        },
       ];
       const viaGateway = await load({ url: `${gateway.url}${route}`, headers: gatewayHeaders, durationSeconds: DURATION });
       const nginx = await nginxInFrontOf(ctx, auth.url);
-      if (!nginx) return [...rows, { scenario: 'auth-get', target: 'gateway (full pipeline) → auth', ...viaGateway, note: 'nginx not installed: no reference' }];
+      if (!nginx)
+        return [...rows, { scenario: 'auth-get', target: 'gateway (full pipeline) → auth', ...viaGateway, note: 'nginx not installed: no reference' }];
       const viaNginx = await load({ url: `${nginx.url}${route}`, headers: serviceHeaders(), durationSeconds: DURATION });
       rows.push({ scenario: 'auth-get', target: 'nginx → auth (reference)', ...viaNginx });
-      rows.push({ scenario: 'auth-get', target: 'gateway (full pipeline) → auth', ...viaGateway, ratio: ratio(viaGateway.requestsPerSecond, viaNginx.requestsPerSecond) });
+      rows.push({
+        scenario: 'auth-get',
+        target: 'gateway (full pipeline) → auth',
+        ...viaGateway,
+        ratio: ratio(viaGateway.requestsPerSecond, viaNginx.requestsPerSecond),
+      });
       // Latency the pipeline adds at a fixed, sustainable rate.
       const fixed = { durationSeconds: DURATION, overallRate: 1_000, connections: 20 };
       const nginxFixed = await load({ url: `${nginx.url}${route}`, headers: serviceHeaders(), ...fixed });
       const gatewayFixed = await load({ url: `${gateway.url}${route}`, headers: gatewayHeaders, ...fixed });
       rows.push({ scenario: 'auth-get @1000/s', target: 'nginx → auth (reference)', ...nginxFixed });
-      rows.push({ scenario: 'auth-get @1000/s', target: 'gateway (full pipeline) → auth', ...gatewayFixed, note: `p50 +${(gatewayFixed.p50 - nginxFixed.p50).toFixed(2)} ms` });
+      rows.push({
+        scenario: 'auth-get @1000/s',
+        target: 'gateway (full pipeline) → auth',
+        ...gatewayFixed,
+        note: `p50 +${(gatewayFixed.p50 - nginxFixed.p50).toFixed(2)} ms`,
+      });
       return rows;
     },
   },
@@ -160,7 +175,13 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
       for (let i = 0; i < 10; i += 1) await bcrypt.compare('bench password 123', hash);
       const hashMs = (performance.now() - started) / 10;
       const ceiling = cpus().length / (hashMs / 1000);
-      const me = { url: `${gateway.url}/api/v1/auth/me`, headers: { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` }, overallRate: 200, connections: 10, durationSeconds: DURATION };
+      const me = {
+        url: `${gateway.url}/api/v1/auth/me`,
+        headers: { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` },
+        overallRate: 200,
+        connections: 10,
+        durationSeconds: DURATION,
+      };
       const logins = {
         url: `${gateway.url}/api/v1/auth/login`,
         method: 'POST' as const,
@@ -208,8 +229,24 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
       );
       const held = connections.rows.map((r) => `${r.kind}: ${r.n}`).join(', ');
       return [
-        { scenario: 'tenants', target: 'provision 1 tenant', requestsPerSecond: 0, p50: Math.round(oneMs), p99: Math.round(oneMs), errors: 0, note: `${Math.round(oneMs)} ms` },
-        { scenario: 'tenants', target: 'provision 100 tenants (sequential)', requestsPerSecond: 0, p50: Math.round(hundredMs / 100), p99: 0, errors: 0, note: `${(hundredMs / 1000).toFixed(1)} s total, ${Math.round(hundredMs / 100)} ms each` },
+        {
+          scenario: 'tenants',
+          target: 'provision 1 tenant',
+          requestsPerSecond: 0,
+          p50: Math.round(oneMs),
+          p99: Math.round(oneMs),
+          errors: 0,
+          note: `${Math.round(oneMs)} ms`,
+        },
+        {
+          scenario: 'tenants',
+          target: 'provision 100 tenants (sequential)',
+          requestsPerSecond: 0,
+          p50: Math.round(hundredMs / 100),
+          p99: 0,
+          errors: 0,
+          note: `${(hundredMs / 1000).toFixed(1)} s total, ${Math.round(hundredMs / 100)} ms each`,
+        },
         { scenario: 'tenants', target: 'GET /auth/me spread over 100 tenants', ...spread, note: `connections after: ${held}` },
       ];
     },
@@ -270,9 +307,15 @@ SCENARIOS['customer-data'] = {
 
     const IMPORT_ROWS = 100_000;
     const transfer = { gateway, headers, clientPid: client.process.child.pid!, rows };
-    await measureImport(transfer, 'clients', ['externalId,name,email,status,tags', ...Array.from({ length: IMPORT_ROWS }, (_, i) => `imp-${i},Imported ${i},imp${i}@example.org,lead,import`)]);
+    await measureImport(transfer, 'clients', [
+      'externalId,name,email,status,tags',
+      ...Array.from({ length: IMPORT_ROWS }, (_, i) => `imp-${i},Imported ${i},imp${i}@example.org,lead,import`),
+    ]);
     // Each contact links to one of the clients just imported, resolved by external id.
-    await measureImport(transfer, 'contacts', ['externalId,firstName,lastName,email,clientExternalId', ...Array.from({ length: IMPORT_ROWS }, (_, i) => `con-${i},First ${i},Last ${i},con${i}@example.org,imp-${i}`)]);
+    await measureImport(transfer, 'contacts', [
+      'externalId,firstName,lastName,email,clientExternalId',
+      ...Array.from({ length: IMPORT_ROWS }, (_, i) => `con-${i},First ${i},Last ${i},con${i}@example.org,imp-${i}`),
+    ]);
     await measureExport(transfer, 'clients', `seeding took ${seedSeconds.toFixed(0)} s`);
     await measureExport(transfer, 'contacts', 'read from the CRM 500 at a time');
     process.stdout.write(`\nQuery plans (EXPLAIN ANALYZE on the ${CLIENTS.toLocaleString('en')}-client tenant):\n\n${plans.join('\n\n')}\n`);
@@ -362,7 +405,9 @@ async function main(): Promise<void> {
     LOGIN_ACCOUNT_ATTEMPTS: '1000000000',
   };
   const deps = createServiceDeps(loadConfig('admin', env), createLogger('bench', { level: 'warn' }));
-  process.stdout.write(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${CONNECTIONS} connections unless noted, ${DURATION} s per run; access logs off (LOG_LEVEL=info) on every process, nginx access_log off.\n`);
+  process.stdout.write(
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${CONNECTIONS} connections unless noted, ${DURATION} s per run; access logs off (LOG_LEVEL=info) on every process, nginx access_log off.\n`,
+  );
   const rows: Measurement[] = [];
   try {
     for (const name of names) {

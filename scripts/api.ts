@@ -49,7 +49,9 @@ async function main(): Promise<void> {
     process.stderr.write(`api: ${stale.join(', ')} differ from the services' route specs; run \`npm run api -- write\` and commit the result.\n`);
     process.exit(1);
   }
-  process.stdout.write(mode === 'write' ? `api: ${routes.length} routes; route table and docs/openapi.json written.\n` : 'api: route table and docs/openapi.json are current.\n');
+  process.stdout.write(
+    mode === 'write' ? `api: ${routes.length} routes; route table and docs/openapi.json written.\n` : 'api: route table and docs/openapi.json are current.\n',
+  );
 }
 
 runScript('api', main, 'Usage: npm run api -- write|check');

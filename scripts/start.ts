@@ -1,13 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  SERVICE_NAMES,
-  createLogger,
-  loadConfig,
-  loadLauncherConfig,
-  type ServiceName,
-} from '@codex/shared';
+import { SERVICE_NAMES, createLogger, loadConfig, loadLauncherConfig, type ServiceName } from '@codex/shared';
 import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
 import { localSecrets } from './lib/local-secrets';
 import { preparePlatform } from './lib/prepare-platform';
@@ -97,9 +91,7 @@ async function main(): Promise<void> {
   started = true;
 
   const rows = SERVICE_NAMES.map((name) => `  ${name.padEnd(13)} ${services.serviceUrls[name]}`);
-  const databaseLine = database.embedded
-    ? `embedded PostgreSQL, data in ${path.resolve(launcher.dataDir)}`
-    : 'the server in DATABASE_URL';
+  const databaseLine = database.embedded ? `embedded PostgreSQL, data in ${path.resolve(launcher.dataDir)}` : 'the server in DATABASE_URL';
   process.stdout.write(
     [
       '',

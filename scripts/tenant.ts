@@ -40,7 +40,13 @@ async function main(): Promise<void> {
     switch (command) {
       case 'create': {
         const input = parseInput(CreateTenant, { slug: args[0], name: values.name ?? args[0], plan: values.plan }, 'arguments');
-        const provisioning = { db: deps.db, serverUrl: config.databaseUrl, templateDatabase: config.tenantTemplateDatabase, secrets: deps.secrets, logger: deps.logger };
+        const provisioning = {
+          db: deps.db,
+          serverUrl: config.databaseUrl,
+          templateDatabase: config.tenantTemplateDatabase,
+          secrets: deps.secrets,
+          logger: deps.logger,
+        };
         print(await provisionTenant(provisioning, input));
         break;
       }

@@ -109,9 +109,7 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     const { launcher, ports } = await startPlatform();
     try {
       const healths = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<HealthReport>)));
-      expect(healths.map((h) => [h.service, h.status, h.checks.database?.status])).toEqual(
-        SERVICE_NAMES.map((name) => [name, 'ok', 'ok']),
-      );
+      expect(healths.map((h) => [h.service, h.status, h.checks.database?.status])).toEqual(SERVICE_NAMES.map((name) => [name, 'ok', 'ok']));
       const [, password] = launcher.output().match(/Created super admin admin@codex\.local with password: (\S+)/)!;
       const db = new pg.Client({ connectionString: databaseUrl });
       await db.connect();
@@ -151,7 +149,10 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     for (const port of ports) {
       let open = true;
       for (let waited = 0; open && waited < 20_000; waited += 250) {
-        open = await fetch(`http://127.0.0.1:${port}/health`).then(() => true, () => false);
+        open = await fetch(`http://127.0.0.1:${port}/health`).then(
+          () => true,
+          () => false,
+        );
         if (open) await new Promise((resolve) => setTimeout(resolve, 250));
       }
       expect(open).toBe(false);

@@ -26,7 +26,7 @@ describeWithNginx('nginx.conf in front of the gateway (real nginx)', () => {
     const gatewayDeps = createTestDeps('gateway', db.url, { CRM_URL: crm.url, AUTH_URL: crm.url, SUBSCRIPTION_URL: await closedPortUrl() });
     gateway = await listenOnFreePort(createGatewayApp(gatewayDeps));
     deps.push(crmDeps, gatewayDeps);
-    const port = Number(new URL((await closedPortUrl())).port);
+    const port = Number(new URL(await closedPortUrl()).port);
     nginx = await startNginx({ listenPort: port, gatewayAddress: new URL(gateway.url).host });
   });
   afterAll(async () => {

@@ -28,7 +28,9 @@ describe('permissions on every declared route', () => {
   const call = (service: string, operation: Operation, identity: Omit<Identity, 'caller'>) => {
     const url = platform.services[service as 'crm']!.url;
     const path = operation.path.replace(/:[A-Za-z]+/g, ZERO_ID);
-    return request(url)[operation.method](path).set('Authorization', serviceAuth(platform.deps.gateway!, service as 'crm', identity));
+    return request(url)
+      [operation.method](path)
+      .set('Authorization', serviceAuth(platform.deps.gateway!, service as 'crm', identity));
   };
 
   it('when the routes are read from the specs, then every user and admin route declares its access and most declare a permission', async () => {

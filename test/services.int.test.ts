@@ -82,7 +82,9 @@ describe.each(APPS)('the %s service', (service, createApp) => {
   });
 
   it('when a body over 1 MB is posted, then 413', async () => {
-    const res = await request(app).post('/definitely/not/here').send({ blob: 'x'.repeat(1_100_000) });
+    const res = await request(app)
+      .post('/definitely/not/here')
+      .send({ blob: 'x'.repeat(1_100_000) });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });

@@ -75,10 +75,7 @@ export function createApp(deps: ServiceDeps, options: GatewayOptions = {}): Expr
       }
     },
     routes: (app) => {
-      app.use(
-        '/health/services',
-        createServiceHealthRouter({ serviceUrls: config.serviceUrls, breakerStates: () => deps.clients.breakerStates() }),
-      );
+      app.use('/health/services', createServiceHealthRouter({ serviceUrls: config.serviceUrls, breakerStates: () => deps.clients.breakerStates() }));
     },
   });
 }

@@ -34,6 +34,11 @@ export function accessFor(method: string, path: string): Access {
   const atPath = routes.filter((route) => route.pattern.test(path));
   const wanted = method === 'HEAD' ? 'GET' : method;
   const route = atPath.find((r) => r.method === wanted);
-  if (!route) throw routeMiss(method, path, atPath.map((r) => r.method));
+  if (!route)
+    throw routeMiss(
+      method,
+      path,
+      atPath.map((r) => r.method),
+    );
   return route.access;
 }

@@ -1,12 +1,4 @@
-import {
-  ErrorCode,
-  ForbiddenError,
-  ACCESS_TOKEN_ALGORITHM,
-  looksLikeJwt,
-  TOKEN_AUDIENCE,
-  TOKEN_ISSUER,
-  UnauthorizedError,
-} from '@codex/shared';
+import { ErrorCode, ForbiddenError, ACCESS_TOKEN_ALGORITHM, looksLikeJwt, TOKEN_AUDIENCE, TOKEN_ISSUER, UnauthorizedError } from '@codex/shared';
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet } from 'jose';
 
 export interface VerifiedToken {
@@ -20,7 +12,9 @@ export type TokenAudience = keyof typeof TOKEN_AUDIENCE;
 const INVALID_TOKEN = () => new UnauthorizedError('Access token is missing, invalid or expired', ErrorCode.INVALID_TOKEN);
 /** A valid token of the other kind: the caller is known, just not allowed here. */
 const WRONG_KIND = (wanted: TokenAudience) =>
-  new ForbiddenError(wanted === 'admin' ? 'This route is for platform admins; a tenant user token is not enough' : 'This route is for tenant users (API key and user token)');
+  new ForbiddenError(
+    wanted === 'admin' ? 'This route is for platform admins; a tenant user token is not enough' : 'This route is for tenant users (API key and user token)',
+  );
 
 /** Verified tokens remembered (by their exact text) until they expire; bounded, oldest dropped first. */
 const MAX_CACHED_TOKENS = 20_000;
@@ -98,7 +92,12 @@ export class UserTokenVerifier {
       // jose checks claims only after the signature: a wrong audience here is a genuine token of the other kind.
       // Only a well-formed one: a tenant token names its tenant, an admin token none.
       const other = audience === 'admin' ? 'tenant' : 'admin';
-      if (err instanceof errors.JWTClaimValidationFailed && err.claim === 'aud' && err.payload.aud === TOKEN_AUDIENCE[other] && (other === 'tenant') === (typeof err.payload.tid === 'string')) {
+      if (
+        err instanceof errors.JWTClaimValidationFailed &&
+        err.claim === 'aud' &&
+        err.payload.aud === TOKEN_AUDIENCE[other] &&
+        (other === 'tenant') === (typeof err.payload.tid === 'string')
+      ) {
         throw WRONG_KIND(audience);
       }
       throw INVALID_TOKEN();

@@ -50,7 +50,9 @@ describe('gateway', () => {
     const malformed = await request(gateway).post('/api/v1/auth/admin/login').set('Content-Type', 'application/json').send('{"a":');
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe('INVALID_JSON');
-    const large = await request(gateway).post('/api/v1/auth/admin/login').send({ blob: 'x'.repeat(1_100_000) });
+    const large = await request(gateway)
+      .post('/api/v1/auth/admin/login')
+      .send({ blob: 'x'.repeat(1_100_000) });
     expect(large.status).toBe(413);
   });
 

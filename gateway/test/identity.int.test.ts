@@ -4,13 +4,7 @@ import bcrypt from 'bcrypt';
 import express from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import {
-  closeServiceDeps,
-  requireServiceToken,
-  TOKEN_AUDIENCE,
-  TOKEN_ISSUER,
-  type ServiceDeps,
-} from '@codex/shared';
+import { closeServiceDeps, requireServiceToken, TOKEN_AUDIENCE, TOKEN_ISSUER, type ServiceDeps } from '@codex/shared';
 import { createApp as createAdminApp } from '../../services/admin/src/app';
 import { createApp as createAuthApp } from '../../services/auth/src/app';
 import { KeyRing } from '../../services/auth/src/domain/key-ring';
@@ -100,10 +94,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     const user = await signUp('a');
     const login = await request(gateway).post('/api/v1/auth/login').set('X-API-Key', keyOf.a!).send({ email: user.email, password: PASSWORD });
     expect(login.status).toBe(200);
-    const res = await whoami(keyOf.a, login.body.accessToken)
-      .set('X-Tenant-Id', tenantOf.b!)
-      .set('X-User-Id', 'someone-else')
-      .set('X-Service-Token', 'forged');
+    const res = await whoami(keyOf.a, login.body.accessToken).set('X-Tenant-Id', tenantOf.b!).set('X-User-Id', 'someone-else').set('X-Service-Token', 'forged');
     expect(res.status).toBe(200);
     expect(res.body.identity).toEqual({ caller: 'gateway', tenantId: tenantOf.a, userId: user.user.id, roles: ['owner'] });
     for (const header of ['x-tenant-id', 'x-user-id', 'x-service-token', 'x-api-key']) expect(res.body.headers).not.toHaveProperty(header);
@@ -117,7 +108,13 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
       const answer = await new Promise<{ status: number; body: { identity: unknown; headers: Record<string, string> } }>((resolve, reject) => {
         const req = http.request(`${listening.url}/api/v1/crm/import?format=csv`, {
           method: 'POST',
-          headers: { 'X-API-Key': keyOf.a!, Authorization: `Bearer ${user.accessToken}`, 'Content-Type': 'text/csv', Expect: '100-continue', 'X-Tenant-Id': tenantOf.b! },
+          headers: {
+            'X-API-Key': keyOf.a!,
+            Authorization: `Bearer ${user.accessToken}`,
+            'Content-Type': 'text/csv',
+            Expect: '100-continue',
+            'X-Tenant-Id': tenantOf.b!,
+          },
         });
         req.on('continue', () => req.end('name\nx\n'));
         req.on('response', (res) => {
@@ -138,7 +135,8 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
 
   it('when a key is used, then the admin service learns its last use from a batched report, and only the gateway may report', async () => {
     const keyLastUsed = async () =>
-      (await gatewayDeps.db.query<{ last_used_at: Date | null }>('SELECT last_used_at FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenantOf.b])).rows[0]!.last_used_at;
+      (await gatewayDeps.db.query<{ last_used_at: Date | null }>('SELECT last_used_at FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenantOf.b]))
+        .rows[0]!.last_used_at;
     const before = Date.now();
     await whoami(keyOf.b, undefined);
     let lastUsed = await keyLastUsed();
@@ -191,25 +189,63 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     const attacks: Array<[string, () => Promise<string | undefined>]> = [
       ['missing', async () => undefined],
       ['garbage', async () => 'not.a.token'],
-      ['expired', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), algorithm: 'ES256', keyid: k.kid, expiresIn: -60 }); }],
-      ['without exp', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), algorithm: 'ES256', keyid: k.kid }); }],
-      ['alg none', async () => `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims(), sub: valid.user.id, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE.tenant, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.`],
-      ['alg noNE', async () => `${Buffer.from(JSON.stringify({ alg: 'noNE', kid: 'x' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims(), sub: valid.user.id, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.c2ln`],
-      ['HS256 signed with the public key', async () => {
-        const k = await ourKey();
-        const jwk = (await request(gateway).get('/.well-known/jwks.json')).body.keys.find((key: { kid: string }) => key.kid === k.kid);
-        const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
-        // Libraries refuse to make this token, so craft it by hand: the classic key-confusion attack.
-        const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
-        const unsigned = `${encode({ alg: 'HS256', typ: 'JWT', kid: k.kid })}.${encode({ ...claims(), sub: valid.user.id, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE.tenant, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 })}`;
-        return `${unsigned}.${createHmac('sha256', pem).update(unsigned).digest('base64url')}`;
-      }],
-      ['signed by an unknown key (unknown kid)', async () => {
-        const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-        return jwt.sign(claims(), privateKey, { ...base(), algorithm: 'ES256', keyid: randomUUID(), expiresIn: 600 });
-      }],
-      ['for another audience', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), audience: TOKEN_AUDIENCE.admin, algorithm: 'ES256', keyid: k.kid, expiresIn: 600 }); }],
-      ['from another issuer', async () => { const k = await ourKey(); return jwt.sign(claims(), k.privateKey, { ...base(), issuer: 'evil', algorithm: 'ES256', keyid: k.kid, expiresIn: 600 }); }],
+      [
+        'expired',
+        async () => {
+          const k = await ourKey();
+          return jwt.sign(claims(), k.privateKey, { ...base(), algorithm: 'ES256', keyid: k.kid, expiresIn: -60 });
+        },
+      ],
+      [
+        'without exp',
+        async () => {
+          const k = await ourKey();
+          return jwt.sign(claims(), k.privateKey, { ...base(), algorithm: 'ES256', keyid: k.kid });
+        },
+      ],
+      [
+        'alg none',
+        async () =>
+          `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims(), sub: valid.user.id, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE.tenant, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.`,
+      ],
+      [
+        'alg noNE',
+        async () =>
+          `${Buffer.from(JSON.stringify({ alg: 'noNE', kid: 'x' })).toString('base64url')}.${Buffer.from(JSON.stringify({ ...claims(), sub: valid.user.id, exp: Math.floor(Date.now() / 1000) + 600 })).toString('base64url')}.c2ln`,
+      ],
+      [
+        'HS256 signed with the public key',
+        async () => {
+          const k = await ourKey();
+          const jwk = (await request(gateway).get('/.well-known/jwks.json')).body.keys.find((key: { kid: string }) => key.kid === k.kid);
+          const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+          // Libraries refuse to make this token, so craft it by hand: the classic key-confusion attack.
+          const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+          const unsigned = `${encode({ alg: 'HS256', typ: 'JWT', kid: k.kid })}.${encode({ ...claims(), sub: valid.user.id, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE.tenant, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600 })}`;
+          return `${unsigned}.${createHmac('sha256', pem).update(unsigned).digest('base64url')}`;
+        },
+      ],
+      [
+        'signed by an unknown key (unknown kid)',
+        async () => {
+          const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+          return jwt.sign(claims(), privateKey, { ...base(), algorithm: 'ES256', keyid: randomUUID(), expiresIn: 600 });
+        },
+      ],
+      [
+        'for another audience',
+        async () => {
+          const k = await ourKey();
+          return jwt.sign(claims(), k.privateKey, { ...base(), audience: TOKEN_AUDIENCE.admin, algorithm: 'ES256', keyid: k.kid, expiresIn: 600 });
+        },
+      ],
+      [
+        'from another issuer',
+        async () => {
+          const k = await ourKey();
+          return jwt.sign(claims(), k.privateKey, { ...base(), issuer: 'evil', algorithm: 'ES256', keyid: k.kid, expiresIn: 600 });
+        },
+      ],
       ['a refresh token', async () => valid.refreshToken],
     ];
 
@@ -235,7 +271,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
       }
     });
 
-    it("when the tenant is suspended, then its key gets 403 TENANT_SUSPENDED", async () => {
+    it('when the tenant is suspended, then its key gets 403 TENANT_SUSPENDED', async () => {
       const res = await request(gateway).post('/api/v1/auth/login').set('X-API-Key', keyOf.suspended!).send({ email: 'x@example.com', password: PASSWORD });
       expect(res.status).toBe(403);
       expect(res.body.error.code).toBe('TENANT_SUSPENDED');

@@ -1,4 +1,13 @@
-import { BACKEND_SERVICES, closeServiceDeps, createLogger, createServiceDeps, loadConfig, type BackendServiceName, type Operation, type ServiceDeps } from '@codex/shared';
+import {
+  BACKEND_SERVICES,
+  closeServiceDeps,
+  createLogger,
+  createServiceDeps,
+  loadConfig,
+  type BackendServiceName,
+  type Operation,
+  type ServiceDeps,
+} from '@codex/shared';
 import type { Express } from 'express';
 import { combineDocuments } from '../../gateway/src';
 import { createApp as admin } from '../../services/admin/src';

@@ -14,10 +14,7 @@ export interface BootstrapResult {
  * ADMIN_EMAIL/ADMIN_PASSWORD, or generates a password to print once; later
  * starts leave admins alone.
  */
-export async function ensureSuperAdmin(
-  db: Queryable,
-  options: { email: string; password?: string; bcryptCost: number },
-): Promise<BootstrapResult> {
+export async function ensureSuperAdmin(db: Queryable, options: { email: string; password?: string; bcryptCost: number }): Promise<BootstrapResult> {
   const existing = await db.query<{ email: string }>(`SELECT email FROM admins WHERE role = 'super_admin' ORDER BY created_at LIMIT 1`);
   if (existing.rows[0]) return { created: false, email: existing.rows[0].email };
 

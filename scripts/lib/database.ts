@@ -37,7 +37,6 @@ export async function openPlatformDatabase(config: LauncherConfig, onLog?: (line
   return { masterUrl, embedded };
 }
 
-
 /** The URL of the embedded server of DATA_DIR when it is already up, else undefined. */
 async function runningEmbeddedServer(config: LauncherConfig): Promise<string | undefined> {
   const url = await embeddedServerUrl(config.dataDir, config.embeddedPgPort);

@@ -21,7 +21,8 @@ export function runScript(name: string, main: () => Promise<void>, usage?: strin
     const known = toAppError(err);
     let line: string;
     if (err instanceof ConfigError) line = err.message;
-    else if ((err as { code?: string }).code === '42P01') line = `the database schema is behind this version: run \`npm run migrate\` (${(err as Error).message})`;
+    else if ((err as { code?: string }).code === '42P01')
+      line = `the database schema is behind this version: run \`npm run migrate\` (${(err as Error).message})`;
     else if (known && known.status < 500) line = [known.message, ...fieldIssues(known.details).map((i) => `  ${i.path}: ${i.message}`)].join('\n');
     else line = (err as Error).stack ?? String(err);
     process.stderr.write(`${name}: ${line}\n`);

@@ -31,13 +31,14 @@ const secretKeys = z.string().transform((value, ctx) => {
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveInt = z.coerce.number().int().positive();
 
-const byteSize = z
-  .string()
-  .regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 512kb or 1mb');
+const byteSize = z.string().regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 512kb or 1mb');
 
-const commaList = z
-  .string()
-  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+const commaList = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 const baseSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -67,15 +68,19 @@ const baseSchema = z.object({
   IMPORT_MAX_BYTES: positiveInt.default(100 * 1024 * 1024),
   // How long POST /import waits for the import to finish before answering 202; under the gateway's upstream timeout.
   IMPORT_WAIT_MS: z.coerce.number().int().min(0).max(25_000).default(10_000),
-  TENANT_TEMPLATE_DATABASE: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier').default('codex_tenant_template'),
+  TENANT_TEMPLATE_DATABASE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier')
+    .default('codex_tenant_template'),
   TRUST_PROXY: z
     .string()
     .default('loopback')
-    .transform((value): boolean | number | string =>
-      value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value,
-    ),
+    .transform((value): boolean | number | string => (value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value)),
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' }).optional(),
-  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ : -').default('codex'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ : -')
+    .default('codex'),
 });
 
 export interface ServiceConfig {
@@ -114,9 +119,7 @@ export interface ServiceConfig {
 }
 
 function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`)
-    .join('; ');
+  return error.issues.map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`).join('; ');
 }
 
 /**

@@ -73,13 +73,7 @@ export class AppError extends Error {
   /** Extra response headers, e.g. `Retry-After`. */
   readonly headers?: Record<string, string>;
 
-  constructor(
-    code: string,
-    status: number,
-    message: string,
-    details?: unknown,
-    options?: { cause?: unknown; headers?: Record<string, string> },
-  ) {
+  constructor(code: string, status: number, message: string, details?: unknown, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

@@ -87,7 +87,10 @@ export function createHealthRouter(options: HealthOptions): Router {
       checks,
       breakers: options.breakerStates?.() ?? {},
     };
-    res.status(healthy ? 200 : 503).set('Cache-Control', 'no-store').json(report);
+    res
+      .status(healthy ? 200 : 503)
+      .set('Cache-Control', 'no-store')
+      .json(report);
   });
   return router;
 }

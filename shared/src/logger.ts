@@ -33,18 +33,13 @@ const serializeErrors = winston.format((info) => {
  */
 export function createLogger(
   service: string,
-  options: { level?: LogLevel; silent?: boolean; /** Write here instead of stdout (tests). */ stream?: Writable } = {},
+  options: { level?: LogLevel; silent?: boolean /** Write here instead of stdout (tests). */; stream?: Writable } = {},
 ): Logger {
   return winston.createLogger({
     level: options.level ?? 'info',
     silent: options.silent ?? false,
     defaultMeta: { service },
-    format: winston.format.combine(
-      winston.format.timestamp(),
-      withRequestContext(),
-      serializeErrors(),
-      winston.format.json(),
-    ),
+    format: winston.format.combine(winston.format.timestamp(), withRequestContext(), serializeErrors(), winston.format.json()),
     transports: [options.stream ? new winston.transports.Stream({ stream: options.stream }) : new winston.transports.Console()],
   });
 }

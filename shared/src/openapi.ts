@@ -88,8 +88,7 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   503: { name: 'Unavailable', description: 'A dependency is unavailable; retry later' },
 };
 
-const toComponentRefs = (value: unknown): unknown =>
-  JSON.parse(JSON.stringify(value).replaceAll('"#/definitions/', '"#/components/schemas/'));
+const toComponentRefs = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replaceAll('"#/definitions/', '"#/components/schemas/'));
 
 /** Express `/deals/:id` → OpenAPI `/deals/{id}`. */
 export function openApiPath(path: string): string {

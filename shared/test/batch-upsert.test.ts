@@ -5,7 +5,10 @@ describe('RowBatcher', () => {
 
   it('when a record repeats, then the batch before it is handed out first, so the later line sees the earlier one written', () => {
     const rows = [{ key: 'a' }, { key: 'b' }, {}, { key: 'a' }, { key: 'c' }];
-    expect(RowBatcher.split(rows, 10, byKey)).toEqual([[{ key: 'a' }, { key: 'b' }, {}], [{ key: 'a' }, { key: 'c' }]]);
+    expect(RowBatcher.split(rows, 10, byKey)).toEqual([
+      [{ key: 'a' }, { key: 'b' }, {}],
+      [{ key: 'a' }, { key: 'c' }],
+    ]);
   });
 
   it('when rows cannot be matched, then they never split a batch; a full batch is handed out at its size', () => {

@@ -19,7 +19,11 @@ function buildApp(logger: Logger, healthy = true) {
     service: 'crm',
     config: { corsOrigins: ['https://console.example'], bodyLimit: '1kb', trustProxy: 'loopback', serviceJwtSecret: 'x'.repeat(32) },
     logger,
-    healthChecks: { database: async () => { if (!healthy) throw new Error('connection refused'); } },
+    healthChecks: {
+      database: async () => {
+        if (!healthy) throw new Error('connection refused');
+      },
+    },
     routes: (app, openapi) => {
       const api = new ApiRouter(openapi);
       api.post(
@@ -37,7 +41,14 @@ function buildApp(logger: Logger, healthy = true) {
       );
       api.get(
         '/things/:id',
-        { operationId: 'getThing', access: 'public', summary: 'Get a thing', params: z.object({ id: z.uuid() }), query: z.object({ expand: z.enum(['owner']).optional() }), responses: { 200: { description: 'OK' } } },
+        {
+          operationId: 'getThing',
+          access: 'public',
+          summary: 'Get a thing',
+          params: z.object({ id: z.uuid() }),
+          query: z.object({ expand: z.enum(['owner']).optional() }),
+          responses: { 200: { description: 'OK' } },
+        },
         (req, res) => {
           res.json({ id: req.params.id, expand: req.query.expand ?? null });
         },
@@ -73,7 +84,9 @@ describe('createServiceApp', () => {
   });
 
   it('when the body is over the limit, then 413 PAYLOAD_TOO_LARGE', async () => {
-    const res = await request(app).post('/things').send({ name: 'x'.repeat(2_000), size: 1 });
+    const res = await request(app)
+      .post('/things')
+      .send({ name: 'x'.repeat(2_000), size: 1 });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('PAYLOAD_TOO_LARGE');
   });

@@ -1,13 +1,7 @@
 import type express from 'express';
 import request from 'supertest';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  closeServiceDeps,
-  createServiceApp,
-  idempotent,
-  requireServiceToken,
-  type ServiceDeps,
-} from '../src';
+import { closeServiceDeps, createServiceApp, idempotent, requireServiceToken, type ServiceDeps } from '../src';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
 import { createTestDeps } from '../../test/support/service-deps';
 import { serviceAuth } from '../../test/support/service-auth';

@@ -89,10 +89,7 @@ describe('migrate', () => {
       '0001_create-counter.sql': 'CREATE TABLE counter (n int); SELECT pg_sleep(0.2);',
       '0002_count.sql': 'INSERT INTO counter VALUES (1);',
     });
-    const [first, second] = await Promise.all([
-      migrate({ connectionString: db.url, directory }),
-      migrate({ connectionString: db.url, directory }),
-    ]);
+    const [first, second] = await Promise.all([migrate({ connectionString: db.url, directory }), migrate({ connectionString: db.url, directory })]);
     expect([...first.applied, ...second.applied].sort()).toEqual(['0001_create-counter.sql', '0002_count.sql']);
     expect(await query(db.url, 'SELECT n FROM counter')).toHaveLength(1);
   });

@@ -1,13 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  createLogger,
-  createServiceTokenSigner,
-  createServiceTokenVerifier,
-  runWithContext,
-  ServiceClient,
-} from '../src';
+import { createLogger, createServiceTokenSigner, createServiceTokenVerifier, runWithContext, ServiceClient } from '../src';
 import { z } from 'zod';
 
 const SECRET = 'a-test-service-secret-that-is-long-enough';
@@ -85,7 +79,10 @@ describe('ServiceClient', () => {
     ['JSON of another shape', (res: http.ServerResponse) => json(res, 200, { ok: 'yes' })],
   ])('when the upstream answers %s where a contract is expected, then 502 UPSTREAM_ERROR and no redirect is followed', async (_case, respond) => {
     stub.respond = (_req, res) => respond(res);
-    await expect(client().request({ path: '/internal/things', answer: z.object({ ok: z.boolean() }) })).rejects.toMatchObject({ status: 502, code: 'UPSTREAM_ERROR' });
+    await expect(client().request({ path: '/internal/things', answer: z.object({ ok: z.boolean() }) })).rejects.toMatchObject({
+      status: 502,
+      code: 'UPSTREAM_ERROR',
+    });
     expect(stub.calls.map((c) => c.url)).toEqual(['/internal/things']);
   });
 

@@ -8,10 +8,7 @@ async function serverConnections(url: string, applicationName: string): Promise<
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ count: string }>(
-      'SELECT count(*) FROM pg_stat_activity WHERE application_name = $1',
-      [applicationName],
-    );
+    const { rows } = await client.query<{ count: string }>('SELECT count(*) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
     return Number(rows[0]!.count);
   } finally {
     await client.end();

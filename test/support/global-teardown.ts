@@ -10,10 +10,9 @@ export default async function globalTeardown(): Promise<void> {
     const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres') });
     await admin.connect();
     try {
-      const { rows } = await admin.query<{ datname: string }>(
-        `SELECT datname FROM pg_database WHERE datname LIKE 'cm\\_%' AND datname LIKE $1`,
-        [`%${runId}%`],
-      );
+      const { rows } = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'cm\\_%' AND datname LIKE $1`, [
+        `%${runId}%`,
+      ]);
       for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(datname)} WITH (FORCE)`);
     } finally {
       await admin.end();

@@ -45,7 +45,7 @@ describe('provisioning killed mid-way (real process, SIGKILL)', () => {
 
   /** What marks each step as reached, read from the server. */
   const reached: Record<string, (slug: string) => Promise<boolean>> = {
-    'the master row': async (slug) => Boolean((await findTenantBySlug(deps.db, slug))),
+    'the master row': async (slug) => Boolean(await findTenantBySlug(deps.db, slug)),
     'the login role': async (slug) => {
       const tenant = await findTenantBySlug(deps.db, slug);
       return Boolean(tenant && (await server.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [tenant.dbRole])).rowCount);

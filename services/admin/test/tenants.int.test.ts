@@ -71,8 +71,9 @@ describe('tenant provisioning (admin service)', () => {
     expect(tenant.dbSecret).toMatch(/^v1:/);
 
     // The tenant pool cache reaches it with the tenant's own role and decrypted password.
-    const tables = await deps.tenants.withClient(tenant.id, async (client) =>
-      (await client.query(`SELECT current_user AS role, to_regclass('public.users') IS NOT NULL AS has_users`)).rows[0],
+    const tables = await deps.tenants.withClient(
+      tenant.id,
+      async (client) => (await client.query(`SELECT current_user AS role, to_regclass('public.users') IS NOT NULL AS has_users`)).rows[0],
     );
     expect(tables).toEqual({ role: tenant.dbRole, has_users: true });
   });
@@ -96,7 +97,8 @@ describe('tenant provisioning (admin service)', () => {
   it('when the slug is taken, then 409 and no second database', async () => {
     const slug = uniqueSlug();
     await create({ name: 'First', slug });
-    const tenantDatabases = async () => new Set((await serverQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_%'`)).map((r) => r.datname));
+    const tenantDatabases = async () =>
+      new Set((await serverQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_%'`)).map((r) => r.datname));
     const before = await tenantDatabases();
     const res = await create({ name: 'Second', slug });
     expect(res.status).toBe(409);
@@ -220,15 +222,22 @@ describe('tenant provisioning (admin service)', () => {
     });
 
     it('when an admin suspends a tenant and sets invite-only sign-up, then both are stored; bad changes are 400', async () => {
-      const res = await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'suspended', settings: { signup: 'invite' } });
+      const res = await request(app)
+        .patch(`/api/v1/admin/tenants/${tenantB.id}`)
+        .set('Authorization', asAdmin())
+        .send({ status: 'suspended', settings: { signup: 'invite' } });
       expect(res.status).toBe(200);
       expect(res.body.status).toBe('suspended');
       const row = await deps.db.query(`SELECT settings->>'signup' AS signup FROM tenants WHERE id = $1`, [tenantB.id]);
       expect(row.rows[0].signup).toBe('invite');
       expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'deleted' })).status).toBe(400);
       expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({})).status).toBe(400);
-      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin('viewer')).send({ status: 'active' })).status).toBe(403);
-      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'active' })).body.status).toBe('active');
+      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin('viewer')).send({ status: 'active' })).status).toBe(
+        403,
+      );
+      expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'active' })).body.status).toBe(
+        'active',
+      );
     });
 
     it('when tenants are listed with a filter and a page size, then the page and total follow them', async () => {
@@ -266,7 +275,11 @@ describe('tenant provisioning with an Idempotency-Key', () => {
     expect(retry.status).toBe(201);
     expect(retry.body.apiKey.key).toBe(first.body.apiKey.key);
     expect((await deps.db.query('SELECT count(*)::int AS n FROM tenants')).rows[0].n).toBe(1);
-    const other = await request(app).post('/api/v1/admin/tenants').set('Authorization', auth).set('Idempotency-Key', 'create-retry-co-1').send({ ...body, name: 'Other' });
+    const other = await request(app)
+      .post('/api/v1/admin/tenants')
+      .set('Authorization', auth)
+      .set('Idempotency-Key', 'create-retry-co-1')
+      .send({ ...body, name: 'Other' });
     expect(other.status).toBe(422);
   });
 });

@@ -5,7 +5,6 @@ import { KeyRing } from './domain/key-ring';
 import { PasswordHasher } from './domain/passwords';
 import { authRoutes } from './routes/auth-routes';
 
-
 /** The auth service: tenant users and platform admins, tokens (ES256, JWKS), permissions. */
 export function createApp(deps: ServiceDeps): Express {
   const passwords = new PasswordHasher(deps.config.auth.bcryptCost);
@@ -16,6 +15,5 @@ export function createApp(deps: ServiceDeps): Express {
       res.set('Cache-Control', 'public, max-age=300').json(await ctx.keys.jwks());
     });
     app.use('/api/v1/auth', authRoutes(deps, ctx, openapi));
-
   });
 }

@@ -2,14 +2,7 @@ import { randomBytes } from 'node:crypto';
 import bcrypt from 'bcrypt';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import request from 'supertest';
-import {
-  closeServiceDeps,
-  TENANT_PERMISSIONS,
-  TOKEN_AUDIENCE,
-  TOKEN_ISSUER,
-  type Identity,
-  type ServiceDeps,
-} from '@codex/shared';
+import { closeServiceDeps, TENANT_PERMISSIONS, TOKEN_AUDIENCE, TOKEN_ISSUER, type Identity, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { provisionTestTenant } from '../../../test/support/provisioning';
 import { createTestDeps } from '../../../test/support/service-deps';
@@ -24,8 +17,7 @@ describe('auth service', () => {
   let tenantA: string;
   let tenantB: string;
 
-  const as = (identity: Omit<Identity, 'caller'>) =>
-    serviceAuth(deps, 'auth', identity);
+  const as = (identity: Omit<Identity, 'caller'>) => serviceAuth(deps, 'auth', identity);
   const forTenant = (tenantId: string) => as({ tenantId, roles: [] });
   const email = () => `user-${randomBytes(4).toString('hex')}@example.com`;
   const PASSWORD = 'correct horse battery';
@@ -105,7 +97,10 @@ describe('auth service', () => {
     });
 
     it('when no tenant comes with the call, then 401 and nothing is written', async () => {
-      const res = await request(app).post('/api/v1/auth/register').set('Authorization', as({ roles: [] })).send({ email: email(), password: PASSWORD });
+      const res = await request(app)
+        .post('/api/v1/auth/register')
+        .set('Authorization', as({ roles: [] }))
+        .send({ email: email(), password: PASSWORD });
       expect(res.status).toBe(401);
     });
 
@@ -122,8 +117,14 @@ describe('auth service', () => {
       await registerUser(tenantA, address);
       const ok = await request(app).post('/api/v1/auth/login').set('Authorization', forTenant(tenantA)).send({ email: address, password: PASSWORD });
       expect(ok.status).toBe(200);
-      const wrong = await request(app).post('/api/v1/auth/login').set('Authorization', forTenant(tenantA)).send({ email: address, password: 'wrong password!' });
-      const unknown = await request(app).post('/api/v1/auth/login').set('Authorization', forTenant(tenantA)).send({ email: email(), password: 'wrong password!' });
+      const wrong = await request(app)
+        .post('/api/v1/auth/login')
+        .set('Authorization', forTenant(tenantA))
+        .send({ email: address, password: 'wrong password!' });
+      const unknown = await request(app)
+        .post('/api/v1/auth/login')
+        .set('Authorization', forTenant(tenantA))
+        .send({ email: email(), password: 'wrong password!' });
       expect(wrong.status).toBe(401);
       expect(unknown.status).toBe(401);
       const strip = (body: { error: Record<string, unknown> }) => ({ ...body.error, requestId: undefined });
@@ -159,8 +160,11 @@ describe('auth service', () => {
       expect(res.status).toBe(401);
     });
 
-    it("when SQL metacharacters are in a well-formed email, then 401, never 500", async () => {
-      const res = await request(app).post('/api/v1/auth/login').set('Authorization', forTenant(tenantA)).send({ email: "o'brien--@example.com", password: "' OR '1'='1" });
+    it('when SQL metacharacters are in a well-formed email, then 401, never 500', async () => {
+      const res = await request(app)
+        .post('/api/v1/auth/login')
+        .set('Authorization', forTenant(tenantA))
+        .send({ email: "o'brien--@example.com", password: "' OR '1'='1" });
       expect(res.status).toBe(401);
     });
 
@@ -223,7 +227,9 @@ describe('auth service', () => {
     it('when /me is called for the user, then roles and permissions come back', async () => {
       const session = await signedIn((await provisionTestTenant(deps, template)).tenant.id);
       const payload = JSON.parse(Buffer.from(session.accessToken.split('.')[1]!, 'base64url').toString()) as { tid: string; sub: string };
-      const res = await request(app).get('/api/v1/auth/me').set('Authorization', as({ tenantId: payload.tid, userId: payload.sub, roles: ['owner'] }));
+      const res = await request(app)
+        .get('/api/v1/auth/me')
+        .set('Authorization', as({ tenantId: payload.tid, userId: payload.sub, roles: ['owner'] }));
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({ id: payload.sub, roles: ['owner'] });
       expect(res.body.permissions).toEqual([...TENANT_PERMISSIONS].sort());
@@ -233,12 +239,21 @@ describe('auth service', () => {
       const address = email();
       const session = (await registerUser(tenantA, address)).body;
       const auth = as({ tenantId: tenantA, userId: session.user.id, roles: ['member'] });
-      const wrongCurrent = await request(app).post('/api/v1/auth/password').set('Authorization', auth).send({ currentPassword: 'not it at all', newPassword: 'a brand new password' });
+      const wrongCurrent = await request(app)
+        .post('/api/v1/auth/password')
+        .set('Authorization', auth)
+        .send({ currentPassword: 'not it at all', newPassword: 'a brand new password' });
       expect(wrongCurrent.status).toBe(401);
-      const changed = await request(app).post('/api/v1/auth/password').set('Authorization', auth).send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
+      const changed = await request(app)
+        .post('/api/v1/auth/password')
+        .set('Authorization', auth)
+        .send({ currentPassword: PASSWORD, newPassword: 'a brand new password' });
       expect(changed.status).toBe(204);
       expect((await refresh(tenantA, session.refreshToken)).status).toBe(401);
-      const login = await request(app).post('/api/v1/auth/login').set('Authorization', forTenant(tenantA)).send({ email: address, password: 'a brand new password' });
+      const login = await request(app)
+        .post('/api/v1/auth/login')
+        .set('Authorization', forTenant(tenantA))
+        .send({ email: address, password: 'a brand new password' });
       expect(login.status).toBe(200);
     });
   });
@@ -250,35 +265,50 @@ describe('auth service', () => {
     });
 
     it('when an admin logs in, then the token is for the admin audience and carries no tenant', async () => {
-      const res = await request(app).post('/api/v1/auth/admin/login').set('Authorization', as({ roles: [] })).send({ email: adminEmail, password: PASSWORD });
+      const res = await request(app)
+        .post('/api/v1/auth/admin/login')
+        .set('Authorization', as({ roles: [] }))
+        .send({ email: adminEmail, password: PASSWORD });
       expect(res.status).toBe(200);
       const { payload } = await jwtVerify(res.body.accessToken, createLocalJWKSet(await jwks()), { audience: TOKEN_AUDIENCE.admin, issuer: TOKEN_ISSUER });
       expect(payload.tid).toBeUndefined();
       expect(payload.roles).toEqual(['super_admin']);
       await expect(jwtVerify(res.body.accessToken, createLocalJWKSet(await jwks()), { audience: TOKEN_AUDIENCE.tenant })).rejects.toThrow();
-      const rotated = await request(app).post('/api/v1/auth/admin/refresh').set('Authorization', as({ roles: [] })).send({ refreshToken: res.body.refreshToken });
+      const rotated = await request(app)
+        .post('/api/v1/auth/admin/refresh')
+        .set('Authorization', as({ roles: [] }))
+        .send({ refreshToken: res.body.refreshToken });
       expect(rotated.status).toBe(200);
-      const me = await request(app).get('/api/v1/auth/admin/me').set('Authorization', as({ adminId: payload.sub!, roles: ['super_admin'] }));
+      const me = await request(app)
+        .get('/api/v1/auth/admin/me')
+        .set('Authorization', as({ adminId: payload.sub!, roles: ['super_admin'] }));
       expect(me.body).toMatchObject({ email: adminEmail, roles: ['super_admin'] });
     });
 
     it("when a tenant user's credentials are used at the admin login, then 401", async () => {
       const address = email();
       await registerUser(tenantA, address);
-      const res = await request(app).post('/api/v1/auth/admin/login').set('Authorization', as({ roles: [] })).send({ email: address, password: PASSWORD });
+      const res = await request(app)
+        .post('/api/v1/auth/admin/login')
+        .set('Authorization', as({ roles: [] }))
+        .send({ email: address, password: PASSWORD });
       expect(res.status).toBe(401);
     });
 
     it('when the signing key rotates, then old tokens still verify and new ones carry the new kid', async () => {
       const before = (await registerUser(tenantA)).body.accessToken as string;
-      const rotate = await request(app).post('/api/v1/auth/admin/keys/rotate').set('Authorization', as({ adminId: 'a1', roles: ['super_admin'] }));
+      const rotate = await request(app)
+        .post('/api/v1/auth/admin/keys/rotate')
+        .set('Authorization', as({ adminId: 'a1', roles: ['super_admin'] }));
       expect(rotate.status).toBe(201);
       const after = (await registerUser(tenantA)).body.accessToken as string;
       expect(decodeProtectedHeader(after).kid).toBe(rotate.body.kid);
       const set = createLocalJWKSet(await jwks());
       await expect(jwtVerify(before, set)).resolves.toBeDefined();
       await expect(jwtVerify(after, set)).resolves.toBeDefined();
-      const viewer = await request(app).post('/api/v1/auth/admin/keys/rotate').set('Authorization', as({ adminId: 'a2', roles: ['viewer'] }));
+      const viewer = await request(app)
+        .post('/api/v1/auth/admin/keys/rotate')
+        .set('Authorization', as({ adminId: 'a2', roles: ['viewer'] }));
       expect(viewer.status).toBe(403);
     });
   });

@@ -19,7 +19,10 @@ describe('tenant user management (auth service)', () => {
   /** A fresh tenant whose first user (the owner) is signed up. */
   async function tenantWithOwner() {
     const tenantId = (await provisionTestTenant(deps, bed.template)).tenant.id;
-    const res = await request(app).post('/api/v1/auth/register').set('Authorization', as({ tenantId, roles: [] })).send({ email: email(), password: PASSWORD });
+    const res = await request(app)
+      .post('/api/v1/auth/register')
+      .set('Authorization', as({ tenantId, roles: [] }))
+      .send({ email: email(), password: PASSWORD });
     const owner = res.body.user as { id: string };
     return { tenantId, owner, ownerAuth: as({ tenantId, userId: owner.id, roles: ['owner'] }) };
   }
@@ -44,12 +47,22 @@ describe('tenant user management (auth service)', () => {
     expect(invited.body.user.status).toBe('invited');
     expect(invited.body.invitationToken).toMatch(/^inv_/);
     const key = as({ tenantId, roles: [] });
-    expect((await request(app).post('/api/v1/auth/login').set('Authorization', key).send({ email: invited.body.user.email, password: PASSWORD })).status).toBe(401);
-    const accepted = await request(app).post('/api/v1/auth/invitations/accept').set('Authorization', key).send({ token: invited.body.invitationToken, password: PASSWORD });
+    expect((await request(app).post('/api/v1/auth/login').set('Authorization', key).send({ email: invited.body.user.email, password: PASSWORD })).status).toBe(
+      401,
+    );
+    const accepted = await request(app)
+      .post('/api/v1/auth/invitations/accept')
+      .set('Authorization', key)
+      .send({ token: invited.body.invitationToken, password: PASSWORD });
     expect(accepted.status).toBe(200);
     expect(accepted.body.user).toMatchObject({ status: 'active', role: 'member' });
-    expect((await request(app).post('/api/v1/auth/login').set('Authorization', key).send({ email: invited.body.user.email, password: PASSWORD })).status).toBe(200);
-    const again = await request(app).post('/api/v1/auth/invitations/accept').set('Authorization', key).send({ token: invited.body.invitationToken, password: PASSWORD });
+    expect((await request(app).post('/api/v1/auth/login').set('Authorization', key).send({ email: invited.body.user.email, password: PASSWORD })).status).toBe(
+      200,
+    );
+    const again = await request(app)
+      .post('/api/v1/auth/invitations/accept')
+      .set('Authorization', key)
+      .send({ token: invited.body.invitationToken, password: PASSWORD });
     expect(again.status).toBe(401);
     expect(again.body.error.code).toBe('INVALID_INVITATION');
   });
@@ -58,10 +71,18 @@ describe('tenant user management (auth service)', () => {
     const { tenantId, ownerAuth } = await tenantWithOwner();
     expect((await request(app).get('/api/v1/auth/users').set('Authorization', ownerAuth)).body.total).toBe(1);
     for (const role of ['member', 'viewer']) {
-      const res = await request(app).get('/api/v1/auth/users').set('Authorization', as({ tenantId, userId: 'x', roles: [role] }));
+      const res = await request(app)
+        .get('/api/v1/auth/users')
+        .set('Authorization', as({ tenantId, userId: 'x', roles: [role] }));
       expect(res.status).toBe(403);
     }
-    expect((await request(app).get('/api/v1/auth/users').set('Authorization', as({ tenantId, userId: 'x', roles: ['admin'] }))).status).toBe(200);
+    expect(
+      (
+        await request(app)
+          .get('/api/v1/auth/users')
+          .set('Authorization', as({ tenantId, userId: 'x', roles: ['admin'] }))
+      ).status,
+    ).toBe(200);
   });
 
   it('when a tenant admin tries to make or change an owner, then 403 OWNER_REQUIRED', async () => {
@@ -115,7 +136,10 @@ describe('tenant user management (auth service)', () => {
   ];
   it.each(badPatches)('when a patch has %s, then 400', async (_case, id, body) => {
     const { owner, ownerAuth } = await tenantWithOwner();
-    const res = await request(app).patch(`/api/v1/auth/users/${id === 'valid' ? owner.id : encodeURIComponent(id)}`).set('Authorization', ownerAuth).send(body);
+    const res = await request(app)
+      .patch(`/api/v1/auth/users/${id === 'valid' ? owner.id : encodeURIComponent(id)}`)
+      .set('Authorization', ownerAuth)
+      .send(body);
     expect(res.status).toBe(400);
   });
 });

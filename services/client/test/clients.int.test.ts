@@ -17,8 +17,7 @@ describe('clients (client service)', () => {
   const memberA = randomUUID();
   const otherMemberA = randomUUID();
 
-  const as = (tenantId: string, userId: string, role: string) =>
-    serviceAuth(deps, 'client', { tenantId, userId, roles: [role] });
+  const as = (tenantId: string, userId: string, role: string) => serviceAuth(deps, 'client', { tenantId, userId, roles: [role] });
   const owner = () => as(tenantA, ownerA, 'owner');
   const create = (auth: string, body: object) => request(app).post('/api/v1/client/clients').set('Authorization', auth).send(body);
   const email = () => `c-${randomBytes(4).toString('hex')}@example.com`;
@@ -31,12 +30,19 @@ describe('clients (client service)', () => {
   afterAll(() => testBed.close());
 
   it('when a client is created, then 201 with Location, ETag and the stored fields; reading it gives the same', async () => {
-    const res = await create(owner(), { name: 'Acme Corp', email: email(), tags: ['vip', 'vip', 'eu'], customFields: { industry: 'steel', seats: 40, active: true } });
+    const res = await create(owner(), {
+      name: 'Acme Corp',
+      email: email(),
+      tags: ['vip', 'vip', 'eu'],
+      customFields: { industry: 'steel', seats: 40, active: true },
+    });
     expect(res.status).toBe(201);
     expect(res.headers.location).toBe(`/api/v1/client/clients/${res.body.id}`);
     expect(res.headers.etag).toBe('"1"');
     expect(res.body).toMatchObject({ name: 'Acme Corp', kind: 'company', status: 'active', tags: ['vip', 'eu'], ownerId: ownerA, version: 1 });
-    const read = await request(app).get(res.headers.location!).set('Authorization', as(tenantA, memberA, 'viewer'));
+    const read = await request(app)
+      .get(res.headers.location!)
+      .set('Authorization', as(tenantA, memberA, 'viewer'));
     expect(read.body).toEqual(res.body);
     const row = await deps.tenants.withClient(tenantA, async (c) => (await c.query('SELECT custom_fields FROM clients WHERE id = $1', [res.body.id])).rows[0]);
     expect(row.custom_fields).toEqual({ industry: 'steel', seats: 40, active: true });
@@ -69,10 +75,18 @@ describe('clients (client service)', () => {
   describe('optimistic concurrency', () => {
     it('when two updates start from the same version, then the second gets 409 and nothing is lost', async () => {
       const created = (await create(owner(), { name: 'Versioned' })).body;
-      const first = await request(app).patch(`/api/v1/client/clients/${created.id}`).set('Authorization', owner()).set('If-Match', '"1"').send({ status: 'inactive' });
+      const first = await request(app)
+        .patch(`/api/v1/client/clients/${created.id}`)
+        .set('Authorization', owner())
+        .set('If-Match', '"1"')
+        .send({ status: 'inactive' });
       expect(first.status).toBe(200);
       expect(first.headers.etag).toBe('"2"');
-      const second = await request(app).patch(`/api/v1/client/clients/${created.id}`).set('Authorization', owner()).set('If-Match', '"1"').send({ name: 'Overwrite' });
+      const second = await request(app)
+        .patch(`/api/v1/client/clients/${created.id}`)
+        .set('Authorization', owner())
+        .set('If-Match', '"1"')
+        .send({ name: 'Overwrite' });
       expect(second.status).toBe(409);
       expect(second.body.error).toMatchObject({ code: 'VERSION_CONFLICT', details: { currentVersion: 2 } });
       const now = await request(app).get(`/api/v1/client/clients/${created.id}`).set('Authorization', owner());
@@ -91,9 +105,15 @@ describe('clients (client service)', () => {
       expect((await create(as(tenantA, memberA, 'viewer'), { name: 'x' })).status).toBe(403);
       const mine = (await create(as(tenantA, memberA, 'member'), { name: 'Mine' })).body;
       expect(mine.ownerId).toBe(memberA);
-      const theirs = await request(app).patch(`/api/v1/client/clients/${mine.id}`).set('Authorization', as(tenantA, otherMemberA, 'member')).send({ name: 'Stolen', version: 1 });
+      const theirs = await request(app)
+        .patch(`/api/v1/client/clients/${mine.id}`)
+        .set('Authorization', as(tenantA, otherMemberA, 'member'))
+        .send({ name: 'Stolen', version: 1 });
       expect(theirs.status).toBe(403);
-      const own = await request(app).patch(`/api/v1/client/clients/${mine.id}`).set('Authorization', as(tenantA, memberA, 'member')).send({ name: 'Still mine', version: 1 });
+      const own = await request(app)
+        .patch(`/api/v1/client/clients/${mine.id}`)
+        .set('Authorization', as(tenantA, memberA, 'member'))
+        .send({ name: 'Still mine', version: 1 });
       expect(own.status).toBe(200);
       const assign = await create(as(tenantA, memberA, 'member'), { name: 'For someone', ownerId: otherMemberA });
       expect(assign.status).toBe(403);
@@ -119,7 +139,9 @@ describe('clients (client service)', () => {
       const c = (await create(owner(), { name: `Deletable ${randomBytes(3).toString('hex')}` })).body;
       expect((await request(app).delete(`/api/v1/client/clients/${c.id}`).set('Authorization', owner()).set('If-Match', '"1"')).status).toBe(204);
       expect((await request(app).get(`/api/v1/client/clients/${c.id}`).set('Authorization', owner())).status).toBe(404);
-      const deleted = await request(app).get(`/api/v1/client/clients?deleted=true&q=${encodeURIComponent(c.name)}`).set('Authorization', owner());
+      const deleted = await request(app)
+        .get(`/api/v1/client/clients?deleted=true&q=${encodeURIComponent(c.name)}`)
+        .set('Authorization', owner());
       expect(deleted.body.items.map((i: { id: string }) => i.id)).toEqual([c.id]);
       const restored = await request(app).post(`/api/v1/client/clients/${c.id}/restore`).set('Authorization', owner());
       expect(restored.status).toBe(200);
@@ -134,7 +156,10 @@ describe('clients (client service)', () => {
       tenant = (await provisionTestTenant(deps, bed.template)).tenant.id;
       const names = ['Alpha Industries', 'alpine tours', 'Beta Labs', 'Gamma Alpha', 'Delta', 'Epsilon', 'Zeta', 'Eta'];
       for (const [i, name] of names.entries()) {
-        await request(app).post('/api/v1/client/clients').set('Authorization', auth()).send({ name, status: i % 2 ? 'lead' : 'active', tags: i < 3 ? ['eu'] : ['us'] });
+        await request(app)
+          .post('/api/v1/client/clients')
+          .set('Authorization', auth())
+          .send({ name, status: i % 2 ? 'lead' : 'active', tags: i < 3 ? ['eu'] : ['us'] });
       }
     });
 
@@ -167,7 +192,9 @@ describe('clients (client service)', () => {
       const byDate: string[] = [];
       cursor = null;
       do {
-        const res: request.Response = await request(app).get(`/api/v1/client/clients?limit=2${cursor ? `&cursor=${cursor}` : ''}`).set('Authorization', auth());
+        const res: request.Response = await request(app)
+          .get(`/api/v1/client/clients?limit=2${cursor ? `&cursor=${cursor}` : ''}`)
+          .set('Authorization', auth());
         byDate.push(...res.body.items.map((c: { id: string }) => c.id));
         cursor = res.body.nextCursor;
       } while (cursor);
@@ -182,7 +209,9 @@ describe('clients (client service)', () => {
 
     it('when q holds SQL or LIKE wildcards, then they are matched literally', async () => {
       for (const q of ["%' OR 1=1 --", '%', '_']) {
-        const res = await request(app).get(`/api/v1/client/clients?q=${encodeURIComponent(q)}`).set('Authorization', auth());
+        const res = await request(app)
+          .get(`/api/v1/client/clients?q=${encodeURIComponent(q)}`)
+          .set('Authorization', auth());
         expect(res.status).toBe(200);
         expect(res.body.items).toEqual([]);
       }
@@ -190,7 +219,9 @@ describe('clients (client service)', () => {
   });
 
   it('when the call carries no user, then 401', async () => {
-    const res = await request(app).get('/api/v1/client/clients').set('Authorization', serviceAuth(deps, 'client', { tenantId: tenantA, roles: [] }));
+    const res = await request(app)
+      .get('/api/v1/client/clients')
+      .set('Authorization', serviceAuth(deps, 'client', { tenantId: tenantA, roles: [] }));
     expect(res.status).toBe(401);
   });
 });

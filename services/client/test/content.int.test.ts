@@ -16,7 +16,10 @@ describe('content (client service)', () => {
 
   const sign = (identity: { tenantId: string; userId?: string; roles: string[] }) => serviceAuth(deps, 'client', identity);
   const as = (tenantId: string, role = 'admin') => sign({ tenantId, userId: editor, roles: [role] });
-  const publicRead = (tenantId: string, path: string) => request(app).get(`/api/v1/client/public/content/${path}`).set('Authorization', sign({ tenantId, roles: [] }));
+  const publicRead = (tenantId: string, path: string) =>
+    request(app)
+      .get(`/api/v1/client/public/content/${path}`)
+      .set('Authorization', sign({ tenantId, roles: [] }));
   const create = (tenantId: string, body: object) => request(app).post('/api/v1/client/content').set('Authorization', as(tenantId)).send(body);
 
   beforeAll(async () => {
@@ -32,18 +35,31 @@ describe('content (client service)', () => {
     expect(draft.body).toMatchObject({ status: 'draft', version: 1 });
     expect((await publicRead(tenantA, 'page/about')).status).toBe(404);
 
-    expect((await request(app).post(`/api/v1/client/content/${draft.body.id}/publish`).set('Authorization', as(tenantA)).send({})).body.status).toBe('published');
+    expect((await request(app).post(`/api/v1/client/content/${draft.body.id}/publish`).set('Authorization', as(tenantA)).send({})).body.status).toBe(
+      'published',
+    );
     expect((await publicRead(tenantA, 'page/about')).body).toMatchObject({ title: 'About us', body: '# Hello', version: 1 });
 
-    const edited = await request(app).patch(`/api/v1/client/content/${draft.body.id}`).set('Authorization', as(tenantA)).set('If-Match', '"1"').send({ title: 'About Acme' });
+    const edited = await request(app)
+      .patch(`/api/v1/client/content/${draft.body.id}`)
+      .set('Authorization', as(tenantA))
+      .set('If-Match', '"1"')
+      .send({ title: 'About Acme' });
     expect(edited.body.version).toBe(2);
     expect((await publicRead(tenantA, 'page/about')).body.title).toBe('About us');
     await request(app).post(`/api/v1/client/content/${draft.body.id}/publish`).set('Authorization', as(tenantA)).send({});
     expect((await publicRead(tenantA, 'page/about')).body).toMatchObject({ title: 'About Acme', version: 2 });
 
     const versions = await request(app).get(`/api/v1/client/content/${draft.body.id}/versions`).set('Authorization', as(tenantA, 'viewer'));
-    expect(versions.body.items.map((v: { version: number; title: string }) => [v.version, v.title])).toEqual([[2, 'About Acme'], [1, 'About us']]);
-    const stale = await request(app).patch(`/api/v1/client/content/${draft.body.id}`).set('Authorization', as(tenantA)).set('If-Match', '"1"').send({ title: 'Lost edit' });
+    expect(versions.body.items.map((v: { version: number; title: string }) => [v.version, v.title])).toEqual([
+      [2, 'About Acme'],
+      [1, 'About us'],
+    ]);
+    const stale = await request(app)
+      .patch(`/api/v1/client/content/${draft.body.id}`)
+      .set('Authorization', as(tenantA))
+      .set('If-Match', '"1"')
+      .send({ title: 'Lost edit' });
     expect(stale.status).toBe(409);
   });
 
@@ -83,7 +99,10 @@ describe('content (client service)', () => {
     const clash = await create(tenantA, { type: 'faq', slug: 'billing', title: 'Again', bodyFormat: 'markdown', body: 'y' });
     expect(clash.status).toBe(409);
     expect(clash.body.error.code).toBe('CONTENT_SLUG_TAKEN');
-    const viewer = await request(app).post('/api/v1/client/content').set('Authorization', as(tenantA, 'viewer')).send({ type: 'faq', slug: 'v', title: 'v', bodyFormat: 'markdown', body: 'v' });
+    const viewer = await request(app)
+      .post('/api/v1/client/content')
+      .set('Authorization', as(tenantA, 'viewer'))
+      .send({ type: 'faq', slug: 'v', title: 'v', bodyFormat: 'markdown', body: 'v' });
     expect(viewer.status).toBe(403);
   });
 });

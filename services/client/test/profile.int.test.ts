@@ -12,8 +12,7 @@ describe('profile (client service)', () => {
   let app: ReturnType<typeof createApp>;
   const users: Record<string, { tenantId: string; userId: string }> = {};
 
-  const as = (who: string) =>
-    serviceAuth(deps, 'client', { ...users[who]!, roles: ['viewer'] });
+  const as = (who: string) => serviceAuth(deps, 'client', { ...users[who]!, roles: ['viewer'] });
 
   beforeAll(async () => {
     bed = await createTenantTestBed();
@@ -21,7 +20,10 @@ describe('profile (client service)', () => {
     app = createApp(deps);
     for (const name of ['ann', 'bob']) {
       const tenantId = (await provisionTestTenant(deps, bed.template)).tenant.id;
-      const userId = await deps.tenants.withClient(tenantId, async (db) => (await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`${name}@example.com`])).rows[0].id as string);
+      const userId = await deps.tenants.withClient(
+        tenantId,
+        async (db) => (await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`${name}@example.com`])).rows[0].id as string,
+      );
       users[name] = { tenantId, userId };
     }
   });
@@ -36,8 +38,14 @@ describe('profile (client service)', () => {
   });
 
   it('when a user changes fields, then only those change and preferences merge', async () => {
-    await request(app).patch('/api/v1/client/profile').set('Authorization', as('ann')).send({ displayName: 'Ann', preferences: { theme: 'dark' } });
-    const res = await request(app).patch('/api/v1/client/profile').set('Authorization', as('ann')).send({ timezone: 'Europe/Berlin', locale: 'pt-BR', preferences: { digest: 'weekly' } });
+    await request(app)
+      .patch('/api/v1/client/profile')
+      .set('Authorization', as('ann'))
+      .send({ displayName: 'Ann', preferences: { theme: 'dark' } });
+    const res = await request(app)
+      .patch('/api/v1/client/profile')
+      .set('Authorization', as('ann'))
+      .send({ timezone: 'Europe/Berlin', locale: 'pt-BR', preferences: { digest: 'weekly' } });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ displayName: 'Ann', timezone: 'Europe/Berlin', locale: 'pt-BR', preferences: { theme: 'dark', digest: 'weekly' } });
   });

@@ -18,8 +18,7 @@ describe('client import and export', () => {
   let app: ReturnType<typeof createApp>;
   const ownerId = randomUUID();
 
-  const as = (tenantId: string, role = 'owner') =>
-    serviceAuth(deps, 'client', { tenantId, userId: ownerId, roles: [role] });
+  const as = (tenantId: string, role = 'owner') => serviceAuth(deps, 'client', { tenantId, userId: ownerId, roles: [role] });
   const newTenant = async () => (await provisionTestTenant(deps, bed.template)).tenant.id;
   const importFile = (tenantId: string, format: 'csv' | 'jsonl', body: string, query = '') =>
     request(app)
@@ -27,7 +26,8 @@ describe('client import and export', () => {
       .set('Authorization', as(tenantId))
       .set('Content-Type', format === 'csv' ? 'text/csv' : 'application/x-ndjson')
       .send(body);
-  const count = (tenantId: string) => deps.tenants.withClient(tenantId, async (db) => (await db.query('SELECT count(*)::int AS n FROM clients WHERE deleted_at IS NULL')).rows[0].n as number);
+  const count = (tenantId: string) =>
+    deps.tenants.withClient(tenantId, async (db) => (await db.query('SELECT count(*)::int AS n FROM clients WHERE deleted_at IS NULL')).rows[0].n as number);
 
   beforeAll(async () => {
     bed = await createTenantTestBed();
@@ -57,7 +57,10 @@ describe('client import and export', () => {
     expect(res.body).toMatchObject({ status: 'completed', rowsInserted: 4, rowsUpdated: 0, rowsFailed: 2 });
     expect(res.body.errors.map((e: { line: number }) => e.line).sort()).toEqual([5, 6]);
     expect(res.body.errors.find((e: { line: number }) => e.line === 6)).toMatchObject({ field: 'name' });
-    const acme = await deps.tenants.withClient(tenant, async (db) => (await db.query(`SELECT tags, custom_fields FROM clients WHERE external_id = 'ext-1'`)).rows[0]);
+    const acme = await deps.tenants.withClient(
+      tenant,
+      async (db) => (await db.query(`SELECT tags, custom_fields FROM clients WHERE external_id = 'ext-1'`)).rows[0],
+    );
     expect(acme).toEqual({ tags: ['vip', 'eu'], custom_fields: { industry: 'steel', seats: 40 } });
     const job = await request(app).get(res.headers.location!).set('Authorization', as(tenant));
     expect(job.body).toMatchObject({ id: res.body.id, rowsRead: 6 });
@@ -94,13 +97,25 @@ describe('client import and export', () => {
   it('when exported and imported into a fresh tenant, then the data is identical (CSV and JSON lines)', async () => {
     const source = await newTenant();
     await importFile(source, 'csv', CSV);
-    await request(app).post('/api/v1/client/clients').set('Authorization', as(source)).send({ name: '=HYPERLINK("http://evil.example","click")', email: 'formula@example.com', tags: ['+1'], customFields: { note: '@SUM(A1:A9)', flag: true, empty: null } });
-    for (const format of ['csv', 'jsonl'] as const) {
-      const exported = await request(app).get(`/api/v1/client/export?format=${format}`).set('Authorization', as(source)).buffer(true).parse((res, done) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => done(null, text));
+    await request(app)
+      .post('/api/v1/client/clients')
+      .set('Authorization', as(source))
+      .send({
+        name: '=HYPERLINK("http://evil.example","click")',
+        email: 'formula@example.com',
+        tags: ['+1'],
+        customFields: { note: '@SUM(A1:A9)', flag: true, empty: null },
       });
+    for (const format of ['csv', 'jsonl'] as const) {
+      const exported = await request(app)
+        .get(`/api/v1/client/export?format=${format}`)
+        .set('Authorization', as(source))
+        .buffer(true)
+        .parse((res, done) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => done(null, text));
+        });
       expect(exported.status).toBe(200);
       const body = exported.body as string;
       if (format === 'csv') expect(body).toContain(`"'=HYPERLINK(""http://evil.example"",""click"")"`);
@@ -108,8 +123,9 @@ describe('client import and export', () => {
       const imported = await importFile(target, format, body);
       expect(imported.body).toMatchObject({ status: 'completed', rowsFailed: 0, rowsInserted: 5 });
       const snapshot = (tenantId: string) =>
-        deps.tenants.withClient(tenantId, async (db) =>
-          (await db.query(`SELECT external_id, name, email, phone, kind, status, tags, owner_id, custom_fields FROM clients ORDER BY name`)).rows,
+        deps.tenants.withClient(
+          tenantId,
+          async (db) => (await db.query(`SELECT external_id, name, email, phone, kind, status, tags, owner_id, custom_fields FROM clients ORDER BY name`)).rows,
         );
       expect(await snapshot(target)).toEqual(await snapshot(source));
     }
@@ -169,11 +185,19 @@ describe('client import and export', () => {
 
   it('when the content type, size or role is wrong, then 415, 413 or 403 and nothing is written', async () => {
     const tenant = await newTenant();
-    const wrongType = await request(app).post('/api/v1/client/import?format=csv').set('Authorization', as(tenant)).set('Content-Type', 'application/json').send('{}');
+    const wrongType = await request(app)
+      .post('/api/v1/client/import?format=csv')
+      .set('Authorization', as(tenant))
+      .set('Content-Type', 'application/json')
+      .send('{}');
     expect(wrongType.status).toBe(415);
     const big = await importFile(tenant, 'csv', `name\n${'x'.repeat(250_000)}\n`);
     expect(big.status).toBe(413);
-    const member = await request(app).post('/api/v1/client/import?format=csv').set('Authorization', as(tenant, 'member')).set('Content-Type', 'text/csv').send('name\nA\n');
+    const member = await request(app)
+      .post('/api/v1/client/import?format=csv')
+      .set('Authorization', as(tenant, 'member'))
+      .set('Content-Type', 'text/csv')
+      .send('name\nA\n');
     expect(member.status).toBe(403);
     const noFormat = await request(app).post('/api/v1/client/import').set('Authorization', as(tenant)).set('Content-Type', 'text/csv').send('name\nA\n');
     expect(noFormat.status).toBe(400);

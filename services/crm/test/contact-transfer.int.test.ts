@@ -15,7 +15,8 @@ describe('contact import and export (gateway → CRM → client service)', () =>
       .post(`${path}?format=${format}${query}`)
       .set('Content-Type', format === 'csv' ? 'text/csv' : 'application/x-ndjson')
       .send(body);
-  const importContacts = (tenant: PlatformTenant, format: 'csv' | 'jsonl', body: string, query = '') => importFile(tenant, '/api/v1/crm/import', format, body, query);
+  const importContacts = (tenant: PlatformTenant, format: 'csv' | 'jsonl', body: string, query = '') =>
+    importFile(tenant, '/api/v1/crm/import', format, body, query);
   const importClients = (tenant: PlatformTenant, body: string, format: 'csv' | 'jsonl' = 'csv') => importFile(tenant, '/api/v1/client/import', format, body);
   const exportText = (tenant: PlatformTenant, path: string, format: 'csv' | 'jsonl') =>
     platform
@@ -82,9 +83,11 @@ describe('contact import and export (gateway → CRM → client service)', () =>
 
   it('when the same file is imported again, then nothing is duplicated: contacts upsert by external id, else email', async () => {
     const tenant = await platform.newTenant();
-    const lines = [{ externalId: 'p-1', firstName: 'Pat', email: 'pat@example.com' }, { firstName: 'Quinn', email: 'quinn@example.com' }, { firstName: 'Nameless only' }].map(
-      (r) => JSON.stringify(r),
-    );
+    const lines = [
+      { externalId: 'p-1', firstName: 'Pat', email: 'pat@example.com' },
+      { firstName: 'Quinn', email: 'quinn@example.com' },
+      { firstName: 'Nameless only' },
+    ].map((r) => JSON.stringify(r));
     expect((await importContacts(tenant, 'jsonl', lines.join('\n'))).body).toMatchObject({ rowsInserted: 3, rowsFailed: 0 });
     const again = await importContacts(tenant, 'jsonl', lines.slice(0, 2).join('\n'));
     expect(again.body).toMatchObject({ status: 'completed', rowsInserted: 0, rowsUpdated: 2 });
@@ -147,7 +150,11 @@ describe('contact import and export (gateway → CRM → client service)', () =>
       expect(res.body).toMatchObject({ status: 'completed', rowsInserted: 1_100, rowsFailed: 0 });
       expect(await contactCount(tenant)).toBe(1_100);
       const exported = (await exportText(tenant, '/api/v1/crm/export', 'csv')).body as string;
-      const lastNames = exported.trim().split('\n').slice(1).map((line) => line.split(',')[2]);
+      const lastNames = exported
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((line) => line.split(',')[2]);
       expect(new Set(lastNames).size).toBe(1_100);
     });
   });
@@ -166,7 +173,12 @@ describe('contact import and export (gateway → CRM → client service)', () =>
     await importContacts(a, 'csv', 'externalId,firstName\nx-2,Deleted in A\n');
     await platform.query(a.id, `UPDATE contacts SET deleted_at = now() WHERE external_id = 'x-2'`);
     const exported = await exportText(a, '/api/v1/crm/export', 'jsonl');
-    expect((exported.body as string).trim().split('\n').map((line) => JSON.parse(line).firstName)).toEqual(['Belongs to A']);
+    expect(
+      (exported.body as string)
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line).firstName),
+    ).toEqual(['Belongs to A']);
     // A's key with B's owner token is refused at the gateway; B's job ids are not A's.
     expect((await platform.as(a, b.token).get('/api/v1/crm/import')).status).toBe(403);
   });
@@ -178,7 +190,16 @@ describe('contact import and export (gateway → CRM → client service)', () =>
       source,
       'jsonl',
       [
-        { externalId: 'r-1', firstName: 'Ann', lastName: 'Archer', email: 'ann@acme.example', phone: '+1 555', title: '=cmd|calc', ownerId: source.ownerId, clientExternalId: 'acme' },
+        {
+          externalId: 'r-1',
+          firstName: 'Ann',
+          lastName: 'Archer',
+          email: 'ann@acme.example',
+          phone: '+1 555',
+          title: '=cmd|calc',
+          ownerId: source.ownerId,
+          clientExternalId: 'acme',
+        },
         { firstName: 'Bob', email: 'bob@globex.example', clientEmail: 'info@globex.example' },
         { firstName: 'Cy', lastName: '@risky' },
       ]
@@ -237,11 +258,7 @@ describe('contact import and export (gateway → CRM → client service)', () =>
     const down = await startTestPlatform({ env: { crm: { CLIENT_URL: await closedPortUrl() } } });
     try {
       const tenant = await down.newTenant();
-      const res = await down
-        .as(tenant)
-        .post('/api/v1/crm/import?format=csv')
-        .set('Content-Type', 'text/csv')
-        .send('firstName,clientExternalId\nAnn,acme\n');
+      const res = await down.as(tenant).post('/api/v1/crm/import?format=csv').set('Content-Type', 'text/csv').send('firstName,clientExternalId\nAnn,acme\n');
       expect(res.status).toBe(503);
       expect(res.body.error.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(await down.query(tenant.id, 'SELECT status, entity FROM import_jobs')).toEqual([{ status: 'failed', entity: 'contacts' }]);

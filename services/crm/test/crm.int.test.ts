@@ -20,13 +20,17 @@ describe('CRM service (with the real client service over HTTP)', () => {
   const ownerA = randomUUID();
   const memberA = randomUUID();
 
-  const as = (tenantId: string, userId: string, role: string, service: 'crm' | 'client' = 'crm') => serviceAuth(allDeps[0]!, service, { tenantId, userId, roles: [role] });
+  const as = (tenantId: string, userId: string, role: string, service: 'crm' | 'client' = 'crm') =>
+    serviceAuth(allDeps[0]!, service, { tenantId, userId, roles: [role] });
   const owner = () => as(tenantA, ownerA, 'owner');
   const post = (path: string, body: object, auth = owner()) => request(app).post(`/api/v1/crm${path}`).set('Authorization', auth).send(body);
   const get = (path: string, auth = owner()) => request(app).get(`/api/v1/crm${path}`).set('Authorization', auth);
 
   async function newClient(tenantId: string, name: string): Promise<string> {
-    const res = await request(clientApp).post('/api/v1/client/clients').set('Authorization', as(tenantId, ownerA, 'owner', 'client')).send({ name });
+    const res = await request(clientApp)
+      .post('/api/v1/client/clients')
+      .set('Authorization', as(tenantId, ownerA, 'owner', 'client'))
+      .send({ name });
     return res.body.id as string;
   }
 
@@ -71,13 +75,19 @@ describe('CRM service (with the real client service over HTTP)', () => {
       const first = await post('/contacts', { firstName: 'Uma', email: 'uma@example.com', externalId: 'crm-u1' });
       expect(first.status).toBe(201);
       expect(first.body.externalId).toBe('crm-u1');
-      for (const [body, field] of [[{ firstName: 'Other', email: 'UMA@example.com' }, 'email'], [{ firstName: 'Other', externalId: 'crm-u1' }, 'externalId']] as const) {
+      for (const [body, field] of [
+        [{ firstName: 'Other', email: 'UMA@example.com' }, 'email'],
+        [{ firstName: 'Other', externalId: 'crm-u1' }, 'externalId'],
+      ] as const) {
         const res = await post('/contacts', body);
         expect(res.status).toBe(409);
         expect(res.body.error).toMatchObject({ code: 'CONTACT_EXISTS', details: { field } });
       }
       const other = (await post('/contacts', { firstName: 'Vic', email: 'vic@example.com' })).body;
-      const clash = await request(app).patch(`/api/v1/crm/contacts/${other.id}`).set('Authorization', owner()).send({ email: 'uma@example.com', version: other.version });
+      const clash = await request(app)
+        .patch(`/api/v1/crm/contacts/${other.id}`)
+        .set('Authorization', owner())
+        .send({ email: 'uma@example.com', version: other.version });
       expect(clash.status).toBe(409);
       expect(clash.body.error.code).toBe('CONTACT_EXISTS');
       await request(app).delete(`/api/v1/crm/contacts/${first.body.id}`).set('Authorization', owner());
@@ -109,7 +119,11 @@ describe('CRM service (with the real client service over HTTP)', () => {
       const stage = (name: string) => pipeline.stages.find((s: { name: string }) => s.name === name).id as string;
       expect(deal.stageId).toBe(stage('Lead'));
 
-      expect((await post(`/deals/${deal.id}/move`, { stageId: stage('Proposal') }, auth)).body).toMatchObject({ stageId: stage('Proposal'), status: 'open', version: 2 });
+      expect((await post(`/deals/${deal.id}/move`, { stageId: stage('Proposal') }, auth)).body).toMatchObject({
+        stageId: stage('Proposal'),
+        status: 'open',
+        version: 2,
+      });
       const noReason = await post(`/deals/${deal.id}/move`, { stageId: stage('Lost') }, auth);
       expect(noReason.status).toBe(400);
       const lost = await post(`/deals/${deal.id}/move`, { stageId: stage('Lost'), lostReason: 'Budget cut' }, auth);
@@ -128,7 +142,9 @@ describe('CRM service (with the real client service over HTTP)', () => {
 
     it('when two edits start from the same version, then the second is 409 VERSION_CONFLICT; an edit naming no version is 428', async () => {
       const deal = (await post('/deals', { title: 'Contested', currency: 'USD' })).body;
-      expect((await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', owner()).set('If-Match', '"1"').send({ valueMinor: 10 })).status).toBe(200);
+      expect(
+        (await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', owner()).set('If-Match', '"1"').send({ valueMinor: 10 })).status,
+      ).toBe(200);
       const second = await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', owner()).set('If-Match', '"1"').send({ valueMinor: 20 });
       expect(second.status).toBe(409);
       expect((await get(`/deals/${deal.id}`)).body.valueMinor).toBe(10);
@@ -161,11 +177,26 @@ describe('CRM service (with the real client service over HTTP)', () => {
       const reordered = await request(app)
         .put(`/api/v1/crm/pipelines/${created.body.id}/stages`)
         .set('Authorization', auth)
-        .send({ stages: [{ id: talking.id, name: 'Due' }, { id: due.id, name: 'Talking' }, { id: renewed.id, name: 'Renewed', kind: 'won' }, { name: 'Churned', kind: 'lost' }] });
+        .send({
+          stages: [
+            { id: talking.id, name: 'Due' },
+            { id: due.id, name: 'Talking' },
+            { id: renewed.id, name: 'Renewed', kind: 'won' },
+            { name: 'Churned', kind: 'lost' },
+          ],
+        });
       expect(reordered.status).toBe(200);
-      expect(reordered.body.items.map((s: { id: string; name: string }) => [s.id, s.name])).toEqual([[talking.id, 'Due'], [due.id, 'Talking'], [renewed.id, 'Renewed'], [expect.any(String), 'Churned']]);
+      expect(reordered.body.items.map((s: { id: string; name: string }) => [s.id, s.name])).toEqual([
+        [talking.id, 'Due'],
+        [due.id, 'Talking'],
+        [renewed.id, 'Renewed'],
+        [expect.any(String), 'Churned'],
+      ]);
       await post('/deals', { title: 'Renewal', currency: 'EUR', pipelineId: created.body.id, stageId: due.id }, auth);
-      const removing = await request(app).put(`/api/v1/crm/pipelines/${created.body.id}/stages`).set('Authorization', auth).send({ stages: [{ id: talking.id, name: 'Due' }] });
+      const removing = await request(app)
+        .put(`/api/v1/crm/pipelines/${created.body.id}/stages`)
+        .set('Authorization', auth)
+        .send({ stages: [{ id: talking.id, name: 'Due' }] });
       expect(removing.status).toBe(409);
       expect(removing.body.error.code).toBe('STAGE_IN_USE');
     });
@@ -189,7 +220,10 @@ describe('CRM service (with the real client service over HTTP)', () => {
       const deal = (await post('/deals', { title: 'Owner’s', currency: 'EUR' })).body;
       expect((await post('/deals', { title: 'x', currency: 'EUR' }, as(tenantA, memberA, 'viewer'))).status).toBe(403);
       expect((await get(`/deals/${deal.id}`, as(tenantA, memberA, 'viewer'))).status).toBe(200);
-      const edit = await request(app).patch(`/api/v1/crm/deals/${deal.id}`).set('Authorization', as(tenantA, memberA, 'member')).send({ title: 'Mine now', version: 1 });
+      const edit = await request(app)
+        .patch(`/api/v1/crm/deals/${deal.id}`)
+        .set('Authorization', as(tenantA, memberA, 'member'))
+        .send({ title: 'Mine now', version: 1 });
       expect(edit.status).toBe(403);
     });
 

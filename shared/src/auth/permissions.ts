@@ -142,4 +142,3 @@ export function adminOf(req: { identity?: Identity }): string {
 export function actsOnAllRecords(identity: Pick<Identity, 'roles'>): boolean {
   return identity.roles.some((role) => role === 'owner' || role === 'admin');
 }
-

@@ -151,7 +151,10 @@ export async function writeBatchIsolatingRows<Row extends FileRow>(
       outcome.updated += counts.updated;
     } catch (err) {
       if (!isRowDataError(err)) throw err;
-      outcome.errors.push({ line: row.line, message: isUniqueViolation(err) ? `another ${subject} already has this email or external id` : 'rejected by the database' });
+      outcome.errors.push({
+        line: row.line,
+        message: isUniqueViolation(err) ? `another ${subject} already has this email or external id` : 'rejected by the database',
+      });
     }
   }
   return outcome;

@@ -112,7 +112,7 @@ export class TenantPoolCache {
     return this.withClient(tenantId, (client) => inTransaction(client, fn));
   }
 
-    /** Closes a tenant's pool now (tenant suspended, deleted or its credentials rotated). */
+  /** Closes a tenant's pool now (tenant suspended, deleted or its credentials rotated). */
   async invalidate(tenantId: string): Promise<void> {
     const entry = this.entries.get(tenantId);
     if (!entry) return;

@@ -44,8 +44,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   });
   const metrics = createMetrics(
     options.service,
-    options.metricsRouteLabel &&
-      ((req) => (req.route ? `${req.baseUrl}${String(req.route.path)}` : options.metricsRouteLabel!(req))),
+    options.metricsRouteLabel && ((req) => (req.route ? `${req.baseUrl}${String(req.route.path)}` : options.metricsRouteLabel!(req))),
   );
   const health = createHealthRouter({
     service: options.service,

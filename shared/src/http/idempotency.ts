@@ -50,10 +50,13 @@ export function idempotent(options: IdempotencyOptions): RequestHandler {
       next();
       return;
     }
-    if (!KEY_PATTERN.test(key)) throw new ValidationError('Idempotency-Key must be 8-255 characters of A-Z a-z 0-9 . _ : -', [{ path: 'headers.idempotency-key', message: 'invalid' }]);
+    if (!KEY_PATTERN.test(key))
+      throw new ValidationError('Idempotency-Key must be 8-255 characters of A-Z a-z 0-9 . _ : -', [{ path: 'headers.idempotency-key', message: 'invalid' }]);
     const scope = scopeOf(req);
     const route = routeOf(req);
-    const requestHash = createHash('sha256').update(JSON.stringify(req.body ?? null)).digest('hex');
+    const requestHash = createHash('sha256')
+      .update(JSON.stringify(req.body ?? null))
+      .digest('hex');
 
     const claimed = await options.db.query(
       `INSERT INTO idempotency_keys (scope, route, key, request_hash, expires_at) VALUES ($1, $2, $3, $4, $5)
@@ -74,7 +77,8 @@ export function idempotent(options: IdempotencyOptions): RequestHandler {
       if (stored.request_hash !== requestHash) {
         throw new AppError(ErrorCode.IDEMPOTENCY_KEY_REUSED, 422, 'This Idempotency-Key was used with a different request body');
       }
-      if (stored.state === 'running') throw new ConflictError('The first request with this Idempotency-Key is still running', undefined, ErrorCode.IDEMPOTENCY_IN_PROGRESS);
+      if (stored.state === 'running')
+        throw new ConflictError('The first request with this Idempotency-Key is still running', undefined, ErrorCode.IDEMPOTENCY_IN_PROGRESS);
       res.set('Idempotent-Replayed', 'true').status(stored.response_status!);
       if (stored.response_body === null) res.end();
       else res.type('application/json').send(options.secrets.open(stored.response_body));

@@ -71,6 +71,9 @@ const DATE = z.iso.date();
 export const Instant = z
   .string()
   .max(40)
-  .refine((value) => DATE_TIME.safeParse(value).success || DATE.safeParse(value).success, 'must be an ISO 8601 date-time (2026-12-01T09:30:00Z) or date (2026-12-01)')
+  .refine(
+    (value) => DATE_TIME.safeParse(value).success || DATE.safeParse(value).success,
+    'must be an ISO 8601 date-time (2026-12-01T09:30:00Z) or date (2026-12-01)',
+  )
   .transform((value) => new Date(value))
   .describe('ISO 8601 date-time with offset, or a date (midnight UTC)');

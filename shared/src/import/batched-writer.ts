@@ -64,6 +64,5 @@ export function batchedImportWriter<Row extends FileRow & MatchableRow, Written 
     if (rest.length) await flush(rest);
     if (atomicTx && run.progress.rowsFailed > 0) throw atomicRejection();
   };
-  return (records, run) =>
-    options.atomic ? tenants.transaction(actor.tenantId, (tx) => writeAll(records, run, tx)) : writeAll(records, run);
+  return (records, run) => (options.atomic ? tenants.transaction(actor.tenantId, (tx) => writeAll(records, run, tx)) : writeAll(records, run));
 }

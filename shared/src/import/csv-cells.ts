@@ -35,7 +35,14 @@ export function recordEncoder<T>(format: TransferFormat, csv: { header: string[]
     return [new Transform({ writableObjectMode: true, transform: (record: T, _e, done) => done(null, `${JSON.stringify(record)}\n`) })];
   }
   return [
-    new Transform({ objectMode: true, transform: (record: T, _e, done) => done(null, csv.row(record).map((cell) => neutraliseFormula(cell ?? ''))) }),
+    new Transform({
+      objectMode: true,
+      transform: (record: T, _e, done) =>
+        done(
+          null,
+          csv.row(record).map((cell) => neutraliseFormula(cell ?? '')),
+        ),
+    }),
     stringify({ header: true, columns: csv.header }),
   ];
 }

@@ -67,11 +67,16 @@ const toSummary = (row: ImportJobSummaryRow): ImportJobSummary => ({
 
 const toJob = (row: ImportJobRow): ImportJob => ({ ...toSummary(row), errors: row.errors });
 
-export async function insertImportJob(db: Queryable, job: { entity: ImportEntity; format: ImportJob['format']; atomic: boolean; createdBy: string }): Promise<ImportJob> {
-  const { rows } = await db.query<ImportJobRow>(
-    `INSERT INTO import_jobs (entity, format, atomic, created_by) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-    [job.entity, job.format, job.atomic, job.createdBy],
-  );
+export async function insertImportJob(
+  db: Queryable,
+  job: { entity: ImportEntity; format: ImportJob['format']; atomic: boolean; createdBy: string },
+): Promise<ImportJob> {
+  const { rows } = await db.query<ImportJobRow>(`INSERT INTO import_jobs (entity, format, atomic, created_by) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`, [
+    job.entity,
+    job.format,
+    job.atomic,
+    job.createdBy,
+  ]);
   return toJob(rows[0]!);
 }
 
@@ -83,12 +88,26 @@ export interface JobProgress {
   errors: RowError[];
 }
 
-export async function recordProgress(db: Queryable, id: string, progress: JobProgress, finish?: { status: 'completed' | 'failed'; failure?: string }): Promise<ImportJob> {
+export async function recordProgress(
+  db: Queryable,
+  id: string,
+  progress: JobProgress,
+  finish?: { status: 'completed' | 'failed'; failure?: string },
+): Promise<ImportJob> {
   const { rows } = await db.query<ImportJobRow>(
     `UPDATE import_jobs SET rows_read = $2, rows_inserted = $3, rows_updated = $4, rows_failed = $5, errors = $6,
             status = COALESCE($7, status), failure = $8, finished_at = CASE WHEN $7 IS NULL THEN NULL ELSE now() END
       WHERE id = $1 RETURNING ${COLUMNS}`,
-    [id, progress.rowsRead, progress.rowsInserted, progress.rowsUpdated, progress.rowsFailed, JSON.stringify(progress.errors), finish?.status ?? null, finish?.failure ?? null],
+    [
+      id,
+      progress.rowsRead,
+      progress.rowsInserted,
+      progress.rowsUpdated,
+      progress.rowsFailed,
+      JSON.stringify(progress.errors),
+      finish?.status ?? null,
+      finish?.failure ?? null,
+    ],
   );
   return toJob(rows[0]!);
 }

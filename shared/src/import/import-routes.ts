@@ -77,11 +77,7 @@ const FormatQuery = { format: z.enum(['csv', 'jsonl']) };
  * entity's writer and exporter. The upload declares a raw body, so JSON
  * body parsing leaves its stream alone.
  */
-export function entityTransferRoutes(
-  deps: ServiceDeps,
-  openapi: OpenApiRegistry,
-  transfer: EntityTransfer,
-): Router {
+export function entityTransferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry, transfer: EntityTransfer): Router {
   const { entity, mountPath, operationStem } = transfer;
   // Bulk reads and writes of every record of an entity are for tenant owners and admins.
   const permission: Permission = 'data:transfer';
@@ -103,7 +99,10 @@ export function entityTransferRoutes(
         'else 202 with the running job, whose Location shows progress. Prefer: respond-async answers 202 at once; Prefer: wait=N waits at most N seconds.',
       tags: ['import/export'],
       query: z.strictObject({ ...Entity, ...FormatQuery, atomic: z.enum(['true', 'false']).default('false') }),
-      rawBody: { contentTypes: [...TRANSFER_MEDIA_TYPES.csv, ...TRANSFER_MEDIA_TYPES.jsonl], description: 'The file: a CSV with a header line, or one JSON object per line' },
+      rawBody: {
+        contentTypes: [...TRANSFER_MEDIA_TYPES.csv, ...TRANSFER_MEDIA_TYPES.jsonl],
+        description: 'The file: a CSV with a header line, or one JSON object per line',
+      },
       responses: {
         201: { description: 'The finished job', schema: ImportJobSchema },
         202: { description: 'The running job', schema: ImportJobSchema },

@@ -151,7 +151,14 @@ export const atomicRejection = () => new AppError(ErrorCode.IMPORT_REJECTED, 422
  * that fails is answered as its failed job, except errors of the platform
  * itself (5xx), which are thrown after the job is marked failed.
  */
-async function runImport(tenants: TenantPoolCache, actor: Actor, job: ImportJob, file: Readable, options: ImportOptions, write: ImportWriter): Promise<ImportJob> {
+async function runImport(
+  tenants: TenantPoolCache,
+  actor: Actor,
+  job: ImportJob,
+  file: Readable,
+  options: ImportOptions,
+  write: ImportWriter,
+): Promise<ImportJob> {
   const save = (run: ImportRun, finish?: { status: 'completed' | 'failed'; failure?: string }) =>
     tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, run.progress, finish));
   const run = new ImportRun(save);

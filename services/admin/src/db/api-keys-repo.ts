@@ -35,10 +35,12 @@ function toApiKey(row: ApiKeyRow): ApiKey {
 }
 
 export async function insertApiKey(db: Queryable, tenantId: string, name: string, key: GeneratedApiKey): Promise<ApiKey> {
-  const { rows } = await db.query<ApiKeyRow>(
-    `INSERT INTO api_keys (tenant_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
-    [tenantId, name, key.prefix, key.hash],
-  );
+  const { rows } = await db.query<ApiKeyRow>(`INSERT INTO api_keys (tenant_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`, [
+    tenantId,
+    name,
+    key.prefix,
+    key.hash,
+  ]);
   return toApiKey(rows[0]!);
 }
 

@@ -12,21 +12,8 @@ import {
   type SecretBox,
 } from '@codex/shared';
 import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
-import {
-  createTenantDatabase,
-  ensureTenantRole,
-  lockDownSharedDatabases,
-  lockDownTenantDatabase,
-  withServerAdmin,
-} from '../db/tenant-databases';
-import {
-  findTenantBySlug,
-  insertProvisioningTenant,
-  publicTenant,
-  setTenantStatus,
-  type Tenant,
-  type TenantWithSecret,
-} from '../db/tenants-repo';
+import { createTenantDatabase, ensureTenantRole, lockDownSharedDatabases, lockDownTenantDatabase, withServerAdmin } from '../db/tenant-databases';
+import { findTenantBySlug, insertProvisioningTenant, publicTenant, setTenantStatus, type Tenant, type TenantWithSecret } from '../db/tenants-repo';
 
 export interface ProvisioningDeps {
   /** Master database pool. */

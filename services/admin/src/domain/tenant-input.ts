@@ -17,7 +17,10 @@ export const Slug = z
 export const CreateTenant = z.strictObject({
   name: z.string().trim().min(1).max(200),
   slug: Slug,
-  plan: z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/).default('free'),
+  plan: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,39}$/)
+    .default('free'),
 });
 
 /** Another API key for a tenant. */

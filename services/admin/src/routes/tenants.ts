@@ -102,7 +102,14 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
 
   api.get(
     '/tenants/:id',
-    { operationId: 'getTenant', summary: 'One tenant', tags: ['tenants'], params: TenantIdParams, responses: { 200: { description: 'The tenant', schema: TenantSchema } }, ...reads },
+    {
+      operationId: 'getTenant',
+      summary: 'One tenant',
+      tags: ['tenants'],
+      params: TenantIdParams,
+      responses: { 200: { description: 'The tenant', schema: TenantSchema } },
+      ...reads,
+    },
     async (req, res) => {
       res.json(publicTenant(await tenantById(deps.db, req.params.id)));
     },
@@ -161,7 +168,14 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
 
   api.delete(
     '/tenants/:id/api-keys/:keyId',
-    { operationId: 'revokeApiKey', summary: 'Revoke an API key', tags: ['api keys'], params: KeyParams, responses: { 204: { description: 'Revoked' } }, ...writes },
+    {
+      operationId: 'revokeApiKey',
+      summary: 'Revoke an API key',
+      tags: ['api keys'],
+      params: KeyParams,
+      responses: { 204: { description: 'Revoked' } },
+      ...writes,
+    },
     async (req, res) => {
       await revokeKey(deps.db, req.params.id, req.params.keyId);
       res.status(204).end();
@@ -170,4 +184,3 @@ export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
 
   return api.router;
 }
-

@@ -26,14 +26,19 @@ export async function listUsers(db: Queryable, filter: UserFilter): Promise<{ it
 }
 
 export async function insertInvitedUser(db: Queryable, user: { email: string; name: string; role: TenantRole }): Promise<Account> {
-  const { rows } = await db.query<UserRow>(
-    `INSERT INTO users (email, name, role, status) VALUES ($1, $2, $3, 'invited') RETURNING ${COLUMNS}`,
-    [user.email, user.name, user.role],
-  );
+  const { rows } = await db.query<UserRow>(`INSERT INTO users (email, name, role, status) VALUES ($1, $2, $3, 'invited') RETURNING ${COLUMNS}`, [
+    user.email,
+    user.name,
+    user.role,
+  ]);
   return toAccount(rows[0]!);
 }
 
-export async function updateUser(db: Queryable, id: string, changes: { name?: string; role?: TenantRole; status?: 'active' | 'disabled' }): Promise<Account | undefined> {
+export async function updateUser(
+  db: Queryable,
+  id: string,
+  changes: { name?: string; role?: TenantRole; status?: 'active' | 'disabled' },
+): Promise<Account | undefined> {
   const { rows } = await db.query<UserRow>(
     `UPDATE users SET name = COALESCE($2, name), role = COALESCE($3, role), status = COALESCE($4, status)
       WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -53,7 +58,11 @@ export async function countOtherActiveOwners(db: Queryable, exceptId: string): P
 }
 
 export async function insertInvitation(db: Queryable, invitation: { userId: string; tokenHash: string; expiresAt: Date }): Promise<void> {
-  await db.query('INSERT INTO invitations (user_id, token_hash, expires_at) VALUES ($1, $2, $3)', [invitation.userId, invitation.tokenHash, invitation.expiresAt]);
+  await db.query('INSERT INTO invitations (user_id, token_hash, expires_at) VALUES ($1, $2, $3)', [
+    invitation.userId,
+    invitation.tokenHash,
+    invitation.expiresAt,
+  ]);
 }
 
 /** Marks an open invitation accepted and returns its user id, or undefined if none matches. */

@@ -123,7 +123,8 @@ export async function logout(realm: Realm, refreshToken: string): Promise<void> 
 export async function me(realm: Realm, accountId: string) {
   const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
   if (account?.status !== 'active') throw new UnauthorizedError('Account is not active', ErrorCode.ACCOUNT_INACTIVE);
-  const identity = realm.kind === 'admin' ? { adminId: account.id, roles: [account.role] } : { userId: account.id, tenantId: realm.tenantId, roles: [account.role] };
+  const identity =
+    realm.kind === 'admin' ? { adminId: account.id, roles: [account.role] } : { userId: account.id, tenantId: realm.tenantId, roles: [account.role] };
   return { ...publicAccount(account), roles: [account.role], permissions: [...permissionsOf(identity)].sort() };
 }
 

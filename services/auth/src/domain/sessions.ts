@@ -13,13 +13,7 @@ import {
   type Queryable,
 } from '@codex/shared';
 import { z } from 'zod';
-import {
-  findRefreshTokenForUpdate,
-  insertRefreshToken,
-  markRefreshTokenUsed,
-  revokeRefreshFamily,
-  type RefreshTokenKind,
-} from '../db/refresh-tokens-repo';
+import { findRefreshTokenForUpdate, insertRefreshToken, markRefreshTokenUsed, revokeRefreshFamily, type RefreshTokenKind } from '../db/refresh-tokens-repo';
 import type { KeyRing } from './key-ring';
 
 /** Refresh tokens are opaque random strings; only their SHA-256 is stored. */
@@ -112,4 +106,5 @@ export async function endSession(tx: PoolClient, kind: RefreshTokenKind, refresh
   if (stored) await revokeRefreshFamily(tx, kind, stored.familyId);
 }
 
-export const REUSED_REFRESH = () => new UnauthorizedError('Refresh token was already used; every session of this login is revoked', ErrorCode.REFRESH_TOKEN_REUSED);
+export const REUSED_REFRESH = () =>
+  new UnauthorizedError('Refresh token was already used; every session of this login is revoked', ErrorCode.REFRESH_TOKEN_REUSED);

@@ -19,7 +19,11 @@ import { Password } from '../domain/passwords';
 import { RefreshToken } from '../domain/sessions';
 import { acceptUserInvitation, changeUser, getTenantUser, inviteUser, listTenantUsers, removeUser } from '../domain/users';
 
-const Email = z.string().trim().max(254).pipe(z.email({ error: 'must be an email address' }));
+const Email = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ error: 'must be an email address' }));
 /** Login does not re-check password rules (they may have changed), only that it is a plausible string. */
 const LoginPassword = z.string().min(1).max(1_024);
 const Credentials = z.strictObject({ email: Email, password: LoginPassword });
@@ -56,7 +60,10 @@ function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHa
       limit: loginAccountAttempts,
       onlyFailures: true,
       redis: sharedCounters(deps),
-      key: (req) => `${req.identity?.tenantId ?? 'platform'}:${String((req.body as { email?: unknown })?.email ?? '').trim().toLowerCase()}`,
+      key: (req) =>
+        `${req.identity?.tenantId ?? 'platform'}:${String((req.body as { email?: unknown })?.email ?? '')
+          .trim()
+          .toLowerCase()}`,
     }),
   ];
 }
@@ -78,7 +85,13 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
       errors: [409, 422],
       access: 'apiKey',
     },
-    createRateLimit({ name: 'register-ip', windowMs: deps.config.auth.loginWindowMs, limit: deps.config.auth.loginIpAttempts, redis: sharedCounters(deps), key: (req) => `${req.identity?.tenantId}:${ipKeyGenerator(req.ip ?? '')}` }),
+    createRateLimit({
+      name: 'register-ip',
+      windowMs: deps.config.auth.loginWindowMs,
+      limit: deps.config.auth.loginIpAttempts,
+      redis: sharedCounters(deps),
+      key: (req) => `${req.identity?.tenantId}:${ipKeyGenerator(req.ip ?? '')}`,
+    }),
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
       res.status(201).json(await register(ctx, tenant(req), req.body));
@@ -86,7 +99,14 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   );
   api.post(
     '/login',
-    { operationId: 'login', summary: 'Log a user in', tags: ['users'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SignedIn } }, access: 'apiKey' },
+    {
+      operationId: 'login',
+      summary: 'Log a user in',
+      tags: ['users'],
+      body: Credentials,
+      responses: { 200: { description: 'Signed in', schema: SignedIn } },
+      access: 'apiKey',
+    },
     ...loginThrottles(deps, 'tenant'),
     async (req, res) => {
       res.json(await login(ctx, tenant(req), req.body));
@@ -108,19 +128,43 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   );
   api.post(
     '/logout',
-    { operationId: 'logout', summary: 'End the session the refresh token belongs to', tags: ['users'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, access: 'apiKey' },
+    {
+      operationId: 'logout',
+      summary: 'End the session the refresh token belongs to',
+      tags: ['users'],
+      body: RefreshBody,
+      responses: { 204: { description: 'Logged out' } },
+      access: 'apiKey',
+    },
     async (req, res) => {
       await logout(tenant(req), req.body.refreshToken);
       res.status(204).end();
     },
   );
-  api.get('/me', { operationId: 'getMe', summary: 'The calling user, roles and permissions', tags: ['users'], responses: { 200: { description: 'The user', schema: Me } }, access: 'user' }, async (req, res) => {
-    const { tenantId, userId } = tenantUserOf(req);
-    res.json(await me(tenantRealm(deps.tenants, tenantId), userId));
-  });
+  api.get(
+    '/me',
+    {
+      operationId: 'getMe',
+      summary: 'The calling user, roles and permissions',
+      tags: ['users'],
+      responses: { 200: { description: 'The user', schema: Me } },
+      access: 'user',
+    },
+    async (req, res) => {
+      const { tenantId, userId } = tenantUserOf(req);
+      res.json(await me(tenantRealm(deps.tenants, tenantId), userId));
+    },
+  );
   api.post(
     '/password',
-    { operationId: 'changePassword', summary: 'Change the calling user’s password (ends every session)', tags: ['users'], body: PasswordChange, responses: { 204: { description: 'Changed' } }, access: 'user' },
+    {
+      operationId: 'changePassword',
+      summary: 'Change the calling user’s password (ends every session)',
+      tags: ['users'],
+      body: PasswordChange,
+      responses: { 204: { description: 'Changed' } },
+      access: 'user',
+    },
     async (req, res) => {
       const { tenantId, userId } = tenantUserOf(req);
       await changePassword(ctx, tenantRealm(deps.tenants, tenantId), userId, req.body);
@@ -173,7 +217,15 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   );
   api.get(
     '/users/:id',
-    { operationId: 'getUser', summary: 'One user', tags: ['users'], params: UserId, responses: { 200: { description: 'The user', schema: Account } }, access: 'user', permission: 'users:read' },
+    {
+      operationId: 'getUser',
+      summary: 'One user',
+      tags: ['users'],
+      params: UserId,
+      responses: { 200: { description: 'The user', schema: Account } },
+      access: 'user',
+      permission: 'users:read',
+    },
     async (req, res) => {
       res.json(await getTenantUser(users(req), req.params.id));
     },
@@ -199,7 +251,16 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
   );
   api.delete(
     '/users/:id',
-    { operationId: 'deleteUser', summary: 'Delete a user', tags: ['users'], params: UserId, responses: { 204: { description: 'Deleted' } }, errors: [409], access: 'user', permission: 'users:manage' },
+    {
+      operationId: 'deleteUser',
+      summary: 'Delete a user',
+      tags: ['users'],
+      params: UserId,
+      responses: { 204: { description: 'Deleted' } },
+      errors: [409],
+      access: 'user',
+      permission: 'users:manage',
+    },
     async (req, res) => {
       await removeUser(users(req), actor(req), req.params.id);
       res.status(204).end();
@@ -222,22 +283,61 @@ export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApi
 
   api.post(
     '/admin/login',
-    { operationId: 'adminLogin', summary: 'Log a platform admin in', tags: ['admins'], body: Credentials, responses: { 200: { description: 'Signed in', schema: SignedIn } }, access: 'public' },
+    {
+      operationId: 'adminLogin',
+      summary: 'Log a platform admin in',
+      tags: ['admins'],
+      body: Credentials,
+      responses: { 200: { description: 'Signed in', schema: SignedIn } },
+      access: 'public',
+    },
     ...loginThrottles(deps, 'admin'),
     async (req, res) => {
       res.json(await login(ctx, admins, req.body));
     },
   );
-  api.post('/admin/refresh', { operationId: 'adminRefresh', summary: 'Rotate an admin refresh token', tags: ['admins'], body: RefreshBody, responses: { 200: { description: 'New tokens', schema: Tokens } }, access: 'public' }, async (req, res) => {
-    res.json(await refresh(ctx, admins, req.body.refreshToken));
-  });
-  api.post('/admin/logout', { operationId: 'adminLogout', summary: 'End an admin session', tags: ['admins'], body: RefreshBody, responses: { 204: { description: 'Logged out' } }, access: 'public' }, async (req, res) => {
-    await logout(admins, req.body.refreshToken);
-    res.status(204).end();
-  });
-  api.get('/admin/me', { operationId: 'getAdminMe', summary: 'The calling admin', tags: ['admins'], responses: { 200: { description: 'The admin', schema: Me } }, access: 'admin' }, async (req, res) => {
-    res.json(await me(admins, adminOf(req)));
-  });
+  api.post(
+    '/admin/refresh',
+    {
+      operationId: 'adminRefresh',
+      summary: 'Rotate an admin refresh token',
+      tags: ['admins'],
+      body: RefreshBody,
+      responses: { 200: { description: 'New tokens', schema: Tokens } },
+      access: 'public',
+    },
+    async (req, res) => {
+      res.json(await refresh(ctx, admins, req.body.refreshToken));
+    },
+  );
+  api.post(
+    '/admin/logout',
+    {
+      operationId: 'adminLogout',
+      summary: 'End an admin session',
+      tags: ['admins'],
+      body: RefreshBody,
+      responses: { 204: { description: 'Logged out' } },
+      access: 'public',
+    },
+    async (req, res) => {
+      await logout(admins, req.body.refreshToken);
+      res.status(204).end();
+    },
+  );
+  api.get(
+    '/admin/me',
+    {
+      operationId: 'getAdminMe',
+      summary: 'The calling admin',
+      tags: ['admins'],
+      responses: { 200: { description: 'The admin', schema: Me } },
+      access: 'admin',
+    },
+    async (req, res) => {
+      res.json(await me(admins, adminOf(req)));
+    },
+  );
   api.post(
     '/admin/keys/rotate',
     {

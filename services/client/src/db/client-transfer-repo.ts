@@ -10,8 +10,16 @@ export interface UpsertRow extends ClientInput {
 const CLIENTS: UpsertTable = {
   name: 'clients',
   columns: {
-    external_id: 'text', name: 'text', email: 'text', phone: 'text', kind: 'text', status: 'text',
-    tags: 'text[]', owner_id: 'uuid', custom_fields: 'jsonb', created_by: 'uuid',
+    external_id: 'text',
+    name: 'text',
+    email: 'text',
+    phone: 'text',
+    kind: 'text',
+    status: 'text',
+    tags: 'text[]',
+    owner_id: 'uuid',
+    custom_fields: 'jsonb',
+    created_by: 'uuid',
   },
   keepOnUpdate: ['external_id', 'created_by'],
 };

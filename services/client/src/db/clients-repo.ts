@@ -107,7 +107,6 @@ export async function setClientDeleted(db: Queryable, id: string, deleted: boole
   return toClient(rows[0]!);
 }
 
-
 export interface ClientQuery {
   /** Free text: prefix of the name or email, or any word of them. */
   q?: string;

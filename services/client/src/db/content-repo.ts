@@ -99,11 +99,8 @@ export async function setPublication(db: Queryable, id: string, publication: { v
     `UPDATE content_entries SET published_version = $2::int,
             publish_at = CASE WHEN $2::int IS NULL THEN NULL ELSE COALESCE($3::timestamptz, now()) END
       WHERE id = $1 RETURNING ${COLUMNS}`,
-    [
-    id,
-    publication.version,
-    publication.at,
-  ]);
+    [id, publication.version, publication.at],
+  );
   return toEntry(rows[0]!);
 }
 
@@ -119,7 +116,10 @@ export async function listEntries(db: Queryable, filter: { type?: string; limit:
   return rows.map(toEntry);
 }
 
-export async function listVersions(db: Queryable, entryId: string): Promise<Array<{ version: number; title: string; createdAt: Date; createdBy: string | null }>> {
+export async function listVersions(
+  db: Queryable,
+  entryId: string,
+): Promise<Array<{ version: number; title: string; createdAt: Date; createdBy: string | null }>> {
   const { rows } = await db.query<{ version: number; title: string; created_at: Date; created_by: string | null }>(
     'SELECT version, title, created_at, created_by FROM content_versions WHERE entry_id = $1 ORDER BY version DESC',
     [entryId],
@@ -132,7 +132,11 @@ export async function versionExists(db: Queryable, entryId: string, version: num
 }
 
 /** What the public sees: the published version of an entry, once its publish time has come. */
-export async function findPublished(db: Queryable, type: string, slug: string): Promise<{ type: string; slug: string; title: string; bodyFormat: BodyFormat; body: unknown; version: number; publishedAt: Date } | undefined> {
+export async function findPublished(
+  db: Queryable,
+  type: string,
+  slug: string,
+): Promise<{ type: string; slug: string; title: string; bodyFormat: BodyFormat; body: unknown; version: number; publishedAt: Date } | undefined> {
   const { rows } = await db.query<{ title: string; body_format: BodyFormat; body: unknown; version: number; published_at: Date }>(
     `SELECT v.title, v.body_format, v.body, v.version, coalesce(e.publish_at, e.updated_at) AS published_at
        FROM content_entries e JOIN content_versions v ON v.entry_id = e.id AND v.version = e.published_version

@@ -33,7 +33,9 @@ function toProfile(row: ProfileRow): Profile {
 
 /** The user's profile; an empty one when they never saved any. */
 export async function findProfile(db: Queryable, userId: string): Promise<Profile> {
-  const { rows } = await db.query<ProfileRow>('SELECT user_id, display_name, avatar_url, locale, timezone, preferences FROM profiles WHERE user_id = $1', [userId]);
+  const { rows } = await db.query<ProfileRow>('SELECT user_id, display_name, avatar_url, locale, timezone, preferences FROM profiles WHERE user_id = $1', [
+    userId,
+  ]);
   return rows[0] ? toProfile(rows[0]) : { userId, displayName: null, avatarUrl: null, locale: null, timezone: null, preferences: {} };
 }
 

@@ -45,7 +45,10 @@ export function fromCsvRecord(record: Record<string, string>): Record<string, un
         customFields[column.slice(CUSTOM_PREFIX.length)] = value;
       }
     } else if (column === 'tags') {
-      row.tags = value.split(';').map((tag) => tag.trim()).filter(Boolean);
+      row.tags = value
+        .split(';')
+        .map((tag) => tag.trim())
+        .filter(Boolean);
     } else {
       row[column] = value;
     }

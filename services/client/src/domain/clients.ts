@@ -1,23 +1,5 @@
-import {
-  ErrorCode,
-  AppError,
-  assertMayAssign,
-  changeableRecord,
-  NotFoundError,
-  type Actor,
-  type TenantPoolCache,
-  uniqueConflict,
-} from '@codex/shared';
-import {
-  findClient,
-  insertClient,
-  listClients,
-  setClientDeleted,
-  updateClient,
-  type Client,
-  type ClientInput,
-  type ClientQuery,
-} from '../db/clients-repo';
+import { ErrorCode, AppError, assertMayAssign, changeableRecord, NotFoundError, type Actor, type TenantPoolCache, uniqueConflict } from '@codex/shared';
+import { findClient, insertClient, listClients, setClientDeleted, updateClient, type Client, type ClientInput, type ClientQuery } from '../db/clients-repo';
 
 const NOT_FOUND = () => new NotFoundError('Client not found', ErrorCode.CLIENT_NOT_FOUND);
 
@@ -44,7 +26,13 @@ export function searchClients(tenants: TenantPoolCache, actor: Actor, query: Cli
 }
 
 /** Applies changes only if the caller read the current version, so no update is silently lost. */
-export async function changeClient(tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion: number, changes: Partial<ClientInput>): Promise<Client> {
+export async function changeClient(
+  tenants: TenantPoolCache,
+  actor: Actor,
+  id: string,
+  expectedVersion: number,
+  changes: Partial<ClientInput>,
+): Promise<Client> {
   return tenants.transaction(actor.tenantId, async (tx) => {
     changeableRecord(actor, await findClient(tx, id, { forUpdate: true }), NOT_FOUND, expectedVersion);
     assertMayAssign(actor, changes.ownerId);

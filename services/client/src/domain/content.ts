@@ -13,7 +13,6 @@ import {
   type ContentInput,
 } from '../db/content-repo';
 
-
 const NOT_FOUND = () => new NotFoundError('Content entry not found', ErrorCode.CONTENT_NOT_FOUND);
 
 function slugClash(err: unknown): never {
@@ -55,7 +54,8 @@ export const publishEntry = (tenants: TenantPoolCache, actor: Actor, id: string,
   tenants.transaction(actor.tenantId, async (tx) => {
     const entry = await lockedEntry(tx, actor, id);
     const version = options.version ?? entry.version;
-    if (!(await versionExists(tx, id, version))) throw new ValidationError('No such version', [{ path: 'body.version', message: 'no such version of this entry' }]);
+    if (!(await versionExists(tx, id, version)))
+      throw new ValidationError('No such version', [{ path: 'body.version', message: 'no such version of this entry' }]);
     return setPublication(tx, id, { version, at: options.at ?? null });
   });
 

@@ -24,7 +24,10 @@ export const ClientSchema = z
     updatedAt: at,
   })
   .meta({ id: 'Client' });
-export const ClientPage = z.object({ items: z.array(ClientSchema), nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end') });
+export const ClientPage = z.object({
+  items: z.array(ClientSchema),
+  nextCursor: z.string().nullable().describe('Pass as cursor for the next page; null at the end'),
+});
 
 export const ContentEntrySchema = z
   .object({
@@ -44,9 +47,19 @@ export const ContentEntrySchema = z
   })
   .meta({ id: 'ContentEntry' });
 export const PublishedContent = z
-  .object({ type: z.string(), slug: z.string(), title: z.string(), bodyFormat: z.enum(['markdown', 'json']), body: z.unknown(), version: z.number().int(), publishedAt: at })
+  .object({
+    type: z.string(),
+    slug: z.string(),
+    title: z.string(),
+    bodyFormat: z.enum(['markdown', 'json']),
+    body: z.unknown(),
+    version: z.number().int(),
+    publishedAt: at,
+  })
   .meta({ id: 'PublishedContent' });
-export const ContentVersions = z.object({ items: z.array(z.object({ version: z.number().int(), title: z.string(), createdAt: at, createdBy: id.nullable() })) });
+export const ContentVersions = z.object({
+  items: z.array(z.object({ version: z.number().int(), title: z.string(), createdAt: at, createdBy: id.nullable() })),
+});
 
 export const ProfileSchema = z
   .object({

@@ -16,11 +16,19 @@ import { changeClient, createClient, deleteClient, getClient, restoreClient, sea
 
 /** Custom fields: up to 50 named values of simple types, at most 16 KB together. */
 const CustomFields = z
-  .record(z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'field names are lower_snake_case, up to 40 characters'), z.union([z.string().max(1_000), z.number().finite(), z.boolean(), z.null()]))
+  .record(
+    z.string().regex(/^[a-z][a-z0-9_]{0,39}$/, 'field names are lower_snake_case, up to 40 characters'),
+    z.union([z.string().max(1_000), z.number().finite(), z.boolean(), z.null()]),
+  )
   .refine((fields) => Object.keys(fields).length <= 50, 'at most 50 custom fields')
   .refine((fields) => Buffer.byteLength(JSON.stringify(fields)) <= 16_384, 'custom fields are limited to 16 KB');
 
-const Tag = z.string().trim().min(1).max(50).regex(/^[^,]+$/, 'tags cannot contain commas');
+const Tag = z
+  .string()
+  .trim()
+  .min(1)
+  .max(50)
+  .regex(/^[^,]+$/, 'tags cannot contain commas');
 
 const ClientFields = {
   kind: z.enum(CLIENT_KINDS),
@@ -28,7 +36,10 @@ const ClientFields = {
   email: z.string().trim().max(254).pipe(z.email()).nullable(),
   phone: z.string().trim().max(50).nullable(),
   status: z.enum(CLIENT_STATUSES),
-  tags: z.array(Tag).max(50).transform((tags) => [...new Set(tags)]),
+  tags: z
+    .array(Tag)
+    .max(50)
+    .transform((tags) => [...new Set(tags)]),
   ownerId: z.uuid().nullable(),
   externalId: z.string().trim().min(1).max(200).nullable(),
   customFields: CustomFields,
@@ -75,12 +86,14 @@ const ListQuery = z.object({
   owner: z.uuid().optional(),
   createdFrom: Instant.optional(),
   createdTo: Instant.optional(),
-  deleted: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  deleted: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   sort: z.enum(CLIENT_SORTS).default('-createdAt'),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: Cursor.optional(),
 });
-
 
 /** `/api/v1/client/clients…`: the tenant's customers. */
 export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
@@ -107,17 +120,36 @@ export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   );
   api.post(
     '/clients',
-    { operationId: 'createClient', summary: 'Create a client', tags: ['clients'], body: CreateClient, responses: { 201: { description: 'Created', schema: ClientSchema } }, errors: [409, 422], ...write },
+    {
+      operationId: 'createClient',
+      summary: 'Create a client',
+      tags: ['clients'],
+      body: CreateClient,
+      responses: { 201: { description: 'Created', schema: ClientSchema } },
+      errors: [409, 422],
+      ...write,
+    },
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
       const client = await createClient(tenants, tenantUserOf(req), { ...req.body, ownerId: req.body.ownerId ?? null });
       withVersionEtag(res, client).status(201).location(`/api/v1/client/clients/${client.id}`).json(client);
     },
   );
-  api.get('/clients/:id', { operationId: 'getClient', summary: 'One client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, ...read }, async (req, res) => {
-    const client = await getClient(tenants, tenantUserOf(req), req.params.id);
-    withVersionEtag(res, client).json(client);
-  });
+  api.get(
+    '/clients/:id',
+    {
+      operationId: 'getClient',
+      summary: 'One client',
+      tags: ['clients'],
+      params: IdParams,
+      responses: { 200: { description: 'The client', schema: ClientSchema } },
+      ...read,
+    },
+    async (req, res) => {
+      const client = await getClient(tenants, tenantUserOf(req), req.params.id);
+      withVersionEtag(res, client).json(client);
+    },
+  );
   api.patch(
     '/clients/:id',
     {
@@ -136,13 +168,37 @@ export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       withVersionEtag(res, client).json(client);
     },
   );
-  api.delete('/clients/:id', { operationId: 'deleteClient', summary: 'Delete a client (restorable)', tags: ['clients'], params: IdParams, responses: { 204: { description: 'Deleted' } }, errors: [409], ...write }, async (req, res) => {
-    await deleteClient(tenants, tenantUserOf(req), req.params.id, expectedVersion(req.get('if-match')));
-    res.status(204).end();
-  });
-  api.post('/clients/:id/restore', { operationId: 'restoreClient', summary: 'Restore a deleted client', tags: ['clients'], params: IdParams, responses: { 200: { description: 'The client', schema: ClientSchema } }, errors: [409], ...write }, async (req, res) => {
-    const client = await restoreClient(tenants, tenantUserOf(req), req.params.id);
-    withVersionEtag(res, client).json(client);
-  });
+  api.delete(
+    '/clients/:id',
+    {
+      operationId: 'deleteClient',
+      summary: 'Delete a client (restorable)',
+      tags: ['clients'],
+      params: IdParams,
+      responses: { 204: { description: 'Deleted' } },
+      errors: [409],
+      ...write,
+    },
+    async (req, res) => {
+      await deleteClient(tenants, tenantUserOf(req), req.params.id, expectedVersion(req.get('if-match')));
+      res.status(204).end();
+    },
+  );
+  api.post(
+    '/clients/:id/restore',
+    {
+      operationId: 'restoreClient',
+      summary: 'Restore a deleted client',
+      tags: ['clients'],
+      params: IdParams,
+      responses: { 200: { description: 'The client', schema: ClientSchema } },
+      errors: [409],
+      ...write,
+    },
+    async (req, res) => {
+      const client = await restoreClient(tenants, tenantUserOf(req), req.params.id);
+      withVersionEtag(res, client).json(client);
+    },
+  );
   return api.router;
 }

@@ -1,13 +1,4 @@
-import {
-  ApiRouter,
-  Instant,
-  requiredVersion,
-  tenantOf,
-  tenantUserOf,
-  withVersionEtag,
-  type OpenApiRegistry,
-  type ServiceDeps,
-} from '@codex/shared';
+import { ApiRouter, Instant, requiredVersion, tenantOf, tenantUserOf, withVersionEtag, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { ContentEntrySchema, ContentVersions, PublishedContent } from './client-schemas';
 import { changeEntry, createEntry, entries, entryVersions, getEntry, publishedEntry, publishEntry, removeEntry, unpublishEntry } from '../domain/content';
@@ -16,13 +7,20 @@ const Type = z.string().regex(/^[a-z][a-z0-9_-]{0,39}$/, 'lower-case letters, di
 const Slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,199}$/, 'lower-case letters, digits and -, up to 200');
 const Body = z.union([
   z.object({ bodyFormat: z.literal('markdown'), body: z.string().max(200_000) }),
-  z.object({ bodyFormat: z.literal('json'), body: z.record(z.string(), z.unknown()).refine((v) => Buffer.byteLength(JSON.stringify(v)) <= 200_000, 'at most 200 KB') }),
+  z.object({
+    bodyFormat: z.literal('json'),
+    body: z.record(z.string(), z.unknown()).refine((v) => Buffer.byteLength(JSON.stringify(v)) <= 200_000, 'at most 200 KB'),
+  }),
 ]);
 /** Markdown bodies are text, JSON bodies objects; the two fields are checked together. */
 const bodyMatchesFormat = (entry: { bodyFormat?: string; body?: unknown }, ctx: z.RefinementCtx) => {
   if (entry.bodyFormat === undefined && entry.body === undefined) return;
   if (!Body.safeParse({ bodyFormat: entry.bodyFormat, body: entry.body }).success) {
-    ctx.addIssue({ code: 'custom', path: ['body'], message: 'must be markdown text (bodyFormat markdown) or a JSON object (bodyFormat json), up to 200 KB, sent with its bodyFormat' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['body'],
+      message: 'must be markdown text (bodyFormat markdown) or a JSON object (bodyFormat json), up to 200 KB, sent with its bodyFormat',
+    });
   }
 };
 const CreateEntry = z
@@ -81,15 +79,40 @@ export function contentRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       res.json({ items: await entries(tenants, tenantUserOf(req), req.query) });
     },
   );
-  api.post('/content', { operationId: 'createContent', summary: 'Create a draft entry', tags: ['content'], body: CreateEntry, responses: { 201: { description: 'Created', schema: Entry } }, errors: [409], ...write }, async (req, res) => {
-    const entry = await createEntry(tenants, tenantUserOf(req), req.body);
-    withVersionEtag(res, entry).status(201).location(`/api/v1/client/content/${entry.id}`).json(entry);
-  });
-  api.get('/content/:id', { operationId: 'getContent', summary: 'One entry (latest version)', tags: ['content'], params: Id, responses: { 200: { description: 'The entry', schema: Entry } }, ...read }, async (req, res) => {
-    const entry = await getEntry(tenants, tenantUserOf(req), req.params.id);
-    withVersionEtag(res, entry).json(entry);
-  });
-  api.patch('/content/:id', {
+  api.post(
+    '/content',
+    {
+      operationId: 'createContent',
+      summary: 'Create a draft entry',
+      tags: ['content'],
+      body: CreateEntry,
+      responses: { 201: { description: 'Created', schema: Entry } },
+      errors: [409],
+      ...write,
+    },
+    async (req, res) => {
+      const entry = await createEntry(tenants, tenantUserOf(req), req.body);
+      withVersionEtag(res, entry).status(201).location(`/api/v1/client/content/${entry.id}`).json(entry);
+    },
+  );
+  api.get(
+    '/content/:id',
+    {
+      operationId: 'getContent',
+      summary: 'One entry (latest version)',
+      tags: ['content'],
+      params: Id,
+      responses: { 200: { description: 'The entry', schema: Entry } },
+      ...read,
+    },
+    async (req, res) => {
+      const entry = await getEntry(tenants, tenantUserOf(req), req.params.id);
+      withVersionEtag(res, entry).json(entry);
+    },
+  );
+  api.patch(
+    '/content/:id',
+    {
       operationId: 'updateContent',
       summary: 'Save a new version (If-Match or version required)',
       tags: ['content'],
@@ -98,14 +121,33 @@ export function contentRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       responses: { 200: { description: 'The entry', schema: Entry } },
       errors: [409, 428],
       ...write,
-    }, async (req, res) => {
-    const { version, ...changes } = req.body;
-    const entry = await changeEntry(tenants, tenantUserOf(req), req.params.id, requiredVersion(req.get('if-match'), version), changes as Parameters<typeof changeEntry>[4]);
-    withVersionEtag(res, entry).json(entry);
-  });
-  api.get('/content/:id/versions', { operationId: 'listContentVersions', summary: 'Every saved version, newest first', tags: ['content'], params: Id, responses: { 200: { description: 'Versions', schema: ContentVersions } }, ...read }, async (req, res) => {
-    res.json({ items: await entryVersions(tenants, tenantUserOf(req), req.params.id) });
-  });
+    },
+    async (req, res) => {
+      const { version, ...changes } = req.body;
+      const entry = await changeEntry(
+        tenants,
+        tenantUserOf(req),
+        req.params.id,
+        requiredVersion(req.get('if-match'), version),
+        changes as Parameters<typeof changeEntry>[4],
+      );
+      withVersionEtag(res, entry).json(entry);
+    },
+  );
+  api.get(
+    '/content/:id/versions',
+    {
+      operationId: 'listContentVersions',
+      summary: 'Every saved version, newest first',
+      tags: ['content'],
+      params: Id,
+      responses: { 200: { description: 'Versions', schema: ContentVersions } },
+      ...read,
+    },
+    async (req, res) => {
+      res.json({ items: await entryVersions(tenants, tenantUserOf(req), req.params.id) });
+    },
+  );
   api.post(
     '/content/:id/publish',
     {
@@ -121,12 +163,34 @@ export function contentRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       res.json(await publishEntry(tenants, tenantUserOf(req), req.params.id, req.body));
     },
   );
-  api.post('/content/:id/unpublish', { operationId: 'unpublishContent', summary: 'Take an entry offline', tags: ['content'], params: Id, responses: { 200: { description: 'The entry', schema: Entry } }, ...write }, async (req, res) => {
-    res.json(await unpublishEntry(tenants, tenantUserOf(req), req.params.id));
-  });
-  api.delete('/content/:id', { operationId: 'deleteContent', summary: 'Delete an entry and its versions', tags: ['content'], params: Id, responses: { 204: { description: 'Deleted' } }, ...write }, async (req, res) => {
-    await removeEntry(tenants, tenantUserOf(req), req.params.id);
-    res.status(204).end();
-  });
+  api.post(
+    '/content/:id/unpublish',
+    {
+      operationId: 'unpublishContent',
+      summary: 'Take an entry offline',
+      tags: ['content'],
+      params: Id,
+      responses: { 200: { description: 'The entry', schema: Entry } },
+      ...write,
+    },
+    async (req, res) => {
+      res.json(await unpublishEntry(tenants, tenantUserOf(req), req.params.id));
+    },
+  );
+  api.delete(
+    '/content/:id',
+    {
+      operationId: 'deleteContent',
+      summary: 'Delete an entry and its versions',
+      tags: ['content'],
+      params: Id,
+      responses: { 204: { description: 'Deleted' } },
+      ...write,
+    },
+    async (req, res) => {
+      await removeEntry(tenants, tenantUserOf(req), req.params.id);
+      res.status(204).end();
+    },
+  );
   return api.router;
 }

@@ -73,7 +73,9 @@ export async function insertContact(db: Queryable, input: ContactInput & { creat
 }
 
 export async function findContact(db: Queryable, id: string, forUpdate = false): Promise<Contact | undefined> {
-  const { rows } = await db.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND deleted_at IS NULL ${forUpdate ? 'FOR UPDATE' : ''}`, [id]);
+  const { rows } = await db.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE id = $1 AND deleted_at IS NULL ${forUpdate ? 'FOR UPDATE' : ''}`, [
+    id,
+  ]);
   return rows[0] && toContact(rows[0]);
 }
 
@@ -87,12 +89,20 @@ export async function softDeleteContact(db: Queryable, id: string): Promise<void
   await db.query('UPDATE contacts SET deleted_at = now(), version = version + 1 WHERE id = $1', [id]);
 }
 
-export async function listContacts(db: Queryable, filter: { clientId?: string; q?: string; limit: number; offset: number }): Promise<{ items: Contact[]; total: number }> {
+export async function listContacts(
+  db: Queryable,
+  filter: { clientId?: string; q?: string; limit: number; offset: number },
+): Promise<{ items: Contact[]; total: number }> {
   const prefix = filter.q ? `${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   const where = `deleted_at IS NULL AND ($1::uuid IS NULL OR client_id = $1)
     AND ($2::text IS NULL OR lower(last_name || ' ' || first_name) LIKE $2 OR lower(first_name) LIKE $2 OR lower(email) LIKE $2)`;
   const [page, count] = await Promise.all([
-    db.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`, [filter.clientId ?? null, prefix, filter.limit, filter.offset]),
+    db.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM contacts WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4`, [
+      filter.clientId ?? null,
+      prefix,
+      filter.limit,
+      filter.offset,
+    ]),
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM contacts WHERE ${where}`, [filter.clientId ?? null, prefix]),
   ]);
   return { items: page.rows.map(toContact), total: count.rows[0]?.n ?? 0 };

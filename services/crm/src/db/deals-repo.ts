@@ -83,7 +83,19 @@ export async function insertDeal(db: Queryable, input: DealInput & { pipelineId:
   const { rows } = await db.query<DealRow>(
     `INSERT INTO deals (title, value_minor, currency, pipeline_id, stage_id, client_id, contact_id, owner_id, expected_close_date, probability, created_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ${COLUMNS}`,
-    [input.title, input.valueMinor, input.currency, input.pipelineId, input.stageId, input.clientId, input.contactId, input.ownerId, input.expectedCloseDate, input.probability, input.createdBy],
+    [
+      input.title,
+      input.valueMinor,
+      input.currency,
+      input.pipelineId,
+      input.stageId,
+      input.clientId,
+      input.contactId,
+      input.ownerId,
+      input.expectedCloseDate,
+      input.probability,
+      input.createdBy,
+    ],
   );
   return toDeal(rows[0]!);
 }
@@ -112,7 +124,12 @@ export async function moveDealToStage(
       WHERE id = $1 RETURNING ${COLUMNS}`,
     [deal.id, to.stageId, to.status, to.lostReason],
   );
-  await db.query('INSERT INTO deal_stage_history (deal_id, from_stage_id, to_stage_id, moved_by) VALUES ($1, $2, $3, $4)', [deal.id, deal.stageId, to.stageId, movedBy]);
+  await db.query('INSERT INTO deal_stage_history (deal_id, from_stage_id, to_stage_id, moved_by) VALUES ($1, $2, $3, $4)', [
+    deal.id,
+    deal.stageId,
+    to.stageId,
+    movedBy,
+  ]);
   return toDeal(rows[0]!);
 }
 
@@ -140,7 +157,11 @@ export async function listDeals(db: Queryable, filter: DealFilter): Promise<{ it
   ].join(' AND ');
   const params = [filter.pipelineId ?? null, filter.stageId ?? null, filter.status ?? null, filter.ownerId ?? null, filter.clientId ?? null];
   const [page, count] = await Promise.all([
-    db.query<DealRow>(`SELECT ${COLUMNS} FROM deals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7`, [...params, filter.limit, filter.offset]),
+    db.query<DealRow>(`SELECT ${COLUMNS} FROM deals WHERE ${where} ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7`, [
+      ...params,
+      filter.limit,
+      filter.offset,
+    ]),
     db.query<{ n: number }>(`SELECT count(*)::int AS n FROM deals WHERE ${where}`, params),
   ]);
   return { items: page.rows.map(toDeal), total: count.rows[0]?.n ?? 0 };

@@ -43,7 +43,9 @@ const toStage = (row: StageRow): Stage => ({
 });
 
 export async function listPipelines(db: Queryable): Promise<Pipeline[]> {
-  const pipelines = await db.query<{ id: string; name: string; is_default: boolean }>('SELECT id, name, is_default FROM pipelines ORDER BY is_default DESC, name');
+  const pipelines = await db.query<{ id: string; name: string; is_default: boolean }>(
+    'SELECT id, name, is_default FROM pipelines ORDER BY is_default DESC, name',
+  );
   const stages = await db.query<StageRow>('SELECT id, pipeline_id, name, position, kind, probability FROM stages ORDER BY pipeline_id, position');
   return pipelines.rows.map((p) => ({
     id: p.id,
@@ -55,7 +57,10 @@ export async function listPipelines(db: Queryable): Promise<Pipeline[]> {
 
 /** Inserts a pipeline; undefined when the name is taken (or, for the default, when one exists). */
 export async function insertPipeline(db: Queryable, name: string, isDefault: boolean): Promise<string | undefined> {
-  const { rows } = await db.query<{ id: string }>('INSERT INTO pipelines (name, is_default) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id', [name, isDefault]);
+  const { rows } = await db.query<{ id: string }>('INSERT INTO pipelines (name, is_default) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING id', [
+    name,
+    isDefault,
+  ]);
   return rows[0]?.id;
 }
 
@@ -64,7 +69,9 @@ export async function pipelineExists(db: Queryable, id: string): Promise<boolean
 }
 
 export async function listStages(db: Queryable, pipelineId: string): Promise<Stage[]> {
-  const { rows } = await db.query<StageRow>('SELECT id, pipeline_id, name, position, kind, probability FROM stages WHERE pipeline_id = $1 ORDER BY position', [pipelineId]);
+  const { rows } = await db.query<StageRow>('SELECT id, pipeline_id, name, position, kind, probability FROM stages WHERE pipeline_id = $1 ORDER BY position', [
+    pipelineId,
+  ]);
   return rows.map(toStage);
 }
 
@@ -81,17 +88,30 @@ export async function replaceStages(db: Queryable, pipelineId: string, stages: S
   await db.query(`UPDATE stages SET name = '~' || id::text WHERE pipeline_id = $1`, [pipelineId]);
   for (const [position, stage] of stages.entries()) {
     if (stage.id) {
-      await db.query('UPDATE stages SET name = $3, position = $4, kind = $5, probability = $6 WHERE id = $1 AND pipeline_id = $2', [stage.id, pipelineId, stage.name, position, stage.kind, stage.probability]);
+      await db.query('UPDATE stages SET name = $3, position = $4, kind = $5, probability = $6 WHERE id = $1 AND pipeline_id = $2', [
+        stage.id,
+        pipelineId,
+        stage.name,
+        position,
+        stage.kind,
+        stage.probability,
+      ]);
     } else {
-      await db.query('INSERT INTO stages (pipeline_id, name, position, kind, probability) VALUES ($1, $2, $3, $4, $5)', [pipelineId, stage.name, position, stage.kind, stage.probability]);
+      await db.query('INSERT INTO stages (pipeline_id, name, position, kind, probability) VALUES ($1, $2, $3, $4, $5)', [
+        pipelineId,
+        stage.name,
+        position,
+        stage.kind,
+        stage.probability,
+      ]);
     }
   }
 }
 
 export async function stagesInUse(db: Queryable, pipelineId: string, keep: string[]): Promise<string[]> {
-  const { rows } = await db.query<{ stage_id: string }>(
-    'SELECT DISTINCT stage_id FROM deals WHERE pipeline_id = $1 AND NOT (stage_id = ANY($2::uuid[]))',
-    [pipelineId, keep],
-  );
+  const { rows } = await db.query<{ stage_id: string }>('SELECT DISTINCT stage_id FROM deals WHERE pipeline_id = $1 AND NOT (stage_id = ANY($2::uuid[]))', [
+    pipelineId,
+    keep,
+  ]);
   return rows.map((r) => r.stage_id);
 }

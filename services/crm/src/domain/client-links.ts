@@ -23,13 +23,20 @@ export async function assertClientExists(clients: ServiceClients, actor: Actor, 
   try {
     await clients.get('client').request({ path: `/internal/clients/${clientId}`, identity: identityOf(actor), answer: ClientKeys });
   } catch (err) {
-    if (err instanceof AppError && err.status === 404) throw new ValidationError('Linked record does not exist', [{ path: `body.${field}`, message: 'no such client' }]);
+    if (err instanceof AppError && err.status === 404)
+      throw new ValidationError('Linked record does not exist', [{ path: `body.${field}`, message: 'no such client' }]);
     throw err;
   }
 }
 
 /** Live clients of the actor's tenant by any of these keys, in one call. */
 export async function lookupClients(client: ServiceClient, actor: Actor, lookup: ClientLookup): Promise<ClientKeys[]> {
-  const { data } = await client.request({ method: 'POST', path: '/internal/clients/lookup', body: lookup, identity: identityOf(actor), answer: ClientLookupAnswer });
+  const { data } = await client.request({
+    method: 'POST',
+    path: '/internal/clients/lookup',
+    body: lookup,
+    identity: identityOf(actor),
+    answer: ClientLookupAnswer,
+  });
   return data.items;
 }

@@ -6,7 +6,18 @@ import type { Contact } from '../db/contacts-repo';
  * its client by the client's external id, email and id: in a fresh tenant the
  * ids differ, so an import takes the first of these it is given.
  */
-export const CONTACT_COLUMNS = ['externalId', 'firstName', 'lastName', 'email', 'phone', 'title', 'ownerId', 'clientExternalId', 'clientEmail', 'clientId'] as const;
+export const CONTACT_COLUMNS = [
+  'externalId',
+  'firstName',
+  'lastName',
+  'email',
+  'phone',
+  'title',
+  'ownerId',
+  'clientExternalId',
+  'clientEmail',
+  'clientId',
+] as const;
 
 export type ContactRecord = Record<(typeof CONTACT_COLUMNS)[number], string | null>;
 

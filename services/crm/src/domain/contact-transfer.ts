@@ -56,7 +56,8 @@ async function linkClients(client: ServiceClient, actor: Actor, batch: Referenci
       linked.push(contact);
       continue;
     }
-    const reference = column === 'clientExternalId' ? clientExternalId! : column === 'clientEmail' ? clientEmail!.toLowerCase() : contact.clientId!.toLowerCase();
+    const reference =
+      column === 'clientExternalId' ? clientExternalId! : column === 'clientEmail' ? clientEmail!.toLowerCase() : contact.clientId!.toLowerCase();
     const clientId = byReference[column].get(reference);
     if (clientId) linked.push({ ...contact, clientId });
     else run.fail({ line: row.line, field: column, message: 'no such client' });

@@ -1,4 +1,17 @@
-import { ErrorCode, type Actor, AppError, assertMayAssign, changeableRecord, ConflictError, NotFoundError, ValidationError, type PoolClient, type ServiceClients, type TenantPoolCache, uniqueConflict } from '@codex/shared';
+import {
+  ErrorCode,
+  type Actor,
+  AppError,
+  assertMayAssign,
+  changeableRecord,
+  ConflictError,
+  NotFoundError,
+  ValidationError,
+  type PoolClient,
+  type ServiceClients,
+  type TenantPoolCache,
+  uniqueConflict,
+} from '@codex/shared';
 import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
 import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
 import {
@@ -13,16 +26,7 @@ import {
   type DealFilter,
   type DealInput,
 } from '../db/deals-repo';
-import {
-  findStage,
-  insertPipeline,
-  listPipelines,
-  listStages,
-  pipelineExists,
-  replaceStages,
-  stagesInUse,
-  type StageInput,
-} from '../db/pipelines-repo';
+import { findStage, insertPipeline, listPipelines, listStages, pipelineExists, replaceStages, stagesInUse, type StageInput } from '../db/pipelines-repo';
 import { assertClientExists } from './client-links';
 import { DEFAULT_STAGES, dealStateIn } from './crm-rules';
 
@@ -67,8 +71,16 @@ export async function setStages(deps: CrmDeps, actor: Actor, pipelineId: string,
     if (!(await pipelineExists(tx, pipelineId))) throw notFound('Pipeline');
     const current = new Set((await listStages(tx, pipelineId)).map((s) => s.id));
     const unknown = stages.filter((s) => s.id && !current.has(s.id));
-    if (unknown.length) throw new ValidationError('Stages must belong to this pipeline', unknown.map((s) => ({ path: 'body.stages', message: `unknown stage ${s.id}` })));
-    const busy = await stagesInUse(tx, pipelineId, stages.map((s) => s.id).filter((id): id is string => Boolean(id)));
+    if (unknown.length)
+      throw new ValidationError(
+        'Stages must belong to this pipeline',
+        unknown.map((s) => ({ path: 'body.stages', message: `unknown stage ${s.id}` })),
+      );
+    const busy = await stagesInUse(
+      tx,
+      pipelineId,
+      stages.map((s) => s.id).filter((id): id is string => Boolean(id)),
+    );
     if (busy.length) throw new ConflictError('Move the deals out of a stage before removing it', { stageIds: busy }, ErrorCode.STAGE_IN_USE);
     await replaceStages(tx, pipelineId, stages);
     return listStages(tx, pipelineId);
@@ -93,9 +105,11 @@ function contactExists(err: unknown): unknown {
 export async function createContact(deps: CrmDeps, actor: Actor, input: ContactInput) {
   assertMayAssign(actor, input.ownerId);
   await assertClientExists(deps.clients, actor, input.clientId);
-  return deps.tenants.transaction(actor.tenantId, (tx) => insertContact(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId })).catch((err: unknown) => {
-    throw contactExists(err);
-  });
+  return deps.tenants
+    .transaction(actor.tenantId, (tx) => insertContact(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }))
+    .catch((err: unknown) => {
+      throw contactExists(err);
+    });
 }
 
 export async function getContact(deps: CrmDeps, actor: Actor, id: string) {
@@ -111,12 +125,14 @@ export function searchContacts(deps: CrmDeps, actor: Actor, filter: { clientId?:
 export async function changeContact(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number, changes: Partial<ContactInput>) {
   assertMayAssign(actor, changes.ownerId);
   await assertClientExists(deps.clients, actor, changes.clientId);
-  return deps.tenants.transaction(actor.tenantId, async (tx) => {
-    changeableRecord(actor, await findContact(tx, id, true), () => notFound('Contact'), expectedVersion);
-    return updateContact(tx, id, changes);
-  }).catch((err: unknown) => {
-    throw contactExists(err);
-  });
+  return deps.tenants
+    .transaction(actor.tenantId, async (tx) => {
+      changeableRecord(actor, await findContact(tx, id, true), () => notFound('Contact'), expectedVersion);
+      return updateContact(tx, id, changes);
+    })
+    .catch((err: unknown) => {
+      throw contactExists(err);
+    });
 }
 
 export async function removeContact(deps: CrmDeps, actor: Actor, id: string) {
@@ -137,8 +153,15 @@ export async function createDeal(deps: CrmDeps, actor: Actor, input: DealInput &
     const stage = input.stageId ? pipeline.stages.find((s) => s.id === input.stageId) : pipeline.stages.find((s) => s.kind === 'open');
     if (!stage) throw new ValidationError('No such stage in this pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
     if (stage.kind !== 'open') throw new ValidationError('A new deal starts in an open stage', [{ path: 'body.stageId', message: 'must be an open stage' }]);
-    if (input.contactId && !(await findContact(tx, input.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
-    const deal = await insertDeal(tx, { ...input, ownerId: input.ownerId ?? actor.userId, pipelineId: pipeline.id, stageId: stage.id, createdBy: actor.userId });
+    if (input.contactId && !(await findContact(tx, input.contactId)))
+      throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
+    const deal = await insertDeal(tx, {
+      ...input,
+      ownerId: input.ownerId ?? actor.userId,
+      pipelineId: pipeline.id,
+      stageId: stage.id,
+      createdBy: actor.userId,
+    });
     await recordFirstStage(tx, deal, actor.userId);
     return deal;
   });
@@ -159,7 +182,8 @@ export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expect
   await assertClientExists(deps.clients, actor, changes.clientId);
   return deps.tenants.transaction(actor.tenantId, async (tx) => {
     changeableRecord(actor, await findDeal(tx, id, true), () => notFound('Deal'), expectedVersion);
-    if (changes.contactId && !(await findContact(tx, changes.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
+    if (changes.contactId && !(await findContact(tx, changes.contactId)))
+      throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
     return updateDeal(tx, id, changes);
   });
 }
@@ -169,9 +193,11 @@ export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { 
   return deps.tenants.transaction(actor.tenantId, async (tx) => {
     const deal = changeableRecord(actor, await findDeal(tx, id, true), () => notFound('Deal'), move.version);
     const stage = await findStage(tx, move.stageId);
-    if (!stage || stage.pipelineId !== deal.pipelineId) throw new ValidationError('No such stage in the deal’s pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
+    if (!stage || stage.pipelineId !== deal.pipelineId)
+      throw new ValidationError('No such stage in the deal’s pipeline', [{ path: 'body.stageId', message: 'no such stage in the pipeline' }]);
     if (stage.id === deal.stageId) throw new AppError(ErrorCode.DEAL_ALREADY_IN_STAGE, 409, 'The deal is already in this stage');
-    if (stage.kind === 'lost' && !move.lostReason) throw new ValidationError('A lost deal needs a reason', [{ path: 'body.lostReason', message: 'required when moving to a lost stage' }]);
+    if (stage.kind === 'lost' && !move.lostReason)
+      throw new ValidationError('A lost deal needs a reason', [{ path: 'body.lostReason', message: 'required when moving to a lost stage' }]);
     return moveDealToStage(tx, deal, { stageId: stage.id, ...dealStateIn(stage.kind, move.lostReason ?? null) }, actor.userId);
   });
 }
@@ -179,7 +205,8 @@ export async function moveDeal(deps: CrmDeps, actor: Actor, id: string, move: { 
 export async function createActivity(deps: CrmDeps, actor: Actor, input: ActivityInput) {
   assertMayAssign(actor, input.ownerId);
   return deps.tenants.transaction(actor.tenantId, async (tx) => {
-    if (input.contactId && !(await findContact(tx, input.contactId))) throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
+    if (input.contactId && !(await findContact(tx, input.contactId)))
+      throw new ValidationError('No such contact', [{ path: 'body.contactId', message: 'no such contact' }]);
     if (input.dealId && !(await findDeal(tx, input.dealId))) throw new ValidationError('No such deal', [{ path: 'body.dealId', message: 'no such deal' }]);
     return insertActivity(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId });
   });
@@ -197,7 +224,11 @@ export async function timeline(deps: CrmDeps, actor: Actor, of: { contactId?: st
   return deps.tenants.withClient(actor.tenantId, async (db) => {
     if (of.contactId && !(await findContact(db, of.contactId))) throw notFound('Contact');
     if (of.dealId && !(await findDeal(db, of.dealId))) throw notFound('Deal');
-    const activities = (await activitiesOf(db, of)).map((a) => ({ at: a.createdAt, kind: 'activity' as const, detail: a as unknown as Record<string, unknown> }));
+    const activities = (await activitiesOf(db, of)).map((a) => ({
+      at: a.createdAt,
+      kind: 'activity' as const,
+      detail: a as unknown as Record<string, unknown>,
+    }));
     const moves = of.dealId ? await dealStageHistory(db, of.dealId) : [];
     return [...activities, ...moves].sort((a, b) => b.at.getTime() - a.at.getTime());
   });

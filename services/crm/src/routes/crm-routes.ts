@@ -101,7 +101,13 @@ export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
 
   api.get(
     '/pipelines',
-    { operationId: 'listPipelines', summary: 'Pipelines with their ordered stages', tags: ['pipelines'], responses: { 200: { description: 'Pipelines', schema: z.object({ items: z.array(PipelineSchema) }) } }, ...reads },
+    {
+      operationId: 'listPipelines',
+      summary: 'Pipelines with their ordered stages',
+      tags: ['pipelines'],
+      responses: { 200: { description: 'Pipelines', schema: z.object({ items: z.array(PipelineSchema) }) } },
+      ...reads,
+    },
     async (req, res) => {
       res.json({ items: await crm.pipelines(crmDeps, tenantUserOf(req)) });
     },
@@ -188,7 +194,14 @@ export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   );
   api.get(
     '/contacts/:id',
-    { operationId: 'getContact', summary: 'One contact', tags: ['contacts'], params: Id, responses: { 200: { description: 'The contact', schema: ContactSchema } }, ...reads },
+    {
+      operationId: 'getContact',
+      summary: 'One contact',
+      tags: ['contacts'],
+      params: Id,
+      responses: { 200: { description: 'The contact', schema: ContactSchema } },
+      ...reads,
+    },
     async (req, res) => {
       const contact = await crm.getContact(crmDeps, tenantUserOf(req), req.params.id);
       withVersionEtag(res, contact).json(contact);
@@ -222,7 +235,14 @@ export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
   );
   api.get(
     '/contacts/:id/timeline',
-    { operationId: 'getContactTimeline', summary: 'A contact’s activities, newest first', tags: ['contacts'], params: Id, responses: { 200: { description: 'Timeline', schema: Timeline } }, ...reads },
+    {
+      operationId: 'getContactTimeline',
+      summary: 'A contact’s activities, newest first',
+      tags: ['contacts'],
+      params: Id,
+      responses: { 200: { description: 'Timeline', schema: Timeline } },
+      ...reads,
+    },
     async (req, res) => {
       res.json({ items: await crm.timeline(crmDeps, tenantUserOf(req), { contactId: req.params.id }) });
     },
@@ -305,13 +325,23 @@ export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
       ...writes,
     },
     async (req, res) => {
-      const deal = await crm.moveDeal(crmDeps, tenantUserOf(req), req.params.id, { ...req.body, version: expectedVersion(req.get('if-match'), req.body.version) });
+      const deal = await crm.moveDeal(crmDeps, tenantUserOf(req), req.params.id, {
+        ...req.body,
+        version: expectedVersion(req.get('if-match'), req.body.version),
+      });
       withVersionEtag(res, deal).json(deal);
     },
   );
   api.get(
     '/deals/:id/timeline',
-    { operationId: 'getDealTimeline', summary: 'A deal’s stage moves and activities, newest first', tags: ['deals'], params: Id, responses: { 200: { description: 'Timeline', schema: Timeline } }, ...reads },
+    {
+      operationId: 'getDealTimeline',
+      summary: 'A deal’s stage moves and activities, newest first',
+      tags: ['deals'],
+      params: Id,
+      responses: { 200: { description: 'Timeline', schema: Timeline } },
+      ...reads,
+    },
     async (req, res) => {
       res.json({ items: await crm.timeline(crmDeps, tenantUserOf(req), { dealId: req.params.id }) });
     },
