@@ -37,7 +37,7 @@ const BCRYPT_COST = 10;
 interface Context {
   masterUrl: string;
   env: Record<string, string>;
-  deps: ServiceDeps;
+  deps: ServiceDeps<'admin'>;
   cleanup: Array<() => Promise<void>>;
 }
 
@@ -62,7 +62,7 @@ async function nginxInFrontOf(ctx: Context, upstream: string) {
 
 async function newTenant(ctx: Context) {
   return provisionTenant(
-    { db: ctx.deps.db, serverUrl: ctx.masterUrl, templateDatabase: ctx.deps.config.tenantTemplateDatabase, secrets: ctx.deps.secrets, logger: ctx.deps.logger },
+    { db: ctx.deps.db, serverUrl: ctx.masterUrl, templateDatabase: ctx.deps.config.provisioning.templateDatabase, secrets: ctx.deps.secrets, logger: ctx.deps.logger },
     { slug: `bench-${randomBytes(5).toString('hex')}`, name: 'bench', plan: 'free' },
   );
 }

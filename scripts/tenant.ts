@@ -43,7 +43,7 @@ async function main(): Promise<void> {
         const provisioning = {
           db: deps.db,
           serverUrl: config.databaseUrl,
-          templateDatabase: config.tenantTemplateDatabase,
+          templateDatabase: config.provisioning.templateDatabase,
           secrets: deps.secrets,
           logger: deps.logger,
         };

@@ -1,27 +1,14 @@
 import type { Express } from 'express';
 import request from 'supertest';
 import { closeServiceDeps, type ServiceDeps, type ServiceName } from '@codex/shared';
-import { createApp as createAdminApp } from '../services/admin/src/app';
-import { createApp as createAuthApp } from '../services/auth/src/app';
-import { createApp as createBillingApp } from '../services/billing/src/app';
-import { createApp as createClientApp } from '../services/client/src/app';
-import { createApp as createCrmApp } from '../services/crm/src/app';
-import { createApp as createSubscriptionApp } from '../services/subscription/src/app';
-import { createApp as createGatewayApp } from '../gateway/src/app';
 import { createTestDatabase, type TestDatabase } from './support/database';
 import { createTestDeps } from './support/service-deps';
+import { appOf } from './support/apps';
 
-const APPS: Array<[ServiceName, (deps: ServiceDeps) => Express]> = [
-  ['gateway', createGatewayApp],
-  ['auth', createAuthApp],
-  ['billing', createBillingApp],
-  ['subscription', createSubscriptionApp],
-  ['crm', createCrmApp],
-  ['client', createClientApp],
-  ['admin', createAdminApp],
-];
+const SERVICES: ServiceName[] = ['gateway', 'auth', 'billing', 'subscription', 'crm', 'client', 'admin'];
 
-describe.each(APPS)('the %s service', (service, createApp) => {
+describe.each(SERVICES)('the %s service', (service) => {
+  const createApp = appOf(service);
   let db: TestDatabase;
   let deps: ServiceDeps;
   let app: Express;

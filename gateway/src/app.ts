@@ -28,7 +28,7 @@ export interface GatewayOptions {
  * limits by key, and proxies `/api/v1/<service>/...` with a service JWT that
  * carries the verified identity. Also `/health/services` and the JWKS.
  */
-export function createApp(deps: ServiceDeps, options: GatewayOptions = {}): Express {
+export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions = {}): Express {
   const { config, logger } = deps;
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
   const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);

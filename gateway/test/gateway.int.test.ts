@@ -8,8 +8,8 @@ import { createTestDeps } from '../../test/support/service-deps';
 
 describe('gateway', () => {
   let db: TestDatabase;
-  let crmDeps: ServiceDeps;
-  let gatewayDeps: ServiceDeps;
+  let crmDeps: ServiceDeps<'crm'>;
+  let gatewayDeps: ServiceDeps<'gateway'>;
   let crm: Listening;
   let hanging: Listening;
   let gateway: ReturnType<typeof createApp>;

@@ -4,7 +4,7 @@ import bcrypt from 'bcrypt';
 import express from 'express';
 import jwt from 'jsonwebtoken';
 import request from 'supertest';
-import { closeServiceDeps, requireServiceToken, TOKEN_AUDIENCE, TOKEN_ISSUER, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, requireServiceToken, TOKEN_AUDIENCE, TOKEN_ISSUER, type ServiceDeps, type ServiceName } from '@codex/shared';
 import { createApp as createAdminApp } from '../../services/admin/src/app';
 import { createApp as createAuthApp } from '../../services/auth/src/app';
 import { KeyRing } from '../../services/auth/src/domain/key-ring';
@@ -24,7 +24,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
   const servers: Listening[] = [];
   let auth: Listening;
   let gateway: ReturnType<typeof createApp>;
-  let gatewayDeps: ServiceDeps;
+  let gatewayDeps: ServiceDeps<'gateway'>;
   let adminUrl: string;
   let jwksFetches = 0;
   const keyOf: Record<string, string> = {};
@@ -32,7 +32,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
   const PASSWORD = 'correct horse battery';
   const ADMIN_EMAIL = 'ops@platform.example';
 
-  function deps(service: Parameters<typeof createTestDeps>[0], env: Record<string, string> = {}) {
+  function deps<S extends ServiceName>(service: S, env: Record<string, string> = {}) {
     const created = createTestDeps(service, db.url, { BCRYPT_COST: '10', ...env });
     allDeps.push(created);
     return created;

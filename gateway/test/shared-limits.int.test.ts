@@ -13,7 +13,7 @@ const describeWithRedis = redisUrl ? describe : describe.skip;
 
 describeWithRedis('rate limits shared through Redis (REDIS_URL)', () => {
   let db: TestDatabase;
-  const deps: ServiceDeps[] = [];
+  const deps: ServiceDeps<'gateway'>[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase('master');

@@ -17,7 +17,10 @@ import { createApp as client } from '../../services/client/src';
 import { createApp as crm } from '../../services/crm/src';
 import { createApp as subscription } from '../../services/subscription/src';
 
-const APPS: Record<BackendServiceName, (deps: ServiceDeps) => Express> = { auth, billing, subscription, crm, client, admin };
+const APPS: { [S in BackendServiceName]: (deps: ServiceDeps<S>) => Express } = { auth, billing, subscription, crm, client, admin };
+
+/** A service's app for its own deps (TypeScript cannot relate APPS[S] to S by itself). */
+export const appOf = <S extends BackendServiceName>(service: S) => APPS[service] as (deps: ServiceDeps<S>) => Express;
 
 export interface ServiceSurface {
   service: BackendServiceName;
@@ -35,7 +38,7 @@ export async function readApiSurface(): Promise<ServiceSurface[]> {
     const config = loadConfig(service, { NODE_ENV: 'test', DATABASE_URL: 'postgres://nobody@127.0.0.1:9/unused' });
     const deps = createServiceDeps(config, createLogger(service, { silent: true }));
     try {
-      const registry = APPS[service](deps).locals.openapi!;
+      const registry = appOf(service)(deps).locals.openapi!;
       surfaces.push({ service, operations: [...registry.operations], document: registry.document() });
     } finally {
       await closeServiceDeps(deps);

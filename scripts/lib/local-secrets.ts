@@ -31,6 +31,6 @@ export async function localSecrets(dataDir: string, env: NodeJS.ProcessEnv): Pro
 }
 
 /** A service's configuration for an operator command: the environment, this install's secrets, and the database in use. */
-export async function loadCommandConfig(service: ServiceName, dataDir: string, databaseUrl: string): Promise<ServiceConfig> {
+export async function loadCommandConfig<S extends ServiceName>(service: S, dataDir: string, databaseUrl: string): Promise<ServiceConfig<S>> {
   return loadConfig(service, { ...process.env, ...(await localSecrets(dataDir, process.env)), DATABASE_URL: databaseUrl });
 }

@@ -40,6 +40,7 @@ const commaList = z.string().transform((value) =>
     .filter(Boolean),
 );
 
+/** What every service reads. */
 const baseSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('http'),
@@ -56,22 +57,6 @@ const baseSchema = z.object({
   BODY_LIMIT: byteSize.default('1mb'),
   UPSTREAM_TIMEOUT_MS: positiveInt.default(30_000),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000),
-  BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
-  LOGIN_ACCOUNT_ATTEMPTS: positiveInt.default(5),
-  LOGIN_IP_ATTEMPTS: positiveInt.default(50),
-  LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
-  RATE_LIMIT_PER_KEY: positiveInt.default(6_000),
-  RATE_LIMIT_PER_IP: positiveInt.default(3_000),
-  RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
-  API_KEY_CACHE_MS: positiveInt.default(30_000),
-  API_KEY_USAGE_FLUSH_MS: positiveInt.default(60_000),
-  IMPORT_MAX_BYTES: positiveInt.default(100 * 1024 * 1024),
-  // How long POST /import waits for the import to finish before answering 202; under the gateway's upstream timeout.
-  IMPORT_WAIT_MS: z.coerce.number().int().min(0).max(25_000).default(10_000),
-  TENANT_TEMPLATE_DATABASE: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier')
-    .default('codex_tenant_template'),
   TRUST_PROXY: z
     .string()
     .default('loopback')
@@ -83,8 +68,80 @@ const baseSchema = z.object({
     .default('codex'),
 });
 
-export interface ServiceConfig {
-  service: ServiceName;
+/** Password hashing and login throttling (auth service). */
+const authSettings = z
+  .object({
+    BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
+    LOGIN_ACCOUNT_ATTEMPTS: positiveInt.default(5),
+    LOGIN_IP_ATTEMPTS: positiveInt.default(50),
+    LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
+  })
+  .transform((env) => ({
+    auth: { bcryptCost: env.BCRYPT_COST, loginAccountAttempts: env.LOGIN_ACCOUNT_ATTEMPTS, loginIpAttempts: env.LOGIN_IP_ATTEMPTS, loginWindowMs: env.LOGIN_WINDOW_MS },
+  }));
+
+/** Request limits and caches of the gateway. */
+const gatewaySettings = z
+  .object({
+    RATE_LIMIT_PER_KEY: positiveInt.default(6_000),
+    RATE_LIMIT_PER_IP: positiveInt.default(3_000),
+    RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
+    API_KEY_CACHE_MS: positiveInt.default(30_000),
+    API_KEY_USAGE_FLUSH_MS: positiveInt.default(60_000),
+  })
+  .transform((env) => ({
+    gateway: {
+      rateLimitPerKey: env.RATE_LIMIT_PER_KEY,
+      rateLimitPerIp: env.RATE_LIMIT_PER_IP,
+      rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
+      apiKeyCacheMs: env.API_KEY_CACHE_MS,
+      apiKeyUsageFlushMs: env.API_KEY_USAGE_FLUSH_MS,
+    },
+  }));
+
+/** Bulk imports (the services that own an importable entity: client, CRM). */
+const importSettings = z
+  .object({
+    IMPORT_MAX_BYTES: positiveInt.default(100 * 1024 * 1024),
+    // How long POST /import waits for the import to finish before answering 202; under the gateway's upstream timeout.
+    IMPORT_WAIT_MS: z.coerce.number().int().min(0).max(25_000).default(10_000),
+  })
+  .transform((env) => ({ imports: { maxBytes: env.IMPORT_MAX_BYTES, waitMs: env.IMPORT_WAIT_MS } }));
+
+/** Tenant provisioning (admin service). */
+const provisioningSettings = z
+  .object({
+    TENANT_TEMPLATE_DATABASE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier')
+      .default('codex_tenant_template'),
+  })
+  .transform((env) => ({ provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE } }));
+
+const noSettings = z.object({}).transform(() => ({}));
+
+/** Which variables each service reads beyond the base: each schema is a shared piece, composed here. */
+const SERVICE_SETTINGS = {
+  gateway: gatewaySettings,
+  auth: authSettings,
+  billing: noSettings,
+  subscription: noSettings,
+  crm: importSettings,
+  client: importSettings,
+  admin: provisioningSettings,
+} satisfies Record<ServiceName, z.ZodType>;
+
+/** The settings only service `S` reads (`config.auth`, `config.gateway`, `config.imports`, `config.provisioning`). */
+export type ServiceSettings<S extends ServiceName> = z.output<(typeof SERVICE_SETTINGS)[S]>;
+
+/** The variables each service reads, by name (the README's environment table is checked against it). */
+export function variablesOf(service: ServiceName): string[] {
+  const own = SERVICE_SETTINGS[service];
+  const shape = (schema: z.ZodType) => Object.keys(((schema as z.ZodPipe).in as z.ZodObject | undefined)?.shape ?? (schema as z.ZodObject).shape ?? {});
+  return [...Object.keys(baseSchema.shape), ...shape(own)];
+}
+
+export interface BaseServiceConfig {
   env: 'development' | 'test' | 'production';
   logLevel: LogLevel;
   host: string;
@@ -99,16 +156,6 @@ export interface ServiceConfig {
   bodyLimit: string;
   upstreamTimeoutMs: number;
   shutdownTimeoutMs: number;
-  /** Password hashing and login throttling (auth service). */
-  auth: { bcryptCost: number; loginAccountAttempts: number; loginIpAttempts: number; loginWindowMs: number };
-  /** Request limits and caches of the gateway. */
-  gateway: { rateLimitPerKey: number; rateLimitPerIp: number; rateLimitWindowMs: number; apiKeyCacheMs: number; apiKeyUsageFlushMs: number };
-  /** Migrated database that new tenant databases are copied from. */
-  tenantTemplateDatabase: string;
-  /** Largest bulk import upload, in bytes. */
-  importMaxBytes: number;
-  /** How long an import request waits for the import before answering 202 (see `Prefer`). */
-  importWaitMs: number;
   redisUrl?: string;
   /** Namespace of this install's keys in a shared Redis. */
   redisPrefix: string;
@@ -117,6 +164,9 @@ export interface ServiceConfig {
   /** Base URL of every service, for ServiceClient and health polling. */
   serviceUrls: Record<ServiceName, string>;
 }
+
+/** A service's configuration: the base every service reads, plus its own settings. */
+export type ServiceConfig<S extends ServiceName = ServiceName> = S extends ServiceName ? BaseServiceConfig & { service: S } & ServiceSettings<S> : never;
 
 function formatIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`).join('; ');
@@ -139,7 +189,7 @@ export function parseEnv<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
  * `process.env`. In production the service JWT secret must be set; in
  * development and tests a fixed development secret is used.
  */
-export function loadConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
+export function loadConfig<S extends ServiceName>(service: S, env: Env = process.env): ServiceConfig<S> {
   const portsSchema = z.object(
     Object.fromEntries(
       SERVICE_NAMES.flatMap((name) => [
@@ -149,6 +199,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     ),
   );
   const base = parseEnv(baseSchema, env);
+  const settings = parseEnv(SERVICE_SETTINGS[service], env) as ServiceSettings<S>;
   const ports = parseEnv(portsSchema, env) as Record<string, number | string | undefined>;
 
   if (base.NODE_ENV === 'production') {
@@ -184,27 +235,12 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     bodyLimit: base.BODY_LIMIT,
     upstreamTimeoutMs: base.UPSTREAM_TIMEOUT_MS,
     shutdownTimeoutMs: base.SHUTDOWN_TIMEOUT_MS,
-    tenantTemplateDatabase: base.TENANT_TEMPLATE_DATABASE,
-    importMaxBytes: base.IMPORT_MAX_BYTES,
-    importWaitMs: base.IMPORT_WAIT_MS,
-    auth: {
-      bcryptCost: base.BCRYPT_COST,
-      loginAccountAttempts: base.LOGIN_ACCOUNT_ATTEMPTS,
-      loginIpAttempts: base.LOGIN_IP_ATTEMPTS,
-      loginWindowMs: base.LOGIN_WINDOW_MS,
-    },
-    gateway: {
-      rateLimitPerKey: base.RATE_LIMIT_PER_KEY,
-      rateLimitPerIp: base.RATE_LIMIT_PER_IP,
-      rateLimitWindowMs: base.RATE_LIMIT_WINDOW_MS,
-      apiKeyCacheMs: base.API_KEY_CACHE_MS,
-      apiKeyUsageFlushMs: base.API_KEY_USAGE_FLUSH_MS,
-    },
     redisUrl: base.REDIS_URL,
     redisPrefix: base.REDIS_PREFIX,
     trustProxy: base.TRUST_PROXY,
     serviceUrls,
-  };
+    ...settings,
+  } as ServiceConfig<S>;
 }
 
 const launcherSchema = z.object({

@@ -15,8 +15,8 @@ import { createServiceTokenSigner, type ServiceTokenSigner } from './service-tok
 import type { ServiceName } from './services';
 
 /** Everything a service's createApp needs; main.ts builds it, tests build it their own way. */
-export interface ServiceDeps {
-  config: ServiceConfig;
+export interface ServiceDeps<S extends ServiceName = ServiceName> {
+  config: ServiceConfig<S>;
   logger: Logger;
   /** Pool of the master database. */
   db: Pool;
@@ -36,7 +36,7 @@ export interface ServiceDeps {
 export type RedisClient = ReturnType<typeof createClient>;
 
 /** Builds the standard dependencies from a loaded config. */
-export function createServiceDeps(config: ServiceConfig, logger: Logger = createLogger(config.service, { level: config.logLevel })): ServiceDeps {
+export function createServiceDeps<S extends ServiceName>(config: ServiceConfig<S>, logger: Logger = createLogger(config.service, { level: config.logLevel })): ServiceDeps<S> {
   const db = createPool(config.databaseUrl, {
     max: config.dbPoolSize,
     applicationName: `codex-${config.service}`,
@@ -87,8 +87,8 @@ export function standardHealthChecks(deps: Pick<ServiceDeps, 'db'>): Record<stri
  * What a service's main.ts does: read config (a bad variable stops the process
  * with one line naming it), build deps, listen, shut down gracefully.
  */
-export async function runService(service: ServiceName, createApp: (deps: ServiceDeps) => Express): Promise<void> {
-  let config: ServiceConfig;
+export async function runService<S extends ServiceName>(service: S, createApp: (deps: ServiceDeps<S>) => Express): Promise<void> {
+  let config: ServiceConfig<S>;
   try {
     config = loadConfig(service);
   } catch (err) {

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig, loadLauncherConfig } from '../src/config';
+import { variablesOf, ConfigError, loadConfig, loadLauncherConfig } from '../src/config';
 
 const DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/codex';
 
@@ -61,5 +61,23 @@ describe('empty variables', () => {
   it('when a variable is set but empty, then it counts as unset', () => {
     expect(loadLauncherConfig({ ADMIN_PASSWORD: '' }).adminPassword).toBeUndefined();
     expect(loadConfig('crm', { DATABASE_URL, CRM_PORT: '' }).port).toBe(3004);
+  });
+});
+
+describe('per-service settings', () => {
+  it('when a variable belongs to another service, then this service neither reads nor checks it', () => {
+    expect(() => loadConfig('crm', { DATABASE_URL, BCRYPT_COST: '99', RATE_LIMIT_PER_KEY: 'lots' })).not.toThrow();
+    expect(() => loadConfig('auth', { DATABASE_URL, BCRYPT_COST: '99' })).toThrow(/BCRYPT_COST/);
+    expect(() => loadConfig('gateway', { DATABASE_URL, RATE_LIMIT_PER_KEY: 'lots' })).toThrow(/RATE_LIMIT_PER_KEY/);
+  });
+
+  it('when each service is configured, then it gets exactly its own section', () => {
+    expect(loadConfig('auth', { DATABASE_URL, BCRYPT_COST: '11' }).auth.bcryptCost).toBe(11);
+    expect(loadConfig('gateway', { DATABASE_URL }).gateway.apiKeyCacheMs).toBe(30_000);
+    expect(loadConfig('crm', { DATABASE_URL, IMPORT_WAIT_MS: '500' }).imports.waitMs).toBe(500);
+    expect(loadConfig('admin', { DATABASE_URL }).provisioning.templateDatabase).toBe('codex_tenant_template');
+    expect(loadConfig('billing', { DATABASE_URL })).not.toHaveProperty('auth');
+    expect(variablesOf('client')).toContain('IMPORT_MAX_BYTES');
+    expect(variablesOf('client')).not.toContain('BCRYPT_COST');
   });
 });

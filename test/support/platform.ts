@@ -2,19 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type { Express } from 'express';
 import request from 'supertest';
 import { closeServiceDeps, envPrefix, type BackendServiceName, type ServiceDeps, type ServiceName } from '@codex/shared';
-import { createApp as createGatewayApp } from '../../gateway/src';
-import { createApp as admin } from '../../services/admin/src';
-import { createApp as auth } from '../../services/auth/src';
-import { createApp as billing } from '../../services/billing/src';
-import { createApp as client } from '../../services/client/src';
-import { createApp as crm } from '../../services/crm/src';
-import { createApp as subscription } from '../../services/subscription/src';
+import { appOf } from './apps';
 import { listenOnFreePort, type Listening } from './listen';
 import { provisionTestTenant } from './provisioning';
 import { createTestDeps } from './service-deps';
 import { createTenantTestBed, type TenantTestBed } from './tenant-test-bed';
-
-const APPS: Record<BackendServiceName, (deps: ServiceDeps) => Express> = { auth, billing, subscription, crm, client, admin };
 
 /** A tenant of the test platform with its API key and a signed-in owner. */
 export interface PlatformTenant {
@@ -68,11 +60,11 @@ export async function startTestPlatform(
   const base = { BCRYPT_COST: '10', LOGIN_IP_ATTEMPTS: '100000', TENANT_TEMPLATE_DATABASE: bed.template, ...urls };
   for (const { service, listening, setApp } of started) {
     deps[service] = createTestDeps(service, bed.db.url, { ...base, ...options.env?.[service] });
-    setApp(APPS[service](deps[service]!));
+    setApp(appOf(service)(deps[service] as ServiceDeps<typeof service>));
     services[service] = listening;
   }
   deps.gateway = createTestDeps('gateway', bed.db.url, { ...base, ...options.env?.gateway });
-  const gateway = await listenOnFreePort(createGatewayApp(deps.gateway));
+  const gateway = await listenOnFreePort(appOf('gateway')(deps.gateway as ServiceDeps<'gateway'>));
 
   const as = (tenant: PlatformTenant, token = tenant.token): AgentFor => {
     const agent = request(gateway.url);

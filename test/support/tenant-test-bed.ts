@@ -37,9 +37,9 @@ export async function createTenantTestBed(): Promise<TenantTestBed> {
   };
 }
 
-export interface ServiceTestBed<App> {
+export interface ServiceTestBed<App, S extends ServiceName = ServiceName> {
   bed: TenantTestBed;
-  deps: ServiceDeps;
+  deps: ServiceDeps<S>;
   app: App;
   /** Ids of the tenants provisioned for the test, in order. */
   tenants: string[];
@@ -47,12 +47,12 @@ export interface ServiceTestBed<App> {
 }
 
 /** A service app on its own master database with `tenantCount` real tenants provisioned. */
-export async function createServiceTestBed<App>(
-  service: ServiceName,
-  createApp: (deps: ServiceDeps) => App,
+export async function createServiceTestBed<App, S extends ServiceName>(
+  service: S,
+  createApp: (deps: ServiceDeps<S>) => App,
   tenantCount: number,
   env: Record<string, string> = {},
-): Promise<ServiceTestBed<App>> {
+): Promise<ServiceTestBed<App, S>> {
   const bed = await createTenantTestBed();
   const deps = createTestDeps(service, bed.db.url, env);
   const app = createApp(deps);

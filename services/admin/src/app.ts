@@ -4,7 +4,7 @@ import { internalRoutes } from './routes/internal-routes';
 import { tenantRoutes } from './routes/tenants';
 
 /** The admin service: tenants, platform admins, system configuration and audit log. */
-export function createApp(deps: ServiceDeps): Express {
+export function createApp(deps: ServiceDeps<'admin'>): Express {
   return createStandardServiceApp('admin', deps, (app, openapi) => {
     app.use('/api/v1/admin', tenantRoutes(deps, openapi));
     app.use('/internal', internalRoutes(deps, openapi));

@@ -15,7 +15,7 @@ import { serviceAuth } from '../../../test/support/service-auth';
 describe('tenant provisioning (admin service)', () => {
   let bed: TenantTestBed;
   let db: TestDatabase;
-  let deps: ServiceDeps;
+  let deps: ServiceDeps<'admin'>;
   let app: ReturnType<typeof createApp>;
   let provisioning: ProvisioningDeps;
   let templateDatabase: string;
@@ -253,7 +253,7 @@ describe('tenant provisioning (admin service)', () => {
 
 describe('tenant provisioning with an Idempotency-Key', () => {
   let bed: TenantTestBed;
-  let deps: ServiceDeps;
+  let deps: ServiceDeps<'admin'>;
   let app: ReturnType<typeof createApp>;
 
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import { PasswordHasher } from './domain/passwords';
 import { authRoutes } from './routes/auth-routes';
 
 /** The auth service: tenant users and platform admins, tokens (ES256, JWKS), permissions. */
-export function createApp(deps: ServiceDeps): Express {
+export function createApp(deps: ServiceDeps<'auth'>): Express {
   const passwords = new PasswordHasher(deps.config.auth.bcryptCost);
   deps.onClose.push(() => passwords.close());
   const ctx: AuthContext = { keys: new KeyRing(deps.db, deps.secrets), passwords, master: deps.db };

@@ -12,7 +12,7 @@ import { serviceAuth } from '../../../test/support/service-auth';
 describe('auth service', () => {
   let bed: TenantTestBed;
   let template: string;
-  let deps: ServiceDeps;
+  let deps: ServiceDeps<'auth'>;
   let app: ReturnType<typeof createApp>;
   let tenantA: string;
   let tenantB: string;

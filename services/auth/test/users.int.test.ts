@@ -9,7 +9,7 @@ import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('tenant user management (auth service)', () => {
   let bed: TenantTestBed;
-  let deps: ServiceDeps;
+  let deps: ServiceDeps<'auth'>;
   let app: ReturnType<typeof createApp>;
   const PASSWORD = 'correct horse battery';
 

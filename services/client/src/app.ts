@@ -7,7 +7,7 @@ import { internalRoutes } from './routes/internal';
 import { profileRoutes } from './routes/profile';
 
 /** The client service: clients, profiles, content, client import and export. */
-export function createApp(deps: ServiceDeps): Express {
+export function createApp(deps: ServiceDeps<'client'>): Express {
   return createStandardServiceApp('client', deps, (app, openapi) => {
     app.use('/api/v1/client', clientRoutes(deps, openapi), profileRoutes(deps, openapi), clientTransferRoutes(deps, openapi), contentRoutes(deps, openapi));
     app.use('/internal', internalRoutes(deps, openapi));

@@ -8,7 +8,7 @@ import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('profile (client service)', () => {
   let bed: TenantTestBed;
-  let deps: ServiceDeps;
+  let deps: ServiceDeps<'client'>;
   let app: ReturnType<typeof createApp>;
   const users: Record<string, { tenantId: string; userId: string }> = {};
 

@@ -14,7 +14,7 @@ import { serviceAuth } from '../../../test/support/service-auth';
 
 describe('client import and export', () => {
   let bed: TenantTestBed;
-  let deps: ServiceDeps;
+  let deps: ServiceDeps<'client'>;
   let app: ReturnType<typeof createApp>;
   const ownerId = randomUUID();
 

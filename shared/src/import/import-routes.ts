@@ -77,7 +77,7 @@ const FormatQuery = { format: z.enum(['csv', 'jsonl']) };
  * entity's writer and exporter. The upload declares a raw body, so JSON
  * body parsing leaves its stream alone.
  */
-export function entityTransferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry, transfer: EntityTransfer): Router {
+export function entityTransferRoutes(deps: ServiceDeps<'client' | 'crm'>, openapi: OpenApiRegistry, transfer: EntityTransfer): Router {
   const { entity, mountPath, operationStem } = transfer;
   // Bulk reads and writes of every record of an entity are for tenant owners and admins.
   const permission: Permission = 'data:transfer';
@@ -118,7 +118,7 @@ export function entityTransferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry
       if (!req.is([...TRANSFER_MEDIA_TYPES[format]])) {
         throw new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, `A ${format} import is sent as ${TRANSFER_MEDIA_TYPES[format].join(' or ')}`);
       }
-      const maxBytes = deps.config.importMaxBytes;
+      const maxBytes = deps.config.imports.maxBytes;
       if (Number(req.get('content-length') ?? 0) > maxBytes) {
         throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 413, `Import files are limited to ${maxBytes} bytes`);
       }
@@ -127,7 +127,7 @@ export function entityTransferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry
       res.location(jobPath(job.id));
 
       const prefer = parsePrefer(req.get('prefer'));
-      const waitMs = prefer.respondAsync ? 0 : Math.min(prefer.waitSeconds === undefined ? Infinity : prefer.waitSeconds * 1_000, deps.config.importWaitMs);
+      const waitMs = prefer.respondAsync ? 0 : Math.min(prefer.waitSeconds === undefined ? Infinity : prefer.waitSeconds * 1_000, deps.config.imports.waitMs);
       const finished = waitMs > 0 ? await within(done, waitMs) : undefined;
       if (!finished) {
         if (prefer.respondAsync) res.set('Preference-Applied', 'respond-async');

@@ -13,7 +13,7 @@ const Usage = z.strictObject({
 });
 
 /** `/internal/...`: for other services, with a service JWT. */
-export function internalRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function internalRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/internal');
   api.router.use(requireCaller('gateway'));
   api.post(

@@ -48,11 +48,11 @@ const ApiKeySchema = z
 const IssuedApiKeySchema = z.object({ ...ApiKeySchema.shape, key: z.string().describe('The secret: shown once, never again') }).meta({ id: 'IssuedApiKey' });
 
 /** `/api/v1/admin/tenants…`: provisioning and API keys, for platform admins. */
-export function tenantRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry) {
   const provisioning: ProvisioningDeps = {
     db: deps.db,
     serverUrl: deps.config.databaseUrl,
-    templateDatabase: deps.config.tenantTemplateDatabase,
+    templateDatabase: deps.config.provisioning.templateDatabase,
     secrets: deps.secrets,
     logger: deps.logger,
   };

@@ -50,7 +50,7 @@ const AccountPage = z.object({ items: z.array(Account), total: z.number().int(),
 const Invited = z.object({ user: Account, invitationToken: z.string(), expiresInSeconds: z.number().int() });
 
 /** Per-IP and per-account login throttles; only failed attempts count against the account. */
-function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHandler[] {
+function loginThrottles(deps: ServiceDeps<'auth'>, realm: 'tenant' | 'admin'): RequestHandler[] {
   const { loginAccountAttempts, loginIpAttempts, loginWindowMs } = deps.config.auth;
   return [
     createRateLimit({ name: `login-ip-${realm}`, windowMs: loginWindowMs, limit: loginIpAttempts, redis: sharedCounters(deps) }),
@@ -69,7 +69,7 @@ function loginThrottles(deps: ServiceDeps, realm: 'tenant' | 'admin'): RequestHa
 }
 
 /** `/api/v1/auth/...`: tenant users' and platform admins' sign-in, tokens and accounts. */
-export function authRoutes(deps: ServiceDeps, ctx: AuthContext, openapi: OpenApiRegistry) {
+export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/auth');
   const tenant = (req: { identity?: Identity }) => tenantRealm(deps.tenants, tenantOf(req));
   const admins = adminRealm(deps.db);

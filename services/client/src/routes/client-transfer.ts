@@ -4,7 +4,7 @@ import { clientWriter } from '../domain/client-import';
 import { fromCsvRecord } from '../domain/client-records';
 
 /** `POST/GET /api/v1/client/import`, `GET /import/:id`, `GET /export`: clients through the shared import kit. */
-export function clientTransferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function clientTransferRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegistry) {
   return entityTransferRoutes(deps, openapi, {
     entity: 'clients',
     mountPath: '/api/v1/client',

@@ -96,7 +96,7 @@ const ListQuery = z.object({
 });
 
 /** `/api/v1/client/clients…`: the tenant's customers. */
-export function clientRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function clientRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
   const tenants = deps.tenants;
   const read = { access: 'user', permission: 'clients:read' } as const;

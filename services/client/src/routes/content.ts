@@ -40,7 +40,7 @@ const UpdateEntry = z
 const Id = z.object({ id: z.uuid() });
 
 /** `/api/v1/client/content…` for signed-in users, and the public read of published entries. */
-export function contentRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function contentRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
   const tenants = deps.tenants;
   const read = { access: 'user', permission: 'content:read' } as const;

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { linkableClient, lookupClients } from '../domain/client-links';
 
 /** `/internal/...`: for the CRM, which links contacts and deals to clients, with a service JWT naming the tenant. */
-export function internalRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function internalRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/internal');
   api.router.use(requireCaller('crm'));
   api.get(

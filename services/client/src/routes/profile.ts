@@ -31,7 +31,7 @@ const ProfileChanges = z
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 
 /** `/api/v1/client/profile`: the calling user's own profile. Every signed-in user may read and change their own. */
-export function profileRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function profileRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/client');
   api.get(
     '/profile',

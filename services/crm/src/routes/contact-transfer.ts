@@ -2,7 +2,7 @@ import { entityTransferRoutes, type OpenApiRegistry, type ServiceDeps } from '@c
 import { contactWriter, exportContacts } from '../domain/contact-transfer';
 
 /** `POST/GET /api/v1/crm/import`, `GET /import/:id`, `GET /export`: contacts through the shared import kit. */
-export function contactTransferRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function contactTransferRoutes(deps: ServiceDeps<'crm'>, openapi: OpenApiRegistry) {
   const clientService = deps.clients.get('client');
   return entityTransferRoutes(deps, openapi, {
     entity: 'contacts',

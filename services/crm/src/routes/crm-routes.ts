@@ -92,7 +92,7 @@ const CreateActivity = z
   .refine((a) => a.contactId || a.dealId, 'an activity is linked to a contact or a deal');
 
 /** `/api/v1/crm/...`: contacts, deals, pipelines and stages, activities, timelines. */
-export function crmRoutes(deps: ServiceDeps, openapi: OpenApiRegistry) {
+export function crmRoutes(deps: ServiceDeps<'crm'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/crm');
   const crmDeps: crm.CrmDeps = { tenants: deps.tenants, clients: deps.clients };
   const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
