@@ -62,7 +62,13 @@ async function nginxInFrontOf(ctx: Context, upstream: string) {
 
 async function newTenant(ctx: Context) {
   return provisionTenant(
-    { db: ctx.deps.db, serverUrl: ctx.masterUrl, templateDatabase: ctx.deps.config.provisioning.templateDatabase, secrets: ctx.deps.secrets, logger: ctx.deps.logger },
+    {
+      db: ctx.deps.db,
+      serverUrl: ctx.masterUrl,
+      templateDatabase: ctx.deps.config.provisioning.templateDatabase,
+      secrets: ctx.deps.secrets,
+      logger: ctx.deps.logger,
+    },
     { slug: `bench-${randomBytes(5).toString('hex')}`, name: 'bench', plan: 'free' },
   );
 }

@@ -19,7 +19,10 @@ const OPERATIONS = Object.entries(DOCUMENT.paths).flatMap(([template, item]) =>
 
 /** Path parameters filled so that the route matches (the record will not exist, which is a fine answer). */
 const concrete = (template: string) =>
-  template.replace('{type}', 'page').replace('{slug}', 'about').replace(/\{[A-Za-z]+\}/g, '00000000-0000-4000-8000-000000000000');
+  template
+    .replace('{type}', 'page')
+    .replace('{slug}', 'about')
+    .replace(/\{[A-Za-z]+\}/g, '00000000-0000-4000-8000-000000000000');
 
 /**
  * The contract and the running platform agree: the gateway serves exactly
@@ -38,7 +41,9 @@ describe('the public contract (docs/openapi.json) against the running platform',
     await platform.deps.admin!.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ('ops@contract.example', $1, 'super_admin')`, [
       await bcrypt.hash('correct horse battery', 10),
     ]);
-    const login = await request(platform.gateway.url).post('/api/v1/auth/admin/login').send({ email: 'ops@contract.example', password: 'correct horse battery' });
+    const login = await request(platform.gateway.url)
+      .post('/api/v1/auth/admin/login')
+      .send({ email: 'ops@contract.example', password: 'correct horse battery' });
     adminToken = login.body.accessToken;
   });
   afterAll(async () => {

@@ -1,5 +1,4 @@
-import pg from 'pg';
-import { ensureDatabase, withDatabase, type LauncherConfig } from '@codex/shared';
+import { createClient, ensureDatabase, withDatabase, type LauncherConfig } from '@codex/shared';
 import { embeddedServerUrl, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres';
 
 export const EMBEDDED_MASTER_DATABASE = 'codex_master';
@@ -41,7 +40,7 @@ export async function openPlatformDatabase(config: LauncherConfig, onLog?: (line
 async function runningEmbeddedServer(config: LauncherConfig): Promise<string | undefined> {
   const url = await embeddedServerUrl(config.dataDir, config.embeddedPgPort);
   if (!url) return undefined;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
+  const client = createClient({ connectionString: url, connectionTimeoutMillis: 1_000 });
   try {
     await client.connect();
     return url;

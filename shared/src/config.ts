@@ -77,7 +77,12 @@ const authSettings = z
     LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
   })
   .transform((env) => ({
-    auth: { bcryptCost: env.BCRYPT_COST, loginAccountAttempts: env.LOGIN_ACCOUNT_ATTEMPTS, loginIpAttempts: env.LOGIN_IP_ATTEMPTS, loginWindowMs: env.LOGIN_WINDOW_MS },
+    auth: {
+      bcryptCost: env.BCRYPT_COST,
+      loginAccountAttempts: env.LOGIN_ACCOUNT_ATTEMPTS,
+      loginIpAttempts: env.LOGIN_IP_ATTEMPTS,
+      loginWindowMs: env.LOGIN_WINDOW_MS,
+    },
   }));
 
 /** Request limits and caches of the gateway. */

@@ -90,8 +90,8 @@ export interface FieldIssue {
 }
 
 export class ValidationError extends AppError {
-  constructor(message = 'Request validation failed', details?: FieldIssue[] | unknown) {
-    super(ErrorCode.VALIDATION_FAILED, 400, message, details);
+  constructor(message = 'Request validation failed', details?: FieldIssue[] | unknown, cause?: unknown) {
+    super(ErrorCode.VALIDATION_FAILED, 400, message, details, { cause });
   }
 }
 
@@ -114,8 +114,8 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(message = 'Conflict', details?: unknown, code: string = ErrorCode.CONFLICT) {
-    super(code, 409, message, details);
+  constructor(message = 'Conflict', details?: unknown, code: string = ErrorCode.CONFLICT, cause?: unknown) {
+    super(code, 409, message, details, { cause });
   }
 }
 
@@ -128,8 +128,8 @@ export class RateLimitedError extends AppError {
 }
 
 export class ServiceUnavailableError extends AppError {
-  constructor(message = 'Service temporarily unavailable', cause?: unknown) {
-    super(ErrorCode.SERVICE_UNAVAILABLE, 503, message, undefined, { cause });
+  constructor(message = 'Service temporarily unavailable', cause?: unknown, retryAfterSeconds = 1) {
+    super(ErrorCode.SERVICE_UNAVAILABLE, 503, message, undefined, { cause, headers: { 'Retry-After': String(retryAfterSeconds) } });
   }
 }
 
@@ -147,6 +147,8 @@ interface PgLikeError {
 }
 
 const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND']);
+/** What the driver says, without a code, of a connection that is gone or could not be had. */
+const LOST_CONNECTION = /Connection terminated|not queryable|timeout exceeded when trying to connect|Client was closed/;
 
 /**
  * Maps a PostgreSQL driver error onto an AppError so SQL details never reach a
@@ -155,42 +157,39 @@ const CONNECTION_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT
 export function translatePgError(err: unknown): unknown {
   if (err instanceof AppError || typeof err !== 'object' || err === null) return err;
   const pgErr = err as PgLikeError;
+  const constraint = pgErr.constraint ? { constraint: pgErr.constraint } : undefined;
   switch (pgErr.code) {
     case '23505':
-      return new ConflictError('Resource already exists', pgErr.constraint ? { constraint: pgErr.constraint } : undefined);
+      return new ConflictError('Resource already exists', constraint, ErrorCode.CONFLICT, err);
     case '23503':
-      return new ValidationError('Referenced resource does not exist', pgErr.constraint ? { constraint: pgErr.constraint } : undefined);
-    case '23502':
-    case '23514':
-    case '22P02':
-    case '22001':
-    case '22003':
-      return new ValidationError('Value rejected by a data constraint');
+      return new ValidationError('Referenced resource does not exist', constraint, err);
     case '57014':
     case '57P01':
     case '57P03':
     case '53300':
       return new ServiceUnavailableError('Database temporarily unavailable', err);
     default:
-      if (pgErr.code && CONNECTION_ERROR_CODES.has(pgErr.code)) {
+      // Classes 22 (data exception: bad encoding, NUL, out-of-range dates and numbers) and 23 (integrity): the row's data.
+      if (pgErr.code?.startsWith('22') || pgErr.code?.startsWith('23')) return new ValidationError('Value rejected by a data constraint', constraint, err);
+      if ((pgErr.code && CONNECTION_ERROR_CODES.has(pgErr.code)) || (err instanceof Error && LOST_CONNECTION.test(err.message))) {
         return new ServiceUnavailableError('Database temporarily unavailable', err);
       }
       return err;
   }
 }
 
+/** Whether an error is the database refusing a row's data (class 22 or 23, translated at the data-access edge). */
+export function isRowDataError(err: unknown): boolean {
+  const code = (err instanceof AppError ? (err.cause as PgLikeError | undefined) : undefined)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
 /**
  * A unique violation of one of `fields`' constraints (constraint name → field)
- * as 409 `code` naming the field, whether it is still the driver's error or
- * already translated by `inTransaction`; any other error is returned as is.
+ * as 409 `code` naming the field; any other error is returned as is.
  */
 export function uniqueConflict(err: unknown, subject: string, code: string, fields: Record<string, string>): unknown {
-  const constraint =
-    err instanceof ConflictError
-      ? (err.details as { constraint?: unknown } | undefined)?.constraint
-      : (err as PgLikeError | undefined)?.code === '23505'
-        ? (err as PgLikeError).constraint
-        : undefined;
+  const constraint = err instanceof ConflictError ? (err.details as { constraint?: unknown } | undefined)?.constraint : undefined;
   const field = typeof constraint === 'string' ? fields[constraint] : undefined;
   return field ? new ConflictError(`Another ${subject} has this ${field}`, { field }, code) : err;
 }

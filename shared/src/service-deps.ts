@@ -36,7 +36,10 @@ export interface ServiceDeps<S extends ServiceName = ServiceName> {
 export type RedisClient = ReturnType<typeof createClient>;
 
 /** Builds the standard dependencies from a loaded config. */
-export function createServiceDeps<S extends ServiceName>(config: ServiceConfig<S>, logger: Logger = createLogger(config.service, { level: config.logLevel })): ServiceDeps<S> {
+export function createServiceDeps<S extends ServiceName>(
+  config: ServiceConfig<S>,
+  logger: Logger = createLogger(config.service, { level: config.logLevel }),
+): ServiceDeps<S> {
   const db = createPool(config.databaseUrl, {
     max: config.dbPoolSize,
     applicationName: `codex-${config.service}`,

@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { ConflictError, isRowDataError } from '../errors';
 import type { Queryable } from './pool';
 
 /** One row of an uploaded file, kept with its line for error reports. */
@@ -112,16 +113,8 @@ export async function withSavepoint<T>(tx: PoolClient, fn: () => Promise<T>): Pr
   }
 }
 
-const pgCode = (err: unknown) => (err as { code?: unknown } | undefined)?.code;
-
 /** A unique violation: the row would give a second live record the same key. */
-const isUniqueViolation = (err: unknown) => pgCode(err) === '23505';
-
-/** Errors that are about the data in a row (classes 22 and 23), not about the database being unwell. */
-const isRowDataError = (err: unknown) => {
-  const code = pgCode(err);
-  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
-};
+const isUniqueViolation = (err: unknown) => err instanceof ConflictError;
 
 /**
  * Writes a batch inside `tx` with one call of `write`; if the database refuses

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from '../logger';
+import { createClient } from './pool';
 
 /** Files are `NNNN_kebab-name.sql`; applied in name order. */
 const MIGRATION_FILE = /^\d{4}_[a-z0-9-]+\.sql$/;
@@ -64,7 +65,7 @@ export async function readMigrations(directory: string): Promise<MigrationFile[]
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const files = await readMigrations(options.directory);
-  const client = new pg.Client({ connectionString: options.connectionString, application_name: 'codex-migrate' });
+  const client = createClient({ connectionString: options.connectionString, application_name: 'codex-migrate' });
   await client.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [LOCK_KEY]);

@@ -17,11 +17,59 @@ export interface PoolOptions {
   logger?: Logger;
 }
 
-/** A pg pool with sane limits, a statement timeout, and idle-client errors logged instead of crashing the process. */
+type Callback = (err: Error | undefined, ...rest: unknown[]) => void;
+
+/** The callback of a callback-style call, with its error translated; or undefined for a promise-style call. */
+function translatingCallback(args: unknown[]): boolean {
+  const last = args.length - 1;
+  const callback = args[last];
+  if (typeof callback !== 'function') return false;
+  args[last] = (err: Error | undefined, ...rest: unknown[]) => (callback as Callback)(err && (translatePgError(err) as Error), ...rest);
+  return true;
+}
+
+/**
+ * The data-access edge: every connection of our pools is one of these. Its
+ * errors leave as AppErrors (translatePgError: unique violation → 409, bad
+ * data → 400, a lost or refused connection → 503), whether a query is
+ * awaited or called back (pg's pool does the latter), so no layer above ever
+ * sees a driver error. And it always has an 'error' listener: a connection
+ * the server cuts while it is checked out must fail its next query, never
+ * crash the process with an unhandled 'error' event.
+ */
+function edgeClient(logger: Logger | undefined): typeof pg.Client {
+  return class EdgeClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      this.on('error', (err) => logger?.warn('database connection lost', { code: (err as { code?: string }).code, message: err.message }));
+    }
+
+    // pg's overloads (promise, callback, submittable) are all passed through; only errors change.
+    override query(...args: unknown[]): any {
+      if (translatingCallback(args)) return (super.query as (...a: unknown[]) => unknown)(...args);
+      const result = (super.query as (...a: unknown[]) => unknown)(...args) as Promise<unknown> | undefined;
+      return typeof result?.then === 'function'
+        ? result.catch((err: unknown) => {
+            throw translatePgError(err);
+          })
+        : result;
+    }
+
+    override connect(...args: unknown[]): any {
+      if (translatingCallback(args)) return (super.connect as (...a: unknown[]) => unknown)(...args);
+      return (super.connect as () => Promise<unknown>)().catch((err: unknown) => {
+        throw translatePgError(err);
+      });
+    }
+  };
+}
+
+/** A pg pool with sane limits, a statement timeout, errors translated at the edge, and lost connections logged instead of crashing the process. */
 export function createPool(config: string | pg.PoolConfig, options: PoolOptions = {}): pg.Pool {
   const base: pg.PoolConfig = typeof config === 'string' ? { connectionString: config } : config;
   const pool = new pg.Pool({
     ...base,
+    Client: edgeClient(options.logger),
     max: options.max ?? base.max ?? 10,
     idleTimeoutMillis: options.idleTimeoutMs ?? 10_000,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
@@ -41,7 +89,7 @@ export async function inTransaction<T>(client: pg.PoolClient, fn: (client: pg.Po
     return result;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    throw translatePgError(err);
+    throw err;
   }
 }
 
@@ -82,7 +130,7 @@ export function databaseName(connectionString: string): string {
 /** Creates the database named in `connectionString` if the server does not have it yet. */
 export async function ensureDatabase(connectionString: string): Promise<boolean> {
   const name = assertSafeIdentifier(databaseName(connectionString));
-  const admin = new pg.Client({ connectionString: withDatabase(connectionString, 'postgres') });
+  const admin = createClient({ connectionString: withDatabase(connectionString, 'postgres') });
   await admin.connect();
   try {
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -123,4 +171,9 @@ export function versionedUpdate<K extends string>(
     text: `UPDATE ${table} SET ${[...sets, 'version = version + 1'].join(', ')} WHERE id = $1 RETURNING ${returning}`,
     values: [id, ...keys.map((key) => changes[key])],
   };
+}
+
+/** One connection outside any pool (administration: migrations, provisioning), with the same error edge as pooled ones. */
+export function createClient(config: string | pg.ClientConfig, logger?: Logger): pg.Client {
+  return new (edgeClient(logger))(config);
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { AppError, ErrorCode, NotFoundError, translatePgError } from '../errors';
+import { AppError, ErrorCode, NotFoundError } from '../errors';
 import type { Logger } from '../logger';
 
 /** body-parser and raw-body report their failures through `type`; map them to our codes. */
@@ -22,13 +22,13 @@ function fromBodyParser(err: { type?: string; status?: number; limit?: number })
   }
 }
 
-/** Any thrown value → an AppError we can answer with, or undefined when it is a bug. */
+/**
+ * Any thrown value → an AppError we can answer with, or undefined when it is a
+ * bug. Database errors arrive translated already (at the data-access edge).
+ */
 export function toAppError(err: unknown): AppError | undefined {
-  const translated = translatePgError(err);
-  if (translated instanceof AppError) return translated;
-  if (typeof translated === 'object' && translated !== null) {
-    return fromBodyParser(translated as { type?: string });
-  }
+  if (err instanceof AppError) return err;
+  if (typeof err === 'object' && err !== null) return fromBodyParser(err as { type?: string });
   return undefined;
 }
 

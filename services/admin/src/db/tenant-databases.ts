@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { assertSafeIdentifier, migrate, MIGRATION_DIRS, withDatabase, type Logger } from '@codex/shared';
+import type pg from 'pg';
+import { assertSafeIdentifier, createClient, migrate, MIGRATION_DIRS, withDatabase, type Logger } from '@codex/shared';
 
 /** Serialises template refresh + CREATE DATABASE across every provisioner on one server. */
 const TEMPLATE_LOCK = 7_300_002_025;
@@ -8,7 +8,7 @@ const SHARED_LOCKDOWN_LOCK = 7_300_002_026;
 
 /** Runs `fn` with a superuser connection to the server's maintenance database. */
 export async function withServerAdmin<T>(serverUrl: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
-  const admin = new pg.Client({ connectionString: withDatabase(serverUrl, 'postgres'), application_name: 'codex-provisioning' });
+  const admin = createClient({ connectionString: withDatabase(serverUrl, 'postgres'), application_name: 'codex-provisioning' });
   await admin.connect();
   try {
     return await fn(admin);
@@ -65,7 +65,7 @@ export async function lockDownTenantDatabase(admin: pg.Client, serverUrl: string
   const roleName = admin.escapeIdentifier(assertSafeIdentifier(role));
   await admin.query(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
   await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleName}`);
-  const tenantAdmin = new pg.Client({ connectionString: withDatabase(serverUrl, db), application_name: 'codex-provisioning' });
+  const tenantAdmin = createClient({ connectionString: withDatabase(serverUrl, db), application_name: 'codex-provisioning' });
   await tenantAdmin.connect();
   try {
     await tenantAdmin.query(`
