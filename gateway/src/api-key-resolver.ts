@@ -47,11 +47,6 @@ export class ApiKeyResolver {
     return entry.value;
   }
 
-  /** Forget everything (tests, or an operator forcing a revocation through at once). */
-  clear(): void {
-    this.cache.clear();
-  }
-
   private async lookup(hash: string): Promise<ResolvedKey | null> {
     const { rows } = await this.db.query<{ key_id: string; tenant_id: string; status: string }>(
       `SELECT k.id AS key_id, k.tenant_id, t.status

@@ -65,15 +65,19 @@ export const ErrorCode = {
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+const ERROR_CODES = new Set<string>(Object.values(ErrorCode));
+/** Whether a string (e.g. read off another service's answer) is one of our codes. */
+export const isErrorCode = (value: unknown): value is ErrorCodeValue => typeof value === 'string' && ERROR_CODES.has(value);
+
 /** The one error type the platform throws; the error middleware turns it into the standard body. */
 export class AppError extends Error {
-  readonly code: string;
+  readonly code: ErrorCodeValue;
   readonly status: number;
   readonly details?: unknown;
   /** Extra response headers, e.g. `Retry-After`. */
   readonly headers?: Record<string, string>;
 
-  constructor(code: string, status: number, message: string, details?: unknown, options?: { cause?: unknown; headers?: Record<string, string> }) {
+  constructor(code: ErrorCodeValue, status: number, message: string, details?: unknown, options?: { cause?: unknown; headers?: Record<string, string> }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -96,25 +100,25 @@ export class ValidationError extends AppError {
 }
 
 export class UnauthorizedError extends AppError {
-  constructor(message = 'Authentication required', code: string = ErrorCode.UNAUTHORIZED) {
+  constructor(message = 'Authentication required', code: ErrorCodeValue = ErrorCode.UNAUTHORIZED) {
     super(code, 401, message);
   }
 }
 
 export class ForbiddenError extends AppError {
-  constructor(message = 'Not allowed', code: string = ErrorCode.FORBIDDEN) {
+  constructor(message = 'Not allowed', code: ErrorCodeValue = ErrorCode.FORBIDDEN) {
     super(code, 403, message);
   }
 }
 
 export class NotFoundError extends AppError {
-  constructor(message = 'Not found', code: string = ErrorCode.NOT_FOUND) {
+  constructor(message = 'Not found', code: ErrorCodeValue = ErrorCode.NOT_FOUND) {
     super(code, 404, message);
   }
 }
 
 export class ConflictError extends AppError {
-  constructor(message = 'Conflict', details?: unknown, code: string = ErrorCode.CONFLICT, cause?: unknown) {
+  constructor(message = 'Conflict', details?: unknown, code: ErrorCodeValue = ErrorCode.CONFLICT, cause?: unknown) {
     super(code, 409, message, details, { cause });
   }
 }
@@ -135,7 +139,7 @@ export class ServiceUnavailableError extends AppError {
 
 /** A call to another service failed; `code` tells how (unavailable, timeout, bad answer). */
 export class UpstreamError extends AppError {
-  constructor(code: string, status: number, message: string, cause?: unknown) {
+  constructor(code: ErrorCodeValue, status: number, message: string, cause?: unknown) {
     super(code, status, message, undefined, { cause });
   }
 }
@@ -188,7 +192,7 @@ export function isRowDataError(err: unknown): boolean {
  * A unique violation of one of `fields`' constraints (constraint name → field)
  * as 409 `code` naming the field; any other error is returned as is.
  */
-export function uniqueConflict(err: unknown, subject: string, code: string, fields: Record<string, string>): unknown {
+export function uniqueConflict(err: unknown, subject: string, code: ErrorCodeValue, fields: Record<string, string>): unknown {
   const constraint = err instanceof ConflictError ? (err.details as { constraint?: unknown } | undefined)?.constraint : undefined;
   const field = typeof constraint === 'string' ? fields[constraint] : undefined;
   return field ? new ConflictError(`Another ${subject} has this ${field}`, { field }, code) : err;

@@ -2,7 +2,7 @@ import http from 'node:http';
 import axios, { type AxiosInstance, type Method } from 'axios';
 import CircuitBreaker from 'opossum';
 import type { z } from 'zod';
-import { AppError, ErrorCode, UpstreamError } from './errors';
+import { AppError, ErrorCode, isErrorCode, UpstreamError } from './errors';
 import type { Logger } from './logger';
 import { currentContext } from './request-context';
 import type { Identity, ServiceTokenSigner } from './service-token';
@@ -68,7 +68,8 @@ interface StandardErrorBody {
 
 function upstreamClientError(status: number, body: unknown): UpstreamClientError {
   const error = (body as StandardErrorBody | undefined)?.error;
-  const code = typeof error?.code === 'string' ? error.code : ErrorCode.UPSTREAM_ERROR;
+  // Only our own codes pass through; anything else an upstream says is just an upstream error.
+  const code = isErrorCode(error?.code) ? error.code : ErrorCode.UPSTREAM_ERROR;
   const message = typeof error?.message === 'string' ? error.message : `Upstream answered ${status}`;
   return new UpstreamClientError(code, status, message, error?.details);
 }

@@ -45,7 +45,7 @@ describe('TenantPoolCache', () => {
     const pools = cache();
     try {
       const names = await Promise.all(
-        ['a', 'b'].map((tenant) => pools.withClient(tenant, async (client) => (await client.query('SELECT current_database() AS db')).rows[0].db)),
+        ['a', 'b'].map((tenant) => pools.withConnection(tenant, async (client) => (await client.query('SELECT current_database() AS db')).rows[0].db)),
       );
       expect(names).toEqual([databases.a!.name, databases.b!.name]);
       expect(pools.stats().pools).toBe(2);
@@ -57,13 +57,13 @@ describe('TenantPoolCache', () => {
   it('when more tenants are used than pools allowed, then the least recently used idle pool is closed', async () => {
     const pools = cache({ maxPools: 2 });
     try {
-      await pools.withClient('a', (c) => c.query('SELECT 1'));
-      await pools.withClient('b', (c) => c.query('SELECT 1'));
-      await pools.withClient('a', (c) => c.query('SELECT 1')); // a is now the most recent
-      await pools.withClient('c', (c) => c.query('SELECT 1'));
+      await pools.withConnection('a', (c) => c.query('SELECT 1'));
+      await pools.withConnection('b', (c) => c.query('SELECT 1'));
+      await pools.withConnection('a', (c) => c.query('SELECT 1')); // a is now the most recent
+      await pools.withConnection('c', (c) => c.query('SELECT 1'));
       expect(pools.stats().pools).toBe(2);
       // b was evicted: using it again must reopen it and evict the next least recent (a).
-      await pools.withClient('b', (c) => c.query('SELECT 1'));
+      await pools.withConnection('b', (c) => c.query('SELECT 1'));
       expect(pools.stats().pools).toBe(2);
     } finally {
       await pools.close();
@@ -110,7 +110,7 @@ describe('TenantPoolCache', () => {
     try {
       await Promise.all(
         Array.from({ length: 60 }, (_, i) =>
-          pools.withClient(['a', 'b', 'c'][i % 3]!, async (client) => {
+          pools.withConnection(['a', 'b', 'c'][i % 3]!, async (client) => {
             peak = Math.max(peak, pools.stats().connections);
             await client.query('SELECT pg_sleep(0.005)');
           }),
@@ -126,7 +126,7 @@ describe('TenantPoolCache', () => {
   it('when a tenant is invalidated, then its pool is closed', async () => {
     const pools = cache();
     try {
-      await pools.withClient('a', (c) => c.query('SELECT 1'));
+      await pools.withConnection('a', (c) => c.query('SELECT 1'));
       await pools.invalidate('a');
       expect(pools.stats().pools).toBe(0);
     } finally {

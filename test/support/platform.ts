@@ -88,7 +88,7 @@ export async function startTestPlatform(
       if (signup.status !== 201) throw new Error(`owner sign-up failed: ${signup.status} ${JSON.stringify(signup.body)}`);
       return { id: provisioned.tenant.id, key, ownerId: signup.body.user.id, token: signup.body.accessToken };
     },
-    query: (tenantId, sql, values) => deps.admin!.tenants.withClient(tenantId, async (db) => (await db.query(sql, values)).rows),
+    query: (tenantId, sql, values) => deps.admin!.tenants.withConnection(tenantId, async (db) => (await db.query(sql, values)).rows),
     async close() {
       await gateway.close();
       await Promise.all(Object.values(services).map((s) => s.close()));

@@ -88,6 +88,6 @@ describe('provisioning killed mid-way (real process, SIGKILL)', () => {
     expect(tenant.status).toBe('active');
     expect((await server.query('SELECT 1 FROM pg_database WHERE datname = $1', [tenant.dbName])).rowCount).toBe(1);
     expect((await server.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [tenant.dbRole])).rowCount).toBe(1);
-    expect(await deps.tenants.withClient(tenant.id, async (c) => (await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n)).toBe(0);
+    expect(await deps.tenants.withConnection(tenant.id, async (c) => (await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n)).toBe(0);
   });
 });

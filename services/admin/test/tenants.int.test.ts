@@ -71,7 +71,7 @@ describe('tenant provisioning (admin service)', () => {
     expect(tenant.dbSecret).toMatch(/^v1:/);
 
     // The tenant pool cache reaches it with the tenant's own role and decrypted password.
-    const tables = await deps.tenants.withClient(
+    const tables = await deps.tenants.withConnection(
       tenant.id,
       async (client) => (await client.query(`SELECT current_user AS role, to_regclass('public.users') IS NOT NULL AS has_users`)).rows[0],
     );
@@ -159,7 +159,7 @@ describe('tenant provisioning (admin service)', () => {
     expect(await serverQuery('SELECT 1 FROM pg_database WHERE datname = $1', [tenant.dbName])).toHaveLength(1);
     const live = await deps.db.query('SELECT key_hash FROM api_keys WHERE tenant_id = $1 AND revoked_at IS NULL', [tenant.id]);
     expect(live.rows).toEqual([{ key_hash: hashApiKey(res.body.apiKey.key) }]);
-    expect(await deps.tenants.withClient(tenant.id, async (c) => (await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n)).toBe(0);
+    expect(await deps.tenants.withConnection(tenant.id, async (c) => (await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n)).toBe(0);
   });
 
   describe('who may call', () => {
@@ -221,13 +221,16 @@ describe('tenant provisioning (admin service)', () => {
       expect(malformed.status).toBe(400);
     });
 
-    it('when an admin suspends a tenant and sets invite-only sign-up, then both are stored; bad changes are 400', async () => {
+    it('when an admin suspends a tenant and sets invite-only sign-up, then both are stored, its pooled connections close; bad changes are 400', async () => {
+      await deps.tenants.withConnection(tenantB.id, (db) => db.query('SELECT 1'));
+      const poolsBefore = deps.tenants.stats().pools;
       const res = await request(app)
         .patch(`/api/v1/admin/tenants/${tenantB.id}`)
         .set('Authorization', asAdmin())
         .send({ status: 'suspended', settings: { signup: 'invite' } });
       expect(res.status).toBe(200);
       expect(res.body.status).toBe('suspended');
+      expect(deps.tenants.stats().pools).toBe(poolsBefore - 1);
       const row = await deps.db.query(`SELECT settings->>'signup' AS signup FROM tenants WHERE id = $1`, [tenantB.id]);
       expect(row.rows[0].signup).toBe('invite');
       expect((await request(app).patch(`/api/v1/admin/tenants/${tenantB.id}`).set('Authorization', asAdmin()).send({ status: 'deleted' })).status).toBe(400);

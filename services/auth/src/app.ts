@@ -1,6 +1,6 @@
 import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
-import type { AuthContext } from './domain/accounts';
+import type { AuthDeps } from './domain/accounts';
 import { KeyRing } from './domain/key-ring';
 import { PasswordHasher } from './domain/passwords';
 import { authRoutes } from './routes/auth-routes';
@@ -9,11 +9,11 @@ import { authRoutes } from './routes/auth-routes';
 export function createApp(deps: ServiceDeps<'auth'>): Express {
   const passwords = new PasswordHasher(deps.config.auth.bcryptCost);
   deps.onClose.push(() => passwords.close());
-  const ctx: AuthContext = { keys: new KeyRing(deps.db, deps.secrets), passwords, master: deps.db };
+  const authDeps: AuthDeps = { keys: new KeyRing(deps.db, deps.secrets), passwords, master: deps.db };
   return createStandardServiceApp('auth', deps, (app, openapi) => {
     app.get('/.well-known/jwks.json', async (_req, res) => {
-      res.set('Cache-Control', 'public, max-age=300').json(await ctx.keys.jwks());
+      res.set('Cache-Control', 'public, max-age=300').json(await authDeps.keys.jwks());
     });
-    app.use('/api/v1/auth', authRoutes(deps, ctx, openapi));
+    app.use('/api/v1/auth', authRoutes(deps, authDeps, openapi));
   });
 }

@@ -44,7 +44,10 @@ describe('clients (client service)', () => {
       .get(res.headers.location!)
       .set('Authorization', as(tenantA, memberA, 'viewer'));
     expect(read.body).toEqual(res.body);
-    const row = await deps.tenants.withClient(tenantA, async (c) => (await c.query('SELECT custom_fields FROM clients WHERE id = $1', [res.body.id])).rows[0]);
+    const row = await deps.tenants.withConnection(
+      tenantA,
+      async (c) => (await c.query('SELECT custom_fields FROM clients WHERE id = $1', [res.body.id])).rows[0],
+    );
     expect(row.custom_fields).toEqual({ industry: 'steel', seats: 40, active: true });
   });
 
@@ -57,11 +60,11 @@ describe('clients (client service)', () => {
     ['an unknown field', { name: 'x', version: 7 }, 'body'],
   ];
   it.each(badBodies)('when the body has %s, then 400 naming the field and nothing is written', async (_case, body, path) => {
-    const before = await deps.tenants.withClient(tenantA, async (c) => (await c.query('SELECT count(*)::int AS n FROM clients')).rows[0].n);
+    const before = await deps.tenants.withConnection(tenantA, async (c) => (await c.query('SELECT count(*)::int AS n FROM clients')).rows[0].n);
     const res = await create(owner(), body);
     expect(res.status).toBe(400);
     expect(res.body.error.details.map((d: { path: string }) => d.path)).toContain(path);
-    expect(await deps.tenants.withClient(tenantA, async (c) => (await c.query('SELECT count(*)::int AS n FROM clients')).rows[0].n)).toBe(before);
+    expect(await deps.tenants.withConnection(tenantA, async (c) => (await c.query('SELECT count(*)::int AS n FROM clients')).rows[0].n)).toBe(before);
   });
 
   it('when another live client has the email, then 409 CLIENT_EXISTS', async () => {

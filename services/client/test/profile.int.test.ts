@@ -20,7 +20,7 @@ describe('profile (client service)', () => {
     app = createApp(deps);
     for (const name of ['ann', 'bob']) {
       const tenantId = (await provisionTestTenant(deps, bed.template)).tenant.id;
-      const userId = await deps.tenants.withClient(
+      const userId = await deps.tenants.withConnection(
         tenantId,
         async (db) => (await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`${name}@example.com`])).rows[0].id as string,
       );

@@ -27,7 +27,10 @@ describe('client import and export', () => {
       .set('Content-Type', format === 'csv' ? 'text/csv' : 'application/x-ndjson')
       .send(body);
   const count = (tenantId: string) =>
-    deps.tenants.withClient(tenantId, async (db) => (await db.query('SELECT count(*)::int AS n FROM clients WHERE deleted_at IS NULL')).rows[0].n as number);
+    deps.tenants.withConnection(
+      tenantId,
+      async (db) => (await db.query('SELECT count(*)::int AS n FROM clients WHERE deleted_at IS NULL')).rows[0].n as number,
+    );
 
   beforeAll(async () => {
     bed = await createTenantTestBed();
@@ -57,7 +60,7 @@ describe('client import and export', () => {
     expect(res.body).toMatchObject({ status: 'completed', rowsInserted: 4, rowsUpdated: 0, rowsFailed: 2 });
     expect(res.body.errors.map((e: { line: number }) => e.line).sort()).toEqual([5, 6]);
     expect(res.body.errors.find((e: { line: number }) => e.line === 6)).toMatchObject({ field: 'name' });
-    const acme = await deps.tenants.withClient(
+    const acme = await deps.tenants.withConnection(
       tenant,
       async (db) => (await db.query(`SELECT tags, custom_fields FROM clients WHERE external_id = 'ext-1'`)).rows[0],
     );
@@ -90,7 +93,10 @@ describe('client import and export', () => {
     lines.push('{not json', '[1,2]');
     const res = await importFile(tenant, 'jsonl', lines.join('\n'));
     expect(res.body).toMatchObject({ status: 'completed', rowsRead: 1_202, rowsInserted: 1_000, rowsUpdated: 200, rowsFailed: 2 });
-    const updated = await deps.tenants.withClient(tenant, async (db) => (await db.query(`SELECT name FROM clients WHERE external_id = 'x-5'`)).rows[0].name);
+    const updated = await deps.tenants.withConnection(
+      tenant,
+      async (db) => (await db.query(`SELECT name FROM clients WHERE external_id = 'x-5'`)).rows[0].name,
+    );
     expect(updated).toBe('Client 1005');
   });
 
@@ -123,7 +129,7 @@ describe('client import and export', () => {
       const imported = await importFile(target, format, body);
       expect(imported.body).toMatchObject({ status: 'completed', rowsFailed: 0, rowsInserted: 5 });
       const snapshot = (tenantId: string) =>
-        deps.tenants.withClient(
+        deps.tenants.withConnection(
           tenantId,
           async (db) => (await db.query(`SELECT external_id, name, email, phone, kind, status, tags, owner_id, custom_fields FROM clients ORDER BY name`)).rows,
         );

@@ -50,11 +50,6 @@ export class SecretBox {
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   }
-
-  /** Whether a ciphertext was made with an older key and should be re-sealed. */
-  needsRotation(sealed: string): boolean {
-    return sealed.split(':')[1] !== this.current.id;
-  }
 }
 
 /** Parses `id:base64key` entries, comma separated (the SECRETS_KEYS format). */

@@ -81,7 +81,7 @@ export function createPool(config: string | pg.PoolConfig, options: PoolOptions 
 }
 
 /** Runs `fn` in a transaction on a checked-out client: COMMIT when it resolves, ROLLBACK when it throws. */
-export async function inTransaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(client: pg.PoolClient, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
   await client.query('BEGIN');
   try {
     const result = await fn(client);
@@ -94,7 +94,7 @@ export async function inTransaction<T>(client: pg.PoolClient, fn: (client: pg.Po
 }
 
 /** Runs `fn` in a transaction on one client of the pool. */
-export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(pool: pg.Pool, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
     return await inTransaction(client, fn);

@@ -98,7 +98,7 @@ export class TenantPoolCache {
   }
 
   /** Runs `fn` with a client of the tenant's database and releases it afterwards. */
-  async withClient<T>(tenantId: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async withConnection<T>(tenantId: string, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
     const client = await this.acquire(tenantId);
     try {
       return await fn(client);
@@ -109,7 +109,7 @@ export class TenantPoolCache {
 
   /** Runs `fn` in a transaction on a client of the tenant's database: COMMIT when it resolves, ROLLBACK when it throws. */
   transaction<T>(tenantId: string, fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.withClient(tenantId, (client) => inTransaction(client, fn));
+    return this.withConnection(tenantId, (db) => inTransaction(db, fn));
   }
 
   /** Closes a tenant's pool now (tenant suspended, deleted or its credentials rotated). */

@@ -131,7 +131,7 @@ export function entityTransferRoutes(deps: ServiceDeps<'client' | 'crm'>, openap
       const finished = waitMs > 0 ? await within(done, waitMs) : undefined;
       if (!finished) {
         if (prefer.respondAsync) res.set('Preference-Applied', 'respond-async');
-        const current = await deps.tenants.withClient(actor.tenantId, (db) => findImportJob(db, entity, job.id));
+        const current = await deps.tenants.withConnection(actor.tenantId, (db) => findImportJob(db, entity, job.id));
         res.status(202).json(current ?? job);
         return;
       }
@@ -160,7 +160,7 @@ export function entityTransferRoutes(deps: ServiceDeps<'client' | 'crm'>, openap
     },
     async (req, res) => {
       const actor = tenantUserOf(req);
-      res.json({ items: await deps.tenants.withClient(actor.tenantId, (db) => listImportJobs(db, entity, req.query.limit)) });
+      res.json({ items: await deps.tenants.withConnection(actor.tenantId, (db) => listImportJobs(db, entity, req.query.limit)) });
     },
   );
   api.get(
@@ -176,7 +176,7 @@ export function entityTransferRoutes(deps: ServiceDeps<'client' | 'crm'>, openap
     },
     async (req, res) => {
       const actor = tenantUserOf(req);
-      const job = await deps.tenants.withClient(actor.tenantId, (db) => findImportJob(db, entity, req.params.id));
+      const job = await deps.tenants.withConnection(actor.tenantId, (db) => findImportJob(db, entity, req.params.id));
       if (!job) throw new NotFoundError('Import job not found', ErrorCode.IMPORT_NOT_FOUND);
       res.json(job);
     },

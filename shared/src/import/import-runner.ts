@@ -160,7 +160,7 @@ async function runImport(
   write: ImportWriter,
 ): Promise<ImportJob> {
   const save = (run: ImportRun, finish?: { status: 'completed' | 'failed'; failure?: string }) =>
-    tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, run.progress, finish));
+    tenants.withConnection(actor.tenantId, (db) => recordProgress(db, job.id, run.progress, finish));
   const run = new ImportRun(save);
 
   async function* parsed(): AsyncGenerator<FileRecord> {
@@ -234,7 +234,7 @@ export class ImportRunner {
   }
 
   async start(actor: Actor, upload: Readable, options: ImportOptions, write: ImportWriter): Promise<StartedImport> {
-    const job = await this.tenants.withClient(actor.tenantId, (db) =>
+    const job = await this.tenants.withConnection(actor.tenantId, (db) =>
       insertImportJob(db, { entity: options.entity, format: options.format, atomic: options.atomic, createdBy: actor.userId }),
     );
     const file = path.join(this.spoolDir, `${SPOOL_PREFIX}${job.id}`);
@@ -243,7 +243,7 @@ export class ImportRunner {
     } catch (err) {
       await rm(file, { force: true });
       const failure = err instanceof AppError ? err.message : 'the upload was interrupted';
-      await this.tenants.withClient(actor.tenantId, (db) => recordProgress(db, job.id, noProgress(), { status: 'failed', failure }));
+      await this.tenants.withConnection(actor.tenantId, (db) => recordProgress(db, job.id, noProgress(), { status: 'failed', failure }));
       throw err instanceof AppError ? err : new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The upload was interrupted');
     }
     const done = runImport(this.tenants, actor, job, createReadStream(file), options, write).finally(() => rm(file, { force: true }));

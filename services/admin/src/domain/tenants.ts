@@ -1,4 +1,4 @@
-import { ErrorCode, ConflictError, NotFoundError, type Queryable } from '@codex/shared';
+import { ErrorCode, ConflictError, NotFoundError, type Queryable, type TenantPoolCache } from '@codex/shared';
 import { findTenantById, findTenantBySlug, listTenants, publicTenant, updateTenant, type TenantStatus, type TenantWithSecret } from '../db/tenants-repo';
 
 /** What a tenant looks like outside the admin service: never its sealed database password. */
@@ -11,7 +11,11 @@ export type TenantChanges = Parameters<typeof updateTenant>[2];
  * Only a provisioned tenant (active or suspended) may change status; one
  * still provisioning is finished by provisioning, not by an admin.
  */
-export async function changeTenant(db: Queryable, id: string, changes: TenantChanges): Promise<TenantWithSecret> {
+export async function changeTenant(
+  { db, tenants }: { db: Queryable; tenants: Pick<TenantPoolCache, 'invalidate'> },
+  id: string,
+  changes: TenantChanges,
+): Promise<TenantWithSecret> {
   const current = await tenantById(db, id);
   if (changes.status && current.status !== 'active' && current.status !== 'suspended') {
     throw new ConflictError(`A ${current.status} tenant cannot be ${changes.status}`, undefined, ErrorCode.TENANT_NOT_READY);
@@ -19,6 +23,8 @@ export async function changeTenant(db: Queryable, id: string, changes: TenantCha
   // The UPDATE itself only moves status between active and suspended, so a concurrent change cannot slip past this check.
   const updated = await updateTenant(db, id, changes);
   if (!updated) throw TENANT_NOT_FOUND();
+  // A suspended tenant's pooled connections in this process close now rather than idling out.
+  if (updated.status === 'suspended') await tenants.invalidate(id);
   return updated;
 }
 

@@ -128,7 +128,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
       ...writes,
     },
     async (req, res) => {
-      res.json(publicTenant(await changeTenant(deps.db, req.params.id, req.body)));
+      res.json(publicTenant(await changeTenant(deps, req.params.id, req.body)));
     },
   );
 

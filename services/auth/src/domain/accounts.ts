@@ -29,7 +29,8 @@ import { endSession, REUSED_REFRESH, rotateSession, startSession, type Session, 
 /** An account's email is unique in its realm (tenant users, platform admins): a clash is 409 EMAIL_TAKEN. */
 export const emailTaken = (err: unknown) => uniqueConflict(err, 'account', ErrorCode.EMAIL_TAKEN, { users_email_key: 'email', admins_email_key: 'email' });
 
-export interface AuthContext {
+/** What sign-in and account changes need beyond a realm: signing keys, the password hasher, the master database. */
+export interface AuthDeps {
   keys: KeyRing;
   passwords: PasswordHasher;
   /** Master database (admins, tenant settings). */
@@ -40,20 +41,20 @@ export interface AuthContext {
 export interface Realm {
   kind: AccountKind;
   tenantId?: string;
-  withClient<T>(fn: (client: PoolClient) => Promise<T>): Promise<T>;
+  withConnection<T>(fn: (db: PoolClient) => Promise<T>): Promise<T>;
   /** `fn` in one transaction of the realm's database. */
   transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
 }
 
 export function tenantRealm(tenants: TenantPoolCache, tenantId: string): Realm {
-  return { kind: 'user', tenantId, withClient: (fn) => tenants.withClient(tenantId, fn), transaction: (fn) => tenants.transaction(tenantId, fn) };
+  return { kind: 'user', tenantId, withConnection: (fn) => tenants.withConnection(tenantId, fn), transaction: (fn) => tenants.transaction(tenantId, fn) };
 }
 
 export function adminRealm(master: Pool): Realm {
   return {
     kind: 'admin',
     transaction: (fn) => withTransaction(master, fn),
-    withClient: async (fn) => {
+    withConnection: async (fn) => {
       const client = await master.connect();
       try {
         return await fn(client);
@@ -75,16 +76,16 @@ export interface SignedIn extends Session {
 }
 
 /** Tenant sign-up: open unless the tenant chose invite-only; the tenant's first user is its owner. */
-export async function register(ctx: AuthContext, realm: Realm, input: { email: string; name: string; password: string }): Promise<SignedIn> {
-  const mode = await findSignupMode(ctx.master, realm.tenantId!);
+export async function register(authDeps: AuthDeps, realm: Realm, input: { email: string; name: string; password: string }): Promise<SignedIn> {
+  const mode = await findSignupMode(authDeps.master, realm.tenantId!);
   if (!mode) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
   if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', ErrorCode.SIGNUP_CLOSED);
-  const passwordHash = await ctx.passwords.hash(input.password);
+  const passwordHash = await authDeps.passwords.hash(input.password);
   return realm.transaction(async (tx) => {
     const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
       throw emailTaken(err);
     });
-    return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
+    return { user: publicAccount(account), ...(await startSession(authDeps.keys, tx, subjectOf(realm, account))) };
   });
 }
 
@@ -94,19 +95,19 @@ export async function register(ctx: AuthContext, realm: Realm, input: { email: s
  * connection is held while the password is checked: hashing takes long, and a
  * tenant's pool must stay free for its other requests.
  */
-export async function login(ctx: AuthContext, realm: Realm, input: { email: string; password: string }): Promise<SignedIn> {
-  const account = await realm.withClient((client) => findAccountByEmail(client, realm.kind, input.email));
-  const passwordOk = await ctx.passwords.verify(input.password, account?.passwordHash);
+export async function login(authDeps: AuthDeps, realm: Realm, input: { email: string; password: string }): Promise<SignedIn> {
+  const account = await realm.withConnection((db) => findAccountByEmail(db, realm.kind, input.email));
+  const passwordOk = await authDeps.passwords.verify(input.password, account?.passwordHash);
   if (!account || !passwordOk || account.status !== 'active') throw INVALID_CREDENTIALS();
   return realm.transaction(async (tx) => {
     await recordLogin(tx, realm.kind, account.id);
-    return { user: publicAccount(account), ...(await startSession(ctx.keys, tx, subjectOf(realm, account))) };
+    return { user: publicAccount(account), ...(await startSession(authDeps.keys, tx, subjectOf(realm, account))) };
   });
 }
 
-export async function refresh(ctx: AuthContext, realm: Realm, refreshToken: string): Promise<Session> {
+export async function refresh(authDeps: AuthDeps, realm: Realm, refreshToken: string): Promise<Session> {
   const result = await realm.transaction((tx) =>
-    rotateSession(ctx.keys, tx, realm.kind, refreshToken, async (ownerId) => {
+    rotateSession(authDeps.keys, tx, realm.kind, refreshToken, async (ownerId) => {
       const account = await findAccountById(tx, realm.kind, ownerId);
       return account?.status === 'active' ? subjectOf(realm, account) : undefined;
     }),
@@ -121,7 +122,7 @@ export async function logout(realm: Realm, refreshToken: string): Promise<void> 
 
 /** The caller's own account, roles and permissions. */
 export async function me(realm: Realm, accountId: string) {
-  const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
+  const account = await realm.withConnection((db) => findAccountById(db, realm.kind, accountId));
   if (account?.status !== 'active') throw new UnauthorizedError('Account is not active', ErrorCode.ACCOUNT_INACTIVE);
   const identity =
     realm.kind === 'admin' ? { adminId: account.id, roles: [account.role] } : { userId: account.id, tenantId: realm.tenantId, roles: [account.role] };
@@ -130,16 +131,16 @@ export async function me(realm: Realm, accountId: string) {
 
 /** Changes the password after checking the current one; every session of the account ends. */
 export async function changePassword(
-  ctx: AuthContext,
+  authDeps: AuthDeps,
   realm: Realm,
   accountId: string,
   input: { currentPassword: string; newPassword: string },
 ): Promise<void> {
-  const account = await realm.withClient((client) => findAccountById(client, realm.kind, accountId));
-  if (!account || !(await ctx.passwords.verify(input.currentPassword, account.passwordHash))) {
+  const account = await realm.withConnection((db) => findAccountById(db, realm.kind, accountId));
+  if (!account || !(await authDeps.passwords.verify(input.currentPassword, account.passwordHash))) {
     throw new UnauthorizedError('Current password is incorrect', ErrorCode.INVALID_CREDENTIALS);
   }
-  const passwordHash = await ctx.passwords.hash(input.newPassword);
+  const passwordHash = await authDeps.passwords.hash(input.newPassword);
   await realm.transaction(async (tx) => {
     await updatePasswordHash(tx, realm.kind, accountId, passwordHash);
     await revokeAllRefreshTokensOf(tx, realm.kind, accountId);

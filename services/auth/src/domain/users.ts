@@ -13,7 +13,7 @@ import {
   updateUser,
   type UserFilter,
 } from '../db/users-repo';
-import { emailTaken, type AuthContext, type Realm, type SignedIn } from './accounts';
+import { emailTaken, type AuthDeps, type Realm, type SignedIn } from './accounts';
 import { startSession } from './sessions';
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -40,12 +40,12 @@ async function assertNotLastOwner(tx: PoolClient, target: Account): Promise<void
 }
 
 export async function listTenantUsers(realm: Realm, filter: UserFilter) {
-  const page = await realm.withClient((client) => listUsers(client, filter));
+  const page = await realm.withConnection((db) => listUsers(db, filter));
   return { items: page.items.map(publicAccount), total: page.total, limit: filter.limit, offset: filter.offset };
 }
 
 export async function getTenantUser(realm: Realm, id: string) {
-  const account = await realm.withClient((client) => findAccountById(client, 'user', id));
+  const account = await realm.withConnection((db) => findAccountById(db, 'user', id));
   if (!account) throw new NotFoundError('User not found', ErrorCode.USER_NOT_FOUND);
   return publicAccount(account);
 }
@@ -65,13 +65,13 @@ export async function inviteUser(realm: Realm, actor: ManagingUser, input: { ema
 }
 
 /** The invited person sets a password and is signed in. */
-export async function acceptUserInvitation(ctx: AuthContext, realm: Realm, input: { token: string; password: string }): Promise<SignedIn> {
-  const passwordHash = await ctx.passwords.hash(input.password);
+export async function acceptUserInvitation(authDeps: AuthDeps, realm: Realm, input: { token: string; password: string }): Promise<SignedIn> {
+  const passwordHash = await authDeps.passwords.hash(input.password);
   return realm.transaction(async (tx) => {
     const userId = await acceptInvitation(tx, hashToken(input.token));
     const user = userId ? await activateWithPassword(tx, userId, passwordHash) : undefined;
     if (!user) throw new UnauthorizedError('Invitation is invalid, used or expired', ErrorCode.INVALID_INVITATION);
-    return { user: publicAccount(user), ...(await startSession(ctx.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId })) };
+    return { user: publicAccount(user), ...(await startSession(authDeps.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId })) };
   });
 }
 

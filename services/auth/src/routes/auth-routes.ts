@@ -14,7 +14,7 @@ import {
 } from '@codex/shared';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { adminRealm, changePassword, login, logout, me, refresh, register, tenantRealm, type AuthContext } from '../domain/accounts';
+import { adminRealm, changePassword, login, logout, me, refresh, register, tenantRealm, type AuthDeps } from '../domain/accounts';
 import { Password } from '../domain/passwords';
 import { RefreshToken } from '../domain/sessions';
 import { acceptUserInvitation, changeUser, getTenantUser, inviteUser, listTenantUsers, removeUser } from '../domain/users';
@@ -69,7 +69,7 @@ function loginThrottles(deps: ServiceDeps<'auth'>, realm: 'tenant' | 'admin'): R
 }
 
 /** `/api/v1/auth/...`: tenant users' and platform admins' sign-in, tokens and accounts. */
-export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi: OpenApiRegistry) {
+export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/auth');
   const tenant = (req: { identity?: Identity }) => tenantRealm(deps.tenants, tenantOf(req));
   const admins = adminRealm(deps.db);
@@ -94,7 +94,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
     }),
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
-      res.status(201).json(await register(ctx, tenant(req), req.body));
+      res.status(201).json(await register(authDeps, tenant(req), req.body));
     },
   );
   api.post(
@@ -109,7 +109,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
     },
     ...loginThrottles(deps, 'tenant'),
     async (req, res) => {
-      res.json(await login(ctx, tenant(req), req.body));
+      res.json(await login(authDeps, tenant(req), req.body));
     },
   );
   api.post(
@@ -123,7 +123,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
       access: 'apiKey',
     },
     async (req, res) => {
-      res.json(await refresh(ctx, tenant(req), req.body.refreshToken));
+      res.json(await refresh(authDeps, tenant(req), req.body.refreshToken));
     },
   );
   api.post(
@@ -167,7 +167,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
     },
     async (req, res) => {
       const { tenantId, userId } = tenantUserOf(req);
-      await changePassword(ctx, tenantRealm(deps.tenants, tenantId), userId, req.body);
+      await changePassword(authDeps, tenantRealm(deps.tenants, tenantId), userId, req.body);
       res.status(204).end();
     },
   );
@@ -277,7 +277,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
       access: 'apiKey',
     },
     async (req, res) => {
-      res.json(await acceptUserInvitation(ctx, tenant(req), req.body));
+      res.json(await acceptUserInvitation(authDeps, tenant(req), req.body));
     },
   );
 
@@ -293,7 +293,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
     },
     ...loginThrottles(deps, 'admin'),
     async (req, res) => {
-      res.json(await login(ctx, admins, req.body));
+      res.json(await login(authDeps, admins, req.body));
     },
   );
   api.post(
@@ -307,7 +307,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
       access: 'public',
     },
     async (req, res) => {
-      res.json(await refresh(ctx, admins, req.body.refreshToken));
+      res.json(await refresh(authDeps, admins, req.body.refreshToken));
     },
   );
   api.post(
@@ -349,7 +349,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, ctx: AuthContext, openapi:
       permission: 'system:manage',
     },
     async (_req, res) => {
-      res.status(201).json({ kid: await ctx.keys.rotate() });
+      res.status(201).json({ kid: await authDeps.keys.rotate() });
     },
   );
   return api.router;

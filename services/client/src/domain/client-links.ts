@@ -7,7 +7,7 @@ import { findClientKeys } from '../db/client-transfer-repo';
  */
 export function lookupClients(tenants: TenantPoolCache, tenantId: string, lookup: Required<ClientLookup>): Promise<ClientKeys[]> {
   const emails = lookup.emails.map((email) => email.toLowerCase());
-  return tenants.withClient(tenantId, (db) => findClientKeys(db, { externalIds: lookup.externalIds, emails, ids: lookup.ids }));
+  return tenants.withConnection(tenantId, (db) => findClientKeys(db, { externalIds: lookup.externalIds, emails, ids: lookup.ids }));
 }
 
 /** One live client by id, or 404 CLIENT_NOT_FOUND. */

@@ -10,19 +10,19 @@ function uniqueClash(err: unknown): never {
 
 export async function createClient(tenants: TenantPoolCache, actor: Actor, input: ClientInput): Promise<Client> {
   assertMayAssign(actor, input.ownerId);
-  return tenants.withClient(actor.tenantId, (db) =>
+  return tenants.withConnection(actor.tenantId, (db) =>
     insertClient(db, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }).catch(uniqueClash),
   );
 }
 
 export async function getClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {
-  const client = await tenants.withClient(actor.tenantId, (db) => findClient(db, id));
+  const client = await tenants.withConnection(actor.tenantId, (db) => findClient(db, id));
   if (!client) throw NOT_FOUND();
   return client;
 }
 
 export function searchClients(tenants: TenantPoolCache, actor: Actor, query: ClientQuery) {
-  return tenants.withClient(actor.tenantId, (db) => listClients(db, query));
+  return tenants.withConnection(actor.tenantId, (db) => listClients(db, query));
 }
 
 /** Applies changes only if the caller read the current version, so no update is silently lost. */

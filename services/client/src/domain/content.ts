@@ -27,16 +27,16 @@ export const createEntry = (tenants: TenantPoolCache, actor: Actor, input: Conte
   tenants.transaction(actor.tenantId, (tx) => insertEntry(tx, input, actor.userId).catch(slugClash));
 
 export async function getEntry(tenants: TenantPoolCache, actor: Actor, id: string) {
-  const entry = await tenants.withClient(actor.tenantId, (db) => findEntry(db, id));
+  const entry = await tenants.withConnection(actor.tenantId, (db) => findEntry(db, id));
   if (!entry) throw NOT_FOUND();
   return entry;
 }
 
 export const entries = (tenants: TenantPoolCache, actor: Actor, filter: { type?: string; limit: number; offset: number }) =>
-  tenants.withClient(actor.tenantId, (db) => listEntries(db, filter));
+  tenants.withConnection(actor.tenantId, (db) => listEntries(db, filter));
 
 export async function entryVersions(tenants: TenantPoolCache, actor: Actor, id: string) {
-  return tenants.withClient(actor.tenantId, async (db) => {
+  return tenants.withConnection(actor.tenantId, async (db) => {
     if (!(await findEntry(db, id))) throw NOT_FOUND();
     return listVersions(db, id);
   });
@@ -73,7 +73,7 @@ export const removeEntry = (tenants: TenantPoolCache, actor: Actor, id: string) 
 
 /** The public view of a published entry, for a tenant app calling with only its API key. */
 export async function publishedEntry(tenants: TenantPoolCache, tenantId: string, type: string, slug: string) {
-  const entry = await tenants.withClient(tenantId, (db) => findPublished(db, type, slug));
+  const entry = await tenants.withConnection(tenantId, (db) => findPublished(db, type, slug));
   if (!entry) throw NOT_FOUND();
   return entry;
 }

@@ -3,10 +3,10 @@ import { findProfile, saveProfile, type Profile, type ProfileChanges } from '../
 
 /** A user's own profile (every user has one; an untouched one is empty). */
 export function ownProfile(tenants: TenantPoolCache, user: { tenantId: string; userId: string }): Promise<Profile> {
-  return tenants.withClient(user.tenantId, (db) => findProfile(db, user.userId));
+  return tenants.withConnection(user.tenantId, (db) => findProfile(db, user.userId));
 }
 
 /** Changes a user's own profile; preferences merge into the saved ones. */
 export function changeOwnProfile(tenants: TenantPoolCache, user: { tenantId: string; userId: string }, changes: ProfileChanges): Promise<Profile> {
-  return tenants.withClient(user.tenantId, (db) => saveProfile(db, user.userId, changes));
+  return tenants.withConnection(user.tenantId, (db) => saveProfile(db, user.userId, changes));
 }

@@ -92,7 +92,7 @@ export async function exportContacts(tenants: TenantPoolCache, client: ServiceCl
     let after: string | null = null;
     for (;;) {
       const cursor = after;
-      const page: ContactPage = await tenants.withClient(actor.tenantId, (db) => contactsAfter(db, cursor, PAGE_SIZE));
+      const page: ContactPage = await tenants.withConnection(actor.tenantId, (db) => contactsAfter(db, cursor, PAGE_SIZE));
       const clientIds = [...new Set(page.live.map((c) => c.clientId).filter((id): id is string => Boolean(id)))];
       const clients = clientIds.length ? await lookupClients(client, actor, { ids: clientIds }) : [];
       const byId = new Map<string, ClientKeys>(clients.map((c) => [c.id, c]));

@@ -113,13 +113,13 @@ export async function createContact(deps: CrmDeps, actor: Actor, input: ContactI
 }
 
 export async function getContact(deps: CrmDeps, actor: Actor, id: string) {
-  const contact = await deps.tenants.withClient(actor.tenantId, (db) => findContact(db, id));
+  const contact = await deps.tenants.withConnection(actor.tenantId, (db) => findContact(db, id));
   if (!contact) throw notFound('Contact');
   return contact;
 }
 
 export function searchContacts(deps: CrmDeps, actor: Actor, filter: { clientId?: string; q?: string; limit: number; offset: number }) {
-  return deps.tenants.withClient(actor.tenantId, (db) => listContacts(db, filter));
+  return deps.tenants.withConnection(actor.tenantId, (db) => listContacts(db, filter));
 }
 
 export async function changeContact(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number, changes: Partial<ContactInput>) {
@@ -168,13 +168,13 @@ export async function createDeal(deps: CrmDeps, actor: Actor, input: DealInput &
 }
 
 export async function getDeal(deps: CrmDeps, actor: Actor, id: string) {
-  const deal = await deps.tenants.withClient(actor.tenantId, (db) => findDeal(db, id));
+  const deal = await deps.tenants.withConnection(actor.tenantId, (db) => findDeal(db, id));
   if (!deal) throw notFound('Deal');
   return deal;
 }
 
 export function searchDeals(deps: CrmDeps, actor: Actor, filter: DealFilter) {
-  return deps.tenants.withClient(actor.tenantId, (db) => listDeals(db, filter));
+  return deps.tenants.withConnection(actor.tenantId, (db) => listDeals(db, filter));
 }
 
 export async function changeDeal(deps: CrmDeps, actor: Actor, id: string, expectedVersion: number, changes: Partial<DealInput>) {
@@ -221,7 +221,7 @@ export async function completeActivity(deps: CrmDeps, actor: Actor, id: string, 
 
 /** A contact's or deal's story: activities and (for deals) stage moves, newest first. */
 export async function timeline(deps: CrmDeps, actor: Actor, of: { contactId?: string; dealId?: string }) {
-  return deps.tenants.withClient(actor.tenantId, async (db) => {
+  return deps.tenants.withConnection(actor.tenantId, async (db) => {
     if (of.contactId && !(await findContact(db, of.contactId))) throw notFound('Contact');
     if (of.dealId && !(await findDeal(db, of.dealId))) throw notFound('Deal');
     const activities = (await activitiesOf(db, of)).map((a) => ({
