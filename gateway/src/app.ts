@@ -43,11 +43,9 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
     healthChecks: standardHealthChecks(deps),
     breakerStates: () => deps.clients.breakerStates(),
     openApiDocument: createCombinedOpenApi(config.serviceUrls),
-    metricsRouteLabel: (req) => {
-      const path = req.originalUrl.split('?')[0] ?? '';
-      const service = BACKEND_SERVICES.find((name) => path.startsWith(`/api/v1/${name}/`) || path === `/api/v1/${name}`);
-      return service ? `/api/v1/${service}/*` : 'unmatched';
-    },
+    metrics: deps.metrics,
+    // Proxied requests are labelled by the route template they matched in the route table, never the raw path.
+    metricsRouteLabel: (req) => req.res?.locals.routeTemplate ?? 'unmatched',
     streamingRoutes: (app) => {
       app.get('/.well-known/jwks.json', async (_req, res) => {
         const jwks = await tokens.jwks().catch((err: unknown) => {

@@ -2,13 +2,15 @@ import { ErrorCode, currentContext, ForbiddenError, type Identity } from '@codex
 import type { RequestHandler } from 'express';
 import type { ApiKeyResolver } from './api-key-resolver';
 import type { KeyUsageReporter } from './key-usage';
-import { accessFor } from './route-access';
+import { routeFor } from './route-access';
 import type { UserTokenVerifier } from './user-token-verifier';
 
 declare module 'express-serve-static-core' {
   interface Locals {
     /** The API key the request came with, once resolved (for per-key limits). */
     apiKeyId?: string;
+    /** The route template the request matched (metrics label). */
+    routeTemplate?: string;
   }
 }
 
@@ -20,7 +22,8 @@ declare module 'express-serve-static-core' {
  */
 export function authenticate(keys: ApiKeyResolver, tokens: UserTokenVerifier, keyUsage: KeyUsageReporter): RequestHandler {
   return async (req, res, next) => {
-    const access = accessFor(req.method, req.originalUrl.split('?')[0] ?? '');
+    const { access, template } = routeFor(req.method, req.originalUrl.split('?')[0] ?? '');
+    res.locals.routeTemplate = template;
     const identity: Identity = { caller: 'gateway', roles: [] };
     if (access === 'apiKey' || access === 'user') {
       const key = await keys.resolve(req.get('x-api-key'));

@@ -6,6 +6,7 @@ export type Access = Exclude<RouteAccess, 'service'>;
 
 interface CompiledRoute {
   method: string;
+  template: string;
   pattern: RegExp;
   access: Access;
 }
@@ -18,18 +19,19 @@ const ROUTES_BY_SERVICE = new Map<string, CompiledRoute[]>();
 for (const route of [...ROUTE_TABLE, ...HEALTH_ROUTES]) {
   const service = route.path.split('/')[3]!;
   const routes = ROUTES_BY_SERVICE.get(service) ?? [];
-  routes.push({ method: route.method, pattern: pathPattern(route.path), access: route.access });
+  routes.push({ method: route.method, template: route.path, pattern: pathPattern(route.path), access: route.access });
   ROUTES_BY_SERVICE.set(service, routes);
 }
 
 /**
- * Who may call `method path`, from the route table generated from the
- * services' own route specs (one source for a route's access). A path no
- * service serves is 404 and a known path with another method 405 (with
- * `Allow`), both before any credential is looked at. Odd spellings
- * (trailing slashes, encodings, case) match no route and so fail closed.
+ * The route a request is for, from the route table generated from the
+ * services' own route specs (one source for a route's access): its template
+ * (a bounded metrics label) and who may call it. A path no service serves is
+ * 404 and a known path with another method 405 (with `Allow`), both before
+ * any credential is looked at. Odd spellings (trailing slashes, encodings,
+ * case) match no route and so fail closed.
  */
-export function accessFor(method: string, path: string): Access {
+export function routeFor(method: string, path: string): { template: string; access: Access } {
   const routes = ROUTES_BY_SERVICE.get(path.split('/')[3] ?? '') ?? [];
   const atPath = routes.filter((route) => route.pattern.test(path));
   const wanted = method === 'HEAD' ? 'GET' : method;
@@ -40,5 +42,8 @@ export function accessFor(method: string, path: string): Access {
       path,
       atPath.map((r) => r.method),
     );
-  return route.access;
+  return route;
 }
+
+/** Who may call `method path` (see routeFor). */
+export const accessFor = (method: string, path: string): Access => routeFor(method, path).access;

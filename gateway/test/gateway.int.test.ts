@@ -96,10 +96,13 @@ describe('gateway', () => {
     expect(wrongMethod.body.error.code).toBe('METHOD_NOT_ALLOWED');
   });
 
-  it('when proxied requests are counted, then metrics group them by service, not by raw path', async () => {
+  it('when proxied requests are counted, then metrics label them by the route template they matched, never the raw path', async () => {
     await request(gateway).get('/api/v1/crm/health');
+    await request(gateway).get('/api/v1/crm/deals/0b9a5d6e-1111-4a4a-9a9a-123456789abc');
     const metrics = await request(gateway).get('/metrics');
-    expect(metrics.text).toMatch(/route="\/api\/v1\/crm\/\*"/);
-    expect(metrics.text).not.toMatch(/route="\/api\/v1\/crm\/health"/);
+    expect(metrics.text).toMatch(/http_requests_total\{method="GET",route="\/api\/v1\/crm\/health",status="200"/);
+    expect(metrics.text).toMatch(/route="\/api\/v1\/crm\/deals\/:id"/);
+    expect(metrics.text).not.toMatch(/route="[^"]*0b9a5d6e/);
+    expect(metrics.text).toMatch(/db_pool_connections\{state="open",service="gateway"\}/);
   });
 });

@@ -2,8 +2,48 @@ import type { Request, RequestHandler, Router } from 'express';
 import { Router as createRouter } from 'express';
 import client from 'prom-client';
 
-export interface Metrics {
-  registry: client.Registry;
+/**
+ * One Prometheus registry per process (carried in the service's deps), so the
+ * HTTP layer, the service clients, the pools and the domain all report into
+ * the same `/metrics`. Names follow Prometheus conventions (`_total`,
+ * `_seconds`). No metric has a tenant label: with 1,000+ tenants that is
+ * unbounded cardinality; per-tenant usage is the billing service's job.
+ */
+export type MetricsRegistry = client.Registry;
+
+export function createMetricsRegistry(service: string): MetricsRegistry {
+  const registry = new client.Registry();
+  registry.setDefaultLabels({ service });
+  client.collectDefaultMetrics({ register: registry });
+  return registry;
+}
+
+/** A gauge read when scraped (pool sizes, breaker states): `read` gives the labelled values. */
+export function observedGauge<L extends string>(
+  registry: MetricsRegistry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+  read: () => Array<[Record<L, string>, number]>,
+): void {
+  new client.Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [labels, value] of read()) this.set(labels, value);
+    },
+  });
+}
+
+/** A counter on the registry, created once per name (several importers may ask for the same one). */
+export function counter<L extends string>(registry: MetricsRegistry, name: string, help: string, labelNames: readonly L[]): client.Counter<L> {
+  return (registry.getSingleMetric(name) as client.Counter<L> | undefined) ?? new client.Counter({ name, help, labelNames, registers: [registry] });
+}
+
+export interface HttpMetrics {
   middleware: RequestHandler;
   router: Router;
 }
@@ -14,14 +54,10 @@ function defaultRouteLabel(req: Request): string {
 }
 
 /**
- * Prometheus metrics for one app: request count and latency histogram by
- * method, route and status, plus Node process metrics, served at `/metrics`.
+ * Request count and latency histogram by method, route template and status,
+ * and the registry served at `/metrics`.
  */
-export function createMetrics(service: string, routeLabel: (req: Request) => string = defaultRouteLabel): Metrics {
-  const registry = new client.Registry();
-  registry.setDefaultLabels({ service });
-  client.collectDefaultMetrics({ register: registry });
-
+export function httpMetrics(registry: MetricsRegistry, routeLabel: (req: Request) => string = defaultRouteLabel): HttpMetrics {
   const requests = new client.Counter({
     name: 'http_requests_total',
     help: 'HTTP requests answered',
@@ -50,5 +86,5 @@ export function createMetrics(service: string, routeLabel: (req: Request) => str
   router.get('/', async (_req, res) => {
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });
-  return { registry, middleware, router };
+  return { middleware, router };
 }

@@ -85,7 +85,7 @@ export class ServiceClient {
   private readonly breaker: CircuitBreaker<[ServiceRequest], ServiceResponse<unknown>>;
   private readonly options: ServiceClientOptions;
 
-  constructor(options: ServiceClientOptions) {
+  constructor(options: ServiceClientOptions & { onStateChange?: (upstream: ServiceName, to: BreakerState) => void }) {
     this.options = options;
     this.target = options.target;
     this.http = axios.create({
@@ -108,9 +108,18 @@ export class ServiceClient {
       errorFilter: (err: unknown) => err instanceof UpstreamClientError,
       name: options.target,
     });
-    this.breaker.on('open', () => options.logger.warn('circuit breaker opened', { upstream: options.target }));
-    this.breaker.on('halfOpen', () => options.logger.info('circuit breaker half-open', { upstream: options.target }));
-    this.breaker.on('close', () => options.logger.info('circuit breaker closed', { upstream: options.target }));
+    this.breaker.on('open', () => {
+      options.logger.warn('circuit breaker opened', { upstream: options.target });
+      options.onStateChange?.(options.target, 'open');
+    });
+    this.breaker.on('halfOpen', () => {
+      options.logger.info('circuit breaker half-open', { upstream: options.target });
+      options.onStateChange?.(options.target, 'half-open');
+    });
+    this.breaker.on('close', () => {
+      options.logger.info('circuit breaker closed', { upstream: options.target });
+      options.onStateChange?.(options.target, 'closed');
+    });
   }
 
   get state(): BreakerState {
@@ -182,6 +191,7 @@ export class ServiceClient {
 /** One ServiceClient per upstream, created on first use, so each upstream has exactly one breaker. */
 export class ServiceClients {
   private readonly clients = new Map<ServiceName, ServiceClient>();
+  private stateListener?: (upstream: ServiceName, to: BreakerState) => void;
 
   constructor(
     private readonly options: Omit<ServiceClientOptions, 'target' | 'baseUrl'> & {
@@ -192,10 +202,20 @@ export class ServiceClients {
   get(target: ServiceName): ServiceClient {
     let client = this.clients.get(target);
     if (!client) {
-      client = new ServiceClient({ ...this.options, target, baseUrl: this.options.serviceUrls[target] });
+      client = new ServiceClient({
+        ...this.options,
+        target,
+        baseUrl: this.options.serviceUrls[target],
+        onStateChange: (upstream, to) => this.stateListener?.(upstream, to),
+      });
       this.clients.set(target, client);
     }
     return client;
+  }
+
+  /** Called on every breaker state change (metrics). */
+  onStateChange(listener: (upstream: ServiceName, to: BreakerState) => void): void {
+    this.stateListener = listener;
   }
 
   /** Breaker state of every upstream called so far, for /health. */

@@ -9,8 +9,11 @@ import { TenantPoolCache } from './db/tenant-pool-cache';
 import { createServiceApp, type ServiceAppOptions } from './http/create-service-app';
 import type { SharedCounters } from './http/rate-limit';
 import { createLogger, type Logger } from './logger';
+import { counter, createMetricsRegistry, observedGauge, type MetricsRegistry } from './metrics';
 import { installGracefulShutdown, listen } from './server';
-import { ServiceClients } from './service-client';
+import { type BreakerState, ServiceClients } from './service-client';
+
+const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 import { createServiceTokenSigner, type ServiceTokenSigner } from './service-token';
 import type { ServiceName } from './services';
 
@@ -29,6 +32,8 @@ export interface ServiceDeps<S extends ServiceName = ServiceName> {
   secrets: SecretBox;
   /** Shared state across instances (rate-limit counters), when REDIS_URL is set. */
   redis?: RedisClient;
+  /** The process's Prometheus registry: HTTP, breakers, pools and domain counters all report here. */
+  metrics: MetricsRegistry;
   /** What an app made from these deps must release on shutdown (worker pools, timers); run first. */
   onClose: Array<() => Promise<void>>;
 }
@@ -69,7 +74,21 @@ export function createServiceDeps<S extends ServiceName>(
     // Commands queue until connected; a Redis outage degrades limits, it does not stop the service.
     redis.connect().catch((err: unknown) => logger.warn('redis connect failed', { err }));
   }
-  return { config, logger, db, tenants, clients, signer, secrets, redis, onClose: [] };
+  const metrics = createMetricsRegistry(config.service);
+  observedGauge(metrics, 'db_pool_connections', 'Master database connections of this process, by state', ['state'], () => [
+    [{ state: 'open' }, db.totalCount],
+    [{ state: 'idle' }, db.idleCount],
+    [{ state: 'waiting' }, db.waitingCount],
+  ]);
+  observedGauge(metrics, 'tenant_pool_cache', 'The tenant pool cache: pools open, connections open and leased, and their caps', ['measure'], () =>
+    Object.entries(tenants.stats()).map(([measure, value]) => [{ measure }, value]),
+  );
+  observedGauge(metrics, 'upstream_breaker_state', 'Circuit breaker per upstream: 0 closed, 1 half-open, 2 open', ['upstream'], () =>
+    Object.entries(clients.breakerStates()).map(([upstream, state]) => [{ upstream }, BREAKER_STATE_VALUE[state]]),
+  );
+  const transitions = counter(metrics, 'upstream_breaker_transitions_total', 'Circuit breaker state changes per upstream', ['upstream', 'to']);
+  clients.onStateChange((upstream, to) => transitions.inc({ upstream, to }));
+  return { config, logger, db, tenants, clients, signer, secrets, redis, metrics, onClose: [] };
 }
 
 /** Releases what createServiceDeps opened. */
@@ -128,6 +147,7 @@ export function createStandardServiceApp(
     logger: deps.logger,
     healthChecks: standardHealthChecks(deps),
     breakerStates: () => deps.clients.breakerStates(),
+    metrics: deps.metrics,
     routes,
     streamingRoutes,
   });

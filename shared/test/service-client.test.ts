@@ -35,8 +35,9 @@ describe('ServiceClient', () => {
   let baseUrl: string;
   const clients: ServiceClient[] = [];
 
-  function client(options: { timeoutMs?: number; resetTimeoutMs?: number; url?: string } = {}) {
+  function client(options: { timeoutMs?: number; resetTimeoutMs?: number; url?: string; onStateChange?: (upstream: string, to: string) => void } = {}) {
     const created = new ServiceClient({
+      onStateChange: options.onStateChange,
       caller: 'crm',
       target: 'client',
       baseUrl: options.url ?? baseUrl,
@@ -109,7 +110,8 @@ describe('ServiceClient', () => {
 
   it('when the reset timeout passes and the probe succeeds, then the breaker closes again', async () => {
     stub.respond = (_req, res) => json(res, 503, {});
-    const c = client({ resetTimeoutMs: 200 });
+    const transitions: string[] = [];
+    const c = client({ resetTimeoutMs: 200, onStateChange: (upstream, to) => transitions.push(`${upstream}:${to}`) });
     for (let i = 0; i < 3; i += 1) await c.request({ path: '/x' }).catch(() => undefined);
     expect(c.state).toBe('open');
     await delay(250);
@@ -117,6 +119,7 @@ describe('ServiceClient', () => {
     stub.respond = (_req, res) => json(res, 200, { ok: true });
     await expect(c.request({ path: '/x' })).resolves.toMatchObject({ status: 200 });
     expect(c.state).toBe('closed');
+    expect(transitions).toEqual(['client:open', 'client:half-open', 'client:closed']);
   });
 
   it('when the upstream is slower than the timeout, then 504 UPSTREAM_TIMEOUT', async () => {

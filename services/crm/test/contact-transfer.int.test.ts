@@ -75,6 +75,12 @@ describe('contact import and export (gateway → CRM → client service)', () =>
       { external_id: 'c-3', client: 'Initech' },
       { external_id: null, client: null },
     ]);
+    // Metrics: the job and its rows are counted, the client-service breaker and the pools are visible.
+    const metrics = await (await fetch(`${platform.services.crm!.url}/metrics`)).text();
+    expect(metrics).toMatch(/import_jobs_total\{entity="contacts",status="completed",service="crm"\} [1-9]/);
+    expect(metrics).toMatch(/import_rows_total\{entity="contacts",result="inserted",service="crm"\} [1-9]/);
+    expect(metrics).toMatch(/upstream_breaker_state\{upstream="client",service="crm"\} 0/);
+    expect(metrics).toMatch(/tenant_pool_cache\{measure="pools",service="crm"\} [1-9]/);
     // The job is the CRM's: listed and readable there, not in the client service.
     expect((await platform.as(tenant).get(`/api/v1/crm/import/${res.body.id}`)).body).toMatchObject({ id: res.body.id, rowsFailed: 4 });
     expect((await platform.as(tenant).get('/api/v1/crm/import')).body.items.map((j: { id: string }) => j.id)).toEqual([res.body.id]);

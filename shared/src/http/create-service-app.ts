@@ -4,7 +4,7 @@ import helmet from 'helmet';
 import type { ServiceConfig } from '../config';
 import { createHealthRouter, type HealthCheck } from '../health';
 import type { Logger } from '../logger';
-import { createMetrics } from '../metrics';
+import { createMetricsRegistry, httpMetrics, type MetricsRegistry } from '../metrics';
 import { createDocsRouter, OpenApiRegistry } from '../openapi';
 import type { BreakerState } from '../service-client';
 import type { ServiceName } from '../services';
@@ -29,6 +29,8 @@ export interface ServiceAppOptions {
   openApiDocument?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
   /** Route label for metrics when Express has no matched route (e.g. proxied paths). */
   metricsRouteLabel?: (req: Request) => string;
+  /** The process's registry (from the deps); a new one when absent. */
+  metrics?: MetricsRegistry;
 }
 
 /**
@@ -42,8 +44,8 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     title: `Codex Metatron ${options.service} service`,
     version: PLATFORM_VERSION,
   });
-  const metrics = createMetrics(
-    options.service,
+  const metrics = httpMetrics(
+    options.metrics ?? createMetricsRegistry(options.service),
     options.metricsRouteLabel && ((req) => (req.route ? `${req.baseUrl}${String(req.route.path)}` : options.metricsRouteLabel!(req))),
   );
   const health = createHealthRouter({

@@ -81,7 +81,7 @@ export function entityTransferRoutes(deps: ServiceDeps<'client' | 'crm'>, openap
   const { entity, mountPath, operationStem } = transfer;
   // Bulk reads and writes of every record of an entity are for tenant owners and admins.
   const permission: Permission = 'data:transfer';
-  const runner = new ImportRunner(deps.tenants, deps.logger);
+  const runner = new ImportRunner(deps.tenants, deps.logger, deps.metrics);
   deps.onClose.push(() => runner.drain(deps.config.shutdownTimeoutMs));
   const jobPath = (id: string) => `${mountPath}/import/${id}`;
   // `entity` may still be named, as it was when one service imported both clients and contacts; it must be this one.

@@ -11,6 +11,8 @@ import type { RowError, UpsertCounts } from '../db/batch-upsert';
 import type { TenantPoolCache } from '../db/tenant-pool-cache';
 import { AppError, ErrorCode } from '../errors';
 import type { Logger } from '../logger';
+import { counter, type MetricsRegistry } from '../metrics';
+import type { Counter } from 'prom-client';
 import { restoreFormula } from './csv-cells';
 import { insertImportJob, recordProgress, type ImportEntity, type ImportJob, type JobProgress } from './import-jobs-repo';
 
@@ -210,13 +212,27 @@ export interface StartedImport {
  */
 export class ImportRunner {
   private readonly running = new Set<Promise<unknown>>();
+  private readonly jobsFinished?: Counter<'entity' | 'status'>;
+  private readonly rowsWritten?: Counter<'entity' | 'result'>;
 
   constructor(
     private readonly tenants: TenantPoolCache,
     private readonly logger: Logger,
+    metrics?: MetricsRegistry,
     private readonly spoolDir: string = tmpdir(),
   ) {
+    if (metrics) {
+      this.jobsFinished = counter(metrics, 'import_jobs_total', 'Import jobs finished, by entity and final status', ['entity', 'status']);
+      this.rowsWritten = counter(metrics, 'import_rows_total', 'Imported rows by entity and result (inserted, updated, failed)', ['entity', 'result']);
+    }
     void this.sweepAbandonedUploads();
+  }
+
+  private count(job: ImportJob): void {
+    this.jobsFinished?.inc({ entity: job.entity, status: job.status });
+    this.rowsWritten?.inc({ entity: job.entity, result: 'inserted' }, job.rowsInserted);
+    this.rowsWritten?.inc({ entity: job.entity, result: 'updated' }, job.rowsUpdated);
+    this.rowsWritten?.inc({ entity: job.entity, result: 'failed' }, job.rowsFailed);
   }
 
   /** Uploads left by a process that was killed mid-import are removed once they are a day old. */
@@ -247,7 +263,13 @@ export class ImportRunner {
       throw err instanceof AppError ? err : new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The upload was interrupted');
     }
     const done = runImport(this.tenants, actor, job, createReadStream(file), options, write).finally(() => rm(file, { force: true }));
-    const tracked = done.catch((err: unknown) => this.logger.error('import failed', { err, jobId: job.id, tenantId: actor.tenantId }));
+    const tracked = done.then(
+      (finished) => this.count(finished),
+      (err: unknown) => {
+        this.jobsFinished?.inc({ entity: options.entity, status: 'failed' });
+        this.logger.error('import failed', { err, jobId: job.id, tenantId: actor.tenantId });
+      },
+    );
     this.running.add(tracked);
     void tracked.finally(() => this.running.delete(tracked));
     return { job, done };
