@@ -90,4 +90,22 @@ describe('provisioning killed mid-way (real process, SIGKILL)', () => {
     expect((await server.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [tenant.dbRole])).rowCount).toBe(1);
     expect(await deps.tenants.withConnection(tenant.id, async (c) => (await c.query('SELECT count(*)::int AS n FROM users')).rows[0].n)).toBe(0);
   });
+
+  it.each([
+    [['create', 'Bad Slug!'], /arguments\.slug: must be 3-63 characters/],
+    [['create', 'admin'], /arguments\.slug: is reserved/],
+    [['keys', 'no-such-tenant'], /No tenant with slug "no-such-tenant"/],
+    [['revoke-key', 'no-such-tenant', 'x'], /No tenant with slug/],
+    [['list', '--status', 'sleeping'], /arguments\.status: /],
+  ])('when the CLI is given bad input (%j), then it exits 1 with the API’s message and no stack trace', async (args, message) => {
+    const run = runTypeScript(
+      'scripts/tenant.ts',
+      { DATABASE_URL: bed.db.url, TENANT_TEMPLATE_DATABASE: bed.template, SERVICE_JWT_SECRET: deps.config.serviceJwtSecret },
+      args,
+    );
+    const { code } = await run.exited;
+    expect(code).toBe(1);
+    expect(run.output()).toMatch(message);
+    expect(run.output()).not.toMatch(/\n\s+at /);
+  });
 });
