@@ -46,16 +46,8 @@ export const ContentEntrySchema = z
     updatedAt: at,
   })
   .meta({ id: 'ContentEntry' });
-export const PublishedContent = z
-  .object({
-    type: z.string(),
-    slug: z.string(),
-    title: z.string(),
-    bodyFormat: z.enum(['markdown', 'json']),
-    body: z.unknown(),
-    version: z.number().int(),
-    publishedAt: at,
-  })
+export const PublishedContent = ContentEntrySchema.pick({ type: true, slug: true, title: true, bodyFormat: true, body: true, version: true })
+  .extend({ publishedAt: at })
   .meta({ id: 'PublishedContent' });
 export const ContentVersions = z.object({
   items: z.array(z.object({ version: z.number().int(), title: z.string(), createdAt: at, createdBy: id.nullable() })),
