@@ -1,4 +1,4 @@
-import { BACKEND_SERVICES, pathPattern, routeMiss, type RouteAccess } from '@codex/shared';
+import { pathPattern, routeMiss, type RouteAccess } from '@codex/shared';
 import { ROUTE_TABLE } from './route-table';
 
 /** What a request must present: nothing, a tenant API key, a key and a user token, or an admin token. */
@@ -11,12 +11,9 @@ interface CompiledRoute {
   access: Access;
 }
 
-/** Each service's health, mounted by the shared app factory (not declared as route specs). */
-const HEALTH_ROUTES = BACKEND_SERVICES.map((service) => ({ method: 'GET', path: `/api/v1/${service}/health`, access: 'public' as const }));
-
 /** Routes by the service segment of their path (`/api/v1/<service>/…`), so a request is matched only against its service's few. */
 const ROUTES_BY_SERVICE = new Map<string, CompiledRoute[]>();
-for (const route of [...ROUTE_TABLE, ...HEALTH_ROUTES]) {
+for (const route of ROUTE_TABLE) {
   const service = route.path.split('/')[3]!;
   const routes = ROUTES_BY_SERVICE.get(service) ?? [];
   routes.push({ method: route.method, template: route.path, pattern: pathPattern(route.path), access: route.access });

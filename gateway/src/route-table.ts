@@ -3,6 +3,7 @@ import type { RouteAccess } from '@codex/shared';
 
 /** Every public route the services serve: method, Express path template and who may call it. */
 export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: Exclude<RouteAccess, 'service'> }> = [
+  { method: 'GET', path: '/api/v1/admin/health', access: 'public' },
   { method: 'GET', path: '/api/v1/admin/tenants', access: 'admin' },
   { method: 'POST', path: '/api/v1/admin/tenants', access: 'admin' },
   { method: 'GET', path: '/api/v1/admin/tenants/:id', access: 'admin' },
@@ -15,6 +16,7 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'POST', path: '/api/v1/auth/admin/logout', access: 'public' },
   { method: 'GET', path: '/api/v1/auth/admin/me', access: 'admin' },
   { method: 'POST', path: '/api/v1/auth/admin/refresh', access: 'public' },
+  { method: 'GET', path: '/api/v1/auth/health', access: 'public' },
   { method: 'POST', path: '/api/v1/auth/invitations/accept', access: 'apiKey' },
   { method: 'POST', path: '/api/v1/auth/login', access: 'apiKey' },
   { method: 'POST', path: '/api/v1/auth/logout', access: 'apiKey' },
@@ -27,6 +29,7 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'DELETE', path: '/api/v1/auth/users/:id', access: 'user' },
   { method: 'GET', path: '/api/v1/auth/users/:id', access: 'user' },
   { method: 'PATCH', path: '/api/v1/auth/users/:id', access: 'user' },
+  { method: 'GET', path: '/api/v1/billing/health', access: 'public' },
   { method: 'GET', path: '/api/v1/client/clients', access: 'user' },
   { method: 'POST', path: '/api/v1/client/clients', access: 'user' },
   { method: 'DELETE', path: '/api/v1/client/clients/:id', access: 'user' },
@@ -42,6 +45,7 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'POST', path: '/api/v1/client/content/:id/unpublish', access: 'user' },
   { method: 'GET', path: '/api/v1/client/content/:id/versions', access: 'user' },
   { method: 'GET', path: '/api/v1/client/export', access: 'user' },
+  { method: 'GET', path: '/api/v1/client/health', access: 'public' },
   { method: 'GET', path: '/api/v1/client/import', access: 'user' },
   { method: 'POST', path: '/api/v1/client/import', access: 'user' },
   { method: 'GET', path: '/api/v1/client/import/:id', access: 'user' },
@@ -63,6 +67,7 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'POST', path: '/api/v1/crm/deals/:id/move', access: 'user' },
   { method: 'GET', path: '/api/v1/crm/deals/:id/timeline', access: 'user' },
   { method: 'GET', path: '/api/v1/crm/export', access: 'user' },
+  { method: 'GET', path: '/api/v1/crm/health', access: 'public' },
   { method: 'GET', path: '/api/v1/crm/import', access: 'user' },
   { method: 'POST', path: '/api/v1/crm/import', access: 'user' },
   { method: 'GET', path: '/api/v1/crm/import/:id', access: 'user' },
@@ -70,4 +75,5 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'GET', path: '/api/v1/crm/pipelines', access: 'user' },
   { method: 'POST', path: '/api/v1/crm/pipelines', access: 'user' },
   { method: 'PUT', path: '/api/v1/crm/pipelines/:id/stages', access: 'user' },
+  { method: 'GET', path: '/api/v1/subscription/health', access: 'public' },
 ];

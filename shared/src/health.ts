@@ -1,4 +1,5 @@
-import { Router } from 'express';
+import type { Response } from 'express';
+import { z } from 'zod';
 import type { BreakerState } from './service-client';
 
 export type HealthCheck = () => Promise<void>;
@@ -23,14 +24,18 @@ interface CheckResult {
   error?: string;
 }
 
-export interface HealthReport {
-  status: 'ok' | 'down';
-  service: string;
-  version: string;
-  uptimeSeconds: number;
-  checks: Record<string, CheckResult>;
-  breakers: Record<string, BreakerState>;
-}
+/** What `/health` answers (200 when every check passes, 503 otherwise). */
+export const HealthReportSchema = z
+  .object({
+    status: z.enum(['ok', 'down']),
+    service: z.string(),
+    version: z.string(),
+    uptimeSeconds: z.number().int(),
+    checks: z.record(z.string(), z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number().int(), error: z.string().optional() })),
+    breakers: z.record(z.string(), z.enum(['closed', 'open', 'half-open'])),
+  })
+  .meta({ id: 'HealthReport' });
+export type HealthReport = z.infer<typeof HealthReportSchema>;
 
 function withTimeout(check: HealthCheck, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -63,8 +68,11 @@ async function runChecks(checks: Record<string, HealthCheck>, timeoutMs: number)
   return Object.fromEntries(entries);
 }
 
-/** `GET /health`: 200 when every check passes, 503 otherwise, with per-check detail and breaker states. */
-export function createHealthRouter(options: HealthOptions): Router {
+/**
+ * `GET /health`: 200 when every check passes, 503 otherwise, with per-check
+ * detail and breaker states (also each service's public `GET /api/v1/<service>/health`).
+ */
+export function healthHandler(options: HealthOptions): (req: unknown, res: Response) => Promise<void> {
   const timeoutMs = options.checkTimeoutMs ?? 800;
   const cacheMs = options.cacheMs ?? 1_000;
   let cached: { at: number; results: Promise<Record<string, CheckResult>> } | undefined;
@@ -75,8 +83,7 @@ export function createHealthRouter(options: HealthOptions): Router {
     return cached.results;
   };
 
-  const router = Router();
-  router.get('/', async (_req, res) => {
+  return async (_req: unknown, res: Response) => {
     const checks = await checkResults();
     const healthy = Object.values(checks).every((check) => check.status === 'ok');
     const report: HealthReport = {
@@ -91,6 +98,5 @@ export function createHealthRouter(options: HealthOptions): Router {
       .status(healthy ? 200 : 503)
       .set('Cache-Control', 'no-store')
       .json(report);
-  });
-  return router;
+  };
 }

@@ -18,7 +18,7 @@ export function createMetricsRegistry(service: string): MetricsRegistry {
   return registry;
 }
 
-/** A gauge read when scraped (pool sizes, breaker states): `read` gives the labelled values. */
+/** A gauge read when scraped (pool sizes, breaker states): `read` gives the labelled values. Registered once per name. */
 export function observedGauge<L extends string>(
   registry: MetricsRegistry,
   name: string,
@@ -26,6 +26,7 @@ export function observedGauge<L extends string>(
   labelNames: readonly L[],
   read: () => Array<[Record<L, string>, number]>,
 ): void {
+  if (registry.getSingleMetric(name)) return;
   new client.Gauge({
     name,
     help,
@@ -58,19 +59,16 @@ function defaultRouteLabel(req: Request): string {
  * and the registry served at `/metrics`.
  */
 export function httpMetrics(registry: MetricsRegistry, routeLabel: (req: Request) => string = defaultRouteLabel): HttpMetrics {
-  const requests = new client.Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests answered',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
-  });
-  const duration = new client.Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request latency',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [registry],
-  });
+  const requests = counter(registry, 'http_requests_total', 'HTTP requests answered', ['method', 'route', 'status']);
+  const duration =
+    (registry.getSingleMetric('http_request_duration_seconds') as client.Histogram<'method' | 'route' | 'status'> | undefined) ??
+    new client.Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
 
   const middleware: RequestHandler = (req, res, next) => {
     const end = duration.startTimer();

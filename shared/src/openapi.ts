@@ -169,6 +169,7 @@ export class OpenApiRegistry {
         responses[status] = { description: response.description, ...(Object.keys(content).length ? { content } : {}) };
       }
       for (const status of errorStatuses(spec, path)) {
+        if (responses[status]) continue;
         usedErrors.add(status);
         responses[status] = { $ref: `#/components/responses/${ERROR_RESPONSES[status]?.name ?? 'Error'}` };
       }

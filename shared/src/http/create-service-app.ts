@@ -2,10 +2,10 @@ import cors from 'cors';
 import express, { type Express, type Request } from 'express';
 import helmet from 'helmet';
 import type { ServiceConfig } from '../config';
-import { createHealthRouter, type HealthCheck } from '../health';
+import { type HealthCheck, HealthReportSchema, healthHandler } from '../health';
 import type { Logger } from '../logger';
 import { createMetricsRegistry, httpMetrics, type MetricsRegistry } from '../metrics';
-import { createDocsRouter, OpenApiRegistry } from '../openapi';
+import { ApiRouter, createDocsRouter, OpenApiRegistry } from '../openapi';
 import type { BreakerState } from '../service-client';
 import type { ServiceName } from '../services';
 import { requireServiceToken } from '../service-token';
@@ -48,7 +48,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     options.metrics ?? createMetricsRegistry(options.service),
     options.metricsRouteLabel && ((req) => (req.route ? `${req.baseUrl}${String(req.route.path)}` : options.metricsRouteLabel!(req))),
   );
-  const health = createHealthRouter({
+  const health = healthHandler({
     service: options.service,
     version: PLATFORM_VERSION,
     checks: options.healthChecks,
@@ -69,12 +69,28 @@ export function createServiceApp(options: ServiceAppOptions): Express {
       exposedHeaders: ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'Location'],
     }),
   );
-  app.use('/health', health);
-  app.use(`/api/v1/${options.service}/health`, health);
+  app.get('/health', health);
   app.use('/metrics', metrics.router);
   app.use(createDocsRouter(options.openApiDocument ?? (() => openapi.document())));
 
   if (options.service !== 'gateway') {
+    // Health through the gateway, needing no credentials, is part of the public contract.
+    const publicHealth = new ApiRouter(openapi, `/api/v1/${options.service}`);
+    publicHealth.get(
+      '/health',
+      {
+        operationId: `get${options.service[0]!.toUpperCase()}${options.service.slice(1)}Health`,
+        summary: `Health of the ${options.service} service: its database check and breakers`,
+        tags: ['health'],
+        responses: {
+          200: { description: 'Every check passes', schema: HealthReportSchema },
+          503: { description: 'A check fails', schema: HealthReportSchema },
+        },
+        access: 'public',
+      },
+      health,
+    );
+    app.use(`/api/v1/${options.service}`, publicHealth.router);
     // Every service route acts for an identity the gateway (or, under /internal, a peer) verified and signed.
     const verified = requireServiceToken(options.service, options.config.serviceJwtSecret);
     app.use(`/api/v1/${options.service}`, verified);
