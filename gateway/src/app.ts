@@ -18,8 +18,8 @@ import { createServiceProxy } from './service-proxy';
 import { UserTokenVerifier } from './user-token-verifier';
 
 export interface GatewayOptions {
-  /** For tests: how long an unknown `kid` waits before the JWKS may be fetched again. */
-  jwksCooldownMs?: number;
+  /** For tests: the least time between two fetches of the auth service's JWKS (default 1 s). */
+  jwksMinRefetchMs?: number;
 }
 
 /**
@@ -33,7 +33,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
   const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);
   deps.onClose.push(() => keyUsage.close());
-  const tokens = new UserTokenVerifier(config.serviceUrls.auth, { cooldownMs: options.jwksCooldownMs });
+  const tokens = new UserTokenVerifier(config.serviceUrls.auth, { minRefetchMs: options.jwksMinRefetchMs });
   const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
 
   return createServiceApp({

@@ -1,5 +1,5 @@
 import { ErrorCode, ForbiddenError, ACCESS_TOKEN_ALGORITHM, looksLikeJwt, TOKEN_AUDIENCE, TOKEN_ISSUER, UnauthorizedError } from '@codex/shared';
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 
 export interface VerifiedToken {
   subject: string;
@@ -27,25 +27,75 @@ interface CachedToken {
 }
 
 /**
+ * The auth service's JWKS as this gateway knows it. Kept without expiry (so
+ * verification goes on while the auth service is down) and fetched again
+ * only for a `kid` it does not know: at most one fetch at a time, at most one
+ * per `minRefetchMs`. A request with an unknown `kid` that arrives while a
+ * fetch is on cooldown waits for the next one instead of failing, so a key
+ * the auth service has published is never refused, whatever garbage came
+ * before it, and garbage can make the gateway fetch at most once a second.
+ */
+class KeySet {
+  private local?: { kids: Set<string>; getKey: JWTVerifyGetKey; jwks: JSONWebKeySet };
+  private lastFetchAt = 0;
+  private pending?: Promise<void>;
+
+  constructor(
+    private readonly url: string,
+    private readonly minRefetchMs: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  has(kid: string): boolean {
+    return this.local?.kids.has(kid) ?? false;
+  }
+
+  /** jose's key lookup over the known keys. */
+  readonly getKey: JWTVerifyGetKey = (header, token) => {
+    if (!this.local) throw new errors.JWKSNoMatchingKey();
+    return this.local.getKey(header, token);
+  };
+
+  jwks(): JSONWebKeySet | undefined {
+    return this.local?.jwks;
+  }
+
+  /** Fetches the key set again (shared by concurrent callers, spaced by minRefetchMs); a failed fetch keeps the old set. */
+  refresh(): Promise<void> {
+    this.pending ??= (async () => {
+      const wait = this.lastFetchAt + this.minRefetchMs - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      try {
+        const response = await fetch(this.url, { signal: AbortSignal.timeout(this.timeoutMs) });
+        if (!response.ok) return;
+        const jwks = (await response.json()) as JSONWebKeySet;
+        if (!Array.isArray(jwks?.keys)) return;
+        this.local = { jwks, getKey: createLocalJWKSet(jwks), kids: new Set(jwks.keys.map((key) => key.kid).filter((kid): kid is string => Boolean(kid))) };
+      } catch {
+        // The auth service is unreachable: keep verifying with the keys we have.
+      } finally {
+        this.lastFetchAt = Date.now();
+        this.pending = undefined;
+      }
+    })();
+    return this.pending;
+  }
+}
+
+/**
  * Verifies user and admin access tokens against the auth service's JWKS:
- * algorithm pinned to ES256, issuer, audience, exp and nbf checked. The key
- * set is cached without expiry (verification keeps working while the auth
- * service is down) and refetched only for an unknown `kid`, at most once per
- * cooldown, so garbage tokens cannot make the gateway hammer the auth service.
- * A verified token is remembered until its exp, so repeat requests skip the signature check.
+ * algorithm pinned to ES256, issuer, audience, exp and nbf checked. A
+ * verified token is remembered until its exp, so repeat requests skip the
+ * signature check.
  */
 export class UserTokenVerifier {
-  private readonly keySet: ReturnType<typeof createRemoteJWKSet>;
+  private readonly keys: KeySet;
   // A client sends the same access token with every request for up to 15 minutes; verifying
   // its ES256 signature once instead of per request is the largest CPU saving in the pipeline.
   private readonly verified = new Map<string, CachedToken>();
 
-  constructor(authBaseUrl: string, options: { cooldownMs?: number; timeoutMs?: number } = {}) {
-    this.keySet = createRemoteJWKSet(new URL('/.well-known/jwks.json', authBaseUrl), {
-      cacheMaxAge: Infinity,
-      cooldownDuration: options.cooldownMs ?? 30_000,
-      timeoutDuration: options.timeoutMs ?? 2_000,
-    });
+  constructor(authBaseUrl: string, options: { minRefetchMs?: number; timeoutMs?: number } = {}) {
+    this.keys = new KeySet(new URL('/.well-known/jwks.json', authBaseUrl).toString(), options.minRefetchMs ?? 1_000, options.timeoutMs ?? 2_000);
   }
 
   async verify(authorization: string | undefined, audience: TokenAudience): Promise<VerifiedToken> {
@@ -75,8 +125,12 @@ export class UserTokenVerifier {
     }
     // Refuse before any key lookup (and so before any fetch): only our algorithm, only with a key id.
     if (header.alg !== ACCESS_TOKEN_ALGORITHM || typeof header.kid !== 'string' || header.kid.length > 100) throw INVALID_TOKEN();
+    if (!this.keys.has(header.kid)) {
+      await this.keys.refresh();
+      if (!this.keys.has(header.kid)) throw INVALID_TOKEN();
+    }
     try {
-      const { payload } = await jwtVerify(token, this.keySet, {
+      const { payload } = await jwtVerify(token, this.keys.getKey, {
         algorithms: [ACCESS_TOKEN_ALGORITHM],
         issuer: TOKEN_ISSUER,
         audience: TOKEN_AUDIENCE[audience],
@@ -106,7 +160,9 @@ export class UserTokenVerifier {
 
   /** The cached key set, fetched once if nothing is cached yet (served at the gateway's JWKS URL). */
   async jwks(): Promise<JSONWebKeySet> {
-    if (!this.keySet.jwks()) await this.keySet.reload();
-    return this.keySet.jwks() ?? { keys: [] };
+    if (!this.keys.jwks()) await this.keys.refresh();
+    const jwks = this.keys.jwks();
+    if (!jwks) throw new Error('the auth service has not published its keys');
+    return jwks;
   }
 }

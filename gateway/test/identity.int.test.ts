@@ -68,7 +68,7 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     await authDeps.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ($1, $2, 'super_admin')`, [ADMIN_EMAIL, await bcrypt.hash(PASSWORD, 10)]);
 
     gatewayDeps = deps('gateway', { AUTH_URL: auth.url, ADMIN_URL: admin.url, CRM_URL: crm.url, API_KEY_CACHE_MS: '200', API_KEY_USAGE_FLUSH_MS: '100' });
-    gateway = createApp(gatewayDeps, { jwksCooldownMs: 60_000 });
+    gateway = createApp(gatewayDeps, { jwksMinRefetchMs: 1_000 });
   });
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
@@ -249,12 +249,26 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
       ['a refresh token', async () => valid.refreshToken],
     ];
 
-    it.each(attacks)('when the token is %s, then 401', async (_name, make) => {
+    it.each(attacks)('when the token is %s, then 401 (an unknown kid costs at most one JWKS fetch, nothing else any)', async (name, make) => {
       const fetchesBefore = jwksFetches;
       const res = await whoami(keyOf.a, await make());
       expect(res.status).toBe(401);
       expect(res.body.error.code).toBe('INVALID_TOKEN');
-      expect(jwksFetches).toBe(fetchesBefore);
+      expect(jwksFetches - fetchesBefore).toBeLessThanOrEqual(name.includes('unknown kid') ? 1 : 0);
+    });
+
+    it('when 30 tokens with random kids arrive at once, then the gateway fetches the JWKS at most twice, and every one is 401', async () => {
+      const forge = () =>
+        jwt.sign(claims(), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, {
+          ...base(),
+          algorithm: 'ES256',
+          keyid: randomUUID(),
+          expiresIn: 600,
+        });
+      const fetchesBefore = jwksFetches;
+      const answers = await Promise.all(Array.from({ length: 30 }, () => whoami(keyOf.a, forge())));
+      expect(answers.map((a) => a.status)).toEqual(Array(30).fill(401));
+      expect(jwksFetches - fetchesBefore).toBeLessThanOrEqual(2);
     });
 
     it("when tenant A's token comes with tenant B's key, then 403 TENANT_MISMATCH", async () => {
@@ -294,6 +308,26 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
       const login = await request(gateway).post('/api/v1/auth/admin/login').send({ email: ADMIN_EMAIL, password: PASSWORD });
       expect(login.status).toBe(200);
       adminToken = login.body.accessToken;
+    });
+
+    it('when a token with a forged kid comes, then the keys rotate, then a user signs in, then the new token works at once', async () => {
+      const forged = jwt.sign({ tid: tenantOf.a, roles: ['owner'] }, generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, {
+        algorithm: 'ES256',
+        keyid: randomUUID(),
+        subject: randomUUID(),
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE.tenant,
+        expiresIn: 600,
+      });
+      expect((await whoami(keyOf.a, forged)).status).toBe(401);
+      const rotated = await request(gateway).post('/api/v1/auth/admin/keys/rotate').set('Authorization', `Bearer ${adminToken}`);
+      expect(rotated.status).toBe(201);
+      const user = await signUp('a');
+      const started = Date.now();
+      const me = await request(gateway).get('/api/v1/auth/me').set('X-API-Key', keyOf.a!).set('Authorization', `Bearer ${user.accessToken}`);
+      expect(me.status).toBe(200);
+      expect(JSON.parse(Buffer.from(user.accessToken.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.body.kid);
+      expect(Date.now() - started).toBeLessThan(1_000);
     });
 
     it('when an admin token calls the admin API without any API key, then it works', async () => {

@@ -297,12 +297,15 @@ describe('auth service', () => {
 
     it('when the signing key rotates, then old tokens still verify and new ones carry the new kid', async () => {
       const before = (await registerUser(tenantA)).body.accessToken as string;
+      const publishedBefore = (await jwks()).keys.map((key: { kid?: string }) => key.kid);
       const rotate = await request(app)
         .post('/api/v1/auth/admin/keys/rotate')
         .set('Authorization', as({ adminId: 'a1', roles: ['super_admin'] }));
       expect(rotate.status).toBe(201);
       const after = (await registerUser(tenantA)).body.accessToken as string;
       expect(decodeProtectedHeader(after).kid).toBe(rotate.body.kid);
+      // The key that became current was published before any token carried it.
+      expect(publishedBefore).toContain(rotate.body.kid);
       const set = createLocalJWKSet(await jwks());
       await expect(jwtVerify(before, set)).resolves.toBeDefined();
       await expect(jwtVerify(after, set)).resolves.toBeDefined();

@@ -1,7 +1,7 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TTL_SECONDS, withTransaction, type Pool, type SecretBox } from '@codex/shared';
 import type { JWK } from 'jose';
-import { findPublishedKeys, insertCurrentKeyIfNone, retireCurrentKey, type SigningKeyRecord } from '../db/signing-keys-repo';
+import { findPublishedKeys, insertKeyIfNone, promoteNextKey, retireCurrentKey, type SigningKeyRecord } from '../db/signing-keys-repo';
 
 /** Retired keys stay in the JWKS this long: every token they signed has expired by then. */
 const RETIRED_KEY_GRACE_SECONDS = ACCESS_TOKEN_TTL_SECONDS + 5 * 60;
@@ -19,10 +19,13 @@ function newKeyPair(secrets: SecretBox): { kid: string; publicJwk: JWK; sealedPr
 }
 
 /**
- * The auth service's signing keys (ES256, one current, retired ones still
- * published until their tokens expire). Keys live sealed in the master
- * database so every auth instance signs with the same current key; each
- * instance re-reads them every `refreshMs` so a rotation reaches all of them.
+ * The auth service's signing keys (ES256): one current, one next (published
+ * but not yet signing), retired ones still published until their tokens
+ * expire. Keys live sealed in the master database so every auth instance
+ * signs with the same current key; each instance re-reads them every
+ * `refreshMs`. Rotation makes the next key current, so every key has been in
+ * the JWKS before any token carries it: a rotation never opens a window in
+ * which fresh tokens fail to verify.
  */
 export class KeyRing {
   private loaded?: { at: number; keys: SigningKeyRecord[] };
@@ -34,13 +37,15 @@ export class KeyRing {
     private readonly refreshMs = 30_000,
   ) {}
 
-  /** The key new tokens are signed with; made on first use. */
+  /** The key new tokens are signed with; it and the next key are made on first use. */
   async current(): Promise<SigningKey> {
-    let record = (await this.keys()).find((key) => key.status === 'current');
-    if (!record) {
-      await insertCurrentKeyIfNone(this.db, newKeyPair(this.secrets));
-      record = (await this.keys(true)).find((key) => key.status === 'current')!;
+    let keys = await this.keys();
+    if (!keys.some((key) => key.status === 'current') || !keys.some((key) => key.status === 'next')) {
+      if (!keys.some((key) => key.status === 'current')) await insertKeyIfNone(this.db, 'current', newKeyPair(this.secrets));
+      await insertKeyIfNone(this.db, 'next', newKeyPair(this.secrets));
+      keys = await this.keys(true);
     }
+    const record = keys.find((key) => key.status === 'current')!;
     let privateKey = this.privateKeys.get(record.kid);
     if (!privateKey) {
       privateKey = createPrivateKey(this.secrets.open(record.sealedPrivateKey));
@@ -55,15 +60,25 @@ export class KeyRing {
     return { keys: (await this.keys()).map((key) => key.publicJwk) };
   }
 
-  /** Retires the current key (still published for its tokens' lifetime) and makes a new one current. */
+  /**
+   * Retires the current key (still published for its tokens' lifetime), makes
+   * the published next key current and publishes a new next one. Returns the
+   * new current key's id.
+   */
   async rotate(): Promise<string> {
-    const next = newKeyPair(this.secrets);
-    await withTransaction(this.db, async (tx) => {
+    const current = await withTransaction(this.db, async (tx) => {
       await retireCurrentKey(tx);
-      await insertCurrentKeyIfNone(tx, next);
+      let promoted = await promoteNextKey(tx);
+      if (!promoted) {
+        const key = newKeyPair(this.secrets);
+        await insertKeyIfNone(tx, 'current', key);
+        promoted = key.kid;
+      }
+      await insertKeyIfNone(tx, 'next', newKeyPair(this.secrets));
+      return promoted;
     });
     this.loaded = undefined;
-    return next.kid;
+    return current;
   }
 
   private async keys(reload = false): Promise<SigningKeyRecord[]> {
