@@ -20,6 +20,9 @@ const NOT_FORWARDED = [...IDENTITY_HEADERS, 'expect'];
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
+/** Hop-by-hop headers: about one connection, never passed on (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+
 /**
  * Streams `/api/v1/<service>/...` to the service unchanged, over keep-alive
  * connections (one agent per upstream). The client's credentials stay here:
@@ -52,6 +55,25 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     sendError(res, error, requestId);
   };
 
+  /**
+   * Streams a service's answer to the caller as it comes. A redirect is never
+   * passed on (its Location would name an internal address, and services do
+   * not redirect): it reads as 502 UPSTREAM_ERROR. 304 is not a redirect.
+   */
+  const relayAnswer = (proxyRes: http.IncomingMessage, req: Request, res: http.ServerResponse) => {
+    const status = proxyRes.statusCode ?? 502;
+    if (status >= 300 && status < 400 && status !== 304) {
+      proxyRes.resume();
+      options.logger.warn('upstream answered a redirect', { upstream: options.service, status });
+      sendError(res, new AppError(ErrorCode.UPSTREAM_ERROR, 502, `${options.service} service answered a redirect`), req.id);
+      return;
+    }
+    const headers = { ...proxyRes.headers };
+    for (const header of HOP_BY_HOP) delete headers[header];
+    res.writeHead(status, proxyRes.statusMessage, headers);
+    proxyRes.pipe(res);
+  };
+
   const proxy = createProxyMiddleware({
     target: `${options.baseUrl}/api/v1/${options.service}`,
     agent,
@@ -60,10 +82,13 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     // We answer errors ourselves in the standard body, so the default error plugin is left out.
     ejectPlugins: true,
     plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
+    // Answers are passed on by relayAnswer, which refuses redirects.
+    selfHandleResponse: true,
     on: {
       proxyReq: (proxyReq, req) => {
         proxyReq.on('timeout', () => timedOut.add(req));
       },
+      proxyRes: (proxyRes, req, res) => relayAnswer(proxyRes, req as Request, res),
       error: onError,
     },
   }) as unknown as RequestHandler;

@@ -54,6 +54,10 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     const echoDeps = deps('crm');
     const echo = express();
     echo.use(requireServiceToken('crm', echoDeps.config.serviceJwtSecret), (req, res) => {
+      if (req.query.redirect) {
+        res.redirect(302, 'http://10.1.2.3:3005/internal/secret');
+        return;
+      }
       res.json({ identity: req.identity, headers: req.headers, path: req.originalUrl });
     });
     const crm = await listenOnFreePort(echo);
@@ -99,6 +103,14 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     expect(res.body.identity).toEqual({ caller: 'gateway', tenantId: tenantOf.a, userId: user.user.id, roles: ['owner'] });
     for (const header of ['x-tenant-id', 'x-user-id', 'x-service-token', 'x-api-key']) expect(res.body.headers).not.toHaveProperty(header);
     expect(res.body.headers.authorization).not.toContain(login.body.accessToken);
+  });
+
+  it('when a service answers with a redirect, then the caller gets 502 UPSTREAM_ERROR and never the internal Location', async () => {
+    const user = await signUp('a');
+    const res = await request(gateway).get('/api/v1/crm/pipelines?redirect=1').set('X-API-Key', keyOf.a!).set('Authorization', `Bearer ${user.accessToken}`);
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('UPSTREAM_ERROR');
+    expect(res.headers.location).toBeUndefined();
   });
 
   it('when an upload says Expect: 100-continue (curl does over 1 MB), then the service still gets the service JWT and none of the caller credentials', async () => {

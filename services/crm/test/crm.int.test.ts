@@ -109,6 +109,34 @@ describe('CRM service (with the real client service over HTTP)', () => {
     });
   });
 
+  describe('a client service that lies', () => {
+    let liar: Listening;
+    let answer: (res: import('node:http').ServerResponse) => void;
+    let lied: ReturnType<typeof createApp>;
+    beforeAll(async () => {
+      liar = await listenOnFreePort((_req, res) => answer(res));
+      const liarDeps = createTestDeps('crm', bed.db.url, { CLIENT_URL: liar.url });
+      allDeps.push(liarDeps);
+      lied = createApp(liarDeps);
+    });
+    afterAll(() => liar.close());
+
+    it.each([
+      ['a redirect', (res: import('node:http').ServerResponse) => res.writeHead(302, { Location: `${clientService.url}/internal/clients/x` }).end()],
+      ['broken JSON', (res: import('node:http').ServerResponse) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"id":')],
+      ['HTML', (res: import('node:http').ServerResponse) => res.writeHead(200, { 'Content-Type': 'text/html' }).end('<h1>ok</h1>')],
+      ['JSON of another shape', (res: import('node:http').ServerResponse) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}')],
+    ])('when it answers %s about a deal’s client, then 502 UPSTREAM_ERROR and no deal is written', async (_case, respond) => {
+      answer = respond;
+      const title = `Lied to ${randomUUID()}`;
+      const res = await request(lied).post('/api/v1/crm/deals').set('Authorization', owner()).send({ title, currency: 'EUR', clientId: randomUUID() });
+      expect(res.status).toBe(502);
+      expect(res.body.error.code).toBe('UPSTREAM_ERROR');
+      const found = await allDeps[0]!.tenants.withConnection(tenantA, (db) => db.query('SELECT 1 FROM deals WHERE title = $1', [title]));
+      expect(found.rowCount).toBe(0);
+    });
+  });
+
   describe('deals', () => {
     it('when a deal moves through stages, then history is kept, lost needs a reason, and the summary counts value per stage', async () => {
       const tenant = (await provisionTestTenant(allDeps[0]!, bed.template)).tenant.id;
