@@ -3,6 +3,7 @@ import {
   createRateLimit,
   sharedCounters,
   createServiceApp,
+  degradedDependencies,
   ipKeyGenerator,
   ServiceUnavailableError,
   standardHealthChecks,
@@ -42,6 +43,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
     logger,
     healthChecks: standardHealthChecks(deps),
     breakerStates: () => deps.clients.breakerStates(),
+    degraded: degradedDependencies(deps),
     openApiDocument: createCombinedOpenApi(config.serviceUrls),
     metrics: deps.metrics,
     // Proxied requests are labelled by the route template they matched in the route table, never the raw path.

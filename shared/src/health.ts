@@ -9,6 +9,8 @@ export interface HealthOptions {
   version: string;
   checks: Record<string, HealthCheck>;
   breakerStates?: () => Record<string, BreakerState>;
+  /** Dependencies the service runs without, degraded but serving: listed, never a failed check. */
+  degraded?: () => string[];
   /** Each check must answer within this, so /health always answers in under a second. */
   checkTimeoutMs?: number;
   /**
@@ -33,6 +35,7 @@ export const HealthReportSchema = z
     uptimeSeconds: z.number().int(),
     checks: z.record(z.string(), z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number().int(), error: z.string().optional() })),
     breakers: z.record(z.string(), z.enum(['closed', 'open', 'half-open'])),
+    degraded: z.array(z.string()).describe('Dependencies the service is running without (e.g. redis: limits count per instance)'),
   })
   .meta({ id: 'HealthReport' });
 export type HealthReport = z.infer<typeof HealthReportSchema>;
@@ -93,6 +96,7 @@ export function healthHandler(options: HealthOptions): (req: unknown, res: Respo
       uptimeSeconds: Math.round(process.uptime()),
       checks,
       breakers: options.breakerStates?.() ?? {},
+      degraded: options.degraded?.() ?? [],
     };
     res
       .status(healthy ? 200 : 503)

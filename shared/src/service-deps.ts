@@ -7,7 +7,7 @@ import { createPool, pingDatabase, type Pool } from './db/pool';
 import { createTenantConnectionResolver } from './db/tenant-connection';
 import { TenantPoolCache } from './db/tenant-pool-cache';
 import { createServiceApp, type ServiceAppOptions } from './http/create-service-app';
-import type { SharedCounters } from './http/rate-limit';
+import { SharedCounters } from './http/rate-limit';
 import { createLogger, type Logger } from './logger';
 import { counter, createMetricsRegistry, observedGauge, type MetricsRegistry } from './metrics';
 import { installGracefulShutdown, listen } from './server';
@@ -32,6 +32,8 @@ export interface ServiceDeps<S extends ServiceName = ServiceName> {
   secrets: SecretBox;
   /** Shared state across instances (rate-limit counters), when REDIS_URL is set. */
   redis?: RedisClient;
+  /** Rate-limit counters in Redis, with its availability, when REDIS_URL is set. */
+  counters?: SharedCounters;
   /** The process's Prometheus registry: HTTP, breakers, pools and domain counters all report here. */
   metrics: MetricsRegistry;
   /** What an app made from these deps must release on shutdown (worker pools, timers); run first. */
@@ -68,11 +70,19 @@ export function createServiceDeps<S extends ServiceName>(
     logger,
   });
   let redis: RedisClient | undefined;
+  let counters: SharedCounters | undefined;
   if (config.redisUrl) {
-    redis = createClient({ url: config.redisUrl });
-    redis.on('error', (err: unknown) => logger.warn('redis error', { err }));
-    // Commands queue until connected; a Redis outage degrades limits, it does not stop the service.
-    redis.connect().catch((err: unknown) => logger.warn('redis connect failed', { err }));
+    // Commands fail at once while Redis is unreachable (no offline queue), so limiters count in process
+    // instead of waiting: a Redis outage degrades limits, it never stops or slows the service.
+    redis = createClient({
+      url: config.redisUrl,
+      disableOfflineQueue: true,
+      socket: { connectTimeout: 1_000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5_000) },
+    });
+    // SharedCounters logs the outage once; each failed reconnect is only debug noise.
+    redis.on('error', (err: unknown) => logger.debug('redis connection error', { err }));
+    redis.connect().catch(() => undefined);
+    counters = new SharedCounters(redis, config.redisPrefix, logger);
   }
   const metrics = createMetricsRegistry(config.service);
   observedGauge(metrics, 'db_pool_connections', 'Master database connections of this process, by state', ['state'], () => [
@@ -88,7 +98,9 @@ export function createServiceDeps<S extends ServiceName>(
   );
   const transitions = counter(metrics, 'upstream_breaker_transitions_total', 'Circuit breaker state changes per upstream', ['upstream', 'to']);
   clients.onStateChange((upstream, to) => transitions.inc({ upstream, to }));
-  return { config, logger, db, tenants, clients, signer, secrets, redis, metrics, onClose: [] };
+  if (counters)
+    observedGauge(metrics, 'redis_available', 'Whether Redis answers (1) or limits count per instance (0)', [], () => [[{}, counters.degraded ? 0 : 1]]);
+  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, onClose: [] };
 }
 
 /** Releases what createServiceDeps opened. */
@@ -147,6 +159,7 @@ export function createStandardServiceApp(
     logger: deps.logger,
     healthChecks: standardHealthChecks(deps),
     breakerStates: () => deps.clients.breakerStates(),
+    degraded: degradedDependencies(deps),
     metrics: deps.metrics,
     routes,
     streamingRoutes,
@@ -154,6 +167,11 @@ export function createStandardServiceApp(
 }
 
 /** Where rate-limit counters go: Redis (shared by every instance) when configured, else undefined (in process). */
-export function sharedCounters(deps: Pick<ServiceDeps, 'redis' | 'config'>): SharedCounters | undefined {
-  return deps.redis ? { client: deps.redis, prefix: deps.config.redisPrefix } : undefined;
+export function sharedCounters(deps: Pick<ServiceDeps, 'counters'>): SharedCounters | undefined {
+  return deps.counters;
+}
+
+/** What a service can lose and keep serving, degraded: shown in /health without failing it. */
+export function degradedDependencies(deps: Pick<ServiceDeps, 'counters'>): () => string[] {
+  return () => (deps.counters?.degraded ? ['redis'] : []);
 }

@@ -21,6 +21,8 @@ export interface ServiceAppOptions {
   logger: Logger;
   healthChecks: Record<string, HealthCheck>;
   breakerStates?: () => Record<string, BreakerState>;
+  /** Dependencies the service is running without, degraded but serving (e.g. Redis). */
+  degraded?: () => string[];
   /** The service's own routes; mounted after JSON body parsing. */
   routes?: (app: Express, openapi: OpenApiRegistry) => void;
   /** Routes that must see the raw request stream (the gateway's proxy); mounted before body parsing. */
@@ -53,6 +55,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     version: PLATFORM_VERSION,
     checks: options.healthChecks,
     breakerStates: options.breakerStates,
+    degraded: options.degraded,
   });
 
   // The route specs of this app, for tools that read its contract (route table, combined document).

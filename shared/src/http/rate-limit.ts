@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { rateLimit, ipKeyGenerator } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, type Options, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { RateLimitedError } from '../errors';
+import type { Logger } from '../logger';
 
 /** The part of a node-redis client a shared limiter needs. */
 export interface RedisCommandClient {
@@ -21,10 +23,100 @@ export interface RateLimitOptions {
   redis?: SharedCounters;
 }
 
-/** A Redis client and the namespace this install's keys live under. */
-export interface SharedCounters {
-  client: RedisCommandClient;
-  prefix: string;
+/** How long a Redis command may take before the limiter counts in process instead. */
+const REDIS_COMMAND_TIMEOUT_MS = 200;
+
+/**
+ * Redis-backed counters shared by every instance, and whether Redis answers.
+ * A Redis outage degrades limits to per-instance counting; it never stops or
+ * slows a request. The change is logged once each way and shown in /health
+ * and metrics.
+ */
+export class SharedCounters {
+  private down = false;
+
+  constructor(
+    readonly client: RedisCommandClient,
+    readonly prefix: string,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Whether the last command failed (limits count in each process meanwhile). */
+  get degraded(): boolean {
+    return this.down;
+  }
+
+  /**
+   * One command, failing after REDIS_COMMAND_TIMEOUT_MS. A script load that
+   * fails answers the script's SHA-1 (what Redis would answer), so a limiter
+   * made while Redis is down starts counting in process and reloads the
+   * script itself once Redis is back (its EVALSHA then meets NOSCRIPT).
+   */
+  async send(args: string[]): Promise<RedisReply> {
+    try {
+      return await this.command(args);
+    } catch (err) {
+      if (args[0]?.toUpperCase() === 'SCRIPT' && args[1]?.toUpperCase() === 'LOAD' && args[2]) return createHash('sha1').update(args[2]).digest('hex');
+      throw err;
+    }
+  }
+
+  private async command(args: string[]): Promise<RedisReply> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const reply = await Promise.race([
+        this.client.sendCommand(args),
+        new Promise<never>((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`redis did not answer within ${REDIS_COMMAND_TIMEOUT_MS} ms`)), REDIS_COMMAND_TIMEOUT_MS);
+        }),
+      ]);
+      if (this.down) {
+        this.down = false;
+        this.logger?.info('redis is back: rate limits are shared again');
+      }
+      return reply as RedisReply;
+    } catch (err) {
+      if (!this.down) {
+        this.down = true;
+        this.logger?.warn('redis unavailable: rate limits count per instance until it returns', { err });
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Counts in Redis while it answers, in this process while it does not. */
+class FallbackStore implements Store {
+  readonly localKeys = false;
+  readonly prefix: string;
+  private readonly memory = new MemoryStore();
+
+  constructor(private readonly shared: RedisStore) {
+    this.prefix = shared.prefix;
+  }
+
+  init(options: Options): void {
+    this.memory.init(options);
+    this.shared.init(options);
+  }
+
+  async increment(key: string) {
+    try {
+      return await this.shared.increment(key);
+    } catch {
+      return this.memory.increment(key);
+    }
+  }
+
+  async decrement(key: string): Promise<void> {
+    await Promise.all([this.shared.decrement(key).catch(() => undefined), this.memory.decrement(key)]);
+  }
+
+  async resetKey(key: string): Promise<void> {
+    await Promise.all([this.shared.resetKey(key).catch(() => undefined), this.memory.resetKey(key)]);
+  }
 }
 
 /**
@@ -32,6 +124,7 @@ export interface SharedCounters {
  * 429 `RATE_LIMITED` in the standard body with `Retry-After`.
  */
 export function createRateLimit(options: RateLimitOptions): RequestHandler {
+  const shared = options.redis;
   return rateLimit({
     windowMs: options.windowMs,
     limit: options.limit,
@@ -39,11 +132,8 @@ export function createRateLimit(options: RateLimitOptions): RequestHandler {
     legacyHeaders: false,
     skipSuccessfulRequests: options.onlyFailures ?? false,
     keyGenerator: options.key ?? ((req) => ipKeyGenerator(req.ip ?? 'unknown')),
-    store: options.redis
-      ? new RedisStore({
-          prefix: `${options.redis.prefix}:rl:${options.name}:`,
-          sendCommand: (...args: string[]) => options.redis!.client.sendCommand(args) as Promise<RedisReply>,
-        })
+    store: shared
+      ? new FallbackStore(new RedisStore({ prefix: `${shared.prefix}:rl:${options.name}:`, sendCommand: (...args: string[]) => shared.send(args) }))
       : undefined,
     handler: (req, _res, next) => {
       const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
