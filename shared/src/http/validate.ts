@@ -26,12 +26,36 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, part 
 }
 
 /**
+ * PostgreSQL stores no NUL character in text or JSON: one rule, applied to
+ * every string and key of the input before any schema, refuses it as the
+ * field's problem (not the database's 500 later).
+ */
+function unstorableText(value: unknown, path: string, issues: FieldIssue[], depth = 0): void {
+  if (issues.length >= 20 || depth > 32) return;
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) issues.push({ path, message: 'must not contain the NUL character' });
+  } else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) unstorableText(item, `${path}.${index}`, issues, depth + 1);
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      if (key.includes('\u0000')) issues.push({ path: `${path}.${key.replaceAll('\u0000', '\\0')}`, message: 'names must not contain the NUL character' });
+      unstorableText(item, `${path}.${key}`, issues, depth + 1);
+    }
+  }
+}
+
+/**
  * Validates and replaces `req.body`, `req.query` and `req.params` with the
  * parsed values; any failure → 400 VALIDATION_FAILED listing every bad field.
  */
 export function validate(schemas: RequestSchemas): RequestHandler {
   return (req, _res, next) => {
     const issues: FieldIssue[] = [];
+    for (const part of ['params', 'query', 'body'] as const) if (schemas[part]) unstorableText(req[part], part, issues);
+    if (issues.length > 0) {
+      next(new ValidationError('Request validation failed', issues));
+      return;
+    }
     const parsed: Partial<Record<keyof RequestSchemas, unknown>> = {};
     for (const part of ['params', 'query', 'body'] as const) {
       const schema = schemas[part];
@@ -68,12 +92,17 @@ export function blankAsNull<T extends z.ZodType>(schema: T) {
  */
 const DATE_TIME = z.iso.datetime({ offset: true });
 const DATE = z.iso.date();
+/** Years both PostgreSQL (which has no year 0) and every client's date type hold. */
+const storableYear = (value: string) => !value.startsWith('0000');
 export const Instant = z
   .string()
   .max(40)
   .refine(
-    (value) => DATE_TIME.safeParse(value).success || DATE.safeParse(value).success,
-    'must be an ISO 8601 date-time (2026-12-01T09:30:00Z) or date (2026-12-01)',
+    (value) => (DATE_TIME.safeParse(value).success || DATE.safeParse(value).success) && storableYear(value),
+    'must be an ISO 8601 date-time (2026-12-01T09:30:00Z) or date (2026-12-01), years 0001-9999',
   )
   .transform((value) => new Date(value))
   .describe('ISO 8601 date-time with offset, or a date (midnight UTC)');
+
+/** A calendar date (`2026-12-01`), year 0001–9999, kept as its string. */
+export const CalendarDate = z.iso.date().refine(storableYear, 'must be a date in the years 0001-9999');

@@ -1,6 +1,7 @@
 import {
   ApiRouter,
   idempotent,
+  CalendarDate,
   Instant,
   expectedVersion,
   requiredVersion,
@@ -45,7 +46,7 @@ const DealFields = {
   clientId: z.uuid().nullable(),
   contactId: z.uuid().nullable(),
   ownerId: z.uuid().nullable(),
-  expectedCloseDate: z.iso.date().nullable(),
+  expectedCloseDate: CalendarDate.nullable(),
   probability: z.number().int().min(0).max(100).nullable(),
 };
 const CreateDeal = z.strictObject({
