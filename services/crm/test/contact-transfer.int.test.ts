@@ -127,6 +127,35 @@ describe('contact import and export (gateway → CRM → client service)', () =>
     });
   });
 
+  it.each([
+    ['csv', (name: string) => name],
+    ['jsonl', (name: string) => JSON.stringify({ firstName: name })],
+  ] as const)(
+    'when a %s file has a record over the line limit (1.1 MB, then 8 MB), then that line alone fails, once, and the rows after it are imported',
+    async (format, row) => {
+      const tenant = await platform.newTenant();
+      const lines = [
+        ...(format === 'csv' ? ['firstName'] : []),
+        row('first'),
+        row('x'.repeat(1_100_000)),
+        row('after'),
+        row('y'.repeat(8_000_000)),
+        row('last'),
+      ];
+      const res = await importContacts(tenant, format, `${lines.join('\n')}\n`);
+      expect(res.status).toBe(201);
+      const offset = format === 'csv' ? 1 : 0;
+      expect(res.body).toMatchObject({ rowsRead: 5, rowsInserted: 3, rowsFailed: 2 });
+      expect(res.body.errors).toEqual([
+        { line: 2 + offset, message: 'the line is longer than 1048576 bytes' },
+        { line: 4 + offset, message: 'the line is longer than 1048576 bytes' },
+      ]);
+      expect((await platform.query<{ first_name: string }>(tenant.id, 'SELECT first_name FROM contacts ORDER BY first_name')).map((r) => r.first_name)).toEqual(
+        ['after', 'first', 'last'],
+      );
+    },
+  );
+
   describe('atomic=true', () => {
     it('when a row is invalid, then 422 and no contact is written', async () => {
       const tenant = await platform.newTenant();

@@ -52,12 +52,72 @@ export interface ParsedRecord {
   error?: string;
 }
 
+/** The longest line (physical line of the file) an import reads; a longer one fails alone. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+
+/**
+ * Passes the file through line by line, holding at most MAX_LINE_BYTES of
+ * the current line; a line longer than that is dropped whole (its newline
+ * kept, so later line numbers stay right) and its number noted in `tooLong`.
+ * The parser after it then never sees an oversized record, and picks up
+ * again at the next line.
+ */
+class LineGuard extends Transform {
+  readonly tooLong: number[] = [];
+  private line = 1;
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private dropping = false;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
+    let start = 0;
+    for (let newline = chunk.indexOf(0x0a, start); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+      this.hold(chunk.subarray(start, newline + 1));
+      if (this.dropping) {
+        this.tooLong.push(this.line);
+        this.push(Buffer.from('\n'));
+      } else {
+        this.push(Buffer.concat(this.held));
+      }
+      this.held = [];
+      this.heldBytes = 0;
+      this.dropping = false;
+      this.line += 1;
+      start = newline + 1;
+    }
+    this.hold(chunk.subarray(start));
+    done();
+  }
+
+  override _flush(done: (err?: Error | null) => void): void {
+    if (this.dropping) this.tooLong.push(this.line);
+    else if (this.heldBytes > 0) this.push(Buffer.concat(this.held));
+    done();
+  }
+
+  private hold(part: Buffer): void {
+    if (this.dropping || part.length === 0) return;
+    this.heldBytes += part.length;
+    if (this.heldBytes > MAX_LINE_BYTES + 2) {
+      this.dropping = true;
+      this.held = [];
+    } else {
+      this.held.push(part);
+    }
+  }
+}
+
 /** The upload as records, one by one, malformed ones included as errors (the rest still come). */
-async function* records(body: Readable, { format, fromCsv = plainCsvRecord }: ImportOptions): AsyncGenerator<ParsedRecord> {
+async function* records(upload: Readable, { format, fromCsv = plainCsvRecord }: ImportOptions): AsyncGenerator<ParsedRecord> {
+  const guard = new LineGuard();
+  upload.on('error', (err) => guard.destroy(err));
+  const body = upload.pipe(guard);
+  const tooLong = (line: number): ParsedRecord => ({ line, error: `the line is longer than ${MAX_LINE_BYTES} bytes` });
   if (format === 'jsonl') {
     let line = 0;
     for await (const text of createInterface({ input: body, crlfDelay: Infinity })) {
       line += 1;
+      while (guard.tooLong.length && guard.tooLong[0]! <= line) yield tooLong(guard.tooLong.shift()!);
       if (text.trim() === '') continue;
       try {
         const value: unknown = JSON.parse(text);
@@ -67,10 +127,15 @@ async function* records(body: Readable, { format, fromCsv = plainCsvRecord }: Im
         yield { line, error: 'not valid JSON' };
       }
     }
+    while (guard.tooLong.length) yield tooLong(guard.tooLong.shift()!);
     return;
   }
-  // The parser reads ahead of us, so skipped records are queued with their own line numbers and yielded in order.
+  // The parser reads ahead of us, so skipped records (its own, and lines the guard dropped) are queued with their line numbers and yielded in order.
   const skipped: ParsedRecord[] = [];
+  const takeTooLong = () => {
+    while (guard.tooLong.length) skipped.push(tooLong(guard.tooLong.shift()!));
+    skipped.sort((a, b) => a.line - b.line);
+  };
   const parser = body.pipe(
     parse({
       columns: true,
@@ -79,7 +144,8 @@ async function* records(body: Readable, { format, fromCsv = plainCsvRecord }: Im
       info: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
-      max_record_size: 1_000_000,
+      // A quoted field may span lines, each under MAX_LINE_BYTES; a record is still bounded.
+      max_record_size: 4 * MAX_LINE_BYTES,
       on_skip: (err) => {
         skipped.push({ line: (err as { lines?: number } | undefined)?.lines ?? 0, error: `malformed CSV line: ${err?.message ?? 'unreadable'}` });
       },
@@ -87,9 +153,11 @@ async function* records(body: Readable, { format, fromCsv = plainCsvRecord }: Im
   );
   body.on('error', (err) => parser.destroy(err));
   for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    takeTooLong();
     while (skipped.length && skipped[0]!.line < info.lines) yield skipped.shift()!;
     yield { line: info.lines, value: fromCsv(record) };
   }
+  takeTooLong();
   while (skipped.length) yield skipped.shift()!;
 }
 
