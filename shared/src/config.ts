@@ -75,6 +75,8 @@ const authSettings = z
     LOGIN_ACCOUNT_ATTEMPTS: positiveInt.default(5),
     LOGIN_IP_ATTEMPTS: positiveInt.default(50),
     LOGIN_WINDOW_MS: positiveInt.default(15 * 60_000),
+    // Two tabs refreshing at once: within this many seconds a spent token answers with its live successor.
+    REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   })
   .transform((env) => ({
     auth: {
@@ -82,6 +84,7 @@ const authSettings = z
       loginAccountAttempts: env.LOGIN_ACCOUNT_ATTEMPTS,
       loginIpAttempts: env.LOGIN_IP_ATTEMPTS,
       loginWindowMs: env.LOGIN_WINDOW_MS,
+      refreshReuseGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     },
   }));
 

@@ -9,7 +9,12 @@ import { authRoutes } from './routes/auth-routes';
 export function createApp(deps: ServiceDeps<'auth'>): Express {
   const passwords = new PasswordHasher(deps.config.auth.bcryptCost);
   deps.onClose.push(() => passwords.close());
-  const authDeps: AuthDeps = { keys: new KeyRing(deps.db, deps.secrets), passwords, master: deps.db };
+  const authDeps: AuthDeps = {
+    keys: new KeyRing(deps.db, deps.secrets),
+    passwords,
+    master: deps.db,
+    reuseGrace: { seconds: deps.config.auth.refreshReuseGraceSeconds, secrets: deps.secrets },
+  };
   return createStandardServiceApp('auth', deps, (app, openapi) => {
     app.get('/.well-known/jwks.json', async (_req, res) => {
       res.set('Cache-Control', 'public, max-age=300').json(await authDeps.keys.jwks());

@@ -197,14 +197,43 @@ describe('auth service', () => {
       expect((await refresh(tenantA, rotated.body.refreshToken)).status).toBe(200);
     });
 
-    it('when a spent refresh token is presented again, then 401 and the whole family is revoked', async () => {
+    it('when six tabs refresh with the same token at once, then all keep the session: one successor for all, and it works', async () => {
       const session = await signedIn();
-      const rotated = await refresh(tenantA, session.refreshToken);
+      const answers = await Promise.all(Array.from({ length: 6 }, () => refresh(tenantA, session.refreshToken)));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(new Set(answers.map((a) => a.body.refreshToken)).size).toBe(1);
+      expect(answers.every((a) => typeof a.body.accessToken === 'string')).toBe(true);
+      expect((await refresh(tenantA, answers[0]!.body.refreshToken)).status).toBe(200);
+    });
+
+    it('when a token older than the immediate parent is presented again, then 401 and the whole family is revoked', async () => {
+      const session = await signedIn();
+      const first = await refresh(tenantA, session.refreshToken);
+      const second = await refresh(tenantA, first.body.refreshToken);
+      expect(second.status).toBe(200);
       const reuse = await refresh(tenantA, session.refreshToken);
       expect(reuse.status).toBe(401);
       expect(reuse.body.error.code).toBe('REFRESH_TOKEN_REUSED');
-      const stolenSuccessor = await refresh(tenantA, rotated.body.refreshToken);
-      expect(stolenSuccessor.status).toBe(401);
+      expect((await refresh(tenantA, second.body.refreshToken)).status).toBe(401);
+    });
+
+    it('when the immediate parent is presented again after the grace window, then 401 and the whole family is revoked', async () => {
+      const strictDeps = createTestDeps('auth', bed.db.url, { BCRYPT_COST: '10', REFRESH_REUSE_GRACE_SECONDS: '1' });
+      const strict = createApp(strictDeps);
+      try {
+        const refreshStrict = (refreshToken: string) =>
+          request(strict).post('/api/v1/auth/refresh').set('Authorization', forTenant(tenantA)).send({ refreshToken });
+        const session = await signedIn();
+        const rotated = await refreshStrict(session.refreshToken);
+        expect(rotated.status).toBe(200);
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        const reuse = await refreshStrict(session.refreshToken);
+        expect(reuse.status).toBe(401);
+        expect(reuse.body.error.code).toBe('REFRESH_TOKEN_REUSED');
+        expect((await refreshStrict(rotated.body.refreshToken)).status).toBe(401);
+      } finally {
+        await closeServiceDeps(strictDeps);
+      }
     });
 
     it("when tenant B presents tenant A's refresh token, then 401 and A's token still works", async () => {

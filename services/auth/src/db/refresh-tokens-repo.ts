@@ -14,6 +14,9 @@ export interface StoredRefreshToken {
   expiresAt: Date;
   usedAt: Date | null;
   revokedAt: Date | null;
+  /** The token this one was exchanged for, and that token sealed (kept for the reuse grace window). */
+  replacedBy: string | null;
+  successorSealed: string | null;
 }
 
 interface Row {
@@ -23,35 +26,61 @@ interface Row {
   expires_at: Date;
   used_at: Date | null;
   revoked_at: Date | null;
+  replaced_by: string | null;
+  successor_sealed: string | null;
 }
 
 export async function insertRefreshToken(
   db: Queryable,
   kind: RefreshTokenKind,
   token: { ownerId: string; familyId: string; hash: string; expiresAt: Date },
-): Promise<void> {
+): Promise<string> {
   const { table, owner } = REFRESH_TOKEN_TABLES[kind];
-  await db.query(`INSERT INTO ${table} (${owner}, family_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)`, [
+  const { rows } = await db.query<{ id: string }>(`INSERT INTO ${table} (${owner}, family_id, token_hash, expires_at) VALUES ($1, $2, $3, $4) RETURNING id`, [
     token.ownerId,
     token.familyId,
     token.hash,
     token.expiresAt,
   ]);
+  return rows[0]!.id;
 }
 
 /** Locks the token's row for the rest of the transaction, so one token is rotated once. */
 export async function findRefreshTokenForUpdate(db: Queryable, kind: RefreshTokenKind, hash: string): Promise<StoredRefreshToken | undefined> {
   const { table, owner } = REFRESH_TOKEN_TABLES[kind];
   const { rows } = await db.query<Row>(
-    `SELECT id, ${owner} AS owner_id, family_id, expires_at, used_at, revoked_at FROM ${table} WHERE token_hash = $1 FOR UPDATE`,
+    `SELECT id, ${owner} AS owner_id, family_id, expires_at, used_at, revoked_at, replaced_by, successor_sealed FROM ${table} WHERE token_hash = $1 FOR UPDATE`,
     [hash],
   );
   const row = rows[0];
-  return row && { id: row.id, ownerId: row.owner_id, familyId: row.family_id, expiresAt: row.expires_at, usedAt: row.used_at, revokedAt: row.revoked_at };
+  return (
+    row && {
+      id: row.id,
+      ownerId: row.owner_id,
+      familyId: row.family_id,
+      expiresAt: row.expires_at,
+      usedAt: row.used_at,
+      revokedAt: row.revoked_at,
+      replacedBy: row.replaced_by,
+      successorSealed: row.successor_sealed,
+    }
+  );
 }
 
-export async function markRefreshTokenUsed(db: Queryable, kind: RefreshTokenKind, id: string): Promise<void> {
-  await db.query(`UPDATE ${REFRESH_TOKEN_TABLES[kind].table} SET used_at = now() WHERE id = $1`, [id]);
+/** A token one was exchanged for, unless it has been used or revoked since. */
+export async function findLiveRefreshToken(db: Queryable, kind: RefreshTokenKind, id: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM ${REFRESH_TOKEN_TABLES[kind].table} WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL`, [id]);
+  return Boolean(rowCount);
+}
+
+/**
+ * Marks a token spent, noting what it was exchanged for (sealed); the token it
+ * was itself exchanged from forgets its successor (no longer returnable).
+ */
+export async function markRefreshTokenUsed(db: Queryable, kind: RefreshTokenKind, id: string, successor: { id: string; sealed: string }): Promise<void> {
+  const { table } = REFRESH_TOKEN_TABLES[kind];
+  await db.query(`UPDATE ${table} SET used_at = now(), replaced_by = $2, successor_sealed = $3 WHERE id = $1`, [id, successor.id, successor.sealed]);
+  await db.query(`UPDATE ${table} SET successor_sealed = NULL WHERE replaced_by = $1`, [id]);
 }
 
 export async function revokeRefreshFamily(db: Queryable, kind: RefreshTokenKind, familyId: string): Promise<void> {

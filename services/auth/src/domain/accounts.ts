@@ -24,7 +24,7 @@ import { revokeAllRefreshTokensOf } from '../db/refresh-tokens-repo';
 import { findSignupMode } from '../db/tenant-settings-repo';
 import type { KeyRing } from './key-ring';
 import type { PasswordHasher } from './passwords';
-import { endSession, REUSED_REFRESH, rotateSession, startSession, type Session, type Subject } from './sessions';
+import { endSession, REUSED_REFRESH, type ReuseGrace, rotateSession, startSession, type Session, type Subject } from './sessions';
 
 /** An account's email is unique in its realm (tenant users, platform admins): a clash is 409 EMAIL_TAKEN. */
 export const emailTaken = (err: unknown) => uniqueConflict(err, 'account', ErrorCode.EMAIL_TAKEN, { users_email_key: 'email', admins_email_key: 'email' });
@@ -35,6 +35,8 @@ export interface AuthDeps {
   passwords: PasswordHasher;
   /** Master database (admins, tenant settings). */
   master: Pool;
+  /** How a refresh token presented twice at once is treated. */
+  reuseGrace: ReuseGrace;
 }
 
 /** Where accounts live: a tenant's database for its users, the master database for admins. */
@@ -107,10 +109,17 @@ export async function login(authDeps: AuthDeps, realm: Realm, input: { email: st
 
 export async function refresh(authDeps: AuthDeps, realm: Realm, refreshToken: string): Promise<Session> {
   const result = await realm.transaction((tx) =>
-    rotateSession(authDeps.keys, tx, realm.kind, refreshToken, async (ownerId) => {
-      const account = await findAccountById(tx, realm.kind, ownerId);
-      return account?.status === 'active' ? subjectOf(realm, account) : undefined;
-    }),
+    rotateSession(
+      authDeps.keys,
+      tx,
+      realm.kind,
+      refreshToken,
+      async (ownerId) => {
+        const account = await findAccountById(tx, realm.kind, ownerId);
+        return account?.status === 'active' ? subjectOf(realm, account) : undefined;
+      },
+      authDeps.reuseGrace,
+    ),
   );
   if ('reused' in result) throw REUSED_REFRESH();
   return result;

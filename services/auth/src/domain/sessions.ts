@@ -11,9 +11,17 @@ import {
   type AccessTokenClaims,
   type PoolClient,
   type Queryable,
+  type SecretBox,
 } from '@codex/shared';
 import { z } from 'zod';
-import { findRefreshTokenForUpdate, insertRefreshToken, markRefreshTokenUsed, revokeRefreshFamily, type RefreshTokenKind } from '../db/refresh-tokens-repo';
+import {
+  findLiveRefreshToken,
+  findRefreshTokenForUpdate,
+  insertRefreshToken,
+  markRefreshTokenUsed,
+  revokeRefreshFamily,
+  type RefreshTokenKind,
+} from '../db/refresh-tokens-repo';
 import type { KeyRing } from './key-ring';
 
 /** Refresh tokens are opaque random strings; only their SHA-256 is stored. */
@@ -53,29 +61,41 @@ async function signAccessToken(keys: KeyRing, subject: Subject): Promise<string>
   });
 }
 
-async function issue(keys: KeyRing, db: Queryable, subject: Subject, familyId: string): Promise<Session> {
+async function issue(keys: KeyRing, db: Queryable, subject: Subject, familyId: string): Promise<Session & { refreshTokenId: string }> {
   const refreshToken = `rt_${randomBytes(32).toString('base64url')}`;
-  await insertRefreshToken(db, kindOf(subject), {
+  const refreshTokenId = await insertRefreshToken(db, kindOf(subject), {
     ownerId: subject.id,
     familyId,
     hash: hashToken(refreshToken),
     expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000),
   });
-  return { tokenType: 'Bearer', accessToken: await signAccessToken(keys, subject), expiresIn: ACCESS_TOKEN_TTL_SECONDS, refreshToken };
+  return { tokenType: 'Bearer', accessToken: await signAccessToken(keys, subject), expiresIn: ACCESS_TOKEN_TTL_SECONDS, refreshToken, refreshTokenId };
 }
 
 /** A new login: a new refresh-token family and an access token. */
-export function startSession(keys: KeyRing, db: Queryable, subject: Subject): Promise<Session> {
-  return issue(keys, db, subject, randomUUID());
+export async function startSession(keys: KeyRing, db: Queryable, subject: Subject): Promise<Session> {
+  const { refreshTokenId: _id, ...session } = await issue(keys, db, subject, randomUUID());
+  return session;
+}
+
+/** How rotation treats a token presented again (two tabs refreshing at once). */
+export interface ReuseGrace {
+  /** Within this long after its use, the immediate parent answers with its live successor; 0 turns the grace off. */
+  seconds: number;
+  secrets: SecretBox;
 }
 
 const INVALID_REFRESH = () => new UnauthorizedError('Refresh token is invalid or expired', ErrorCode.INVALID_REFRESH_TOKEN);
 
 /**
- * Exchanges a refresh token for a new pair (rotation). A token that was
- * already used or revoked means it was stolen or replayed: its whole family
- * is revoked (committed), and the caller gets 401.
- * Runs inside the caller's transaction on `tx`.
+ * Exchanges a refresh token for a new pair (rotation). A token presented
+ * again within the grace window, while the successor it was exchanged for is
+ * still unused, answers with that same successor (and a fresh access token):
+ * two tabs refreshing at once keep the session. Any other reuse (an older
+ * token, after the window, or once the successor has moved on) means it was
+ * stolen or replayed: the whole family is revoked (committed), and the
+ * caller gets 401. Runs inside the caller's transaction on `tx`; the row lock
+ * serialises concurrent exchanges of one token.
  */
 export async function rotateSession(
   keys: KeyRing,
@@ -83,10 +103,23 @@ export async function rotateSession(
   kind: RefreshTokenKind,
   refreshToken: string,
   loadSubject: (ownerId: string) => Promise<Subject | undefined>,
+  grace: ReuseGrace,
 ): Promise<Session | { reused: true }> {
   const stored = await findRefreshTokenForUpdate(tx, kind, hashToken(refreshToken));
   if (!stored) throw INVALID_REFRESH();
   if (stored.usedAt || stored.revokedAt) {
+    const withinGrace = stored.usedAt && !stored.revokedAt && Date.now() - stored.usedAt.getTime() <= grace.seconds * 1_000;
+    if (withinGrace && stored.successorSealed && stored.replacedBy && (await findLiveRefreshToken(tx, kind, stored.replacedBy))) {
+      const subject = await loadSubject(stored.ownerId);
+      if (subject) {
+        return {
+          tokenType: 'Bearer',
+          accessToken: await signAccessToken(keys, subject),
+          expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+          refreshToken: grace.secrets.open(stored.successorSealed),
+        };
+      }
+    }
     await revokeRefreshFamily(tx, kind, stored.familyId);
     return { reused: true };
   }
@@ -96,8 +129,9 @@ export async function rotateSession(
     await revokeRefreshFamily(tx, kind, stored.familyId);
     return { reused: true };
   }
-  await markRefreshTokenUsed(tx, kind, stored.id);
-  return issue(keys, tx, subject, stored.familyId);
+  const { refreshTokenId, ...successor } = await issue(keys, tx, subject, stored.familyId);
+  await markRefreshTokenUsed(tx, kind, stored.id, { id: refreshTokenId, sealed: grace.secrets.seal(successor.refreshToken) });
+  return successor;
 }
 
 /** Logout: the token's whole family stops working. Unknown tokens are ignored (no oracle). */
