@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import axios, { type AxiosInstance, type Method } from 'axios';
 import CircuitBreaker from 'opossum';
@@ -19,6 +20,9 @@ export interface BreakerOptions {
   resetTimeoutMs: number;
   rollingCountTimeoutMs: number;
 }
+
+/** Buckets of the breaker's rolling window. */
+const ROLLING_BUCKETS = 10;
 
 export const DEFAULT_BREAKER_OPTIONS: BreakerOptions = {
   errorThresholdPercentage: 50,
@@ -84,6 +88,8 @@ export class ServiceClient {
   private readonly http: AxiosInstance;
   private readonly breaker: CircuitBreaker<[ServiceRequest], ServiceResponse<unknown>>;
   private readonly options: ServiceClientOptions;
+  private readonly rotation = new EventEmitter();
+  private readonly rotationTimer: NodeJS.Timeout;
 
   constructor(options: ServiceClientOptions & { onStateChange?: (upstream: ServiceName, to: BreakerState) => void }) {
     this.options = options;
@@ -99,12 +105,20 @@ export class ServiceClient {
       maxContentLength: 50 * 1024 * 1024,
     });
     const breakerOptions = { ...DEFAULT_BREAKER_OPTIONS, ...options.breaker };
+    // We rotate the breaker's rolling window ourselves, so that closing can start it afresh: calls refused
+    // while open (and the failures that opened it) must not dilute the error rate after it closes, or a
+    // flapping dependency gets many failing calls before the breaker opens again.
+    this.rotation.setMaxListeners(0);
+    this.rotationTimer = setInterval(() => this.rotation.emit('rotate'), Math.max(1, Math.floor(breakerOptions.rollingCountTimeoutMs / ROLLING_BUCKETS)));
+    this.rotationTimer.unref();
     this.breaker = new CircuitBreaker((request: ServiceRequest) => this.send(request), {
       timeout: false,
       errorThresholdPercentage: breakerOptions.errorThresholdPercentage,
       volumeThreshold: breakerOptions.volumeThreshold,
       resetTimeout: breakerOptions.resetTimeoutMs,
       rollingCountTimeout: breakerOptions.rollingCountTimeoutMs,
+      rollingCountBuckets: ROLLING_BUCKETS,
+      rotateBucketController: this.rotation,
       errorFilter: (err: unknown) => err instanceof UpstreamClientError,
       name: options.target,
     });
@@ -117,6 +131,7 @@ export class ServiceClient {
       options.onStateChange?.(options.target, 'half-open');
     });
     this.breaker.on('close', () => {
+      for (let bucket = 0; bucket < ROLLING_BUCKETS; bucket += 1) this.rotation.emit('rotate');
       options.logger.info('circuit breaker closed', { upstream: options.target });
       options.onStateChange?.(options.target, 'closed');
     });
@@ -145,6 +160,7 @@ export class ServiceClient {
 
   /** Stops the breaker's timers; call on shutdown. */
   shutdown(): void {
+    clearInterval(this.rotationTimer);
     this.breaker.shutdown();
   }
 

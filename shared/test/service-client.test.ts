@@ -122,6 +122,24 @@ describe('ServiceClient', () => {
     expect(transitions).toEqual(['client:open', 'client:half-open', 'client:closed']);
   });
 
+  it('when the dependency flaps (fails, recovers, fails again), then after closing the breaker re-opens as soon as the first time', async () => {
+    stub.respond = (_req, res) => json(res, 503, {});
+    const c = client({ resetTimeoutMs: 200 });
+    for (let i = 0; i < 3; i += 1) await c.request({ path: '/x' }).catch(() => undefined);
+    expect(c.state).toBe('open');
+    // Refused calls while open must not count towards the error rate later.
+    for (let i = 0; i < 20; i += 1) await c.request({ path: '/x' }).catch(() => undefined);
+    await delay(250);
+    stub.respond = (_req, res) => json(res, 200, { ok: true });
+    await c.request({ path: '/x' });
+    expect(c.state).toBe('closed');
+    stub.respond = (_req, res) => json(res, 503, {});
+    const reachedBefore = stub.calls.length;
+    for (let i = 0; i < 15; i += 1) await c.request({ path: '/x' }).catch(() => undefined);
+    expect(c.state).toBe('open');
+    expect(stub.calls.length - reachedBefore).toBe(3);
+  });
+
   it('when the upstream is slower than the timeout, then 504 UPSTREAM_TIMEOUT', async () => {
     stub.respond = (_req, res) => setTimeout(() => json(res, 200, {}), 500);
     await expect(client({ timeoutMs: 100 }).request({ path: '/slow' })).rejects.toMatchObject({ status: 504, code: 'UPSTREAM_TIMEOUT' });
