@@ -5,7 +5,7 @@ import { SERVICE_NAMES, createLogger, loadConfig, loadLauncherConfig, type Servi
 import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
 import { localSecrets } from './lib/local-secrets';
 import { preparePlatform } from './lib/prepare-platform';
-import { ProcessGroup } from './lib/process-group';
+import { Backoff, ProcessGroup } from './lib/process-group';
 import { runScript } from './lib/run-script';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -47,10 +47,24 @@ async function main(): Promise<void> {
 
   let stopping = false;
   let started = false;
+  const backoff = new Map(SERVICE_NAMES.map((name) => [name, new Backoff()]));
+  const startService = (name: ServiceName) => {
+    backoff.get(name)!.started();
+    group.start(name, process.execPath, ['--enable-source-maps', '--import', 'tsx', ENTRY[name]], env);
+  };
+  // A service that dies after start-up is started again, after a pause that grows while it keeps dying.
   const group = new ProcessGroup(SERVICE_NAMES, (name, code, signal) => {
     if (stopping) return;
-    logger.error('service exited unexpectedly', { serviceName: name, code, signal });
-    if (!started) void shutdown(1);
+    if (!started) {
+      logger.error('service exited during start-up', { serviceName: name, code, signal });
+      void shutdown(1);
+      return;
+    }
+    const waitMs = backoff.get(name as ServiceName)!.next();
+    process.stdout.write(`${name} exited (${signal ?? `code ${code}`}); restarting it in ${waitMs / 1000} s\n`);
+    setTimeout(() => {
+      if (!stopping) startService(name as ServiceName);
+    }, waitMs).unref();
   });
 
   const shutdown = async (exitCode: number) => {
@@ -77,9 +91,8 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  for (const name of SERVICE_NAMES) {
-    group.start(name, process.execPath, ['--enable-source-maps', '--import', 'tsx', ENTRY[name]], env);
-  }
+  for (const name of SERVICE_NAMES) startService(name);
+  database.embedded?.supervise((event) => process.stdout.write(`${event}\n`));
   const healthy = await Promise.all(SERVICE_NAMES.map((name) => waitForHealth(services.serviceUrls[name], 60_000)));
   if (stopping) return;
   const failed = SERVICE_NAMES.filter((_, index) => !healthy[index]);

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
 import bcrypt from 'bcrypt';
 import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
@@ -7,42 +6,7 @@ import { testEnv } from './support/test-env';
 import { testServerUrl } from './support/database';
 import { runTypeScript } from './support/processes';
 import { dropProvisionedTenants } from './support/tenants';
-
-/**
- * Ports below Linux's ephemeral range (32768+), so no other test's port-0 listener can take one
- * between our check and the launcher binding it.
- */
-async function freePorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  while (ports.length < count) {
-    const candidate = 20_000 + Math.floor(Math.random() * 10_000);
-    if (ports.includes(candidate)) continue;
-    const server = net.createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(candidate, '127.0.0.1', () => resolve(true));
-    });
-    if (free) {
-      await new Promise((resolve) => server.close(resolve));
-      ports.push(candidate);
-    }
-  }
-  return ports;
-}
-
-async function call(base: string, method: string, path: string, options: { body?: unknown; key?: string; token?: string } = {}) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      ...(options.key ? { 'X-API-Key': options.key } : {}),
-      ...(options.token ? { Authorization: `Bearer ${options.token}` } : {}),
-    },
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? (JSON.parse(text) as Record<string, any>) : {} };
-}
+import { call, freePorts } from './support/launch';
 
 /** The identity issue's acceptance flow, over real HTTP through the gateway of a running platform. */
 async function signUpFlowThroughGateway(gateway: string, adminPassword: string): Promise<void> {
@@ -60,9 +24,12 @@ async function signUpFlowThroughGateway(gateway: string, adminPassword: string):
     expect(me.body).toMatchObject({ email: credentials.email, roles: ['owner'] });
     const refreshed = await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: login.body.refreshToken } });
     expect(refreshed.status).toBe(200);
+    const refreshedAgain = await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: refreshed.body.refreshToken } });
+    expect(refreshedAgain.status).toBe(200);
+    // The first token is no longer the immediate parent: presenting it revokes the whole login.
     const reuse = await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: login.body.refreshToken } });
     expect([reuse.status, reuse.body.error.code]).toEqual([401, 'REFRESH_TOKEN_REUSED']);
-    expect((await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: refreshed.body.refreshToken } })).status).toBe(401);
+    expect((await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: refreshedAgain.body.refreshToken } })).status).toBe(401);
     const again = await call(gateway, 'POST', '/api/v1/auth/login', { key, body: credentials });
     expect((await call(gateway, 'POST', '/api/v1/auth/logout', { key, body: { refreshToken: again.body.refreshToken } })).status).toBe(204);
     expect((await call(gateway, 'POST', '/api/v1/auth/refresh', { key, body: { refreshToken: again.body.refreshToken } })).status).toBe(401);

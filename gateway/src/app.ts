@@ -3,6 +3,7 @@ import {
   createRateLimit,
   sharedCounters,
   createServiceApp,
+  opsAccess,
   degradedDependencies,
   ipKeyGenerator,
   ServiceUnavailableError,
@@ -36,6 +37,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
   deps.onClose.push(() => keyUsage.close());
   const tokens = new UserTokenVerifier(config.serviceUrls.auth, { minRefetchMs: options.jwksMinRefetchMs });
   const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
+  const operators = opsAccess(config.gateway.opsAllowFrom);
 
   return createServiceApp({
     service: 'gateway',
@@ -46,6 +48,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
     degraded: degradedDependencies(deps),
     openApiDocument: createCombinedOpenApi(config.serviceUrls),
     metrics: deps.metrics,
+    opsAccess: operators,
     // Proxied requests are labelled by the route template they matched in the route table, never the raw path.
     metricsRouteLabel: (req) => req.res?.locals.routeTemplate ?? 'unmatched',
     streamingRoutes: (app) => {
@@ -75,7 +78,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
       }
     },
     routes: (app) => {
-      app.use('/health/services', createServiceHealthRouter({ serviceUrls: config.serviceUrls, breakerStates: () => deps.clients.breakerStates() }));
+      app.use('/health/services', operators, createServiceHealthRouter({ serviceUrls: config.serviceUrls, breakerStates: () => deps.clients.breakerStates() }));
     },
   });
 }

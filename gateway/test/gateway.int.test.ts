@@ -96,6 +96,16 @@ describe('gateway', () => {
     expect(wrongMethod.body.error.code).toBe('METHOD_NOT_ALLOWED');
   });
 
+  it('when /metrics or /health/services is asked from outside the operators’ networks, then 403; from loopback, then it answers', async () => {
+    for (const path of ['/metrics', '/health/services']) {
+      const outside = await request(gateway).get(path).set('X-Forwarded-For', '203.0.113.7');
+      expect(outside.status).toBe(403);
+      expect(outside.body.error.code).toBe('FORBIDDEN');
+      expect((await request(gateway).get(path).set('X-Forwarded-For', '10.1.2.3')).status).not.toBe(403);
+    }
+    expect((await request(gateway).get('/metrics')).status).toBe(200);
+  });
+
   it('when proxied requests are counted, then metrics label them by the route template they matched, never the raw path', async () => {
     await request(gateway).get('/api/v1/crm/health');
     await request(gateway).get('/api/v1/crm/deals/0b9a5d6e-1111-4a4a-9a9a-123456789abc');

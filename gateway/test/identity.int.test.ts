@@ -173,13 +173,18 @@ describe('gateway identity pipeline (real auth and admin services over HTTP)', (
     const user = await signUp('b');
     const me = await request(gateway).get('/api/v1/auth/me').set('X-API-Key', keyOf.b!).set('Authorization', `Bearer ${user.accessToken}`);
     expect(me.body).toMatchObject({ id: user.user.id, email: user.email });
-    const refreshed = await request(gateway).post('/api/v1/auth/refresh').set('X-API-Key', keyOf.b!).send({ refreshToken: user.refreshToken });
-    expect(refreshed.status).toBe(200);
-    const reuse = await request(gateway).post('/api/v1/auth/refresh').set('X-API-Key', keyOf.b!).send({ refreshToken: user.refreshToken });
+    const refresh = (refreshToken: string) => request(gateway).post('/api/v1/auth/refresh').set('X-API-Key', keyOf.b!).send({ refreshToken });
+    // Two tabs at once: both keep the session, with one successor.
+    const [tabA, tabB] = await Promise.all([refresh(user.refreshToken), refresh(user.refreshToken)]);
+    expect([tabA.status, tabB.status]).toEqual([200, 200]);
+    expect(tabA.body.refreshToken).toBe(tabB.body.refreshToken);
+    const next = await refresh(tabA.body.refreshToken);
+    expect(next.status).toBe(200);
+    // The first token is now two generations old: presenting it revokes the whole login.
+    const reuse = await refresh(user.refreshToken);
     expect(reuse.status).toBe(401);
     expect(reuse.body.error.code).toBe('REFRESH_TOKEN_REUSED');
-    const afterReuse = await request(gateway).post('/api/v1/auth/refresh').set('X-API-Key', keyOf.b!).send({ refreshToken: refreshed.body.refreshToken });
-    expect(afterReuse.status).toBe(401);
+    expect((await refresh(next.body.refreshToken)).status).toBe(401);
     const again = await request(gateway).post('/api/v1/auth/login').set('X-API-Key', keyOf.b!).send({ email: user.email, password: PASSWORD });
     const out = await request(gateway).post('/api/v1/auth/logout').set('X-API-Key', keyOf.b!).send({ refreshToken: again.body.refreshToken });
     expect(out.status).toBe(204);

@@ -3,11 +3,18 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Backoff } from './process-group';
 
 export interface EmbeddedPostgres {
   /** Server URL (database `postgres`); use withDatabase() for others. */
   url: string;
   stop(): Promise<void>;
+  /**
+   * Watches the server and starts it again, with a growing pause, whenever it
+   * stops other than through stop() (a crash, a fast shutdown by hand);
+   * `report` is told each time.
+   */
+  supervise(report: (event: string) => void): void;
 }
 
 export interface EmbeddedPostgresOptions {
@@ -83,9 +90,36 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await server.start();
 
   const pidFile = path.join(clusterDir, 'postmaster.pid');
+  let stopping = false;
+  let watchdog: NodeJS.Timeout | undefined;
   return {
     url: `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`,
+    supervise(report) {
+      const backoff = new Backoff();
+      backoff.started();
+      let restarting = false;
+      watchdog = setInterval(() => {
+        if (stopping || restarting || existsSync(pidFile)) return;
+        restarting = true;
+        const waitMs = backoff.next();
+        report(`embedded PostgreSQL stopped; starting it again in ${waitMs / 1000} s`);
+        void delay(waitMs)
+          .then(async () => {
+            if (stopping) return;
+            await server.start();
+            backoff.started();
+            report('embedded PostgreSQL is running again');
+          })
+          .catch((err: unknown) => report(`embedded PostgreSQL did not start: ${(err as Error).message}`))
+          .finally(() => {
+            restarting = false;
+          });
+      }, 500);
+      watchdog.unref();
+    },
     async stop() {
+      stopping = true;
+      clearInterval(watchdog);
       // stop() waits for an exit event that never comes if the server already
       // stopped (e.g. it got the terminal's Ctrl-C too), so also watch its pid file.
       const stopped = server.stop();

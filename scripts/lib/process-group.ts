@@ -9,9 +9,27 @@ export interface ManagedProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs named child processes, prefixing each output line with the child's name. */
+/** Waits before restarting a child that died: 1 s, doubling to 30 s; back to 1 s once it has run a minute. */
+export class Backoff {
+  private failures = 0;
+  private lastStart = 0;
+
+  started(): void {
+    this.lastStart = Date.now();
+  }
+
+  /** The next delay, in ms. */
+  next(): number {
+    if (Date.now() - this.lastStart > 60_000) this.failures = 0;
+    const delayMs = Math.min(1_000 * 2 ** this.failures, 30_000);
+    this.failures += 1;
+    return delayMs;
+  }
+}
+
+/** Runs named child processes, prefixing each output line with the child's name; one live child per name. */
 export class ProcessGroup {
-  readonly processes: ManagedProcess[] = [];
+  private readonly current = new Map<string, ManagedProcess>();
   private readonly width: number;
 
   constructor(
@@ -21,9 +39,13 @@ export class ProcessGroup {
     this.width = Math.max(...names.map((name) => name.length));
   }
 
+  get processes(): ManagedProcess[] {
+    return [...this.current.values()];
+  }
+
   start(name: string, command: string, args: string[], env: NodeJS.ProcessEnv): ManagedProcess {
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const color = COLORS[this.processes.length % COLORS.length];
+    const color = COLORS[[...this.current.keys(), name].indexOf(name) % COLORS.length];
     const label = process.stdout.isTTY ? `\x1b[${color}m${name.padEnd(this.width)}\x1b[0m` : name.padEnd(this.width);
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => process.stdout.write(`${label} | ${line}\n`));
@@ -35,7 +57,7 @@ export class ProcessGroup {
       });
     });
     const managed = { name, child, exited };
-    this.processes.push(managed);
+    this.current.set(name, managed);
     return managed;
   }
 

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from './logger';
 import { parseSecretKeys, type SecretKey } from './crypto/secret-box';
@@ -96,6 +97,22 @@ const gatewaySettings = z
     RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
     API_KEY_CACHE_MS: positiveInt.default(30_000),
     API_KEY_USAGE_FLUSH_MS: positiveInt.default(60_000),
+    // Who may read the gateway's /metrics and /health/services: loopback and private networks by default.
+    OPS_ALLOW_FROM: z
+      .string()
+      .default('127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7')
+      .transform((value, ctx) => {
+        const networks = value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter(Boolean);
+        for (const network of networks) {
+          const [address, bits] = network.split('/');
+          if (!address || isIP(address) === 0 || !/^\d+$/.test(bits ?? ''))
+            ctx.addIssue({ code: 'custom', message: `${network} is not a network such as 10.0.0.0/8` });
+        }
+        return networks;
+      }),
   })
   .transform((env) => ({
     gateway: {
@@ -104,6 +121,7 @@ const gatewaySettings = z
       rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
       apiKeyCacheMs: env.API_KEY_CACHE_MS,
       apiKeyUsageFlushMs: env.API_KEY_USAGE_FLUSH_MS,
+      opsAllowFrom: env.OPS_ALLOW_FROM,
     },
   }));
 

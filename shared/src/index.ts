@@ -37,3 +37,4 @@ export * from './import/import-jobs-repo';
 export * from './import/import-runner';
 export * from './import/import-routes';
 export * from './import/batched-writer';
+export * from './http/ops-access';

@@ -225,6 +225,9 @@ describe('createServiceApp', () => {
   it('when a configured origin calls, then CORS allows it; others get no CORS header', async () => {
     const allowed = await request(app).get('/health').set('Origin', 'https://console.example');
     expect(allowed.headers['access-control-allow-origin']).toBe('https://console.example');
+    expect(allowed.headers['access-control-expose-headers']).toBe(
+      'X-Request-Id,RateLimit,RateLimit-Policy,Retry-After,Location,ETag,Idempotent-Replayed,Preference-Applied,Allow',
+    );
     const denied = await request(app).get('/health').set('Origin', 'https://evil.example');
     expect(denied.headers['access-control-allow-origin']).toBeUndefined();
   });

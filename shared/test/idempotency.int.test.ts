@@ -12,9 +12,9 @@ describe('Idempotency-Key', () => {
   let app: express.Express;
   let created = 0;
 
-  const as = (tenantId: string) => serviceAuth(deps, 'crm', { tenantId, roles: [] });
-  const post = (key: string, body: object, tenant = 't-1') =>
-    request(app).post('/things').set('Authorization', as(tenant)).set('Idempotency-Key', key).send(body);
+  const as = (tenantId: string, userId = 'u-1') => serviceAuth(deps, 'crm', { tenantId, userId, roles: [] });
+  const post = (key: string, body: object, tenant = 't-1', user = 'u-1') =>
+    request(app).post('/things').set('Authorization', as(tenant, user)).set('Idempotency-Key', key).send(body);
 
   beforeAll(async () => {
     db = await createTestDatabase('master');
@@ -48,6 +48,14 @@ describe('Idempotency-Key', () => {
     expect(second.body).toEqual(first.body);
     expect(second.headers['idempotent-replayed']).toBe('true');
     expect(created).toBe(before + 1);
+  });
+
+  it('when another user of the same tenant sends the same key, then their request runs: keys are the caller’s own', async () => {
+    const first = await post('key-user-0001', { name: 'a' }, 't-1', 'u-1');
+    const other = await post('key-user-0001', { name: 'a' }, 't-1', 'u-2');
+    expect(other.status).toBe(201);
+    expect(other.headers['idempotent-replayed']).toBeUndefined();
+    expect(other.body.id).not.toBe(first.body.id);
   });
 
   it('when the same key comes with another body, then 422', async () => {

@@ -86,6 +86,10 @@ describe('tenant provisioning (admin service)', () => {
     const password = deps.secrets.open(tenantA.dbSecret!);
     const own = await connectAs(tenantA.dbName!, tenantA.dbRole!, password);
     await own.query('INSERT INTO users (email) VALUES ($1)', ['x@a.example']);
+    // Nor can it list the server's other databases, roles or sessions (their names carry tenant ids).
+    for (const catalog of ['pg_database', 'pg_stat_database', 'pg_stat_activity', 'pg_roles']) {
+      await expect(own.query(`SELECT * FROM pg_catalog.${catalog}`)).rejects.toMatchObject({ code: '42501' });
+    }
     await own.end();
     await expect(connectAs(tenantB.dbName!, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });
     await expect(connectAs(db.name, tenantA.dbRole!, password)).rejects.toMatchObject({ code: '42501' });

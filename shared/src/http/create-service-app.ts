@@ -1,5 +1,5 @@
 import cors from 'cors';
-import express, { type Express, type Request } from 'express';
+import express, { type Express, type Request, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ServiceConfig } from '../config';
 import { type HealthCheck, HealthReportSchema, healthHandler } from '../health';
@@ -33,7 +33,22 @@ export interface ServiceAppOptions {
   metricsRouteLabel?: (req: Request) => string;
   /** The process's registry (from the deps); a new one when absent. */
   metrics?: MetricsRegistry;
+  /** Who may read `/metrics` (the gateway is public; services sit behind it). */
+  opsAccess?: RequestHandler;
 }
+
+/** Response headers a browser app may read. */
+export const EXPOSED_HEADERS = [
+  'X-Request-Id',
+  'RateLimit',
+  'RateLimit-Policy',
+  'Retry-After',
+  'Location',
+  'ETag',
+  'Idempotent-Replayed',
+  'Preference-Applied',
+  'Allow',
+];
 
 /**
  * The Express app every service is built on: request id, access log, metrics,
@@ -69,11 +84,12 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(
     cors({
       origin: options.config.corsOrigins.includes('*') ? true : options.config.corsOrigins,
-      exposedHeaders: ['X-Request-Id', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'Retry-After', 'Location'],
+      // What a browser app may read: the headers our answers really carry (rate limits in the draft-7 form).
+      exposedHeaders: EXPOSED_HEADERS,
     }),
   );
   app.get('/health', health);
-  app.use('/metrics', metrics.router);
+  app.use('/metrics', ...(options.opsAccess ? [options.opsAccess] : []), metrics.router);
   app.use(createDocsRouter(options.openApiDocument ?? (() => openapi.document())));
 
   if (options.service !== 'gateway') {

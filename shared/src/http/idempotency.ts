@@ -25,9 +25,14 @@ interface StoredRow {
   updated_at: Date;
 }
 
+/**
+ * Whose keys these are: one user of a tenant (or the tenant's API key alone,
+ * for sign-up), or one admin. Another user of the same tenant never sees the
+ * first user's stored answer.
+ */
 function scopeOf(req: Request): string {
   const identity = req.identity;
-  if (identity?.tenantId) return `tenant:${identity.tenantId}`;
+  if (identity?.tenantId) return `tenant:${identity.tenantId}:${identity.userId ?? 'key'}`;
   if (identity?.adminId) return `admin:${identity.adminId}`;
   return 'anonymous';
 }
@@ -39,9 +44,12 @@ function routeOf(req: Request): string {
 /**
  * `Idempotency-Key` for create routes: the first response (status and body)
  * is kept for 24 h and replayed for the same key and body, scoped to the
- * caller's tenant (or admin) and route. The same key with another body → 422;
- * while the first is still running → 409. Failures (5xx) are not kept, so a
- * retry runs again. Without the header the route behaves as usual.
+ * caller (user of a tenant, or admin) and route. The same key with another
+ * body → 422; while the first is still running → 409. Failures (5xx) are not
+ * kept, on purpose: a 5xx means the write did not happen (or its outcome is
+ * unknown to us, as with a lost database), so the client's retry with the
+ * same key must run again rather than replay a failure. Without the header
+ * the route behaves as usual.
  */
 export function idempotent(options: IdempotencyOptions): RequestHandler {
   return async (req, res, next) => {
