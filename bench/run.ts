@@ -55,7 +55,7 @@ async function startAuthAndGateway(ctx: Context): Promise<{ auth: Running; gatew
 
 async function nginxInFrontOf(ctx: Context, upstream: string) {
   if (!findNginx()) return undefined;
-  const nginx = await startNginx({ listenPort: Number(new URL(await closedPortUrl()).port), gatewayAddress: new URL(upstream).host, withoutRateLimits: true });
+  const nginx = await startNginx({ httpPort: Number(new URL(await closedPortUrl()).port), gateways: [new URL(upstream).host], withoutRateLimits: true });
   ctx.cleanup.push(() => nginx.stop());
   return nginx;
 }

@@ -16,6 +16,8 @@ export function accessLog(logger: Logger): RequestHandler {
         tenantId: context?.tenantId,
         method: req.method,
         path: req.originalUrl.split('?')[0],
+        // The client's address as TRUST_PROXY lets Express read it (behind nginx: the real client).
+        ip: req.ip,
         status: res.statusCode,
         durationMs: Math.round(durationMs * 100) / 100,
       });
