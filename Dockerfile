@@ -1,5 +1,8 @@
-# One image for all seven services; docker-compose.yml picks the entry point per service.
-FROM node:20-bookworm-slim AS build
+# syntax=docker/dockerfile:1
+# One image for the seven services and the one-shot migration; docker-compose.yml picks each one's command.
+# Build stage: everything, compiled. Runtime stage: production dependencies (no embedded PostgreSQL,
+# no compilers) and the compiled output, run as the unprivileged `node` user.
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
@@ -12,11 +15,34 @@ COPY services/client/package.json services/client/
 COPY services/admin/package.json services/admin/
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-FROM node:20-bookworm-slim
-ENV NODE_ENV=production HOST=0.0.0.0
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production HOST=0.0.0.0 HEALTHCHECK_PORT=3000
 WORKDIR /app
-COPY --from=build /app /app
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/shared/package.json shared/
+COPY --from=build /app/gateway/package.json gateway/
+COPY --from=build /app/services/auth/package.json services/auth/
+COPY --from=build /app/services/billing/package.json services/billing/
+COPY --from=build /app/services/subscription/package.json services/subscription/
+COPY --from=build /app/services/crm/package.json services/crm/
+COPY --from=build /app/services/client/package.json services/client/
+COPY --from=build /app/services/admin/package.json services/admin/
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist dist
+COPY --from=build /app/shared/dist shared/dist
+COPY --from=build /app/gateway/dist gateway/dist
+COPY --from=build /app/services/auth/dist services/auth/dist
+COPY --from=build /app/services/auth/workers services/auth/workers
+COPY --from=build /app/services/billing/dist services/billing/dist
+COPY --from=build /app/services/subscription/dist services/subscription/dist
+COPY --from=build /app/services/crm/dist services/crm/dist
+COPY --from=build /app/services/client/dist services/client/dist
+COPY --from=build /app/services/admin/dist services/admin/dist
+COPY --from=build /app/migrations migrations
 USER node
+# Each service sets HEALTHCHECK_PORT to its own port (compose does).
+HEALTHCHECK --interval=10s --timeout=2s --start-period=20s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + process.env.HEALTHCHECK_PORT + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "gateway/dist/main.js"]

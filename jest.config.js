@@ -6,7 +6,11 @@ module.exports = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
   },
-  moduleNameMapper: { '^@codex/shared$': '<rootDir>/shared/src/index.ts' },
+  moduleNameMapper: {
+    '^@codex/shared$': '<rootDir>/shared/src/index.ts',
+    '^@codex/gateway$': '<rootDir>/gateway/src/index.ts',
+    '^@codex/(admin|auth|billing|client|crm|subscription)$': '<rootDir>/services/$1/src/index.ts',
+  },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,

@@ -16,8 +16,8 @@ import {
   withDatabase,
   type ServiceDeps,
 } from '@codex/shared';
-import { provisionTenant } from '../services/admin/src';
-import { buildClientListQuery, type ClientQuery } from '../services/client/src';
+import { provisionTenant } from '@codex/admin';
+import { buildClientListQuery, type ClientQuery } from '@codex/client';
 import { openPlatformDatabase, type PlatformDatabase } from '../scripts/lib/database';
 import { localSecrets } from '../scripts/lib/local-secrets';
 import { findNginx, startNginx } from '../scripts/lib/nginx';

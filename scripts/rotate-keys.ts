@@ -1,5 +1,5 @@
 import { createPool, loadLauncherConfig, SecretBox } from '@codex/shared';
-import { KeyRing } from '../services/auth/src';
+import { KeyRing } from '@codex/auth';
 import { runScript } from './lib/run-script';
 import { openPlatformDatabase } from './lib/database';
 import { loadCommandConfig } from './lib/local-secrets';

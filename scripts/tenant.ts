@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { closeServiceDeps, createLogger, createServiceDeps, loadLauncherConfig, parseInput } from '@codex/shared';
 import { z } from 'zod';
-import { apiKeysOf, CreateKey, CreateTenant, issueApiKey, provisionTenant, publicTenant, revokeKey, tenantBySlug, tenantPage } from '../services/admin/src';
+import { apiKeysOf, CreateKey, CreateTenant, issueApiKey, provisionTenant, publicTenant, revokeKey, tenantBySlug, tenantPage } from '@codex/admin';
 import { openPlatformDatabase } from './lib/database';
 import { loadCommandConfig } from './lib/local-secrets';
 import { runScript, UsageError } from './lib/run-script';

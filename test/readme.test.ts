@@ -32,3 +32,13 @@ describe("the README's environment table", () => {
     expect(wrong).toEqual([]);
   });
 });
+
+describe('.env.example', () => {
+  const example = readFileSync(path.join(__dirname, '..', '.env.example'), 'utf8');
+  const listed = new Set([...example.matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
+
+  it('when any service reads a variable, then .env.example lists it with its default', () => {
+    const missing = [...new Set(SERVICE_NAMES.flatMap((service) => variablesOf(service)))].filter((name) => !listed.has(name));
+    expect(missing).toEqual([]);
+  });
+});

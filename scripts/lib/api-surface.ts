@@ -9,13 +9,13 @@ import {
   type ServiceDeps,
 } from '@codex/shared';
 import type { Express } from 'express';
-import { combineDocuments } from '../../gateway/src';
-import { createApp as admin } from '../../services/admin/src';
-import { createApp as auth } from '../../services/auth/src';
-import { createApp as billing } from '../../services/billing/src';
-import { createApp as client } from '../../services/client/src';
-import { createApp as crm } from '../../services/crm/src';
-import { createApp as subscription } from '../../services/subscription/src';
+import { combineDocuments } from '@codex/gateway';
+import { createApp as admin } from '@codex/admin';
+import { createApp as auth } from '@codex/auth';
+import { createApp as billing } from '@codex/billing';
+import { createApp as client } from '@codex/client';
+import { createApp as crm } from '@codex/crm';
+import { createApp as subscription } from '@codex/subscription';
 
 const APPS: { [S in BackendServiceName]: (deps: ServiceDeps<S>) => Express } = { auth, billing, subscription, crm, client, admin };
 
