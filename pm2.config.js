@@ -1,7 +1,17 @@
 // PM2 on a VPS: `npm ci && npm run build && npm run migrate`, then `pm2 start pm2.config.js`.
-// Services read their settings from the environment (see README "Environment"); set them in
-// the shell that runs pm2 or in an env file loaded before it.
+// Settings come from one env file (CODEX_ENV_FILE, default .env beside this file; see .env.example)
+// merged over the shell's environment. Every app runs in cluster mode with two instances by default,
+// so `pm2 reload all` replaces them one at a time with no failed request (test/pm2.int.test.ts).
+// Logs are JSON lines as the services write them (no PM2 time prefix); rotate them with pm2-logrotate
+// (`pm2 install pm2-logrotate`) or logrotate on ~/.pm2/logs.
+const { existsSync, readFileSync } = require('node:fs');
 const path = require('node:path');
+const { parseEnv } = require('node:util');
+
+const envFile = process.env.CODEX_ENV_FILE || path.join(__dirname, '.env');
+const fileEnv = existsSync(envFile) ? parseEnv(readFileSync(envFile, 'utf8')) : {};
+const env = { NODE_ENV: 'production', ...process.env, ...fileEnv };
+const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS || 10000);
 
 const SERVICES = {
   gateway: 'gateway',
@@ -18,12 +28,16 @@ module.exports = {
     name: `codex-${name}`,
     script: path.join(__dirname, dir, 'dist', 'main.js'),
     cwd: __dirname,
-    exec_mode: 'fork',
-    instances: 1,
-    // PM2 sends SIGINT; a service drains in-flight requests for up to SHUTDOWN_TIMEOUT_MS (10 s).
-    kill_timeout: 15000,
-    max_memory_restart: '512M',
-    time: true,
-    env: { NODE_ENV: 'production' },
+    exec_mode: 'cluster',
+    instances: Number(name === 'gateway' ? env.GATEWAY_INSTANCES || 2 : env.SERVICE_INSTANCES || 2),
+    // A reload starts the new instance, waits for its 'ready' (sent once it listens), then stops the old one.
+    wait_ready: true,
+    listen_timeout: 20000,
+    // PM2 sends SIGINT; a service drains in-flight requests for up to SHUTDOWN_TIMEOUT_MS, then exits.
+    kill_timeout: shutdownMs + 5000,
+    max_memory_restart: env.MAX_MEMORY_RESTART || '512M',
+    time: false,
+    merge_logs: true,
+    env,
   })),
 };

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { AppError, ErrorCode, sendError, type BackendServiceName, type Logger, type ServiceTokenSigner } from '@codex/shared';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { createProxyMiddleware, debugProxyErrorsPlugin, proxyEventsPlugin } from 'http-proxy-middleware';
 
 export interface ServiceProxyOptions {
@@ -20,6 +20,9 @@ const NOT_FORWARDED = [...IDENTITY_HEADERS, 'expect'];
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
+/** Methods a client may send twice with the same effect, and without a body we would have to send again. */
+const REPEATABLE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
 /** Hop-by-hop headers: about one connection, never passed on (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
 
@@ -32,6 +35,7 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
 export function createServiceProxy(options: ServiceProxyOptions): RequestHandler[] {
   const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
   const timedOut = new WeakSet<http.IncomingMessage>();
+  const retried = new WeakMap<http.IncomingMessage, number>();
 
   const onError = (err: Error & { code?: string }, req: http.IncomingMessage, res: http.ServerResponse | Socket) => {
     const requestId = (req as Request).id;
@@ -41,6 +45,17 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     }
     if (res.headersSent) {
       res.destroy();
+      return;
+    }
+    // A connection the service closed before answering (a kept-alive one reused just as it closed, or one
+    // handed to an instance that is draining for a restart): a request that may be repeated, and has no
+    // answer yet, goes again on a fresh connection, up to twice.
+    const attempts = retried.get(req) ?? 0;
+    if (err.code === 'ECONNRESET' && REPEATABLE.has(req.method ?? '') && attempts < 2) {
+      retried.set(req, attempts + 1);
+      proxy(req as Request, res as Response, () =>
+        sendError(res, new AppError(ErrorCode.UPSTREAM_ERROR, 502, `${options.service} service failed to answer`), requestId),
+      );
       return;
     }
     let error: AppError;

@@ -143,6 +143,8 @@ export async function runService<S extends ServiceName>(service: S, createApp: (
   // Announced last: launchers and tests take this line as "ready", signals included.
   const address = server.address() as AddressInfo;
   deps.logger.info('listening', { url: `http://${address.address}:${address.port}` });
+  // Under PM2 (wait_ready), a reload waits for this before stopping the instance it replaces.
+  process.send?.('ready');
 }
 
 /** A service app with the standard health checks and breaker reporting; `routes` mounts the service's own API. */

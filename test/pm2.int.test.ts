@@ -1,0 +1,116 @@
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import autocannon from 'autocannon';
+import { SERVICE_NAMES, envPrefix } from '@codex/shared';
+import { createTenantTestBed, type TenantTestBed } from './support/tenant-test-bed';
+import { freePorts } from './support/launch';
+import { REPO_ROOT } from './support/processes';
+import { startNginx } from '../scripts/lib/nginx';
+
+const PM2 = path.join(REPO_ROOT, 'node_modules', '.bin', 'pm2');
+
+/**
+ * pm2.config.js as shipped, run by the real PM2 (from npm, with a PM2_HOME of
+ * its own) on the compiled services against a test database: every service
+ * comes up healthy, `pm2 reload all` under steady load through the gateway
+ * fails no request, and `pm2 delete all` leaves nothing running.
+ */
+describe('pm2.config.js under the real PM2', () => {
+  let bed: TenantTestBed;
+  let home: string;
+  let ports: number[];
+  const pm2 = (...args: string[]) =>
+    spawnSync(PM2, args, {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: home, PM2_HOME: home, CODEX_ENV_FILE: path.join(home, 'codex.env') },
+      encoding: 'utf8',
+    });
+
+  beforeAll(async () => {
+    // PM2 runs the compiled services (dist/), as in production; CI builds before testing.
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], { cwd: REPO_ROOT, stdio: 'ignore' });
+    bed = await createTenantTestBed();
+    home = await mkdtemp(path.join(tmpdir(), 'codex-pm2-'));
+    ports = await freePorts(SERVICE_NAMES.length);
+    const env = [
+      'NODE_ENV=production',
+      `DATABASE_URL=${bed.db.url}`,
+      `TENANT_TEMPLATE_DATABASE=${bed.template}`,
+      `SERVICE_JWT_SECRET=${'s'.repeat(48)}`,
+      `SECRETS_KEYS=k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      'LOG_LEVEL=warn',
+      'RATE_LIMIT_PER_IP=10000000',
+      'RATE_LIMIT_PER_KEY=10000000',
+      'SHUTDOWN_TIMEOUT_MS=5000',
+      ...SERVICE_NAMES.map((name, index) => `${envPrefix(name)}_PORT=${ports[index]}`),
+    ];
+    await writeFile(path.join(home, 'codex.env'), `${env.join('\n')}\n`, { mode: 0o600 });
+  }, 120_000);
+  afterAll(async () => {
+    pm2('kill');
+    await rm(home, { recursive: true, force: true });
+    await bed.drop();
+  }, 60_000);
+
+  const healthy = async () =>
+    (
+      await Promise.all(
+        ports.map((port) =>
+          fetch(`http://127.0.0.1:${port}/health`).then(
+            (r) => r.ok,
+            () => false,
+          ),
+        ),
+      )
+    ).every(Boolean);
+
+  it('when started, then every service is healthy; a reload of all under load fails no request; delete all stops everything', async () => {
+    const started = pm2('start', 'pm2.config.js');
+    expect(started.status).toBe(0);
+    for (let waited = 0; !(await healthy()) && waited < 60_000; waited += 500) await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await healthy()).toBe(true);
+    const listed = JSON.parse(pm2('jlist').stdout) as Array<{ name: string; pm2_env: { status: string; exec_mode: string } }>;
+    expect(listed).toHaveLength(SERVICE_NAMES.length * 2);
+    expect(listed.every((app) => app.pm2_env.status === 'online' && app.pm2_env.exec_mode === 'cluster_mode')).toBe(true);
+
+    // Steady load, as in production through nginx (which retries a request its kept-alive connection lost
+    // to a gateway instance that was stopping), through the gateway to a service, while every app reloads.
+    const nginx = await startNginx({ httpPort: (await freePorts(1))[0]!, gateways: [`127.0.0.1:${ports[0]}`], withoutRateLimits: true });
+    const load = autocannon({ url: `${nginx.url}/api/v1/crm/health`, connections: 8, duration: 25 });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // Asynchronously: the load generator runs in this process and must keep sending meanwhile.
+    await promisify(execFile)(PM2, ['reload', 'all'], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: home, PM2_HOME: home, CODEX_ENV_FILE: path.join(home, 'codex.env') },
+    });
+    const result = await load;
+    if (process.env.REPORT_PM2) {
+      process.stderr.write(`nginx errors:\n${readFileSync(path.join(path.dirname(nginx.accessLog), 'error.log'), 'utf8').slice(-3000)}\n`);
+      const statuses = readFileSync(nginx.accessLog, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.includes('"status":200'));
+      process.stderr.write(`nginx non-200:\n${statuses.slice(0, 10).join('\n')}\n`);
+      for (const file of readdirSync(path.join(home, 'logs')).filter((f) => f.includes('gateway'))) {
+        process.stderr.write(
+          `${file}:\n${readFileSync(path.join(home, 'logs', file), 'utf8')
+            .split('\n')
+            .filter((l) => l.includes('proxy'))
+            .slice(0, 10)
+            .join('\n')}\n`,
+        );
+      }
+    }
+    await nginx.stop();
+    expect(result.requests.total).toBeGreaterThan(1_000);
+    if (process.env.REPORT_PM2)
+      process.stderr.write(`pm2 reload: ${JSON.stringify({ total: result.requests.total, statusCodes: result.statusCodeStats, errors: result.errors })}\n`);
+    expect({ errors: result.errors, timeouts: result.timeouts, non2xx: result.non2xx }).toEqual({ errors: 0, timeouts: 0, non2xx: 0 });
+
+    expect(pm2('delete', 'all').status).toBe(0);
+    for (const port of ports) await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+  }, 180_000);
+});
