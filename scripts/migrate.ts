@@ -1,6 +1,7 @@
 import { createLogger, loadLauncherConfig } from '@codex/shared';
 import { runScript } from './lib/run-script';
 import { openPlatformDatabase } from './lib/database';
+import { adminNotice } from './lib/bootstrap-admin';
 import { preparePlatform } from './lib/prepare-platform';
 
 /**
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
   const logger = createLogger('migrate', { level: config.logLevel });
   const database = await openPlatformDatabase(config);
   try {
-    await preparePlatform(database.masterUrl, config, logger);
+    const admin = await preparePlatform(database.masterUrl, config, logger);
+    const notice = await adminNotice(admin, config);
+    if (notice.length) process.stdout.write(`\n${notice.join('\n')}\n`);
   } finally {
     await database.embedded?.stop();
   }

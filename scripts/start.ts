@@ -1,24 +1,28 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { SERVICE_NAMES, createLogger, loadConfig, loadLauncherConfig, type ServiceName } from '@codex/shared';
+import { SERVICE_NAMES, createLogger, envPrefix, loadConfig, loadLauncherConfig, type ServiceName } from '@codex/shared';
+import { adminNotice, type BootstrapResult } from './lib/bootstrap-admin';
+import { portHolder, portInUse } from './lib/port-holder';
 import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
 import { localSecrets } from './lib/local-secrets';
 import { preparePlatform } from './lib/prepare-platform';
 import { Backoff, ProcessGroup } from './lib/process-group';
-import { runScript } from './lib/run-script';
+import { OperatorError, runScript } from './lib/run-script';
 
 const ROOT = path.resolve(__dirname, '..');
 const ENTRY: Record<ServiceName, string> = Object.fromEntries(
   SERVICE_NAMES.map((name) => [name, path.join(ROOT, name === 'gateway' ? 'gateway' : `services/${name}`, 'src', 'main.ts')]),
 ) as Record<ServiceName, string>;
 
-async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
+/** Waits for a healthy answer from our own process (its /health names this start's instance id), not anyone's on that port. */
+async function waitForHealth(url: string, instanceId: string, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     try {
       const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
-      if (response.ok) return true;
+      if (response.ok && ((await response.json()) as { instance?: string }).instance === instanceId) return true;
     } catch {
       // not listening yet
     }
@@ -35,6 +39,22 @@ async function waitForHealth(url: string, timeoutMs: number): Promise<boolean> {
 async function main(): Promise<void> {
   const launcher = loadLauncherConfig();
   const logger = createLogger('launcher', { level: launcher.logLevel });
+  const instanceId = randomBytes(8).toString('hex');
+
+  // Every port free before anything starts: another platform (or anything else) answering on one would
+  // otherwise look healthy, then our service would die on EADDRINUSE.
+  const planned = loadConfig('gateway', { NODE_ENV: 'development', ...process.env, DATABASE_URL: 'postgres://unused@127.0.0.1/unused' });
+  const busy: string[] = [];
+  for (const name of SERVICE_NAMES) {
+    const port = Number(new URL(planned.serviceUrls[name]).port);
+    if (await portInUse(port, planned.host)) {
+      const holder = portHolder(port);
+      busy.push(
+        `  ${name.padEnd(13)} port ${port} is in use${holder ? ` by pid ${holder.pid} (${holder.command.slice(0, 120)})` : ''}; stop it or set ${envPrefix(name)}_PORT`,
+      );
+    }
+  }
+  if (busy.length) throw new OperatorError(`cannot start: ports are taken\n${busy.join('\n')}`);
 
   const database: PlatformDatabase = await openPlatformDatabase(launcher);
   const env = {
@@ -42,6 +62,7 @@ async function main(): Promise<void> {
     ...process.env,
     ...(await localSecrets(launcher.dataDir, process.env)),
     DATABASE_URL: database.masterUrl,
+    INSTANCE_ID: instanceId,
   };
   const services = loadConfig('gateway', env);
 
@@ -71,6 +92,9 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write('\nStopping services…\n');
+    // The gateway first (it stops taking requests and sends its last key-usage report to the admin
+    // service), then the services behind it.
+    await group.stop(services.shutdownTimeoutMs + 5_000, ['gateway']);
     await group.stop(services.shutdownTimeoutMs + 5_000);
     if (database.embedded) {
       process.stdout.write('Stopping embedded PostgreSQL…\n');
@@ -84,8 +108,9 @@ async function main(): Promise<void> {
   // The foreground relay is gone (killed, or its terminal closed): stop in order rather than linger.
   process.on('disconnect', () => void shutdown(0));
 
+  let admin: BootstrapResult;
   try {
-    await preparePlatform(database.masterUrl, launcher, logger);
+    admin = await preparePlatform(database.masterUrl, launcher, logger);
   } catch (err) {
     await shutdown(1);
     throw err;
@@ -93,7 +118,7 @@ async function main(): Promise<void> {
 
   for (const name of SERVICE_NAMES) startService(name);
   database.embedded?.supervise((event) => process.stdout.write(`${event}\n`));
-  const healthy = await Promise.all(SERVICE_NAMES.map((name) => waitForHealth(services.serviceUrls[name], 60_000)));
+  const healthy = await Promise.all(SERVICE_NAMES.map((name) => waitForHealth(services.serviceUrls[name], instanceId, 60_000)));
   if (stopping) return;
   const failed = SERVICE_NAMES.filter((_, index) => !healthy[index]);
   if (failed.length > 0) {
@@ -104,14 +129,15 @@ async function main(): Promise<void> {
   started = true;
 
   const rows = SERVICE_NAMES.map((name) => `  ${name.padEnd(13)} ${services.serviceUrls[name]}`);
-  const databaseLine = database.embedded ? `embedded PostgreSQL, data in ${path.resolve(launcher.dataDir)}` : 'the server in DATABASE_URL';
   process.stdout.write(
     [
       '',
       'Codex Metatron is up.',
       ...rows,
       `  API docs      ${services.serviceUrls.gateway}/docs`,
-      `  database      ${databaseLine}`,
+      `  database      ${database.description}`,
+      '',
+      ...(await adminNotice(admin, launcher)),
       'Press Ctrl-C to stop.',
       '',
     ].join('\n') + '\n',

@@ -1,4 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import bcrypt from 'bcrypt';
 import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
@@ -39,6 +44,10 @@ async function signUpFlowThroughGateway(gateway: string, adminPassword: string):
 describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
   const database = `cm_launch_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
   const databaseUrl = testServerUrl(database);
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'codex-launch-'));
+  });
 
   afterAll(async () => {
     await dropProvisionedTenants(databaseUrl);
@@ -47,11 +56,14 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
     await admin.end();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
-  async function startPlatform() {
+  async function startPlatform(extra: Record<string, string> = {}) {
     const ports = await freePorts(SERVICE_NAMES.length);
     const env: Record<string, string> = {
+      ...extra,
+      DATA_DIR: dataDir,
       DATABASE_URL: databaseUrl,
       BCRYPT_COST: '10',
       LOG_LEVEL: 'warn',
@@ -70,6 +82,9 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     launcher.child.kill('SIGINT');
     expect(await launcher.exited).toEqual({ code: 0, signal: null });
     for (const port of ports) await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    // A clean stop: the gateway reported its last key uses before the admin service stopped, and nothing threw.
+    expect(launcher.output()).not.toContain('could not report API key usage');
+    expect(launcher.output()).not.toMatch(/\n\s+at /);
   }
 
   it('when started on an empty server, then it creates the database, migrates, makes a super admin, runs seven healthy services and stops on Ctrl-C', async () => {
@@ -77,7 +92,14 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     try {
       const healths = await Promise.all(ports.map((port) => fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<HealthReport>)));
       expect(healths.map((h) => [h.service, h.status, h.checks.database?.status])).toEqual(SERVICE_NAMES.map((name) => [name, 'ok', 'ok']));
-      const [, password] = launcher.output().match(/Created super admin admin@codex\.local with password: (\S+)/)!;
+      // The generated password comes after "is up", framed, and in a file only its owner reads.
+      const output = launcher.output();
+      const [, password] = output.match(/\| Password: +(\S+) +\|/)!;
+      expect(output.indexOf('Password:')).toBeGreaterThan(output.indexOf('Codex Metatron is up'));
+      expect(output).toMatch(/database +PostgreSQL at 127\.0\.0\.1:5432\/cm_launch_\S+ \(DATABASE_URL\)/);
+      const file = path.join(dataDir, 'first-admin.txt');
+      expect(readFileSync(file, 'utf8')).toBe(`admin@codex.local\n${password}\n`);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
       const db = new pg.Client({ connectionString: databaseUrl });
       await db.connect();
       const { rows } = await db.query('SELECT role, password_hash FROM admins');
@@ -93,10 +115,11 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     }
   });
 
-  it('when started a second time, then it reuses the data: nothing re-applied, no second admin, no password printed', async () => {
-    const { launcher, ports } = await startPlatform();
+  it('when started a second time, then it reuses the data: nothing re-applied, no second admin, no password printed; a new ADMIN_PASSWORD is said to be unused', async () => {
+    const { launcher, ports } = await startPlatform({ ADMIN_PASSWORD: 'a-new-password-that-is-ignored' });
     try {
-      expect(launcher.output()).not.toContain('Created super admin');
+      expect(launcher.output()).not.toContain('Password:');
+      expect(launcher.output()).toContain('ADMIN_PASSWORD is set but a super admin (admin@codex.local) already exists, so it was not used');
       const db = new pg.Client({ connectionString: databaseUrl });
       await db.connect();
       const admins = await db.query('SELECT count(*)::int AS n FROM admins');
@@ -106,6 +129,42 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
       expect(migrations.rows[0].n).toBeGreaterThanOrEqual(5);
     } finally {
       await stopPlatform(launcher, ports);
+    }
+  });
+
+  it('when the first password is lost, then npm run admin -- reset-password prints a new one, once, that the stored hash accepts', async () => {
+    const run = runTypeScript('scripts/admin.ts', { DATABASE_URL: databaseUrl, DATA_DIR: dataDir, BCRYPT_COST: '10' }, ['reset-password', 'admin@codex.local']);
+    expect((await run.exited).code).toBe(0);
+    const [, password] = run.output().match(/One-time password \(shown once\): (\S+)/)!;
+    const db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    const { rows } = await db.query(`SELECT password_hash FROM admins WHERE email = 'admin@codex.local'`);
+    await db.end();
+    expect(await bcrypt.compare(password!, rows[0].password_hash)).toBe(true);
+    const unknown = runTypeScript('scripts/admin.ts', { DATABASE_URL: databaseUrl, DATA_DIR: dataDir }, ['reset-password', 'nobody@codex.local']);
+    expect((await unknown.exited).code).toBe(1);
+    expect(unknown.output()).toContain('No admin with email "nobody@codex.local"');
+  });
+
+  it('when a port it needs is taken, then it says which and by whom, and starts nothing', async () => {
+    const ports = await freePorts(SERVICE_NAMES.length);
+    const squatter = net.createServer().listen(ports[SERVICE_NAMES.indexOf('crm')], '127.0.0.1');
+    await new Promise((resolve) => squatter.once('listening', resolve));
+    try {
+      const env: Record<string, string> = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+      SERVICE_NAMES.forEach((name, index) => {
+        env[`${envPrefix(name)}_PORT`] = String(ports[index]);
+      });
+      const launcher = runTypeScript('scripts/start.ts', env);
+      const { code } = await launcher.exited;
+      expect(code).toBe(1);
+      expect(launcher.output()).toMatch(new RegExp(`crm +port ${ports[SERVICE_NAMES.indexOf('crm')]} is in use by pid ${process.pid} \\(`));
+      expect(launcher.output()).toContain('set CRM_PORT');
+      expect(launcher.output()).not.toContain('is up');
+      expect(launcher.output()).not.toMatch(/\n\s+at /);
+      for (const [index, port] of ports.entries()) if (SERVICE_NAMES[index] !== 'crm') await expect(fetch(`http://127.0.0.1:${port}/health`)).rejects.toThrow();
+    } finally {
+      squatter.close();
     }
   });
 

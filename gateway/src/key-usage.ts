@@ -29,12 +29,15 @@ export class KeyUsageReporter {
   /** Sends what was noted since the last report. */
   async flush(): Promise<void> {
     if (this.pending.size === 0) return;
-    const usage = [...this.pending].map(([id, at]) => ({ id, lastUsedAt: new Date(at).toISOString() }));
+    const noted = this.pending;
     this.pending = new Map();
+    const usage = [...noted].map(([id, at]) => ({ id, lastUsedAt: new Date(at).toISOString() }));
     for (let start = 0; start < usage.length; start += REPORT_SIZE) {
       const report = usage.slice(start, start + REPORT_SIZE);
       await this.admin.request({ method: 'POST', path: '/internal/api-keys/usage', body: { usage: report } }).catch((err: unknown) => {
-        this.logger.warn('could not report API key usage', { err, keys: report.length });
+        // Kept for the next report (a newer use of a key wins); the admin service may just be restarting.
+        for (const { id } of report) if (!this.pending.has(id)) this.pending.set(id, noted.get(id)!);
+        this.logger.warn('could not report API key usage; will try again', { reason: (err as Error).message, keys: report.length });
       });
     }
   }

@@ -1,11 +1,11 @@
 import { createPool, migratePlatform, type LauncherConfig, type Logger } from '@codex/shared';
-import { ensureSuperAdmin } from './bootstrap-admin';
+import { type BootstrapResult, ensureSuperAdmin } from './bootstrap-admin';
 
 /**
  * What must hold before the services start: every migration applied and a
- * super admin present. A generated admin password is printed here, once.
+ * super admin present (what happened to it is returned, for the caller to tell).
  */
-export async function preparePlatform(masterUrl: string, launcher: LauncherConfig, logger: Logger): Promise<void> {
+export async function preparePlatform(masterUrl: string, launcher: LauncherConfig, logger: Logger): Promise<BootstrapResult> {
   const migrated = await migratePlatform(masterUrl, logger);
   logger.info('database ready', {
     masterApplied: migrated.master.applied.length,
@@ -18,14 +18,8 @@ export async function preparePlatform(masterUrl: string, launcher: LauncherConfi
       password: launcher.adminPassword,
       bcryptCost: launcher.bcryptCost,
     });
-    if (admin.generatedPassword) {
-      process.stdout.write(
-        `\nCreated super admin ${admin.email} with password: ${admin.generatedPassword}\n` +
-          'It is shown only this once; set ADMIN_PASSWORD before the first start to choose your own.\n\n',
-      );
-    } else if (admin.created) {
-      logger.info('super admin created', { email: admin.email });
-    }
+    if (admin.created) logger.info('super admin created', { email: admin.email });
+    return admin;
   } finally {
     await pool.end();
   }

@@ -61,9 +61,9 @@ export class ProcessGroup {
     return managed;
   }
 
-  /** SIGTERM to every running child; SIGKILL to those still running after `timeoutMs`. */
-  async stop(timeoutMs: number): Promise<void> {
-    const running = this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null);
+  /** SIGTERM to every running child (or only those `named`); SIGKILL to those still running after `timeoutMs`. */
+  async stop(timeoutMs: number, named?: string[]): Promise<void> {
+    const running = this.processes.filter((p) => p.child.exitCode === null && p.child.signalCode === null && (!named || named.includes(p.name)));
     for (const p of running) p.child.kill('SIGTERM');
     const killer = setTimeout(() => {
       for (const p of running) if (p.child.exitCode === null) p.child.kill('SIGKILL');

@@ -67,6 +67,11 @@ const baseSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_:-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ : -')
     .default('codex'),
+  // Shown in /health, so a launcher can tell its own processes from others on the same ports.
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 of A-Z a-z 0-9 _ -')
+    .optional(),
 });
 
 /** Password hashing and login throttling (auth service). */
@@ -189,6 +194,8 @@ export interface BaseServiceConfig {
   trustProxy: boolean | number | string;
   /** Base URL of every service, for ServiceClient and health polling. */
   serviceUrls: Record<ServiceName, string>;
+  /** Who started this process (npm start sets it), shown in /health. */
+  instanceId?: string;
 }
 
 /** A service's configuration: the base every service reads, plus its own settings. */
@@ -265,6 +272,7 @@ export function loadConfig<S extends ServiceName>(service: S, env: Env = process
     redisPrefix: base.REDIS_PREFIX,
     trustProxy: base.TRUST_PROXY,
     serviceUrls,
+    instanceId: base.INSTANCE_ID,
     ...settings,
   } as ServiceConfig<S>;
 }

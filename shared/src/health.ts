@@ -11,6 +11,8 @@ export interface HealthOptions {
   breakerStates?: () => Record<string, BreakerState>;
   /** Dependencies the service runs without, degraded but serving: listed, never a failed check. */
   degraded?: () => string[];
+  /** Which start of the platform this process belongs to (INSTANCE_ID), if any. */
+  instance?: string;
   /** Each check must answer within this, so /health always answers in under a second. */
   checkTimeoutMs?: number;
   /**
@@ -36,6 +38,7 @@ export const HealthReportSchema = z
     checks: z.record(z.string(), z.object({ status: z.enum(['ok', 'fail']), latencyMs: z.number().int(), error: z.string().optional() })),
     breakers: z.record(z.string(), z.enum(['closed', 'open', 'half-open'])),
     degraded: z.array(z.string()).describe('Dependencies the service is running without (e.g. redis: limits count per instance)'),
+    instance: z.string().nullable().describe('INSTANCE_ID of the process (npm start sets one per start)'),
   })
   .meta({ id: 'HealthReport' });
 export type HealthReport = z.infer<typeof HealthReportSchema>;
@@ -97,6 +100,7 @@ export function healthHandler(options: HealthOptions): (req: unknown, res: Respo
       checks,
       breakers: options.breakerStates?.() ?? {},
       degraded: options.degraded?.() ?? [],
+      instance: options.instance ?? null,
     };
     res
       .status(healthy ? 200 : 503)

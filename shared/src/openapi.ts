@@ -1,4 +1,5 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { z } from 'zod';
 import { requireAccess, type Permission } from './auth/permissions';
@@ -302,8 +303,12 @@ export function createDocsRouter(document: () => Record<string, unknown> | Promi
   router.get('/openapi.json', async (_req, res) => {
     res.json(await document());
   });
-  router.use('/docs', swaggerUi.serve);
-  router.get('/docs', swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }));
+  // The docs page is served wherever the platform is reached, https or not (nginx's TLS terminates
+  // before us): it must not ask the browser to upgrade its script and style requests, which leaves
+  // it blank on plain http. Everything else keeps helmet's full policy.
+  const docsPolicy = helmet.contentSecurityPolicy({ directives: { upgradeInsecureRequests: null } });
+  router.use('/docs', docsPolicy, swaggerUi.serve);
+  router.get('/docs', docsPolicy, swaggerUi.setup(undefined, { swaggerOptions: { url: '/openapi.json' } }));
   return router;
 }
 

@@ -222,6 +222,15 @@ describe('createServiceApp', () => {
     expect(res.text).toContain('swagger-ui');
   });
 
+  it('when /docs is opened over plain http on any host, then its policy does not ask for https upgrades (the rest of the API keeps it)', async () => {
+    for (const path of ['/docs/', '/docs/swagger-ui-init.js']) {
+      const res = await request(app).get(path).set('Host', 'api.internal:8080');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-security-policy']).not.toContain('upgrade-insecure-requests');
+    }
+    expect((await request(app).get('/health')).headers['content-security-policy']).toContain('upgrade-insecure-requests');
+  });
+
   it('when a configured origin calls, then CORS allows it; others get no CORS header', async () => {
     const allowed = await request(app).get('/health').set('Origin', 'https://console.example');
     expect(allowed.headers['access-control-allow-origin']).toBe('https://console.example');

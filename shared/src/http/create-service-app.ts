@@ -17,7 +17,7 @@ import { requireJsonBody } from './require-json';
 
 export interface ServiceAppOptions {
   service: ServiceName;
-  config: Pick<ServiceConfig, 'corsOrigins' | 'bodyLimit' | 'trustProxy' | 'serviceJwtSecret'>;
+  config: Pick<ServiceConfig, 'corsOrigins' | 'bodyLimit' | 'trustProxy' | 'serviceJwtSecret' | 'instanceId'>;
   logger: Logger;
   healthChecks: Record<string, HealthCheck>;
   breakerStates?: () => Record<string, BreakerState>;
@@ -71,6 +71,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     checks: options.healthChecks,
     breakerStates: options.breakerStates,
     degraded: options.degraded,
+    instance: options.config.instanceId,
   });
 
   // The route specs of this app, for tools that read its contract (route table, combined document).

@@ -74,3 +74,20 @@ export async function recordLogin(db: Queryable, kind: AccountKind, id: string):
 export async function updatePasswordHash(db: Queryable, kind: AccountKind, id: string, passwordHash: string): Promise<void> {
   await db.query(`UPDATE ${ACCOUNT_TABLES[kind]} SET password_hash = $2 WHERE id = $1`, [id, passwordHash]);
 }
+
+/** Every platform admin, oldest first. */
+export async function listAdminAccounts(db: Queryable): Promise<Account[]> {
+  const { rows } = await db.query<AccountRow>(`SELECT ${COLUMNS} FROM admins ORDER BY created_at, id`);
+  return rows.map(toAccount);
+}
+
+/** Inserts a platform admin. */
+export async function insertAdmin(db: Queryable, admin: { email: string; name: string; role: string; passwordHash: string }): Promise<Account> {
+  const { rows } = await db.query<AccountRow>(`INSERT INTO admins (email, name, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`, [
+    admin.email,
+    admin.name,
+    admin.role,
+    admin.passwordHash,
+  ]);
+  return toAccount(rows[0]!);
+}
