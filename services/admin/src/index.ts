@@ -4,3 +4,4 @@ export { apiKeysOf, issueApiKey, revokeKey } from './domain/api-keys';
 export { provisionTenant, type ProvisionedTenant, type ProvisioningDeps } from './domain/provisioning';
 export { CreateKey, CreateTenant } from './domain/tenant-input';
 export { publicTenant, tenantById, tenantBySlug, tenantPage } from './domain/tenants';
+export { restoreTenantAccess, tenantDatabases, type TenantDatabase } from './domain/tenant-backup';

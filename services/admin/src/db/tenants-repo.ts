@@ -121,3 +121,11 @@ export async function updateTenant(
   );
   return rows[0] && toTenant(rows[0]);
 }
+
+/** Tenants with a database, role and sealed password (not deleted): what must exist on a server for them to work. */
+export async function tenantsWithDatabases(db: Queryable): Promise<TenantWithSecret[]> {
+  const { rows } = await db.query<TenantRow>(
+    `SELECT ${COLUMNS} FROM tenants WHERE db_name IS NOT NULL AND db_role IS NOT NULL AND db_secret IS NOT NULL AND status <> 'deleted' ORDER BY created_at, id`,
+  );
+  return rows.map(toTenant);
+}
