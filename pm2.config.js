@@ -12,6 +12,8 @@ const envFile = process.env.CODEX_ENV_FILE || path.join(__dirname, '.env');
 const fileEnv = existsSync(envFile) ? parseEnv(readFileSync(envFile, 'utf8')) : {};
 const env = { NODE_ENV: 'production', ...process.env, ...fileEnv };
 const shutdownMs = Number(env.SHUTDOWN_TIMEOUT_MS || 10000);
+// scripts/deploy.sh points this at the `current` link, so a reload starts whichever release it names.
+const root = process.env.CODEX_RELEASE_DIR || __dirname;
 
 const SERVICES = {
   gateway: 'gateway',
@@ -26,8 +28,8 @@ const SERVICES = {
 module.exports = {
   apps: Object.entries(SERVICES).map(([name, dir]) => ({
     name: `codex-${name}`,
-    script: path.join(__dirname, dir, 'dist', 'main.js'),
-    cwd: __dirname,
+    script: path.join(root, dir, 'dist', 'main.js'),
+    cwd: root,
     exec_mode: 'cluster',
     instances: Number(name === 'gateway' ? env.GATEWAY_INSTANCES || 2 : env.SERVICE_INSTANCES || 2),
     // A reload starts the new instance, waits for its 'ready' (sent once it listens), then stops the old one.
