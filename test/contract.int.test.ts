@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import bcrypt from 'bcrypt';
 import request from 'supertest';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from './support/platform';
 
@@ -38,13 +37,7 @@ describe('the public contract (docs/openapi.json) against the running platform',
   beforeAll(async () => {
     platform = await startTestPlatform({ services: ['crm', 'client', 'billing', 'subscription'] });
     tenant = await platform.newTenant();
-    await platform.deps.admin!.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ('ops@contract.example', $1, 'super_admin')`, [
-      await bcrypt.hash('correct horse battery', 10),
-    ]);
-    const login = await request(platform.gateway.url)
-      .post('/api/v1/auth/admin/login')
-      .send({ email: 'ops@contract.example', password: 'correct horse battery' });
-    adminToken = login.body.accessToken;
+    adminToken = await platform.newOperatorToken();
   });
   afterAll(async () => {
     await platform.close();

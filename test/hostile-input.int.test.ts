@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import bcrypt from 'bcrypt';
 import fc from 'fast-check';
 import request from 'supertest';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from './support/platform';
@@ -58,11 +57,7 @@ describe('hostile input through the gateway', () => {
   beforeAll(async () => {
     platform = await startTestPlatform({ services: ['crm', 'client', 'billing', 'subscription'] });
     tenant = await platform.newTenant();
-    await platform.deps.admin!.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ('ops@fuzz.example', $1, 'super_admin')`, [
-      await bcrypt.hash('correct horse battery', 10),
-    ]);
-    adminToken = (await request(platform.gateway.url).post('/api/v1/auth/admin/login').send({ email: 'ops@fuzz.example', password: 'correct horse battery' }))
-      .body.accessToken;
+    adminToken = await platform.newOperatorToken();
   });
   afterAll(async () => {
     await platform.close();

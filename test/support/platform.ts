@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import bcrypt from 'bcrypt';
 import type { Express } from 'express';
 import request from 'supertest';
 import { closeServiceDeps, envPrefix, type BackendServiceName, type ServiceDeps, type ServiceName } from '@codex/shared';
@@ -25,6 +26,8 @@ export interface TestPlatform {
   deps: Partial<Record<ServiceName, ServiceDeps>>;
   /** A new tenant (own database), with an owner signed up through the gateway. */
   newTenant(): Promise<PlatformTenant>;
+  /** A new platform operator (super admin), signed in through the gateway: their access token. */
+  newOperatorToken(): Promise<string>;
   /** A request through the gateway as `tenant`'s owner (or with `token` instead). */
   as(tenant: PlatformTenant, token?: string): AgentFor;
   /** Runs SQL in a tenant's database. */
@@ -87,6 +90,14 @@ export async function startTestPlatform(
         .send({ email: `owner-${randomBytes(4).toString('hex')}@tenant.example`, password: 'correct horse battery' });
       if (signup.status !== 201) throw new Error(`owner sign-up failed: ${signup.status} ${JSON.stringify(signup.body)}`);
       return { id: provisioned.tenant.id, key, ownerId: signup.body.user.id, token: signup.body.accessToken };
+    },
+    async newOperatorToken() {
+      const email = `ops-${randomBytes(4).toString('hex')}@platform.example`;
+      const password = 'correct horse battery';
+      await deps.admin!.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ($1, $2, 'super_admin')`, [email, await bcrypt.hash(password, 10)]);
+      const login = await request(gateway.url).post('/api/v1/auth/admin/login').send({ email, password });
+      if (login.status !== 200) throw new Error(`operator sign-in failed: ${login.status} ${JSON.stringify(login.body)}`);
+      return login.body.accessToken as string;
     },
     query: (tenantId, sql, values) => deps.admin!.tenants.withConnection(tenantId, async (db) => (await db.query(sql, values)).rows),
     async close() {
