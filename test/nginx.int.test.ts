@@ -11,15 +11,13 @@ import { createApp as createGatewayApp } from '../gateway/src';
 import { createApp as createCrmApp } from '../services/crm/src';
 import { findNginx, startNginx, type RunningNginx } from '../scripts/lib/nginx';
 import { createTestDatabase, type TestDatabase } from './support/database';
-import { closedPortUrl, listenOnFreePort, type Listening } from './support/listen';
+import { closedPortUrl, freePort, listenOnFreePort, type Listening } from './support/listen';
 import { createTestDeps } from './support/service-deps';
 
 // CI installs nginx and sets REQUIRE_NGINX=1, so there this suite cannot silently vanish.
 const nginxAvailable = Boolean(findNginx());
 if (!nginxAvailable && process.env.REQUIRE_NGINX === '1') throw new Error('REQUIRE_NGINX=1 but nginx is not installed');
 const describeWithNginx = nginxAvailable ? describe : describe.skip;
-
-const freePort = async () => Number(new URL(await closedPortUrl()).port);
 
 /** The repository's nginx.conf, run by a real nginx with TLS (a self-signed certificate) in front of two gateway instances. */
 describeWithNginx('nginx.conf in front of two gateways (real nginx, TLS)', () => {

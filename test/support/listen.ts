@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 export interface Listening {
   url: string;
@@ -21,9 +21,32 @@ export async function listenOnFreePort(handler: http.RequestListener): Promise<L
   };
 }
 
-/** A loopback URL on which nothing listens. */
-export async function closedPortUrl(): Promise<string> {
+/** A loopback port free just now, for a program the test starts to bind. */
+export async function freePort(): Promise<number> {
   const listening = await listenOnFreePort(() => undefined);
   await listening.close();
-  return listening.url;
+  return Number(new URL(listening.url).port);
+}
+
+/**
+ * A loopback URL on which nothing listens, and nothing in the suite will:
+ * a port below 1024, which the kernel never hands out for `listen(0)`
+ * (a freed ephemeral port can be taken by a parallel test file meanwhile).
+ */
+export async function closedPortUrl(): Promise<string> {
+  for (const port of [9, 7, 13, 19, 1]) {
+    if (await refuses(port)) return `http://127.0.0.1:${port}`;
+  }
+  throw new Error('no closed low port on 127.0.0.1');
+}
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 }
