@@ -36,7 +36,8 @@ target() {
 # (PM2 starts services from `current`, so a reload picks up whichever release it points at).
 HOST_ENV="export CODEX_ENV_FILE='$DEPLOY_PATH/shared/codex.env' CODEX_RELEASE_DIR='$DEPLOY_PATH/current';"
 [ -n "${PM2_HOME:-}" ] && HOST_ENV="$HOST_ENV export PM2_HOME='$PM2_HOME';"
-PM2="${PM2_BIN:-npx --no-install pm2}"
+# PM2 installed on the host (`npm install -g pm2`); releases carry production dependencies only.
+PM2="${PM2_BIN:-pm2}"
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   say "building in $SOURCE_DIR"
