@@ -3,6 +3,7 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
+import { takeMachineTurn, type MachineTurn } from './support/machine-turn';
 import { call, freePorts } from './support/launch';
 import { runTypeScript, type RunningProcess } from './support/processes';
 
@@ -49,7 +50,10 @@ describe('npm start when its PostgreSQL restarts and a service dies', () => {
   let ports: number[];
   let gateway: string;
 
+  let turn: MachineTurn | undefined;
   beforeAll(async () => {
+    // Waits while another whole-platform suite runs.
+    turn = await takeMachineTurn();
     dataDir = await mkdtemp(path.join(tmpdir(), 'codex-restart-'));
     // As root, the embedded server runs as a postgres system user, which must be able to enter the directory.
     await chmod(dataDir, 0o755);
@@ -70,11 +74,12 @@ describe('npm start when its PostgreSQL restarts and a service dies', () => {
     launcher = runTypeScript('scripts/start.ts', env);
     await launcher.waitForOutput(/Codex Metatron is up/, 120_000);
     gateway = `http://127.0.0.1:${ports[0]}`;
-  }, 150_000);
+  }, 600_000);
   afterAll(async () => {
     launcher.child.kill('SIGINT');
     await launcher.exited;
     await rm(dataDir, { recursive: true, force: true });
+    await turn?.end();
   }, 60_000);
 
   it('when PostgreSQL is shut down fast under write load and comes back, then no service exits, only 503s meanwhile, writes resume within 5 s, every acknowledged write is kept', async () => {

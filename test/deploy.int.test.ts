@@ -4,6 +4,7 @@ import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SERVICE_NAMES, envPrefix } from '@codex/shared';
+import { takeMachineTurn, type MachineTurn } from './support/machine-turn';
 import { freePorts } from './support/launch';
 import { REPO_ROOT } from './support/processes';
 import { createTenantTestBed, type TenantTestBed } from './support/tenant-test-bed';
@@ -35,7 +36,10 @@ describe('scripts/deploy.sh (a local directory as the host, the real PM2)', () =
   let ports: number[];
   let baseEnv: Record<string, string>;
 
+  let turn: MachineTurn | undefined;
   beforeAll(async () => {
+    // Waits while another whole-platform suite runs.
+    turn = await takeMachineTurn();
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], { cwd: REPO_ROOT, stdio: 'ignore' });
     bed = await createTenantTestBed();
     work = await mkdtemp(path.join(tmpdir(), 'codex-deploy-'));
@@ -63,11 +67,12 @@ describe('scripts/deploy.sh (a local directory as the host, the real PM2)', () =
       HEALTH_URL: `http://127.0.0.1:${ports[0]}/health/services`,
       NPM_INSTALL: 'npm ci --omit=dev --no-audit --no-fund --prefer-offline',
     };
-  }, 120_000);
+  }, 600_000);
   afterAll(async () => {
     spawnSync(PM2, ['kill'], { env: { PATH: process.env.PATH ?? '', PM2_HOME: path.join(work, 'pm2') } });
     await rm(work, { recursive: true, force: true });
     await bed.drop();
+    await turn?.end();
   }, 60_000);
 
   /** A copy of the built tree as a release source; `broken` makes the CRM exit at start. */

@@ -7,6 +7,7 @@ import path from 'node:path';
 import pg from 'pg';
 import bcrypt from 'bcrypt';
 import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
+import { takeMachineTurn, type MachineTurn } from './support/machine-turn';
 import { testEnv } from './support/test-env';
 import { testServerUrl } from './support/database';
 import { runTypeScript } from './support/processes';
@@ -45,9 +46,12 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
   const database = `cm_launch_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
   const databaseUrl = testServerUrl(database);
   let dataDir: string;
+  let turn: MachineTurn | undefined;
   beforeAll(async () => {
+    // Waits while another whole-platform suite runs.
+    turn = await takeMachineTurn();
     dataDir = await mkdtemp(path.join(tmpdir(), 'codex-launch-'));
-  });
+  }, 600_000);
 
   afterAll(async () => {
     await dropProvisionedTenants(databaseUrl);
@@ -57,6 +61,7 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
     await admin.end();
     await rm(dataDir, { recursive: true, force: true });
+    await turn?.end();
   });
 
   async function startPlatform(extra: Record<string, string> = {}) {
