@@ -1,20 +1,6 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import request from 'supertest';
+import { DOCUMENT, OPERATIONS, withCredentials } from './support/documented-operations';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from './support/platform';
-
-interface DocumentedOperation {
-  operationId: string;
-  'x-access': 'public' | 'apiKey' | 'user' | 'admin';
-  requestBody?: { content: Record<string, unknown> };
-}
-
-const DOCUMENT = JSON.parse(readFileSync(path.join(__dirname, '..', 'docs', 'openapi.json'), 'utf8')) as {
-  paths: Record<string, Record<string, DocumentedOperation>>;
-};
-const OPERATIONS = Object.entries(DOCUMENT.paths).flatMap(([template, item]) =>
-  Object.entries(item).map(([method, operation]) => ({ method: method as 'get' | 'post' | 'put' | 'patch' | 'delete', template, operation })),
-);
 
 /** Path parameters filled so that the route matches (the record will not exist, which is a fine answer). */
 const concrete = (template: string) =>
@@ -53,11 +39,7 @@ describe('the public contract (docs/openapi.json) against the running platform',
   it('when every documented operation is called through the gateway with its credentials, then a service answers it', async () => {
     const failures: string[] = [];
     for (const { method, template, operation } of OPERATIONS) {
-      let call = request(platform.gateway.url)[method](concrete(template));
-      const access = operation['x-access'];
-      if (access === 'apiKey' || access === 'user') call = call.set('X-API-Key', tenant.key);
-      if (access === 'user') call = call.set('Authorization', `Bearer ${tenant.token}`);
-      if (access === 'admin') call = call.set('Authorization', `Bearer ${adminToken}`);
+      let call = withCredentials(request(platform.gateway.url)[method](concrete(template)), operation, tenant, adminToken);
       const media = Object.keys(operation.requestBody?.content ?? {})[0];
       if (media === 'application/json') call = call.send({});
       else if (media) call = call.set('Content-Type', media).send('');

@@ -1,24 +1,8 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import fc from 'fast-check';
 import request from 'supertest';
+import { DOCUMENT, type DocumentedOperation, OPERATIONS, withCredentials } from './support/documented-operations';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from './support/platform';
-import { arbitraryFor, corruptOneLeaf, HOSTILE_VALUES, type JsonSchema } from './support/schema-arbitrary';
-
-interface DocumentedOperation {
-  operationId: string;
-  'x-access': 'public' | 'apiKey' | 'user' | 'admin';
-  parameters?: Array<{ name: string; in: 'path' | 'query'; required?: boolean; schema: JsonSchema }>;
-  requestBody?: { content: Record<string, { schema?: JsonSchema }> };
-}
-
-const DOCUMENT = JSON.parse(readFileSync(path.join(__dirname, '..', 'docs', 'openapi.json'), 'utf8')) as {
-  paths: Record<string, Record<string, DocumentedOperation>>;
-  components: { schemas: Record<string, JsonSchema> };
-};
-const OPERATIONS = Object.entries(DOCUMENT.paths).flatMap(([template, item]) =>
-  Object.entries(item).map(([method, operation]) => ({ method: method as 'get' | 'post' | 'put' | 'patch' | 'delete', template, operation })),
-);
+import { arbitraryFor, corruptOneLeaf, HOSTILE_VALUES } from './support/schema-arbitrary';
 
 /**
  * One request for an operation: path, query and body drawn from the
@@ -140,10 +124,7 @@ describe('hostile input through the gateway', () => {
             let call = request(platform.gateway.url)
               [method](concrete)
               .query((parts.query ?? {}) as Record<string, string>);
-            const access = operation['x-access'];
-            if (access === 'apiKey' || access === 'user') call = call.set('X-API-Key', tenant.key);
-            if (access === 'user') call = call.set('Authorization', `Bearer ${tenant.token}`);
-            if (access === 'admin') call = call.set('Authorization', `Bearer ${adminToken}`);
+            withCredentials(call, operation, tenant, adminToken);
             if (parts.body !== undefined) call = call.send(parts.body as object);
             const res = await call;
             const standard = res.status < 400 || (typeof res.body.error?.code === 'string' && typeof res.body.error?.requestId === 'string');
