@@ -34,6 +34,9 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-en
  */
 export function createServiceProxy(options: ServiceProxyOptions): RequestHandler[] {
   const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 512, maxFreeSockets: 64, scheduling: 'lifo' });
+  // A retry must not take another kept-alive connection: when an instance drains for a restart it closes
+  // all of its idle connections at once, and the pool may hold several of them.
+  const freshConnections = new http.Agent({ keepAlive: false, maxSockets: 64 });
   const timedOut = new WeakSet<http.IncomingMessage>();
   const retried = new WeakMap<http.IncomingMessage, number>();
 
@@ -49,11 +52,11 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     }
     // A connection the service closed before answering (a kept-alive one reused just as it closed, or one
     // handed to an instance that is draining for a restart): a request that may be repeated, and has no
-    // answer yet, goes again on a fresh connection, up to twice.
+    // answer yet, goes again on a new connection (which reaches an instance still accepting), up to twice.
     const attempts = retried.get(req) ?? 0;
     if (err.code === 'ECONNRESET' && REPEATABLE.has(req.method ?? '') && attempts < 2) {
       retried.set(req, attempts + 1);
-      proxy(req as Request, res as Response, () =>
+      retryProxy(req as Request, res as Response, () =>
         sendError(res, new AppError(ErrorCode.UPSTREAM_ERROR, 502, `${options.service} service failed to answer`), requestId),
       );
       return;
@@ -89,24 +92,27 @@ export function createServiceProxy(options: ServiceProxyOptions): RequestHandler
     proxyRes.pipe(res);
   };
 
-  const proxy = createProxyMiddleware({
-    target: `${options.baseUrl}/api/v1/${options.service}`,
-    agent,
-    xfwd: true,
-    proxyTimeout: options.timeoutMs,
-    // We answer errors ourselves in the standard body, so the default error plugin is left out.
-    ejectPlugins: true,
-    plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
-    // Answers are passed on by relayAnswer, which refuses redirects.
-    selfHandleResponse: true,
-    on: {
-      proxyReq: (proxyReq, req) => {
-        proxyReq.on('timeout', () => timedOut.add(req));
+  const proxyOver = (connections: http.Agent) =>
+    createProxyMiddleware({
+      target: `${options.baseUrl}/api/v1/${options.service}`,
+      agent: connections,
+      xfwd: true,
+      proxyTimeout: options.timeoutMs,
+      // We answer errors ourselves in the standard body, so the default error plugin is left out.
+      ejectPlugins: true,
+      plugins: [debugProxyErrorsPlugin, proxyEventsPlugin],
+      // Answers are passed on by relayAnswer, which refuses redirects.
+      selfHandleResponse: true,
+      on: {
+        proxyReq: (proxyReq, req) => {
+          proxyReq.on('timeout', () => timedOut.add(req));
+        },
+        proxyRes: (proxyRes, req, res) => relayAnswer(proxyRes, req as Request, res),
+        error: onError,
       },
-      proxyRes: (proxyRes, req, res) => relayAnswer(proxyRes, req as Request, res),
-      error: onError,
-    },
-  }) as unknown as RequestHandler;
+    }) as unknown as RequestHandler;
+  const proxy = proxyOver(agent);
+  const retryProxy = proxyOver(freshConnections);
 
   // The upstream headers are set on the incoming request, which the proxy copies, rather than in its
   // 'proxyReq' event: http-proxy skips that event for requests with `Expect: 100-continue` (curl sends
