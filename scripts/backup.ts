@@ -23,7 +23,7 @@ async function main(): Promise<void> {
   try {
     const tenants = await tenantDatabases(pool);
     const dump = async (url: string, file: string) => {
-      await runPgTool('pg_dump', ['--format=custom', '--no-owner', `--file=${path.join(out, file)}`, `--dbname=${url}`], process.env.PG_BIN);
+      await runPgTool('pg_dump', ['--format=custom', '--no-owner', `--file=${path.join(out, file)}`, `--dbname=${url}`], launcher.pgBin);
       return sha256(path.join(out, file));
     };
     const masterDatabase = databaseName(database.masterUrl);

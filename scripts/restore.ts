@@ -39,7 +39,7 @@ async function main(): Promise<void> {
     await server.end();
   }
   const restore = (url: string, file: string) =>
-    runPgTool('pg_restore', ['--no-owner', '--exit-on-error', `--dbname=${url}`, path.join(dir, file)], process.env.PG_BIN);
+    runPgTool('pg_restore', ['--no-owner', '--exit-on-error', `--dbname=${url}`, path.join(dir, file)], launcher.pgBin);
   await restore(masterUrl, manifest.master.file);
   // The tenants' roles (and the lock-down) before their databases' contents, whose grants name them.
   const pool = createPool(masterUrl, { max: 1 });

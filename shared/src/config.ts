@@ -289,6 +289,7 @@ const launcherSchema = z.object({
     .optional(),
   BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
   LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('http'),
+  PG_BIN: z.string().min(1).optional(),
 });
 
 /** Settings of the operator commands (`npm start`, `npm run migrate`). */
@@ -301,6 +302,8 @@ export interface LauncherConfig {
   adminPassword?: string;
   bcryptCost: number;
   logLevel: LogLevel;
+  /** Directory of PostgreSQL's client tools (pg_dump, pg_restore) when they are not on PATH. */
+  pgBin?: string;
 }
 
 export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
@@ -313,5 +316,6 @@ export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
     adminPassword: parsed.ADMIN_PASSWORD,
     bcryptCost: parsed.BCRYPT_COST,
     logLevel: parsed.LOG_LEVEL,
+    pgBin: parsed.PG_BIN,
   };
 }
