@@ -31,7 +31,7 @@ export class ApiKeyResolver {
   ) {}
 
   /** The tenant of a usable key; 401 INVALID_API_KEY or 403 TENANT_SUSPENDED otherwise. */
-  async resolve(key: string | undefined): Promise<ResolvedKey> {
+  async resolve(key: string | undefined, options: { allowSuspended?: boolean } = {}): Promise<ResolvedKey> {
     if (!key || !looksLikeApiKey(key)) throw INVALID_KEY();
     const hash = hashApiKey(key);
     const now = Date.now();
@@ -42,6 +42,7 @@ export class ApiKeyResolver {
       this.remember(hash, entry);
     }
     if (!entry.value) throw INVALID_KEY();
+    if (entry.value.tenantStatus === 'suspended' && options.allowSuspended) return entry.value;
     if (entry.value.tenantStatus === 'suspended') throw new ForbiddenError('This tenant is suspended', ErrorCode.TENANT_SUSPENDED);
     if (entry.value.tenantStatus !== 'active') throw INVALID_KEY();
     return entry.value;

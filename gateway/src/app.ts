@@ -13,11 +13,16 @@ import {
 import type { Express } from 'express';
 import { ApiKeyResolver } from './api-key-resolver';
 import { authenticate } from './authenticate';
+import { CallQuota } from './call-quota';
+import { perKeyLimit, planLimits } from './plan-limits';
 import { createCombinedOpenApi } from './combined-openapi';
 import { createServiceHealthRouter } from './service-health';
 import { KeyUsageReporter } from './key-usage';
 import { createServiceProxy } from './service-proxy';
 import { UserTokenVerifier } from './user-token-verifier';
+
+/** How often each gateway adds its API call tallies to the stored counts (the quota's slack per instance). */
+const CALL_COUNT_FLUSH_MS = 1_000;
 
 export interface GatewayOptions {
   /** For tests: the least time between two fetches of the auth service's JWKS (default 1 s). */
@@ -34,7 +39,11 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
   const { config, logger } = deps;
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
   const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);
-  deps.onClose.push(() => keyUsage.close());
+  const quota = new CallQuota(deps.db, CALL_COUNT_FLUSH_MS, logger);
+  deps.onClose.push(
+    () => keyUsage.close(),
+    () => quota.close(),
+  );
   const tokens = new UserTokenVerifier(config.serviceUrls.auth, { minRefetchMs: options.jwksMinRefetchMs });
   const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
   const operators = opsAccess(config.gateway.opsAllowFrom);
@@ -62,10 +71,11 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
         '/api/v1',
         createRateLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, limit: rateLimitPerIp, redis: sharedCounters(deps) }),
         authenticate(keys, tokens, keyUsage),
+        planLimits(deps.entitlements, quota),
         createRateLimit({
           name: 'gateway-key',
           windowMs: rateLimitWindowMs,
-          limit: rateLimitPerKey,
+          limit: (_req, res) => perKeyLimit(res.locals.planRequestsPerMinute, rateLimitWindowMs, rateLimitPerKey),
           redis: sharedCounters(deps),
           key: (req) => req.res?.locals.apiKeyId ?? ipKeyGenerator(req.ip ?? 'unknown'),
         }),

@@ -11,8 +11,13 @@ declare module 'express-serve-static-core' {
     apiKeyId?: string;
     /** The route template the request matched (metrics label). */
     routeTemplate?: string;
+    /** The tenant's requests per minute per key from its plan, once known (for the per-key limit). */
+    planRequestsPerMinute?: number | null;
   }
 }
+
+/** Routes a suspended (or over-quota) tenant still reaches, so its app can explain why. */
+export const ANSWERS_SUSPENDED = new Set(['GET /api/v1/subscription/entitlements', 'HEAD /api/v1/subscription/entitlements']);
 
 /**
  * Establishes who is calling, from nothing but the API key and the access
@@ -26,7 +31,8 @@ export function authenticate(keys: ApiKeyResolver, tokens: UserTokenVerifier, ke
     res.locals.routeTemplate = template;
     const identity: Identity = { caller: 'gateway', roles: [] };
     if (access === 'apiKey' || access === 'user') {
-      const key = await keys.resolve(req.get('x-api-key'));
+      // A suspended tenant's app may still learn why it is refused.
+      const key = await keys.resolve(req.get('x-api-key'), { allowSuspended: ANSWERS_SUSPENDED.has(`${req.method} ${template}`) });
       identity.tenantId = key.tenantId;
       res.locals.apiKeyId = key.keyId;
       keyUsage.used(key.keyId);

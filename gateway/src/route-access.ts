@@ -19,6 +19,9 @@ for (const route of ROUTE_TABLE) {
   routes.push({ method: route.method, template: route.path, pattern: pathPattern(route.path), access: route.access });
   ROUTES_BY_SERVICE.set(service, routes);
 }
+// A literal segment wins over a parameter, as in the services' routers (`/flags/evaluate` before `/flags/:key`).
+const parameters = (template: string) => template.split('/').filter((segment) => segment.startsWith(':')).length;
+for (const routes of ROUTES_BY_SERVICE.values()) routes.sort((a, b) => parameters(a.template) - parameters(b.template));
 
 /**
  * The route a request is for, from the route table generated from the

@@ -8,6 +8,7 @@ import { createTenantConnectionResolver } from './db/tenant-connection';
 import { TenantPoolCache } from './db/tenant-pool-cache';
 import { createServiceApp, type ServiceAppOptions } from './http/create-service-app';
 import { SharedCounters } from './http/rate-limit';
+import { Entitlements } from './plans/entitlements';
 import { createLogger, type Logger } from './logger';
 import { counter, createMetricsRegistry, observedGauge, type MetricsRegistry } from './metrics';
 import { installGracefulShutdown, listen } from './server';
@@ -36,6 +37,8 @@ export interface ServiceDeps<S extends ServiceName = ServiceName> {
   counters?: SharedCounters;
   /** The process's Prometheus registry: HTTP, breakers, pools and domain counters all report here. */
   metrics: MetricsRegistry;
+  /** Tenants' plans and feature flags, cached and kept current (see Entitlements). */
+  entitlements: Entitlements;
   /** What an app made from these deps must release on shutdown (worker pools, timers); run first. */
   onClose: Array<() => Promise<void>>;
 }
@@ -100,13 +103,15 @@ export function createServiceDeps<S extends ServiceName>(
   clients.onStateChange((upstream, to) => transitions.inc({ upstream, to }));
   if (counters)
     observedGauge(metrics, 'redis_available', 'Whether Redis answers (1) or limits count per instance (0)', [], () => [[{}, counters.degraded ? 0 : 1]]);
-  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, onClose: [] };
+  const entitlements = new Entitlements(db, { logger });
+  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, entitlements, onClose: [] };
 }
 
 /** Releases what createServiceDeps opened. */
 export async function closeServiceDeps(deps: ServiceDeps): Promise<void> {
   for (const close of deps.onClose.splice(0)) await close();
   deps.clients.shutdown();
+  deps.entitlements.close();
   if (deps.redis?.isOpen) await deps.redis.close();
   await deps.tenants.close();
   await deps.db.end();

@@ -1,7 +1,10 @@
 import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import { planRoutes } from './routes/plan-routes';
 
-/** The subscription service: plans, feature flags and tier enforcement. */
+/** The subscription service: platform plans, tenants' plans and entitlements, feature flags, and each tenant's own catalogue and subscriptions. */
 export function createApp(deps: ServiceDeps<'subscription'>): Express {
-  return createStandardServiceApp('subscription', deps);
+  return createStandardServiceApp('subscription', deps, (app, openapi) => {
+    app.use('/api/v1/subscription', planRoutes(deps, openapi));
+  });
 }

@@ -20,6 +20,7 @@ export const PLATFORM_PERMISSIONS = [
   'tenants:write',
   'admins:read',
   'admins:manage',
+  'plans:read',
   'plans:manage',
   'system:read',
   'system:manage',
@@ -50,9 +51,9 @@ const READ_TENANT: Permission[] = TENANT_PERMISSIONS.filter((p) => p.endsWith(':
 export const ROLE_PERMISSIONS: { admin: Record<AdminRole, readonly Permission[]>; tenant: Record<TenantRole, readonly Permission[]> } = {
   admin: {
     super_admin: PLATFORM_PERMISSIONS,
-    admin: ['tenants:read', 'tenants:write', 'admins:read', 'plans:manage', 'system:read', 'audit:read'],
-    support: ['tenants:read', 'admins:read', 'system:read', 'audit:read'],
-    viewer: ['tenants:read', 'system:read'],
+    admin: ['tenants:read', 'tenants:write', 'admins:read', 'plans:read', 'plans:manage', 'system:read', 'audit:read'],
+    support: ['tenants:read', 'admins:read', 'plans:read', 'system:read', 'audit:read'],
+    viewer: ['tenants:read', 'plans:read', 'system:read'],
   },
   tenant: {
     owner: TENANT_PERMISSIONS,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, MemoryStore, type Options, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { RateLimitedError } from '../errors';
@@ -14,7 +14,8 @@ export interface RateLimitOptions {
   /** Distinguishes this limiter's counters from others' in a shared store. */
   name: string;
   windowMs: number;
-  limit: number;
+  /** Requests per window, or per request (e.g. from the tenant's plan). */
+  limit: number | ((req: Request, res: Response) => number);
   /** The counter key; defaults to the client IP (IPv6 grouped by /56). */
   key?: (req: Request) => string;
   /** Count only failed requests (status ≥ 400), e.g. login attempts. */

@@ -36,7 +36,8 @@ interface TenantRow {
   updated_at: Date;
 }
 
-const COLUMNS = 'id, slug, name, status, plan, db_server, db_name, db_role, db_secret, created_at, updated_at';
+// tenants.plan is the plan asked for at creation; the plan in force is the subscription service's tenant_plans.
+const COLUMNS = `id, slug, name, status, coalesce((SELECT tp.plan_code FROM tenant_plans tp WHERE tp.tenant_id = tenants.id), plan) AS plan, db_server, db_name, db_role, db_secret, created_at, updated_at`;
 
 function toTenant(row: TenantRow): TenantWithSecret {
   return {

@@ -7,6 +7,9 @@ import {
   migrateTenantDatabase,
   withDatabase,
   withTransaction,
+  planIsOpen,
+  startTenantPlan,
+  ValidationError,
   type Logger,
   type Pool,
   type SecretBox,
@@ -92,6 +95,8 @@ async function claim(deps: ProvisioningDeps, input: NewTenant): Promise<TenantWi
  * after a failure at any point finishes the job; a finished slug is 409.
  */
 export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, afterStep?: StepHook): Promise<ProvisionedTenant> {
+  if (!(await planIsOpen(deps.db, input.plan)))
+    throw new ValidationError('No such plan', [{ path: 'body.plan', message: `no open plan has the code ${JSON.stringify(input.plan)}` }]);
   const claimed = await claim(deps, input);
   await afterStep?.('claimed', claimed);
   return withTenantLock(deps.db, claimed.id, async () => {
@@ -117,6 +122,7 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
         await revokeAllApiKeys(tx, tenant.id);
         const generated = generateApiKey();
         const stored = await insertApiKey(tx, tenant.id, 'default', generated);
+        await startTenantPlan(tx, tenant.id, tenant.plan);
         await setTenantStatus(tx, tenant.id, 'active');
         return { ...stored, key: generated.key };
       });

@@ -1,10 +1,12 @@
 import {
+  assertWithinLimit,
   ErrorCode,
   ForbiddenError,
   withTransaction,
   NotFoundError,
   permissionsOf,
   UnauthorizedError,
+  type Entitlements,
   type Pool,
   type PoolClient,
   type TenantPoolCache,
@@ -46,16 +48,26 @@ export interface Realm {
   withConnection<T>(fn: (db: PoolClient) => Promise<T>): Promise<T>;
   /** `fn` in one transaction of the realm's database. */
   transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T>;
+  /** In the transaction that adds an account: 403 PLAN_LIMIT_REACHED when the tenant's plan has no room for it. */
+  assertRoomForAccount(tx: PoolClient): Promise<void>;
 }
 
-export function tenantRealm(tenants: TenantPoolCache, tenantId: string): Realm {
-  return { kind: 'user', tenantId, withConnection: (fn) => tenants.withConnection(tenantId, fn), transaction: (fn) => tenants.transaction(tenantId, fn) };
+export function tenantRealm(tenants: TenantPoolCache, entitlements: Entitlements, tenantId: string): Realm {
+  return {
+    kind: 'user',
+    tenantId,
+    withConnection: (fn) => tenants.withConnection(tenantId, fn),
+    transaction: (fn) => tenants.transaction(tenantId, fn),
+    assertRoomForAccount: (tx) => assertWithinLimit(tx, entitlements, tenantId, 'users'),
+  };
 }
 
 export function adminRealm(master: Pool): Realm {
   return {
     kind: 'admin',
     transaction: (fn) => withTransaction(master, fn),
+    // Platform admins are not on a plan.
+    assertRoomForAccount: async () => undefined,
     withConnection: async (fn) => {
       const client = await master.connect();
       try {
@@ -84,6 +96,7 @@ export async function register(authDeps: AuthDeps, realm: Realm, input: { email:
   if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', ErrorCode.SIGNUP_CLOSED);
   const passwordHash = await authDeps.passwords.hash(input.password);
   return realm.transaction(async (tx) => {
+    await realm.assertRoomForAccount(tx);
     const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
       throw emailTaken(err);
     });

@@ -55,6 +55,7 @@ export async function inviteUser(realm: Realm, actor: ManagingUser, input: { ema
   if (actor.role !== 'owner' && input.role === 'owner') throw new ForbiddenError('Only an owner can invite owners', ErrorCode.OWNER_REQUIRED);
   const invitationToken = `inv_${randomBytes(32).toString('base64url')}`;
   const user = await realm.transaction(async (tx) => {
+    await realm.assertRoomForAccount(tx);
     const invited = await insertInvitedUser(tx, input).catch((err: unknown) => {
       throw emailTaken(err);
     });

@@ -71,7 +71,7 @@ function loginThrottles(deps: ServiceDeps<'auth'>, realm: 'tenant' | 'admin'): R
 /** `/api/v1/auth/...`: tenant users' and platform admins' sign-in, tokens and accounts. */
 export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/auth');
-  const tenant = (req: { identity?: Identity }) => tenantRealm(deps.tenants, tenantOf(req));
+  const tenant = (req: { identity?: Identity }) => tenantRealm(deps.tenants, deps.entitlements, tenantOf(req));
   const admins = adminRealm(deps.db);
 
   api.post(
@@ -152,7 +152,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openap
     },
     async (req, res) => {
       const { tenantId, userId } = tenantUserOf(req);
-      res.json(await me(tenantRealm(deps.tenants, tenantId), userId));
+      res.json(await me(tenantRealm(deps.tenants, deps.entitlements, tenantId), userId));
     },
   );
   api.post(
@@ -167,7 +167,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openap
     },
     async (req, res) => {
       const { tenantId, userId } = tenantUserOf(req);
-      await changePassword(authDeps, tenantRealm(deps.tenants, tenantId), userId, req.body);
+      await changePassword(authDeps, tenantRealm(deps.tenants, deps.entitlements, tenantId), userId, req.body);
       res.status(204).end();
     },
   );
@@ -175,7 +175,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openap
   const UserId = z.object({ id: z.uuid() });
   const Role = z.enum(TENANT_ROLES);
   const actor = (req: { identity?: Identity }) => ({ userId: tenantUserOf(req).userId, role: req.identity!.roles[0] ?? 'viewer' });
-  const users = (req: { identity?: Identity }) => tenantRealm(deps.tenants, tenantUserOf(req).tenantId);
+  const users = (req: { identity?: Identity }) => tenantRealm(deps.tenants, deps.entitlements, tenantUserOf(req).tenantId);
 
   api.get(
     '/users',

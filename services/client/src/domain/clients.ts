@@ -1,4 +1,15 @@
-import { ErrorCode, AppError, assertMayAssign, changeableRecord, NotFoundError, type Actor, type TenantPoolCache, uniqueConflict } from '@codex/shared';
+import {
+  ErrorCode,
+  AppError,
+  assertMayAssign,
+  assertWithinLimit,
+  changeableRecord,
+  NotFoundError,
+  type Actor,
+  type Entitlements,
+  type TenantPoolCache,
+  uniqueConflict,
+} from '@codex/shared';
 import { findClient, insertClient, listClients, setClientDeleted, updateClient, type Client, type ClientInput, type ClientQuery } from '../db/clients-repo';
 
 const NOT_FOUND = () => new NotFoundError('Client not found', ErrorCode.CLIENT_NOT_FOUND);
@@ -8,11 +19,13 @@ function uniqueClash(err: unknown): never {
   throw uniqueConflict(err, 'client', ErrorCode.CLIENT_EXISTS, { clients_email_key: 'email', clients_external_id_key: 'externalId' });
 }
 
-export async function createClient(tenants: TenantPoolCache, actor: Actor, input: ClientInput): Promise<Client> {
+/** A new client, within the tenant's plan (403 PLAN_LIMIT_REACHED at its maximum, exact under concurrent creates). */
+export async function createClient(tenants: TenantPoolCache, entitlements: Entitlements, actor: Actor, input: ClientInput): Promise<Client> {
   assertMayAssign(actor, input.ownerId);
-  return tenants.withConnection(actor.tenantId, (db) =>
-    insertClient(db, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }).catch(uniqueClash),
-  );
+  return tenants.transaction(actor.tenantId, async (tx) => {
+    await assertWithinLimit(tx, entitlements, actor.tenantId, 'clients');
+    return insertClient(tx, { ...input, ownerId: input.ownerId ?? actor.userId, createdBy: actor.userId }).catch(uniqueClash);
+  });
 }
 
 export async function getClient(tenants: TenantPoolCache, actor: Actor, id: string): Promise<Client> {

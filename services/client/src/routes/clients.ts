@@ -131,7 +131,7 @@ export function clientRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegist
     },
     idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
     async (req, res) => {
-      const client = await createClient(tenants, tenantUserOf(req), { ...req.body, ownerId: req.body.ownerId ?? null });
+      const client = await createClient(tenants, deps.entitlements, tenantUserOf(req), { ...req.body, ownerId: req.body.ownerId ?? null });
       withVersionEtag(res, client).status(201).location(`/api/v1/client/clients/${client.id}`).json(client);
     },
   );

@@ -11,6 +11,8 @@ import {
   type ServiceClients,
   type TenantPoolCache,
   uniqueConflict,
+  requireFeature,
+  type Entitlements,
 } from '@codex/shared';
 import { activitiesOf, findActivity, insertActivity, setActivityCompleted, type ActivityInput } from '../db/activities-repo';
 import { findContact, insertContact, listContacts, softDeleteContact, updateContact, type ContactInput } from '../db/contacts-repo';
@@ -33,6 +35,7 @@ import { DEFAULT_STAGES, dealStateIn } from './crm-rules';
 export interface CrmDeps {
   tenants: TenantPoolCache;
   clients: ServiceClients;
+  entitlements: Entitlements;
 }
 
 const notFound = (what: 'Contact' | 'Deal' | 'Activity' | 'Pipeline') =>
@@ -143,6 +146,7 @@ export async function removeContact(deps: CrmDeps, actor: Actor, id: string) {
 }
 
 export async function createDeal(deps: CrmDeps, actor: Actor, input: DealInput & { stageId?: string; pipelineId?: string }) {
+  await requireFeature(deps.entitlements, actor.tenantId, 'crm.deals');
   assertMayAssign(actor, input.ownerId);
   await assertClientExists(deps.clients, actor, input.clientId);
   return deps.tenants.transaction(actor.tenantId, async (tx) => {

@@ -95,7 +95,7 @@ const CreateActivity = z
 /** `/api/v1/crm/...`: contacts, deals, pipelines and stages, activities, timelines. */
 export function crmRoutes(deps: ServiceDeps<'crm'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/crm');
-  const crmDeps: crm.CrmDeps = { tenants: deps.tenants, clients: deps.clients };
+  const crmDeps: crm.CrmDeps = { tenants: deps.tenants, clients: deps.clients, entitlements: deps.entitlements };
   const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
   const reads = { access: 'user', permission: 'crm:read' } as const;
   const writes = { access: 'user', permission: 'crm:write' } as const;

@@ -1,0 +1,13 @@
+import { countInTenant, type Queryable } from '@codex/shared';
+
+export interface TenantDataUsage {
+  users: number;
+  clients: number;
+  storageBytes: number;
+}
+
+/** What a tenant's database holds that its plan limits, counted as the services that enforce the limits count. */
+export async function tenantDataUsage(db: Queryable): Promise<TenantDataUsage> {
+  const [users, clients, storageBytes] = [await countInTenant(db, 'users'), await countInTenant(db, 'clients'), await countInTenant(db, 'storageBytes')];
+  return { users, clients, storageBytes };
+}
