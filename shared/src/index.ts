@@ -45,3 +45,4 @@ export * from './plans/plan-store';
 export * from './plans/entitlements';
 export * from './plans/limits';
 export * from './db/audit';
+export * from './client-links';

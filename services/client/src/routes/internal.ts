@@ -2,10 +2,10 @@ import { ApiRouter, ClientKeys, ClientLookup, ClientLookupAnswer, requireCaller,
 import { z } from 'zod';
 import { linkableClient, lookupClients } from '../domain/client-links';
 
-/** `/internal/...`: for the CRM, which links contacts and deals to clients, with a service JWT naming the tenant. */
+/** `/internal/...`: for the services that link records to clients (the CRM's contacts and deals, the subscription service's subscriptions), with a service JWT naming the tenant. */
 export function internalRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/internal');
-  api.router.use(requireCaller('crm'));
+  api.router.use(requireCaller('crm', 'subscription'));
   api.get(
     '/clients/:id',
     {

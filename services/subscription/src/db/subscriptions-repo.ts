@@ -1,0 +1,134 @@
+import type { Queryable } from '@codex/shared';
+
+export type SubscriptionStatus = 'trialing' | 'active' | 'paused' | 'canceled';
+
+export interface Subscription {
+  id: string;
+  clientId: string;
+  priceId: string;
+  quantity: number;
+  status: SubscriptionStatus;
+  anchorAt: Date;
+  trialEnd: Date | null;
+  currentPeriodStart: Date;
+  currentPeriodEnd: Date;
+  cancelAtPeriodEnd: boolean;
+  pausedAt: Date | null;
+  canceledAt: Date | null;
+  version: number;
+  createdBy: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+interface SubscriptionRow {
+  id: string;
+  client_id: string;
+  price_id: string;
+  quantity: number;
+  status: SubscriptionStatus;
+  anchor_at: Date;
+  trial_end: Date | null;
+  current_period_start: Date;
+  current_period_end: Date;
+  cancel_at_period_end: boolean;
+  paused_at: Date | null;
+  canceled_at: Date | null;
+  version: number;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toSubscription = (row: SubscriptionRow): Subscription => ({
+  id: row.id,
+  clientId: row.client_id,
+  priceId: row.price_id,
+  quantity: row.quantity,
+  status: row.status,
+  anchorAt: row.anchor_at,
+  trialEnd: row.trial_end,
+  currentPeriodStart: row.current_period_start,
+  currentPeriodEnd: row.current_period_end,
+  cancelAtPeriodEnd: row.cancel_at_period_end,
+  pausedAt: row.paused_at,
+  canceledAt: row.canceled_at,
+  version: row.version,
+  createdBy: row.created_by,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export type SubscriptionState = Omit<Subscription, 'id' | 'version' | 'createdBy' | 'createdAt' | 'updatedAt'>;
+
+export async function insertSubscription(db: Queryable, state: SubscriptionState, createdBy: string): Promise<Subscription> {
+  const { rows } = await db.query<SubscriptionRow>(
+    `INSERT INTO subscriptions (client_id, price_id, quantity, status, anchor_at, trial_end, current_period_start, current_period_end,
+       cancel_at_period_end, paused_at, canceled_at, created_by)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
+    [
+      state.clientId,
+      state.priceId,
+      state.quantity,
+      state.status,
+      state.anchorAt,
+      state.trialEnd,
+      state.currentPeriodStart,
+      state.currentPeriodEnd,
+      state.cancelAtPeriodEnd,
+      state.pausedAt,
+      state.canceledAt,
+      createdBy,
+    ],
+  );
+  return toSubscription(rows[0]!);
+}
+
+export async function findSubscription(db: Queryable, id: string, lock = false): Promise<Subscription | undefined> {
+  const { rows } = await db.query<SubscriptionRow>(`SELECT * FROM subscriptions WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+  return rows[0] && toSubscription(rows[0]);
+}
+
+export async function listSubscriptions(db: Queryable, filter: { clientId?: string; limit: number; offset: number }): Promise<Subscription[]> {
+  const { rows } = await db.query<SubscriptionRow>(
+    `SELECT * FROM subscriptions WHERE ($1::uuid IS NULL OR client_id = $1) ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3`,
+    [filter.clientId ?? null, filter.limit, filter.offset],
+  );
+  return rows.map(toSubscription);
+}
+
+export async function saveSubscription(db: Queryable, id: string, state: SubscriptionState): Promise<Subscription> {
+  const { rows } = await db.query<SubscriptionRow>(
+    `UPDATE subscriptions SET price_id = $2, quantity = $3, status = $4, anchor_at = $5, trial_end = $6, current_period_start = $7,
+       current_period_end = $8, cancel_at_period_end = $9, paused_at = $10, canceled_at = $11, version = version + 1
+     WHERE id = $1 RETURNING *`,
+    [
+      id,
+      state.priceId,
+      state.quantity,
+      state.status,
+      state.anchorAt,
+      state.trialEnd,
+      state.currentPeriodStart,
+      state.currentPeriodEnd,
+      state.cancelAtPeriodEnd,
+      state.pausedAt,
+      state.canceledAt,
+    ],
+  );
+  return toSubscription(rows[0]!);
+}
+
+export async function insertSubscriptionChange(
+  db: Queryable,
+  change: { subscriptionId: string; kind: string; prorationMinor?: number; currency?: string; details?: object; actorId: string },
+): Promise<void> {
+  await db.query('INSERT INTO subscription_changes (subscription_id, kind, proration_minor, currency, details, actor_id) VALUES ($1, $2, $3, $4, $5, $6)', [
+    change.subscriptionId,
+    change.kind,
+    change.prorationMinor ?? 0,
+    change.currency ?? null,
+    JSON.stringify(change.details ?? {}),
+    change.actorId,
+  ]);
+}
