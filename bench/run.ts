@@ -10,6 +10,8 @@ import {
   createLogger,
   createServiceDeps,
   createServiceTokenSigner,
+  Entitlements,
+  evaluateFlag,
   loadConfig,
   loadLauncherConfig,
   migratePlatform,
@@ -90,7 +92,59 @@ async function peakMemoryMiB(pid: number): Promise<number> {
   return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
 }
 
+/** Calls per second of `fn` over about `ms` milliseconds, after a warm-up, and the time of one call in µs. */
+async function perCall(fn: () => unknown, ms = 1_000): Promise<{ perSecond: number; micros: number }> {
+  for (let i = 0; i < 10_000; i += 1) await fn();
+  let calls = 0;
+  const started = process.hrtime.bigint();
+  const until = started + BigInt(ms) * 1_000_000n;
+  while (process.hrtime.bigint() < until) {
+    for (let i = 0; i < 1_000; i += 1) await fn();
+    calls += 1_000;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { perSecond: Math.round(calls / seconds), micros: (seconds * 1e6) / calls };
+}
+
 const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promise<Measurement[]> }> = {
+  plans: {
+    description: 'flag evaluation and the plan lookup per request, in process, with the cached entitlements (target < 5 µs)',
+    async run(ctx) {
+      const tenant = await newTenant(ctx);
+      const tenantId = tenant.tenant.id;
+      for (let i = 0; i < 20; i += 1)
+        await ctx.deps.db.query(
+          `INSERT INTO feature_flags (key, rollout, variants) VALUES ($1, '{"percentage": 30, "stickiness": "tenant"}', '[{"name":"a","weight":50},{"name":"b","weight":50}]') ON CONFLICT DO NOTHING`,
+          [`bench.flag-${i}`],
+        );
+      ctx.cleanup.push(async () => {
+        await ctx.deps.db.query(`DELETE FROM feature_flags WHERE key LIKE 'bench.flag-%'`);
+      });
+      const entitlements = new Entitlements(ctx.deps.db, { pollMs: 60_000 });
+      ctx.cleanup.push(async () => entitlements.close());
+      const inForce = (await entitlements.of(tenantId))!;
+      const flag = (await entitlements.allFlags()).find((f) => f.key === 'bench.flag-0')!;
+      const context = { tenantId, planCode: inForce.plan.code, planFeatures: inForce.plan.features };
+      const one = await perCall(() => evaluateFlag(flag, context));
+      const feature = await perCall(() => entitlements.hasFeature(tenantId, 'bench.flag-7'));
+      const lookup = await perCall(() => entitlements.of(tenantId));
+      const row = (target: string, measured: { perSecond: number; micros: number }): Measurement => ({
+        scenario: 'plans',
+        target,
+        requestsPerSecond: measured.perSecond,
+        p50: 0,
+        p99: 0,
+        errors: 0,
+        ratio: `${(measured.micros / 5).toFixed(2)}× of 5 µs`,
+        note: `${measured.micros.toFixed(2)} µs per call (calls/s in the req/s column)`,
+      });
+      return [
+        row('evaluateFlag, one flag (rollout + variants)', one),
+        row('hasFeature via the cached evaluator (20 flags)', feature),
+        row("the gateway's plan lookup per request (cached)", lookup),
+      ];
+    },
+  },
   health: {
     description: "a service's /health vs a bare node:http server answering the same JSON",
     async run(ctx) {
