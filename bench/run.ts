@@ -138,7 +138,27 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
         ratio: `${(measured.micros / 5).toFixed(2)}× of 5 µs`,
         note: `${measured.micros.toFixed(2)} µs per call (calls/s in the req/s column)`,
       });
+      // The authenticated GET through a gateway enforcing plans and one that does not, same auth service and tenant.
+      const auth = await start(ctx, 'services/auth/src/main.ts', { AUTH_PORT: '0' });
+      const enforcing = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url });
+      const plain = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url, PLAN_LIMITS: 'off' });
+      const user = await signUp(enforcing.url, tenant.apiKey.key);
+      const headers = { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` };
+      const off = await load({ url: `${plain.url}/api/v1/auth/me`, headers, durationSeconds: DURATION });
+      const on = await load({ url: `${enforcing.url}/api/v1/auth/me`, headers, durationSeconds: DURATION });
+      const fixed = { durationSeconds: DURATION, overallRate: 500, connections: 20 };
+      const offFixed = await load({ url: `${plain.url}/api/v1/auth/me`, headers, ...fixed });
+      const onFixed = await load({ url: `${enforcing.url}/api/v1/auth/me`, headers, ...fixed });
       return [
+        { scenario: 'plans', target: 'GET /auth/me, gateway PLAN_LIMITS=off', ...off },
+        { scenario: 'plans', target: 'GET /auth/me, gateway enforcing the plan', ...on, ratio: ratio(on.requestsPerSecond, off.requestsPerSecond) },
+        { scenario: 'plans @500/s', target: 'GET /auth/me, gateway PLAN_LIMITS=off', ...offFixed },
+        {
+          scenario: 'plans @500/s',
+          target: 'GET /auth/me, gateway enforcing the plan',
+          ...onFixed,
+          note: `p99 ${onFixed.p99 - offFixed.p99 >= 0 ? '+' : ''}${(onFixed.p99 - offFixed.p99).toFixed(2)} ms`,
+        },
         row('evaluateFlag, one flag (rollout + variants)', one),
         row('hasFeature via the cached evaluator (20 flags)', feature),
         row("the gateway's plan lookup per request (cached)", lookup),

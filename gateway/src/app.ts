@@ -71,7 +71,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
         '/api/v1',
         createRateLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, limit: rateLimitPerIp, redis: sharedCounters(deps) }),
         authenticate(keys, tokens, keyUsage),
-        planLimits(deps.entitlements, quota),
+        ...(config.gateway.planLimits ? [planLimits(deps.entitlements, quota)] : []),
         createRateLimit({
           name: 'gateway-key',
           windowMs: rateLimitWindowMs,

@@ -102,6 +102,9 @@ const gatewaySettings = z
     RATE_LIMIT_WINDOW_MS: positiveInt.default(60_000),
     API_KEY_CACHE_MS: positiveInt.default(30_000),
     API_KEY_USAGE_FLUSH_MS: positiveInt.default(60_000),
+    // Tenants' plan limits in the gateway (per-key rate from the plan, monthly call quota); `off` is the
+    // operator's valve should plan data be wrong, and the benchmark's baseline.
+    PLAN_LIMITS: z.enum(['on', 'off']).default('on'),
     // Who may read the gateway's /metrics and /health/services: loopback and private networks by default.
     OPS_ALLOW_FROM: z
       .string()
@@ -126,6 +129,7 @@ const gatewaySettings = z
       rateLimitWindowMs: env.RATE_LIMIT_WINDOW_MS,
       apiKeyCacheMs: env.API_KEY_CACHE_MS,
       apiKeyUsageFlushMs: env.API_KEY_USAGE_FLUSH_MS,
+      planLimits: env.PLAN_LIMITS === 'on',
       opsAllowFrom: env.OPS_ALLOW_FROM,
     },
   }));
