@@ -4,6 +4,18 @@ export type FlagFields = Omit<FeatureFlag, 'version' | 'createdAt' | 'updatedAt'
 
 type FlagRow = Parameters<typeof toFeatureFlag>[0];
 
+/** A flag's columns in order: key, description, enabled, default_value, plan_values, tenant_overrides, rollout, variants. */
+const flagValues = (flag: FlagFields) => [
+  flag.key,
+  flag.description,
+  flag.enabled,
+  flag.defaultValue,
+  JSON.stringify(flag.planValues),
+  JSON.stringify(flag.tenantOverrides),
+  flag.rollout && JSON.stringify(flag.rollout),
+  JSON.stringify(flag.variants),
+];
+
 export async function findFlag(db: Queryable, key: string, lock = false): Promise<FeatureFlag | undefined> {
   const { rows } = await db.query<FlagRow>(`SELECT * FROM feature_flags WHERE key = $1${lock ? ' FOR UPDATE' : ''}`, [key]);
   return rows[0] && toFeatureFlag(rows[0]);
@@ -14,16 +26,7 @@ export async function insertFlag(db: Queryable, flag: FlagFields): Promise<Featu
   const { rows } = await db.query<FlagRow>(
     `INSERT INTO feature_flags (key, description, enabled, default_value, plan_values, tenant_overrides, rollout, variants)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (key) DO NOTHING RETURNING *`,
-    [
-      flag.key,
-      flag.description,
-      flag.enabled,
-      flag.defaultValue,
-      JSON.stringify(flag.planValues),
-      JSON.stringify(flag.tenantOverrides),
-      flag.rollout && JSON.stringify(flag.rollout),
-      JSON.stringify(flag.variants),
-    ],
+    flagValues(flag),
   );
   return rows[0] && toFeatureFlag(rows[0]);
 }
@@ -33,16 +36,7 @@ export async function updateFlag(db: Queryable, flag: FlagFields): Promise<Featu
     `UPDATE feature_flags SET description = $2, enabled = $3, default_value = $4, plan_values = $5, tenant_overrides = $6,
        rollout = $7, variants = $8, version = version + 1
      WHERE key = $1 RETURNING *`,
-    [
-      flag.key,
-      flag.description,
-      flag.enabled,
-      flag.defaultValue,
-      JSON.stringify(flag.planValues),
-      JSON.stringify(flag.tenantOverrides),
-      flag.rollout && JSON.stringify(flag.rollout),
-      JSON.stringify(flag.variants),
-    ],
+    flagValues(flag),
   );
   return toFeatureFlag(rows[0]!);
 }

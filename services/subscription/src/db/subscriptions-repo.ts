@@ -61,25 +61,26 @@ const toSubscription = (row: SubscriptionRow): Subscription => ({
 
 export type SubscriptionState = Omit<Subscription, 'id' | 'version' | 'createdBy' | 'createdAt' | 'updatedAt'>;
 
+/** The changeable columns in order: price_id, quantity, status, anchor_at, trial_end, current_period_start/end, cancel_at_period_end, paused_at, canceled_at. */
+const stateValues = (state: SubscriptionState) => [
+  state.priceId,
+  state.quantity,
+  state.status,
+  state.anchorAt,
+  state.trialEnd,
+  state.currentPeriodStart,
+  state.currentPeriodEnd,
+  state.cancelAtPeriodEnd,
+  state.pausedAt,
+  state.canceledAt,
+];
+
 export async function insertSubscription(db: Queryable, state: SubscriptionState, createdBy: string): Promise<Subscription> {
   const { rows } = await db.query<SubscriptionRow>(
-    `INSERT INTO subscriptions (client_id, price_id, quantity, status, anchor_at, trial_end, current_period_start, current_period_end,
-       cancel_at_period_end, paused_at, canceled_at, created_by)
+    `INSERT INTO subscriptions (price_id, quantity, status, anchor_at, trial_end, current_period_start, current_period_end,
+       cancel_at_period_end, paused_at, canceled_at, client_id, created_by)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
-    [
-      state.clientId,
-      state.priceId,
-      state.quantity,
-      state.status,
-      state.anchorAt,
-      state.trialEnd,
-      state.currentPeriodStart,
-      state.currentPeriodEnd,
-      state.cancelAtPeriodEnd,
-      state.pausedAt,
-      state.canceledAt,
-      createdBy,
-    ],
+    [...stateValues(state), state.clientId, createdBy],
   );
   return toSubscription(rows[0]!);
 }
@@ -99,22 +100,10 @@ export async function listSubscriptions(db: Queryable, filter: { clientId?: stri
 
 export async function saveSubscription(db: Queryable, id: string, state: SubscriptionState): Promise<Subscription> {
   const { rows } = await db.query<SubscriptionRow>(
-    `UPDATE subscriptions SET price_id = $2, quantity = $3, status = $4, anchor_at = $5, trial_end = $6, current_period_start = $7,
-       current_period_end = $8, cancel_at_period_end = $9, paused_at = $10, canceled_at = $11, version = version + 1
-     WHERE id = $1 RETURNING *`,
-    [
-      id,
-      state.priceId,
-      state.quantity,
-      state.status,
-      state.anchorAt,
-      state.trialEnd,
-      state.currentPeriodStart,
-      state.currentPeriodEnd,
-      state.cancelAtPeriodEnd,
-      state.pausedAt,
-      state.canceledAt,
-    ],
+    `UPDATE subscriptions SET price_id = $1, quantity = $2, status = $3, anchor_at = $4, trial_end = $5, current_period_start = $6,
+       current_period_end = $7, cancel_at_period_end = $8, paused_at = $9, canceled_at = $10, version = version + 1
+     WHERE id = $11 RETURNING *`,
+    [...stateValues(state), id],
   );
   return toSubscription(rows[0]!);
 }
