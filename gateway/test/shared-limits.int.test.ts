@@ -28,6 +28,10 @@ describeWithRedis('rate limits shared through Redis (REDIS_URL)', () => {
     const [first, second] = [createTestDeps('gateway', db.url, env), createTestDeps('gateway', db.url, env)];
     deps.push(first, second);
     const [a, b] = [createApp(first), createApp(second)];
+    // Until its Redis connection is up an instance counts in process (by design); wait for both, so a slow
+    // connect on a loaded machine does not read as unshared limits.
+    for (let waited = 0; !(first.redis?.isReady && second.redis?.isReady) && waited < 5_000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
     const statuses = [];
     for (const app of [a, a, b, b]) statuses.push((await request(app).get('/api/v1/crm/health')).status);
     expect(statuses).toEqual([503, 503, 503, 429]);
