@@ -187,6 +187,20 @@ describe('plans and tier enforcement through the gateway', () => {
     expect((await platform.as(other).post('/api/v1/client/clients').send({ name: 'Mine' })).status).toBe(201);
   });
 
+  it("when content would take a tenant past its plan's storage, then 403 PLAN_LIMIT_REACHED and nothing is saved", async () => {
+    const planCode = await planWith({ storageBytes: 200 });
+    const tenant = await platform.newTenant();
+    await moveTo(tenant, planCode);
+    await platform.deps.client!.entitlements.refresh();
+    const save = (slug: string, body: string) =>
+      platform.as(tenant).post('/api/v1/client/content').send({ type: 'page', slug, title: slug, bodyFormat: 'markdown', body });
+    expect((await save('small', 'x'.repeat(100))).status).toBe(201);
+    const refused = await save('large', 'x'.repeat(150));
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'PLAN_LIMIT_REACHED', details: { limit: 'storageBytes', max: 200 } });
+    expect((await platform.as(tenant).get('/api/v1/subscription/entitlements')).body.usage.storageBytes).toBe(102);
+  });
+
   it('when a tenant at its max users signs up one more, then 403 PLAN_LIMIT_REACHED', async () => {
     const planCode = await planWith({ maxUsers: 1 });
     const tenant = await platform.newTenant();

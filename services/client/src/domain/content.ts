@@ -1,4 +1,15 @@
-import { ErrorCode, changeableRecord, uniqueConflict, NotFoundError, ValidationError, type Actor, type PoolClient, type TenantPoolCache } from '@codex/shared';
+import {
+  assertRoomForContent,
+  ErrorCode,
+  changeableRecord,
+  type Entitlements,
+  uniqueConflict,
+  NotFoundError,
+  ValidationError,
+  type Actor,
+  type PoolClient,
+  type TenantPoolCache,
+} from '@codex/shared';
 import {
   deleteEntry,
   findEntry,
@@ -23,8 +34,12 @@ async function lockedEntry(tx: PoolClient, actor: Actor, id: string, expectedVer
   return changeableRecord(actor, await findEntry(tx, id, true), NOT_FOUND, expectedVersion);
 }
 
-export const createEntry = (tenants: TenantPoolCache, actor: Actor, input: ContentInput) =>
-  tenants.transaction(actor.tenantId, (tx) => insertEntry(tx, input, actor.userId).catch(slugClash));
+/** Every saved version counts towards the plan's storage (403 PLAN_LIMIT_REACHED past it). */
+export const createEntry = (tenants: TenantPoolCache, entitlements: Entitlements, actor: Actor, input: ContentInput) =>
+  tenants.transaction(actor.tenantId, async (tx) => {
+    await assertRoomForContent(tx, entitlements, actor.tenantId, input.body);
+    return insertEntry(tx, input, actor.userId).catch(slugClash);
+  });
 
 export async function getEntry(tenants: TenantPoolCache, actor: Actor, id: string) {
   const entry = await tenants.withConnection(actor.tenantId, (db) => findEntry(db, id));
@@ -43,9 +58,17 @@ export async function entryVersions(tenants: TenantPoolCache, actor: Actor, id: 
 }
 
 /** Saves a new version; the live (published) version changes only when published again. */
-export const changeEntry = (tenants: TenantPoolCache, actor: Actor, id: string, expectedVersion: number, changes: Partial<ContentInput>) =>
+export const changeEntry = (
+  tenants: TenantPoolCache,
+  entitlements: Entitlements,
+  actor: Actor,
+  id: string,
+  expectedVersion: number,
+  changes: Partial<ContentInput>,
+) =>
   tenants.transaction(actor.tenantId, async (tx) => {
-    await lockedEntry(tx, actor, id, expectedVersion);
+    const entry = await lockedEntry(tx, actor, id, expectedVersion);
+    await assertRoomForContent(tx, entitlements, actor.tenantId, changes.body ?? entry.body);
     return updateEntry(tx, id, changes, actor.userId).catch(slugClash);
   });
 

@@ -91,7 +91,7 @@ export function contentRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegis
       ...write,
     },
     async (req, res) => {
-      const entry = await createEntry(tenants, tenantUserOf(req), req.body);
+      const entry = await createEntry(tenants, deps.entitlements, tenantUserOf(req), req.body);
       withVersionEtag(res, entry).status(201).location(`/api/v1/client/content/${entry.id}`).json(entry);
     },
   );
@@ -126,10 +126,11 @@ export function contentRoutes(deps: ServiceDeps<'client'>, openapi: OpenApiRegis
       const { version, ...changes } = req.body;
       const entry = await changeEntry(
         tenants,
+        deps.entitlements,
         tenantUserOf(req),
         req.params.id,
         requiredVersion(req.get('if-match'), version),
-        changes as Parameters<typeof changeEntry>[4],
+        changes as Parameters<typeof changeEntry>[5],
       );
       withVersionEtag(res, entry).json(entry);
     },
