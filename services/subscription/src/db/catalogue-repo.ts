@@ -111,6 +111,10 @@ export async function insertPrice(
 }
 
 export async function findPrice(db: Queryable, id: string): Promise<Price | undefined> {
-  const { rows } = await db.query<PriceRow>('SELECT * FROM prices WHERE id = $1', [id]);
-  return rows[0] && toPrice(rows[0]);
+  return (await findPrices(db, [id]))[0];
+}
+
+export async function findPrices(db: Queryable, ids: string[]): Promise<Price[]> {
+  const { rows } = await db.query<PriceRow>('SELECT * FROM prices WHERE id = ANY($1::uuid[])', [ids]);
+  return rows.map(toPrice);
 }

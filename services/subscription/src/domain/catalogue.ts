@@ -10,7 +10,7 @@ import {
   type ServiceClients,
   type TenantPoolCache,
 } from '@codex/shared';
-import { findPrice, findProduct, insertPrice, insertProduct, listProducts, updateProduct, type Product } from '../db/catalogue-repo';
+import { findPrice, findPrices, findProduct, insertPrice, insertProduct, listProducts, updateProduct, type Product } from '../db/catalogue-repo';
 import {
   findSubscription,
   insertSubscription,
@@ -77,11 +77,18 @@ async function recurringPrice(db: Parameters<typeof findPrice>[0], priceId: stri
   return { ...price, interval: price.interval };
 }
 
-async function view(db: Parameters<typeof findPrice>[0], subscription: Subscription, now: Date): Promise<SubscriptionView> {
-  const price = (await findPrice(db, subscription.priceId))!;
-  const interval = price.interval!;
-  return { ...subscription, ...subscriptionAt(subscription, interval, now), price: { amountMinor: price.amountMinor, currency: price.currency, interval } };
+/** Subscriptions as they stand at `now`, with their prices (read in one query). */
+async function views(db: Parameters<typeof findPrice>[0], found: Subscription[], now: Date): Promise<SubscriptionView[]> {
+  const prices = new Map((await findPrices(db, [...new Set(found.map((s) => s.priceId))])).map((price) => [price.id, price]));
+  return found.map((subscription) => {
+    const price = prices.get(subscription.priceId)!;
+    // Subscriptions are made only on recurring prices.
+    const interval = price.interval!;
+    return { ...subscription, ...subscriptionAt(subscription, interval, now), price: { amountMinor: price.amountMinor, currency: price.currency, interval } };
+  });
 }
+
+const view = async (db: Parameters<typeof findPrice>[0], subscription: Subscription, now: Date) => (await views(db, [subscription], now))[0]!;
 
 export async function subscribe(
   deps: CatalogueDeps,
@@ -111,7 +118,7 @@ export async function subscription(deps: CatalogueDeps, actor: Actor, id: string
 }
 
 export function subscriptions(deps: CatalogueDeps, actor: Actor, filter: { clientId?: string; limit: number; offset: number }, now = new Date()) {
-  return deps.tenants.withConnection(actor.tenantId, async (db) => Promise.all((await listSubscriptions(db, filter)).map((s) => view(db, s, now))));
+  return deps.tenants.withConnection(actor.tenantId, async (db) => views(db, await listSubscriptions(db, filter), now));
 }
 
 const CHANGE_KIND: Record<SubscriptionAction, string> = {

@@ -89,9 +89,6 @@ const ChangeSubscription = z
 const Cancel = z.strictObject({ atPeriodEnd: z.boolean().default(true).describe('Cancel when the period ends (default) or now') });
 const SubscriptionQuery = Page.extend({ clientId: z.uuid().optional() });
 
-/** Serialises dates the way the contract says (ISO instants). */
-const json = (subscription: catalogue.SubscriptionView) => JSON.parse(JSON.stringify(subscription)) as unknown;
-
 /** `/api/v1/subscription/products|subscriptions`: a tenant's own catalogue and its clients' subscriptions. */
 export function catalogueRoutes(deps: ServiceDeps<'subscription'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/subscription');
@@ -191,7 +188,7 @@ export function catalogueRoutes(deps: ServiceDeps<'subscription'>, openapi: Open
       ...reads,
     },
     async (req, res) => {
-      res.json({ items: (await catalogue.subscriptions(catalogueDeps, tenantUserOf(req), req.query)).map(json) });
+      res.json({ items: await catalogue.subscriptions(catalogueDeps, tenantUserOf(req), req.query) });
     },
   );
   api.post(
@@ -207,7 +204,7 @@ export function catalogueRoutes(deps: ServiceDeps<'subscription'>, openapi: Open
     once,
     async (req, res) => {
       const created = await catalogue.subscribe(catalogueDeps, tenantUserOf(req), req.body);
-      res.status(201).location(`/api/v1/subscription/subscriptions/${created.id}`).json(json(created));
+      res.status(201).location(`/api/v1/subscription/subscriptions/${created.id}`).json(created);
     },
   );
   api.get(
@@ -221,7 +218,7 @@ export function catalogueRoutes(deps: ServiceDeps<'subscription'>, openapi: Open
       ...reads,
     },
     async (req, res) => {
-      res.json(json(await catalogue.subscription(catalogueDeps, tenantUserOf(req), req.params.id)));
+      res.json(await catalogue.subscription(catalogueDeps, tenantUserOf(req), req.params.id));
     },
   );
   api.patch(
@@ -237,7 +234,7 @@ export function catalogueRoutes(deps: ServiceDeps<'subscription'>, openapi: Open
       ...writes,
     },
     async (req, res) => {
-      res.json(json(await catalogue.act(catalogueDeps, tenantUserOf(req), req.params.id, 'change', req.body)));
+      res.json(await catalogue.act(catalogueDeps, tenantUserOf(req), req.params.id, 'change', req.body));
     },
   );
   const steps = [
@@ -258,7 +255,7 @@ export function catalogueRoutes(deps: ServiceDeps<'subscription'>, openapi: Open
         ...writes,
       },
       async (req, res) => {
-        res.json(json(await catalogue.act(catalogueDeps, tenantUserOf(req), req.params.id, action)));
+        res.json(await catalogue.act(catalogueDeps, tenantUserOf(req), req.params.id, action));
       },
     );
   }
@@ -275,7 +272,7 @@ export function catalogueRoutes(deps: ServiceDeps<'subscription'>, openapi: Open
       ...writes,
     },
     async (req, res) => {
-      res.json(json(await catalogue.act(catalogueDeps, tenantUserOf(req), req.params.id, 'cancel', { atPeriodEnd: req.body.atPeriodEnd })));
+      res.json(await catalogue.act(catalogueDeps, tenantUserOf(req), req.params.id, 'cancel', { atPeriodEnd: req.body.atPeriodEnd }));
     },
   );
 
