@@ -237,6 +237,8 @@ describe('plans and tier enforcement through the gateway', () => {
 
   it('when a tenant is suspended, then its API answers 403 but its entitlements still answer', async () => {
     const tenant = await platform.newTenant();
+    // Read while active first: the suspension must show although the subscription service has cached the plan.
+    expect((await platform.as(tenant).get('/api/v1/subscription/entitlements')).body.status).toBe('active');
     await platform.deps.admin!.db.query(`UPDATE tenants SET status = 'suspended' WHERE id = $1`, [tenant.id]);
     const gatewayDeps = createTestDeps('gateway', platform.bed.db.url, {
       SUBSCRIPTION_URL: platform.services.subscription!.url,

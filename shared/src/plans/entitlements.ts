@@ -4,24 +4,29 @@ import { periodAt, type Period } from './periods';
 import { entitlementsEpoch, findTenantPlan, listFeatureFlags, type FeatureFlag, type PlanVersion, type TenantPlanRow } from './plan-store';
 import { inRollout, pickVariant } from './rollout';
 
-/** A tenant's plan as in force now: the version, its period, its limits and features. */
-export interface TenantEntitlements {
-  tenantId: string;
-  tenantStatus: string;
+/** A tenant's plan as in force: the version, its period, and a change waiting for the period's end. */
+export interface PlanInForce {
   plan: PlanVersion;
   period: Period;
+  pending: PlanVersion | null;
+}
+
+/** A tenant's plan as in force now: the version, its period, its limits and features. */
+export interface TenantEntitlements extends PlanInForce {
+  tenantId: string;
 }
 
 /**
- * The plan in force at `now`. Within the stored period, the stored version;
- * once it has ended, the pending change if one waits, else the plan's latest
- * version (subscribers move to a new version at their next period), and the
- * period that contains `now`. Pure: a cache may hold the row past a period's end.
+ * The plan in force at `now`. Within the stored period, the stored version
+ * (and the change waiting for its end); once it has ended, the pending change
+ * if one waited, else the plan's latest version (subscribers move to a new
+ * version at their next period), and the period that contains `now`. Pure: a
+ * cache may hold the row past a period's end.
  */
-export function planInForce(row: TenantPlanRow, now: Date): { plan: PlanVersion; period: Period } {
-  if (now < row.periodEnd) return { plan: row.current, period: { start: row.periodStart, end: row.periodEnd } };
+export function planInForce(row: TenantPlanRow, now: Date): PlanInForce {
+  if (now < row.periodEnd) return { plan: row.current, period: { start: row.periodStart, end: row.periodEnd }, pending: row.pending };
   const plan = row.pending ?? row.latest;
-  return { plan, period: periodAt(row.anchorAt, plan.interval, now) };
+  return { plan, period: periodAt(row.anchorAt, plan.interval, now), pending: null };
 }
 
 export interface FlagContext {
@@ -53,6 +58,13 @@ export function evaluateFlag(flag: FeatureFlag, context: FlagContext): FlagValue
   const variant = pickVariant(flag.key, stickyId(flag, context), flag.variants);
   return variant === undefined ? { enabled } : { enabled, variant };
 }
+
+const flagContext = (entitlements: TenantEntitlements, userId?: string): FlagContext => ({
+  tenantId: entitlements.tenantId,
+  planCode: entitlements.plan.code,
+  planFeatures: entitlements.plan.features,
+  userId,
+});
 
 const stickyId = (flag: FeatureFlag, context: FlagContext) =>
   flag.rollout?.stickiness === 'user' && context.userId ? `${context.tenantId}:${context.userId}` : context.tenantId;
@@ -95,13 +107,15 @@ export class Entitlements {
     }
     const found = await row;
     if (!found) return undefined;
-    return { tenantId, tenantStatus: found.tenantStatus, ...planInForce(found, now) };
+    return { tenantId, ...planInForce(found, now) };
   }
 
-  /** Every flag, evaluated for a tenant (and user). */
-  async evaluateAll(context: FlagContext): Promise<Record<string, FlagValue>> {
-    const flags = await this.allFlags();
-    return Object.fromEntries(flags.map((flag) => [flag.key, evaluateFlag(flag, context)]));
+  /** Every flag's value for a tenant (and one of its users), on the plan in force; none for a tenant with no plan. */
+  async flagsFor(tenantId: string, userId?: string): Promise<Record<string, FlagValue>> {
+    const inForce = await this.of(tenantId);
+    if (!inForce) return {};
+    const context = flagContext(inForce, userId);
+    return Object.fromEntries((await this.allFlags()).map((flag) => [flag.key, evaluateFlag(flag, context)]));
   }
 
   /** Whether the tenant has a feature: by a flag of that key when there is one, else by its plan's feature set. */
@@ -109,16 +123,19 @@ export class Entitlements {
     const entitlements = await this.of(tenantId);
     if (!entitlements) return false;
     const flag = (await this.allFlags()).find((f) => f.key === feature);
-    const context = { tenantId, planCode: entitlements.plan.code, planFeatures: entitlements.plan.features, userId };
-    return flag ? evaluateFlag(flag, context).enabled : entitlements.plan.features.includes(feature);
+    return flag ? evaluateFlag(flag, flagContext(entitlements, userId)).enabled : entitlements.plan.features.includes(feature);
   }
 
   async allFlags(): Promise<FeatureFlag[]> {
     this.startPolling();
-    this.flags ??= listFeatureFlags(this.db);
-    this.flags.catch(() => {
-      this.flags = undefined;
-    });
+    if (!this.flags) {
+      const loading = listFeatureFlags(this.db);
+      // A failed load is not kept: the next call tries again.
+      loading.catch(() => {
+        if (this.flags === loading) this.flags = undefined;
+      });
+      this.flags = loading;
+    }
     return this.flags;
   }
 

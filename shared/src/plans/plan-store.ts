@@ -26,7 +26,6 @@ export interface PlanVersion {
 /** A tenant's row in tenant_plans with the versions it names (the next one: pending, else the plan's latest). */
 export interface TenantPlanRow {
   tenantId: string;
-  tenantStatus: string;
   anchorAt: Date;
   periodStart: Date;
   periodEnd: Date;
@@ -109,11 +108,10 @@ export async function findPlanVersion(db: Queryable, code: string, version?: num
   return rows[0] && toPlanVersion(rows[0]);
 }
 
-/** A tenant's plan row, or undefined for a tenant with none (not provisioned yet). */
-export async function findTenantPlan(db: Queryable, tenantId: string): Promise<TenantPlanRow | undefined> {
+/** A tenant's plan row (locked for a change when asked), or undefined for a tenant with none (not provisioned yet). */
+export async function findTenantPlan(db: Queryable, tenantId: string, lock = false): Promise<TenantPlanRow | undefined> {
   const { rows } = await db.query<{
     tenant_id: string;
-    status: string;
     anchor_at: Date;
     period_start: Date;
     period_end: Date;
@@ -121,22 +119,20 @@ export async function findTenantPlan(db: Queryable, tenantId: string): Promise<T
     pending: PlanVersionRow | null;
     latest: PlanVersionRow;
   }>(
-    `SELECT tp.tenant_id, t.status, tp.anchor_at, tp.period_start, tp.period_end,
+    `SELECT tp.tenant_id, tp.anchor_at, tp.period_start, tp.period_end,
             to_jsonb(cur) AS current, to_jsonb(pend) AS pending, to_jsonb(latest) AS latest
        FROM tenant_plans tp
-       JOIN tenants t ON t.id = tp.tenant_id
        JOIN plan_versions cur ON cur.plan_code = tp.plan_code AND cur.version = tp.plan_version
        JOIN plans p ON p.code = tp.plan_code
        JOIN plan_versions latest ON latest.plan_code = p.code AND latest.version = p.latest_version
        LEFT JOIN plan_versions pend ON pend.plan_code = tp.pending_plan_code AND pend.version = tp.pending_plan_version
-      WHERE tp.tenant_id = $1`,
+      WHERE tp.tenant_id = $1${lock ? ' FOR UPDATE OF tp' : ''}`,
     [tenantId],
   );
   const row = rows[0];
   if (!row) return undefined;
   return {
     tenantId: row.tenant_id,
-    tenantStatus: row.status,
     anchorAt: row.anchor_at,
     periodStart: row.period_start,
     periodEnd: row.period_end,

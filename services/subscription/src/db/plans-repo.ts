@@ -101,61 +101,23 @@ export async function updatePlanDetails(db: Queryable, code: string, changes: { 
   );
 }
 
-export interface StoredTenantPlan {
-  tenantId: string;
-  tenantStatus: string;
-  planCode: string;
-  planVersion: number;
-  anchorAt: Date;
-  periodStart: Date;
-  periodEnd: Date;
-  pendingPlanCode: string | null;
-  pendingPlanVersion: number | null;
-}
-
-/** A tenant's plan row, locked for a change when asked; undefined for an unknown tenant or one without a plan. */
-export async function findStoredTenantPlan(db: Queryable, tenantId: string, lock = false): Promise<StoredTenantPlan | undefined> {
-  const { rows } = await db.query<{
-    tenant_id: string;
-    status: string;
-    plan_code: string;
-    plan_version: number;
-    anchor_at: Date;
-    period_start: Date;
-    period_end: Date;
-    pending_plan_code: string | null;
-    pending_plan_version: number | null;
-  }>(`SELECT tp.*, t.status FROM tenant_plans tp JOIN tenants t ON t.id = tp.tenant_id WHERE tp.tenant_id = $1${lock ? ' FOR UPDATE OF tp' : ''}`, [tenantId]);
-  const row = rows[0];
-  return (
-    row && {
-      tenantId: row.tenant_id,
-      tenantStatus: row.status,
-      planCode: row.plan_code,
-      planVersion: row.plan_version,
-      anchorAt: row.anchor_at,
-      periodStart: row.period_start,
-      periodEnd: row.period_end,
-      pendingPlanCode: row.pending_plan_code,
-      pendingPlanVersion: row.pending_plan_version,
-    }
-  );
-}
-
-export async function tenantExists(db: Queryable, tenantId: string): Promise<string | undefined> {
+/** A tenant's status, or undefined for an unknown tenant. */
+export async function tenantStatus(db: Queryable, tenantId: string): Promise<string | undefined> {
   const { rows } = await db.query<{ status: string }>('SELECT status FROM tenants WHERE id = $1', [tenantId]);
   return rows[0]?.status;
 }
 
+/** Puts a tenant on a plan version for a period, with the change (if any) that waits for the period's end. */
 export async function saveTenantPlan(
   db: Queryable,
-  plan: Pick<StoredTenantPlan, 'tenantId' | 'planCode' | 'planVersion' | 'anchorAt' | 'periodStart' | 'periodEnd' | 'pendingPlanCode' | 'pendingPlanVersion'>,
+  tenantId: string,
+  plan: { plan: PlanVersion; anchorAt: Date; period: { start: Date; end: Date }; pending: PlanVersion | null },
 ): Promise<void> {
   await db.query(
     `UPDATE tenant_plans SET plan_code = $2, plan_version = $3, anchor_at = $4, period_start = $5, period_end = $6,
        pending_plan_code = $7, pending_plan_version = $8
      WHERE tenant_id = $1`,
-    [plan.tenantId, plan.planCode, plan.planVersion, plan.anchorAt, plan.periodStart, plan.periodEnd, plan.pendingPlanCode, plan.pendingPlanVersion],
+    [tenantId, plan.plan.code, plan.plan.version, plan.anchorAt, plan.period.start, plan.period.end, plan.pending?.code ?? null, plan.pending?.version ?? null],
   );
 }
 

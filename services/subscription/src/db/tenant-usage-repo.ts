@@ -8,6 +8,5 @@ export interface TenantDataUsage {
 
 /** What a tenant's database holds that its plan limits, counted as the services that enforce the limits count. */
 export async function tenantDataUsage(db: Queryable): Promise<TenantDataUsage> {
-  const [users, clients, storageBytes] = [await countInTenant(db, 'users'), await countInTenant(db, 'clients'), await countInTenant(db, 'storageBytes')];
-  return { users, clients, storageBytes };
+  return { users: await countInTenant(db, 'users'), clients: await countInTenant(db, 'clients'), storageBytes: await countInTenant(db, 'storageBytes') };
 }

@@ -27,13 +27,13 @@ export interface PlanChanges extends Partial<Omit<PlanTerms, 'limits'>> {
   archived?: boolean;
 }
 
-export const PLAN_NOT_FOUND = (code: string) => new NotFoundError(`No plan has the code ${JSON.stringify(code)}`, ErrorCode.PLAN_NOT_FOUND);
+const PLAN_NOT_FOUND = (code: string) => new NotFoundError(`No plan has the code ${JSON.stringify(code)}`, ErrorCode.PLAN_NOT_FOUND);
 
 export const plans = (db: Pool, filter: { includeArchived: boolean; publicOnly: boolean }) => listPlans(db, filter);
 
-export async function planByCode(db: Pool, code: string, publicOnly = false): Promise<Plan> {
+export async function planByCode(db: Pool, code: string): Promise<Plan> {
   const plan = await findPlan(db, code);
-  if (!plan || (publicOnly && (!plan.public || plan.archivedAt))) throw PLAN_NOT_FOUND(code);
+  if (!plan) throw PLAN_NOT_FOUND(code);
   return plan;
 }
 

@@ -5,6 +5,7 @@ import {
   NotFoundError,
   addIntervals,
   bumpEntitlementsEpoch,
+  findTenantPlan,
   planInForce,
   prorate,
   prorationOfChange,
@@ -15,7 +16,7 @@ import {
   type Pool,
   type TenantPoolCache,
 } from '@codex/shared';
-import { apiCallsIn, findStoredTenantPlan, insertTenantPlanChange, saveTenantPlan, tenantExists, type StoredTenantPlan } from '../db/plans-repo';
+import { apiCallsIn, insertTenantPlanChange, saveTenantPlan, tenantStatus } from '../db/plans-repo';
 import { tenantDataUsage, type TenantDataUsage } from '../db/tenant-usage-repo';
 import { assertOpen, planByCode, planVersion } from './plans';
 
@@ -61,7 +62,7 @@ export async function changeTenantPlan(
   request: PlanChangeRequest,
   now = new Date(),
 ): Promise<PlanChangeResult> {
-  const status = await tenantExists(deps.db, tenantId);
+  const status = await tenantStatus(deps.db, tenantId);
   if (!status) throw TENANT_NOT_FOUND();
   if (status !== 'active' && status !== 'suspended') throw new ConflictError(`A ${status} tenant's plan cannot change`, undefined, ErrorCode.TENANT_NOT_READY);
   assertOpen(await planByCode(deps.db, request.plan));
@@ -72,65 +73,25 @@ export async function changeTenantPlan(
     throw new AppError(ErrorCode.PLAN_USAGE_OVER_LIMIT, 409, `The tenant holds more than the plan ${target.code} allows`, { over });
 
   return withTransaction(deps.db, async (tx) => {
-    const stored = await findStoredTenantPlan(tx, tenantId, true);
-    if (!stored) throw new ConflictError('This tenant has no plan yet', undefined, ErrorCode.TENANT_NOT_READY);
-    const current = await planVersion(deps.db, stored.planCode, stored.planVersion);
-    // Roll the stored period forward first: a change is always relative to the period in force now.
-    const inForce = planInForce(
-      {
-        ...stored,
-        current,
-        pending: stored.pendingPlanCode ? await planVersion(deps.db, stored.pendingPlanCode, stored.pendingPlanVersion!) : null,
-        latest: await planVersion(deps.db, stored.planCode),
-      },
-      now,
-    );
-    const from = inForce.plan;
-    const period = inForce.period;
+    const row = await findTenantPlan(tx, tenantId, true);
+    if (!row) throw new ConflictError('This tenant has no plan yet', undefined, ErrorCode.TENANT_NOT_READY);
+    // A change is always relative to the plan and period in force now (the stored period may have ended).
+    const { plan: from, period } = planInForce(row, now);
     const kind = target.code === from.code ? 'migrate' : monthly(target) >= monthly(from) ? 'upgrade' : 'downgrade';
-    let next: Omit<StoredTenantPlan, 'tenantStatus'>;
     let prorationMinor = 0;
-    let effectiveAt: Date;
+    let effectiveAt = now;
     // A paid period in another currency cannot be credited against the new price: that change waits too.
     if (kind === 'downgrade' || (target.currency !== from.currency && from.amountMinor > 0)) {
       effectiveAt = period.end;
-      next = {
-        ...stored,
-        planCode: from.code,
-        planVersion: from.version,
-        periodStart: period.start,
-        periodEnd: period.end,
-        pendingPlanCode: target.code,
-        pendingPlanVersion: target.version,
-      };
+      await saveTenantPlan(tx, tenantId, { plan: from, anchorAt: row.anchorAt, period, pending: target });
     } else if (target.interval === from.interval) {
-      effectiveAt = now;
       prorationMinor = prorationOfChange(from.amountMinor, target.amountMinor, period, now);
-      next = {
-        ...stored,
-        planCode: target.code,
-        planVersion: target.version,
-        periodStart: period.start,
-        periodEnd: period.end,
-        pendingPlanCode: null,
-        pendingPlanVersion: null,
-      };
+      await saveTenantPlan(tx, tenantId, { plan: target, anchorAt: row.anchorAt, period, pending: null });
     } else {
       // A new interval starts a new period now; the unused rest of the old one is credited.
-      effectiveAt = now;
       prorationMinor = target.amountMinor - prorate(from.amountMinor, period, now);
-      next = {
-        ...stored,
-        planCode: target.code,
-        planVersion: target.version,
-        anchorAt: now,
-        periodStart: now,
-        periodEnd: addIntervals(now, target.interval, 1),
-        pendingPlanCode: null,
-        pendingPlanVersion: null,
-      };
+      await saveTenantPlan(tx, tenantId, { plan: target, anchorAt: now, period: { start: now, end: addIntervals(now, target.interval, 1) }, pending: null });
     }
-    await saveTenantPlan(tx, { ...next, tenantId });
     await insertTenantPlanChange(tx, {
       tenantId,
       from,
@@ -165,22 +126,20 @@ export async function changeTenantPlan(
 /** What a tenant app shows its users: the plan in force, its period, limits, usage so far and features on. */
 export async function entitlementsOf(deps: { db: Pool; tenants: TenantPoolCache; entitlements: Entitlements }, tenantId: string, userId?: string) {
   await deps.entitlements.refresh();
-  const inForce = await deps.entitlements.of(tenantId);
-  if (!inForce) throw TENANT_NOT_FOUND();
-  const stored = (await findStoredTenantPlan(deps.db, tenantId))!;
+  const [status, inForce] = await Promise.all([tenantStatus(deps.db, tenantId), deps.entitlements.of(tenantId)]);
+  if (!status || !inForce) throw TENANT_NOT_FOUND();
   const [usage, apiCalls, plan, flags] = await Promise.all([
     deps.tenants.withConnection(tenantId, (db) => tenantDataUsage(db)),
     apiCallsIn(deps.db, tenantId, inForce.period.start),
     planByCode(deps.db, inForce.plan.code),
-    deps.entitlements.evaluateAll({ tenantId, planCode: inForce.plan.code, planFeatures: inForce.plan.features, userId }),
+    deps.entitlements.flagsFor(tenantId, userId),
   ]);
   const features = [
     ...new Set([...inForce.plan.features.filter((f) => flags[f]?.enabled ?? true), ...Object.keys(flags).filter((f) => flags[f]!.enabled)]),
   ].sort();
-  const pending = stored.pendingPlanCode && inForce.period.end.getTime() === stored.periodEnd.getTime();
   return {
     tenantId,
-    status: inForce.tenantStatus,
+    status,
     plan: {
       code: plan.code,
       name: plan.name,
@@ -193,6 +152,6 @@ export async function entitlementsOf(deps: { db: Pool; tenants: TenantPoolCache;
     limits: inForce.plan.limits,
     usage: { apiCalls, ...usage },
     features,
-    pendingChange: pending ? { plan: stored.pendingPlanCode!, version: stored.pendingPlanVersion!, effectiveAt: stored.periodEnd.toISOString() } : null,
+    pendingChange: inForce.pending && { plan: inForce.pending.code, version: inForce.pending.version, effectiveAt: inForce.period.end.toISOString() },
   };
 }

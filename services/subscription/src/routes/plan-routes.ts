@@ -201,11 +201,7 @@ export function planRoutes(deps: ServiceDeps<'subscription'>, openapi: OpenApiRe
       access: 'apiKey',
     },
     async (req, res) => {
-      const tenantId = tenantOf(req);
-      const inForce = await deps.entitlements.of(tenantId);
-      const values = inForce
-        ? await deps.entitlements.evaluateAll({ tenantId, planCode: inForce.plan.code, planFeatures: inForce.plan.features, userId: req.query.userId })
-        : {};
+      const values = await deps.entitlements.flagsFor(tenantOf(req), req.query.userId);
       res.set('Cache-Control', 'private, no-cache').json({ flags: values });
     },
   );
