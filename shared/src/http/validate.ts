@@ -106,3 +106,9 @@ export const Instant = z
 
 /** A calendar date (`2026-12-01`), year 0001–9999, kept as its string. */
 export const CalendarDate = z.iso.date().refine(storableYear, 'must be a date in the years 0001-9999');
+
+/** `limit` and `offset` of a list read a page at a time (spread into a route's query schema). */
+export const OffsetPage = {
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+};

@@ -1,5 +1,6 @@
 import {
   ApiRouter,
+  OffsetPage,
   idempotent,
   CalendarDate,
   Instant,
@@ -17,7 +18,6 @@ import { ContactFields, hasNameOrEmail, NAME_OR_EMAIL } from '../domain/contact-
 import * as crm from '../domain/crm';
 
 const Id = z.object({ id: z.uuid() });
-const Page = { limit: z.coerce.number().int().min(1).max(100).default(50), offset: z.coerce.number().int().min(0).max(1_000_000).default(0) };
 const version = z.number().int().positive().optional();
 const nonEmpty = (body: object) => Object.keys(body).some((key) => key !== 'version');
 
@@ -168,7 +168,7 @@ export function crmRoutes(deps: ServiceDeps<'crm'>, openapi: OpenApiRegistry) {
       operationId: 'listContacts',
       summary: 'List contacts',
       tags: ['contacts'],
-      query: z.object({ clientId: z.uuid().optional(), q: z.string().trim().min(1).max(100).optional(), ...Page }),
+      query: z.object({ clientId: z.uuid().optional(), q: z.string().trim().min(1).max(100).optional(), ...OffsetPage }),
       responses: { 200: { description: 'A page', schema: ContactPage } },
       ...reads,
     },
@@ -261,7 +261,7 @@ export function crmRoutes(deps: ServiceDeps<'crm'>, openapi: OpenApiRegistry) {
         status: z.enum(['open', 'won', 'lost']).optional(),
         ownerId: z.uuid().optional(),
         clientId: z.uuid().optional(),
-        ...Page,
+        ...OffsetPage,
       }),
       responses: { 200: { description: 'A page', schema: DealPage } },
       ...reads,

@@ -1,6 +1,7 @@
 import {
   AmountMinor,
   ApiRouter,
+  OffsetPage,
   Currency,
   idempotent,
   requiredVersion,
@@ -13,10 +14,7 @@ import { z } from 'zod';
 import * as catalogue from '../domain/catalogue';
 
 const Id = z.object({ id: z.uuid() });
-const Page = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
-});
+const Page = z.object(OffsetPage);
 
 const PriceSchema = z
   .object({
