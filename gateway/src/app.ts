@@ -20,6 +20,8 @@ import { createServiceHealthRouter } from './service-health';
 import { KeyUsageReporter } from './key-usage';
 import { createServiceProxy } from './service-proxy';
 import { UserTokenVerifier } from './user-token-verifier';
+import { RedisStreamBuffer, SpoolFileBuffer } from './usage-buffer';
+import { UsageMeter } from './usage-meter';
 
 /** How often each gateway adds its API call tallies to the stored counts (the quota's slack per instance). */
 const CALL_COUNT_FLUSH_MS = 1_000;
@@ -40,9 +42,22 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
   const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);
   const quota = new CallQuota(deps.db, CALL_COUNT_FLUSH_MS, logger);
+  const usage = config.gateway.usage;
+  const spool = new SpoolFileBuffer(usage.spoolDir, usage.bufferMaxEvents);
+  const meter = usage.metering
+    ? new UsageMeter({
+        billing: deps.clients.get('billing'),
+        buffer: deps.redis ? new RedisStreamBuffer(deps.redis, config.redisPrefix, usage.bufferMaxEvents) : spool,
+        fallback: deps.redis ? spool : undefined,
+        flushMs: usage.flushMs,
+        logger,
+        metrics: deps.metrics,
+      })
+    : undefined;
   deps.onClose.push(
     () => keyUsage.close(),
     () => quota.close(),
+    async () => meter?.close(),
   );
   const tokens = new UserTokenVerifier(config.serviceUrls.auth, { minRefetchMs: options.jwksMinRefetchMs });
   const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
@@ -79,6 +94,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
           redis: sharedCounters(deps),
           key: (req) => req.res?.locals.apiKeyId ?? ipKeyGenerator(req.ip ?? 'unknown'),
         }),
+        ...(meter ? [meter.middleware()] : []),
       );
       for (const service of BACKEND_SERVICES) {
         app.use(

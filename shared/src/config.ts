@@ -105,6 +105,13 @@ const gatewaySettings = z
     // Tenants' plan limits in the gateway (per-key rate from the plan, monthly call quota); `off` is the
     // operator's valve should plan data be wrong, and the benchmark's baseline.
     PLAN_LIMITS: z.enum(['on', 'off']).default('on'),
+    // One usage event per proxied request, reported to billing in batches; `off` is the benchmark's baseline.
+    USAGE_METERING: z.enum(['on', 'off']).default('on'),
+    USAGE_FLUSH_MS: positiveInt.default(1_000),
+    // What the durable buffer holds while billing is down (a Redis stream with REDIS_URL, else files under
+    // USAGE_SPOOL_DIR); beyond it events are dropped and counted.
+    USAGE_BUFFER_MAX_EVENTS: positiveInt.default(10_000_000),
+    USAGE_SPOOL_DIR: z.string().min(1).default('.data/usage-spool'),
     // Who may read the gateway's /metrics and /health/services: loopback and private networks by default.
     OPS_ALLOW_FROM: z
       .string()
@@ -130,6 +137,12 @@ const gatewaySettings = z
       apiKeyCacheMs: env.API_KEY_CACHE_MS,
       apiKeyUsageFlushMs: env.API_KEY_USAGE_FLUSH_MS,
       planLimits: env.PLAN_LIMITS === 'on',
+      usage: {
+        metering: env.USAGE_METERING === 'on',
+        flushMs: env.USAGE_FLUSH_MS,
+        bufferMaxEvents: env.USAGE_BUFFER_MAX_EVENTS,
+        spoolDir: env.USAGE_SPOOL_DIR,
+      },
       opsAllowFrom: env.OPS_ALLOW_FROM,
     },
   }));
@@ -153,13 +166,24 @@ const provisioningSettings = z
   })
   .transform((env) => ({ provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE } }));
 
+/** Usage metering and invoicing (billing service). */
+const billingSettings = z
+  .object({
+    // Raw usage events are kept this many whole months besides the current one (aggregates are kept always).
+    USAGE_RETENTION_MONTHS: z.coerce.number().int().min(1).max(120).default(13),
+    // The billing jobs (partitions ahead, retention, period close) run in this process; `off` for a
+    // read-only instance. They are coordinated through PostgreSQL, so any number of instances may run them.
+    BILLING_JOBS: z.enum(['on', 'off']).default('on'),
+  })
+  .transform((env) => ({ billing: { usageRetentionMonths: env.USAGE_RETENTION_MONTHS, jobs: env.BILLING_JOBS === 'on' } }));
+
 const noSettings = z.object({}).transform(() => ({}));
 
 /** Which variables each service reads beyond the base: each schema is a shared piece, composed here. */
 const SERVICE_SETTINGS = {
   gateway: gatewaySettings,
   auth: authSettings,
-  billing: noSettings,
+  billing: billingSettings,
   subscription: noSettings,
   crm: importSettings,
   client: importSettings,

@@ -22,3 +22,23 @@ export const ClientLookup = z.strictObject({
 });
 export type ClientLookup = z.input<typeof ClientLookup>;
 export const ClientLookupAnswer = z.object({ items: z.array(ClientKeys) });
+
+/** The most usage events one report to the billing service may carry (a gateway batch, a tenant's batch). */
+export const MAX_USAGE_EVENTS_PER_REPORT = 2_000;
+
+/** The event the gateway makes for each proxied request of a tenant (billable metrics count and sum its properties). */
+export const API_REQUEST_EVENT = 'api_request';
+
+/** One metered event as the gateway reports it to billing (`POST /internal/usage/events`). */
+export const UsageEventRecord = z.strictObject({
+  /** Made with the event and kept through every retry and replay: billing stores each id once. */
+  id: z.uuid(),
+  tenantId: z.uuid(),
+  occurredAt: z.iso.datetime({ offset: true }),
+  code: z.string().regex(/^[a-z][a-z0-9_.-]{0,62}$/),
+  properties: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,62}$/), z.union([z.string().max(500), z.number(), z.boolean(), z.null()])),
+});
+export type UsageEventRecord = z.infer<typeof UsageEventRecord>;
+export const UsageReport = z.strictObject({ events: z.array(UsageEventRecord).min(1).max(MAX_USAGE_EVENTS_PER_REPORT) });
+export const UsageReportAnswer = z.object({ accepted: z.number().int(), duplicates: z.number().int(), rejected: z.number().int() });
+export type UsageReportAnswer = z.infer<typeof UsageReportAnswer>;

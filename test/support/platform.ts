@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import bcrypt from 'bcrypt';
 import type { Express } from 'express';
 import request from 'supertest';
@@ -66,7 +69,9 @@ export async function startTestPlatform(
     setApp(appOf(service)(deps[service] as ServiceDeps<typeof service>));
     services[service] = listening;
   }
-  deps.gateway = createTestDeps('gateway', bed.db.url, { ...base, ...options.env?.gateway });
+  const spoolDir = await mkdtemp(path.join(tmpdir(), 'usage-spool-'));
+  const metering: Record<string, string> = wanted.has('billing') ? { USAGE_METERING: 'on', USAGE_FLUSH_MS: '200', USAGE_SPOOL_DIR: spoolDir } : {};
+  deps.gateway = createTestDeps('gateway', bed.db.url, { ...base, ...metering, ...options.env?.gateway });
   const gateway = await listenOnFreePort(appOf('gateway')(deps.gateway as ServiceDeps<'gateway'>));
 
   const as = (tenant: PlatformTenant, token = tenant.token): AgentFor => {
@@ -105,6 +110,7 @@ export async function startTestPlatform(
       await Promise.all(Object.values(services).map((s) => s.close()));
       for (const d of Object.values(deps)) await closeServiceDeps(d);
       await bed.drop();
+      await rm(spoolDir, { recursive: true, force: true });
     },
   };
 }

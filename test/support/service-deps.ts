@@ -5,6 +5,9 @@ import { createLogger, createServiceDeps, loadConfig, type ServiceDeps, type Ser
  * extra environment entries override the defaults (ports, URLs, limits).
  */
 export function createTestDeps<S extends ServiceName>(service: S, databaseUrl: string, env: Record<string, string> = {}): ServiceDeps<S> {
-  const config = loadConfig(service, { NODE_ENV: 'test', DATABASE_URL: databaseUrl, ...env });
+  // A gateway meters usage only where a test asks for it (startTestPlatform does when billing runs): elsewhere
+  // it would report to whatever listens on billing's default port, and spool under the checkout's .data.
+  const metering = service === 'gateway' ? { USAGE_METERING: 'off' } : {};
+  const config = loadConfig(service, { NODE_ENV: 'test', DATABASE_URL: databaseUrl, ...metering, ...env });
   return createServiceDeps(config, createLogger(service, { silent: true }));
 }

@@ -25,6 +25,9 @@ export const PLATFORM_PERMISSIONS = [
   'system:read',
   'system:manage',
   'audit:read',
+  // The platform's own billing: usage of every tenant, metrics, invoices and payments.
+  'revenue:read',
+  'revenue:manage',
 ] as const;
 export const TENANT_PERMISSIONS = [
   'users:read',
@@ -51,9 +54,9 @@ const READ_TENANT: Permission[] = TENANT_PERMISSIONS.filter((p) => p.endsWith(':
 export const ROLE_PERMISSIONS: { admin: Record<AdminRole, readonly Permission[]>; tenant: Record<TenantRole, readonly Permission[]> } = {
   admin: {
     super_admin: PLATFORM_PERMISSIONS,
-    admin: ['tenants:read', 'tenants:write', 'admins:read', 'plans:read', 'plans:manage', 'system:read', 'audit:read'],
-    support: ['tenants:read', 'admins:read', 'plans:read', 'system:read', 'audit:read'],
-    viewer: ['tenants:read', 'plans:read', 'system:read'],
+    admin: ['tenants:read', 'tenants:write', 'admins:read', 'plans:read', 'plans:manage', 'system:read', 'audit:read', 'revenue:read', 'revenue:manage'],
+    support: ['tenants:read', 'admins:read', 'plans:read', 'system:read', 'audit:read', 'revenue:read'],
+    viewer: ['tenants:read', 'plans:read', 'system:read', 'revenue:read'],
   },
   tenant: {
     owner: TENANT_PERMISSIONS,

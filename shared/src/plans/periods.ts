@@ -69,5 +69,8 @@ export function prorationOfChange(oldAmountMinor: number, newAmountMinor: number
   return prorate(newAmountMinor, period, at) - prorate(oldAmountMinor, period, at);
 }
 
+/** `basisPoints` of an amount (2000 bp is 20 %), rounded half away from zero: how tax is computed. */
+export const shareOf = (amountMinor: number, basisPoints: number) => scale(amountMinor, basisPoints, 10_000);
+
 /** Days after `from`, as an instant: trials are counted in whole days. */
 export const addDays = (from: Date, days: number) => new Date(from.getTime() + days * 86_400_000);

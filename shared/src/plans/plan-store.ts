@@ -11,6 +11,13 @@ export interface PlanLimits {
   storageBytes: number | null;
 }
 
+/** Metered overage: calls beyond `includedApiCalls` in a period cost `unitAmountMinor` per started block of `unitCalls`. */
+export interface PlanOverage {
+  includedApiCalls: number;
+  unitAmountMinor: number;
+  unitCalls: number;
+}
+
 export interface PlanVersion {
   code: string;
   version: number;
@@ -19,6 +26,7 @@ export interface PlanVersion {
   interval: BillingInterval;
   trialDays: number;
   limits: PlanLimits;
+  overage: PlanOverage | null;
   features: string[];
   createdAt: string;
 }
@@ -61,6 +69,9 @@ interface PlanVersionRow {
   max_users: number | null;
   max_clients: number | null;
   storage_bytes: string | number | null;
+  included_api_calls?: string | number | null;
+  overage_unit_amount_minor?: string | number | null;
+  overage_unit_calls?: string | number | null;
   features: string[];
   created_at: string | Date;
 }
@@ -83,6 +94,14 @@ export function toPlanVersion(row: PlanVersionRow): PlanVersion {
       maxClients: row.max_clients,
       storageBytes: asNumber(row.storage_bytes),
     },
+    overage:
+      row.included_api_calls == null
+        ? null
+        : {
+            includedApiCalls: Number(row.included_api_calls),
+            unitAmountMinor: Number(row.overage_unit_amount_minor),
+            unitCalls: Number(row.overage_unit_calls),
+          },
     features: row.features,
     createdAt: iso(row.created_at),
   };

@@ -1,4 +1,4 @@
-import { toPlanVersion, type PlanLimits, type PlanVersion, type Queryable } from '@codex/shared';
+import { toPlanVersion, type PlanLimits, type PlanOverage, type PlanVersion, type Queryable } from '@codex/shared';
 
 export interface Plan {
   code: string;
@@ -17,6 +17,7 @@ export interface PlanTerms {
   interval: 'month' | 'year';
   trialDays: number;
   limits: PlanLimits;
+  overage: PlanOverage | null;
   features: string[];
 }
 
@@ -72,8 +73,9 @@ export async function insertPlanVersion(db: Queryable, code: string, version: nu
   const { limits } = terms;
   await db.query(
     `INSERT INTO plan_versions (plan_code, version, amount_minor, currency, billing_interval, trial_days,
-       requests_per_minute, api_calls_per_month, max_users, max_clients, storage_bytes, features)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+       requests_per_minute, api_calls_per_month, max_users, max_clients, storage_bytes, features,
+       included_api_calls, overage_unit_amount_minor, overage_unit_calls)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
     [
       code,
       version,
@@ -87,6 +89,9 @@ export async function insertPlanVersion(db: Queryable, code: string, version: nu
       limits.maxClients,
       limits.storageBytes,
       terms.features,
+      terms.overage?.includedApiCalls ?? null,
+      terms.overage?.unitAmountMinor ?? null,
+      terms.overage?.unitCalls ?? null,
     ],
   );
   await db.query('UPDATE plans SET latest_version = $2 WHERE code = $1', [code, version]);

@@ -56,7 +56,7 @@ export async function createPlan(db: Pool, adminId: string, input: NewPlan): Pro
   });
 }
 
-const TERMS: ReadonlyArray<keyof PlanTerms> = ['amountMinor', 'currency', 'interval', 'trialDays', 'limits', 'features'];
+const TERMS: ReadonlyArray<keyof PlanTerms> = ['amountMinor', 'currency', 'interval', 'trialDays', 'limits', 'overage', 'features'];
 const LIMIT_KEYS: ReadonlyArray<keyof PlanLimits> = ['requestsPerMinute', 'apiCallsPerMonth', 'maxUsers', 'maxClients', 'storageBytes'];
 
 /**
@@ -77,6 +77,7 @@ export async function changePlan(db: Pool, adminId: string, code: string, change
       interval: changes.interval ?? latest.interval,
       trialDays: changes.trialDays ?? latest.trialDays,
       limits: { ...latest.limits, ...Object.fromEntries(Object.entries(changes.limits ?? {}).filter(([, v]) => v !== undefined)) },
+      overage: changes.overage === undefined ? latest.overage : changes.overage,
       features: changes.features ?? latest.features,
     };
     const termsChanged = TERMS.some((key) =>
@@ -84,7 +85,9 @@ export async function changePlan(db: Pool, adminId: string, code: string, change
         ? LIMIT_KEYS.some((limit) => terms.limits[limit] !== latest.limits[limit])
         : key === 'features'
           ? [...terms.features].sort().join() !== [...latest.features].sort().join()
-          : terms[key] !== latest[key],
+          : key === 'overage'
+            ? JSON.stringify(terms.overage) !== JSON.stringify(latest.overage)
+            : terms[key] !== latest[key],
     );
     if (termsChanged) await insertPlanVersion(tx, code, latest.version + 1, terms);
     await updatePlanDetails(tx, code, changes);

@@ -15,12 +15,22 @@ export const Limits = z
   })
   .meta({ id: 'PlanLimits' });
 
+export const Overage = z
+  .strictObject({
+    includedApiCalls: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).describe('API calls per period the price includes'),
+    unitAmountMinor: AmountMinor.describe('Price of each started block of calls beyond them, in minor units'),
+    unitCalls: z.number().int().positive().max(1_000_000_000).describe('Calls per block'),
+  })
+  .nullable()
+  .meta({ id: 'PlanOverage' });
+
 const Terms = {
   amountMinor: AmountMinor.describe('Price per interval in minor units (cents)'),
   currency: Currency,
   interval: z.enum(BILLING_INTERVALS as ['month', 'year']),
   trialDays: z.number().int().min(0).max(365),
   limits: Limits,
+  overage: Overage.describe('Metered overage beyond the included calls (billed at period end); null: none'),
   features: z
     .array(FeatureKey)
     .max(200)
@@ -33,6 +43,7 @@ export const CreatePlan = z.strictObject({
   public: z.boolean().default(true),
   ...Terms,
   trialDays: Terms.trialDays.default(0),
+  overage: Terms.overage.default(null),
   features: Terms.features.default([]),
 });
 
@@ -46,6 +57,7 @@ export const UpdatePlan = z
     interval: Terms.interval.optional(),
     trialDays: Terms.trialDays.optional(),
     limits: Limits.partial().optional(),
+    overage: Terms.overage.optional(),
     features: Terms.features.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
@@ -59,6 +71,7 @@ export const PlanVersionSchema = z
     interval: z.enum(['month', 'year']),
     trialDays: z.number().int(),
     limits: Limits,
+    overage: Overage,
     features: z.array(z.string()),
     createdAt: z.iso.datetime(),
   })

@@ -1,0 +1,122 @@
+import { addDays, NotFoundError, ErrorCode, withTransaction, type Pool, type Queryable } from '@codex/shared';
+import {
+  aggregatedApiCalls,
+  billableTenants,
+  finalizeInvoice,
+  findBillingSettings,
+  findInvoice,
+  insertDraftInvoice,
+  listInvoices,
+  lockTenantInvoicing,
+  PLATFORM_ISSUER,
+  rawApiCalls,
+  saveBillingSettings,
+  takeInvoiceNumber,
+  type BillableTenant,
+  type BillingSettings,
+  type Invoice,
+} from '../db/invoices-repo';
+import { hourOf, invoiceTerms, periodFrom } from './invoice-terms';
+
+/** Periods one tenant may have closed per run (a tenant billing has not seen for years catches up over runs). */
+const MAX_PERIODS_PER_RUN = 36;
+
+export const invoiceNumber = (year: number, sequence: number) => `INV-${year}-${String(sequence).padStart(6, '0')}`;
+
+const INVOICE_NOT_FOUND = () => new NotFoundError('No such invoice', ErrorCode.INVOICE_NOT_FOUND);
+
+/**
+ * Closes one ended period of a tenant: its invoice is computed, written,
+ * numbered and finalized in one transaction under the tenant's invoicing
+ * lock, and only when no invoice of that period exists. A close killed at
+ * any point leaves each period invoiced completely or not at all, so a rerun
+ * invoices each period exactly once; numbers have no gaps.
+ */
+async function closeNextPeriod(db: Pool, tenant: BillableTenant, now: Date): Promise<string | undefined> {
+  return withTransaction(db, async (tx) => {
+    const invoicedUntil = await lockTenantInvoicing(tx, tenant.tenantId);
+    const period = periodFrom(tenant.timeline, invoicedUntil ?? tenant.timeline.firstStart);
+    if (period.end > now) return undefined;
+    const calls = await aggregatedApiCalls(tx, tenant.tenantId, hourOf(period.start), hourOf(period.end));
+    const terms = invoiceTerms(tenant.timeline, period, calls, tenant.taxRateBp);
+    const id = await insertDraftInvoice(tx, tenant.tenantId, terms);
+    if (!id) return undefined;
+    const sequence = await takeInvoiceNumber(tx, PLATFORM_ISSUER, now.getUTCFullYear());
+    await finalizeInvoice(tx, id, invoiceNumber(now.getUTCFullYear(), sequence), now, addDays(now, tenant.paymentTermsDays), terms.totalMinor <= 0);
+    return id;
+  });
+}
+
+/** The period-close job: every tenant's ended periods get their invoices. Answers how many were made. */
+export async function closePeriods(db: Pool, options: { now?: Date; tenantId?: string } = {}): Promise<{ invoices: number }> {
+  const now = options.now ?? new Date();
+  let invoices = 0;
+  for (const tenant of await billableTenants(db, options.tenantId)) {
+    for (let n = 0; n < MAX_PERIODS_PER_RUN; n++) {
+      const id = await closeNextPeriod(db, tenant, now);
+      if (!id) break;
+      invoices += 1;
+    }
+  }
+  return { invoices };
+}
+
+export interface Verification {
+  invoiceId: string;
+  matches: boolean;
+  /** False when retention has dropped raw events of the period: the usage lines cannot be recounted. */
+  recomputable: boolean;
+  stored: { subtotalMinor: number; taxMinor: number; totalMinor: number; apiCalls: number | null };
+  recomputed: { subtotalMinor: number; taxMinor: number; totalMinor: number; apiCalls: number } | null;
+}
+
+/**
+ * Recomputes an invoice from the raw usage events of its period and the plan
+ * versions and changes it was made from, and says whether the total matches.
+ */
+export async function verifyInvoice(db: Queryable, id: string): Promise<Verification> {
+  const invoice = await findInvoice(db, id);
+  if (!invoice) throw INVOICE_NOT_FOUND();
+  const overage = invoice.lines.find((line) => line.kind === 'overage');
+  const stored = {
+    subtotalMinor: invoice.subtotalMinor,
+    taxMinor: invoice.taxMinor,
+    totalMinor: invoice.totalMinor,
+    apiCalls: overage ? Number(overage.source.apiCalls) : null,
+  };
+  const [tenant] = await billableTenants(db, invoice.tenantId);
+  const period = { start: new Date(invoice.periodStart), end: new Date(invoice.periodEnd) };
+  const calls = await rawApiCalls(db, invoice.tenantId, hourOf(period.start), hourOf(period.end));
+  if (!tenant || calls === undefined) return { invoiceId: id, matches: false, recomputable: false, stored, recomputed: null };
+  const terms = invoiceTerms(tenant.timeline, period, calls, invoice.taxRateBp);
+  const recomputed = { subtotalMinor: terms.subtotalMinor, taxMinor: terms.taxMinor, totalMinor: terms.totalMinor, apiCalls: calls };
+  return {
+    invoiceId: id,
+    matches: terms.totalMinor === invoice.totalMinor && terms.subtotalMinor === invoice.subtotalMinor,
+    recomputable: true,
+    stored,
+    recomputed,
+  };
+}
+
+export async function invoiceOf(db: Queryable, id: string, tenantId?: string): Promise<Invoice> {
+  const invoice = await findInvoice(db, id, tenantId);
+  if (!invoice) throw INVOICE_NOT_FOUND();
+  return invoice;
+}
+
+export const invoices = listInvoices;
+
+export async function billingSettingsOf(db: Queryable, tenantId: string): Promise<BillingSettings> {
+  const settings = await findBillingSettings(db, tenantId);
+  if (!settings) throw new NotFoundError('No such tenant', ErrorCode.TENANT_NOT_FOUND);
+  return settings;
+}
+
+/** Changes how the platform bills a tenant; invoices already issued keep their rate. */
+export async function changeBillingSettings(db: Queryable, tenantId: string, changes: Partial<Omit<BillingSettings, 'tenantId'>>): Promise<BillingSettings> {
+  const current = await billingSettingsOf(db, tenantId);
+  const next = { ...current, ...Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) };
+  await saveBillingSettings(db, next);
+  return next;
+}

@@ -1,0 +1,202 @@
+import { ApiRouter, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { z } from 'zod';
+import { billingSettingsOf, changeBillingSettings, closePeriods, invoiceOf, invoices, verifyInvoice } from '../domain/invoicing';
+
+const InvoiceStatus = z.enum(['draft', 'finalized', 'paid', 'void', 'uncollectible']);
+const InvoiceLineSchema = z.object({
+  kind: z.enum(['plan', 'proration', 'overage']),
+  description: z.string(),
+  quantity: z.number().int(),
+  unitAmountMinor: z.number().int(),
+  amountMinor: z.number().int(),
+  source: z.record(z.string(), z.unknown()).describe('What the line was computed from'),
+});
+const InvoiceSchema = z
+  .object({
+    id: z.uuid(),
+    tenantId: z.uuid(),
+    number: z.string().nullable().describe('INV-<year>-<6 digits>, without gaps per year; null while a draft'),
+    status: InvoiceStatus,
+    currency: z.string(),
+    periodStart: z.string(),
+    periodEnd: z.string(),
+    plan: z.object({ code: z.string(), version: z.number().int() }),
+    subtotalMinor: z.number().int(),
+    taxRateBp: z.number().int().describe('Tax rate in basis points (2000 = 20 %)'),
+    taxMinor: z.number().int(),
+    totalMinor: z.number().int(),
+    issuedAt: z.string().nullable(),
+    dueAt: z.string().nullable(),
+    paidAt: z.string().nullable(),
+    voidedAt: z.string().nullable(),
+    lines: z.array(InvoiceLineSchema),
+  })
+  .meta({ id: 'Invoice' });
+const InvoicePage = z.object({ items: z.array(InvoiceSchema), total: z.number().int() });
+const Totals = z.object({ subtotalMinor: z.number().int(), taxMinor: z.number().int(), totalMinor: z.number().int() });
+const VerificationSchema = z.object({
+  invoiceId: z.uuid(),
+  matches: z.boolean(),
+  recomputable: z.boolean().describe('False when retention has dropped raw events of the period'),
+  stored: Totals.extend({ apiCalls: z.number().int().nullable() }),
+  recomputed: Totals.extend({ apiCalls: z.number().int() }).nullable(),
+});
+const SettingsSchema = z.object({
+  tenantId: z.uuid(),
+  taxRateBp: z.number().int(),
+  paymentTermsDays: z.number().int(),
+  billingEmail: z.string().nullable(),
+});
+const ChangeSettings = z
+  .strictObject({
+    taxRateBp: z.number().int().min(0).max(10_000).optional().describe('Tax rate in basis points (2000 = 20 %)'),
+    paymentTermsDays: z.number().int().min(0).max(365).optional(),
+    billingEmail: z.email().max(254).nullable().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'nothing to change');
+
+const IdParams = z.object({ id: z.uuid() });
+const TenantInvoicesQuery = z.object({ tenantId: z.uuid().optional(), status: InvoiceStatus.optional(), ...OffsetPage });
+const OwnInvoicesQuery = z.object({ status: InvoiceStatus.optional(), ...OffsetPage });
+const CloseBody = z.strictObject({ tenantId: z.uuid().optional().describe('One tenant only') });
+
+/** The platform's invoices to its tenants: the period close, reads, the recompute check, and billing settings. */
+export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegistry) {
+  const api = new ApiRouter(openapi, '/api/v1/billing');
+
+  api.get(
+    '/invoices',
+    {
+      operationId: 'listOwnInvoices',
+      summary: "The platform's invoices to this tenant, newest period first",
+      tags: ['invoices'],
+      query: OwnInvoicesQuery,
+      responses: { 200: { description: 'A page of invoices', schema: InvoicePage } },
+      access: 'user',
+      permission: 'billing:read',
+    },
+    async (req, res) => {
+      res.json(await invoices(deps.db, { ...req.query, tenantId: tenantOf(req) }));
+    },
+  );
+
+  api.get(
+    '/invoices/:id',
+    {
+      operationId: 'getOwnInvoice',
+      summary: "One of the platform's invoices to this tenant",
+      tags: ['invoices'],
+      params: IdParams,
+      responses: { 200: { description: 'The invoice with its lines', schema: InvoiceSchema } },
+      errors: [404],
+      access: 'user',
+      permission: 'billing:read',
+    },
+    async (req, res) => {
+      res.json(await invoiceOf(deps.db, req.params.id, tenantOf(req)));
+    },
+  );
+
+  api.get(
+    '/invoices/:id/verify',
+    {
+      operationId: 'verifyInvoice',
+      summary: 'Recompute an invoice from its usage events and plan versions, and compare totals',
+      tags: ['invoices'],
+      params: IdParams,
+      responses: { 200: { description: 'Whether the stored total matches the recomputed one', schema: VerificationSchema } },
+      errors: [404],
+      access: 'admin',
+      permission: 'revenue:read',
+    },
+    async (req, res) => {
+      res.json(await verifyInvoice(deps.db, req.params.id));
+    },
+  );
+
+  api.get(
+    '/tenant-invoices',
+    {
+      operationId: 'listTenantInvoices',
+      summary: 'Invoices of every tenant, filtered by tenant and status, newest period first',
+      tags: ['invoices'],
+      query: TenantInvoicesQuery,
+      responses: { 200: { description: 'A page of invoices', schema: InvoicePage } },
+      access: 'admin',
+      permission: 'revenue:read',
+    },
+    async (req, res) => {
+      res.json(await invoices(deps.db, req.query));
+    },
+  );
+
+  api.get(
+    '/tenant-invoices/:id',
+    {
+      operationId: 'getTenantInvoice',
+      summary: 'Any invoice of the platform',
+      tags: ['invoices'],
+      params: IdParams,
+      responses: { 200: { description: 'The invoice with its lines', schema: InvoiceSchema } },
+      errors: [404],
+      access: 'admin',
+      permission: 'revenue:read',
+    },
+    async (req, res) => {
+      res.json(await invoiceOf(deps.db, req.params.id));
+    },
+  );
+
+  api.post(
+    '/period-close',
+    {
+      operationId: 'closeBillingPeriods',
+      summary: 'Invoice every ended period now (the job does this every five minutes); running it again invoices nothing twice',
+      tags: ['invoices'],
+      body: CloseBody,
+      responses: { 200: { description: 'How many invoices were made', schema: z.object({ invoices: z.number().int() }) } },
+      access: 'admin',
+      permission: 'revenue:manage',
+    },
+    async (req, res) => {
+      res.json(await closePeriods(deps.db, { tenantId: req.body.tenantId }));
+    },
+  );
+
+  api.get(
+    '/tenants/:id/settings',
+    {
+      operationId: 'getTenantBillingSettings',
+      summary: 'How the platform bills a tenant: tax rate, payment terms, billing email',
+      tags: ['invoices'],
+      params: IdParams,
+      responses: { 200: { description: 'The settings', schema: SettingsSchema } },
+      errors: [404],
+      access: 'admin',
+      permission: 'revenue:read',
+    },
+    async (req, res) => {
+      res.json(await billingSettingsOf(deps.db, req.params.id));
+    },
+  );
+
+  api.patch(
+    '/tenants/:id/settings',
+    {
+      operationId: 'changeTenantBillingSettings',
+      summary: 'Change how the platform bills a tenant; issued invoices keep their rate',
+      tags: ['invoices'],
+      params: IdParams,
+      body: ChangeSettings,
+      responses: { 200: { description: 'The settings now', schema: SettingsSchema } },
+      errors: [404],
+      access: 'admin',
+      permission: 'revenue:manage',
+    },
+    async (req, res) => {
+      res.json(await changeBillingSettings(deps.db, req.params.id, req.body));
+    },
+  );
+
+  return api.router;
+}
