@@ -10,6 +10,8 @@ export interface Measurement {
   p50: number;
   p99: number;
   errors: number;
+  /** Responses received (2xx and others) in the measured run. */
+  completed?: number;
   /** This row's throughput ÷ its reference's, or another comparison the scenario states. */
   ratio?: string;
   note?: string;
@@ -29,7 +31,7 @@ export interface LoadOptions {
   warmupSeconds?: number;
 }
 
-export type LoadResult = Omit<Measurement, 'scenario' | 'target'>;
+export type LoadResult = Omit<Measurement, 'scenario' | 'target' | 'completed'> & { completed: number };
 
 /** One autocannon run after a short warm-up; errors count connection errors, timeouts and non-2xx. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
@@ -49,6 +51,7 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
+    completed: result['2xx'] + result.non2xx,
   };
 }
 

@@ -174,8 +174,31 @@ const billingSettings = z
     // The billing jobs (partitions ahead, retention, period close) run in this process; `off` for a
     // read-only instance. They are coordinated through PostgreSQL, so any number of instances may run them.
     BILLING_JOBS: z.enum(['on', 'off']).default('on'),
+    // Another Stripe API host (a stand-in, a proxy); Stripe's own when unset.
+    STRIPE_API_BASE: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+    STRIPE_TIMEOUT_MS: positiveInt.default(30_000),
+    // A Stripe payment still pending this long (its process died before it learnt the outcome) is asked about again.
+    PAYMENT_RECONCILE_AFTER_SECONDS: positiveInt.default(60),
+    // Dunning: days after an invoice is due that a failed charge is tried again, and days overdue before the
+    // tenant is suspended.
+    DUNNING_RETRY_DAYS: z
+      .string()
+      .regex(/^\d{1,3}(,\d{1,3})*$/, 'must be days such as 1,3,7')
+      .default('1,3,7')
+      .transform((value) => value.split(',').map(Number)),
+    DUNNING_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(14),
   })
-  .transform((env) => ({ billing: { usageRetentionMonths: env.USAGE_RETENTION_MONTHS, jobs: env.BILLING_JOBS === 'on' } }));
+  .transform((env) => ({
+    billing: {
+      usageRetentionMonths: env.USAGE_RETENTION_MONTHS,
+      jobs: env.BILLING_JOBS === 'on',
+      stripeApiBase: env.STRIPE_API_BASE,
+      stripeTimeoutMs: env.STRIPE_TIMEOUT_MS,
+      reconcileAfterSeconds: env.PAYMENT_RECONCILE_AFTER_SECONDS,
+      dunningRetryDays: env.DUNNING_RETRY_DAYS,
+      dunningGraceDays: env.DUNNING_GRACE_DAYS,
+    },
+  }));
 
 const noSettings = z.object({}).transform(() => ({}));
 

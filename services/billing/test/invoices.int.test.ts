@@ -3,36 +3,11 @@ import request from 'supertest';
 import { prorationOfChange, type Pool } from '@codex/shared';
 import { closePeriods } from '../src/domain/invoicing';
 import { ingestGatewayEvents } from '../src/domain/metering';
+import { insertBillableTenant, insertPlan } from '../../../test/support/billing';
 import { runTypeScript } from '../../../test/support/processes';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from '../../../test/support/platform';
 
 const at = (iso: string) => new Date(iso);
-
-/** A plan version written directly (the subscription service's rules are tested on their own). */
-async function plan(db: Pool, code: string, amountMinor: number, overage?: { included: number; unit: number; calls: number }) {
-  await db.query(`INSERT INTO plans (code, name) VALUES ($1, $1)`, [code]);
-  await db.query(
-    `INSERT INTO plan_versions (plan_code, version, amount_minor, currency, billing_interval, included_api_calls, overage_unit_amount_minor, overage_unit_calls)
-     VALUES ($1, 1, $2, 'USD', 'month', $3, $4, $5)`,
-    [code, amountMinor, overage?.included ?? null, overage?.unit ?? null, overage?.calls ?? null],
-  );
-}
-
-/** A tenant row (no database: invoicing reads only the master) on a plan anchored at `anchor`. */
-async function tenantOn(db: Pool, planCode: string, anchor: Date, periodEnd: Date): Promise<string> {
-  const { rows } = await db.query<{ id: string }>(`INSERT INTO tenants (slug, name, status, created_at) VALUES ($1, $1, 'active', $2) RETURNING id`, [
-    `inv-${randomBytes(5).toString('hex')}`,
-    anchor,
-  ]);
-  const id = rows[0]!.id;
-  await db.query(`INSERT INTO tenant_plans (tenant_id, plan_code, plan_version, anchor_at, period_start, period_end) VALUES ($1, $2, 1, $3, $3, $4)`, [
-    id,
-    planCode,
-    anchor,
-    periodEnd,
-  ]);
-  return id;
-}
 
 async function invoicesOf(db: Pool, tenantId: string) {
   const { rows } = await db.query<{
@@ -60,14 +35,14 @@ describe('period close: invoices of the platform to its tenants', () => {
     platform = await startTestPlatform({ services: ['billing'], env: { billing: { BILLING_JOBS: 'off' } } });
     db = platform.deps.billing!.db;
     operator = await platform.newOperatorToken();
-    await plan(db, 'basic', 1000);
-    await plan(db, 'odd', 999);
-    await plan(db, 'pro', 3000, { included: 100, unit: 50, calls: 10 });
+    await insertPlan(db, 'basic', 1000);
+    await insertPlan(db, 'odd', 999);
+    await insertPlan(db, 'pro', 3000, { included: 100, unit: 50, calls: 10 });
 
-    tenants.plain = await tenantOn(db, 'basic', at('2026-03-10T00:00:00Z'), at('2026-04-10T00:00:00Z'));
+    tenants.plain = await insertBillableTenant(db, 'basic', at('2026-03-10T00:00:00Z'), at('2026-04-10T00:00:00Z'));
 
     // Basic from Mar 1, pro from Mar 16 00:00 (16 of the period's 31 days left).
-    tenants.upgrade = await tenantOn(db, 'pro', at('2026-03-01T00:00:00Z'), at('2026-04-01T00:00:00Z'));
+    tenants.upgrade = await insertBillableTenant(db, 'pro', at('2026-03-01T00:00:00Z'), at('2026-04-01T00:00:00Z'));
     const period = { start: at('2026-03-01T00:00:00Z'), end: at('2026-04-01T00:00:00Z') };
     const proration = prorationOfChange(1000, 3000, period, at('2026-03-16T00:00:00Z'));
     expect(proration).toBe(1548 - 516);
@@ -78,7 +53,7 @@ describe('period close: invoices of the platform to its tenants', () => {
     );
 
     // 125 calls in March: 25 beyond the 100 included, three started blocks of 10.
-    tenants.overage = await tenantOn(db, 'pro', at('2026-03-01T00:00:00Z'), at('2026-04-01T00:00:00Z'));
+    tenants.overage = await insertBillableTenant(db, 'pro', at('2026-03-01T00:00:00Z'), at('2026-04-01T00:00:00Z'));
     const calls = Array.from({ length: 125 }, (_, i) => ({
       id: randomUUID(),
       tenantId: tenants.overage!,
@@ -88,8 +63,8 @@ describe('period close: invoices of the platform to its tenants', () => {
     }));
     expect((await ingestGatewayEvents(db, calls, 13)).accepted).toBe(125);
 
-    tenants.tax = await tenantOn(db, 'odd', at('2026-03-01T00:00:00Z'), at('2026-04-01T00:00:00Z'));
-    tenants.lastDay = await tenantOn(db, 'basic', at('2026-01-31T00:00:00Z'), at('2026-02-28T00:00:00Z'));
+    tenants.tax = await insertBillableTenant(db, 'odd', at('2026-03-01T00:00:00Z'), at('2026-04-01T00:00:00Z'));
+    tenants.lastDay = await insertBillableTenant(db, 'basic', at('2026-01-31T00:00:00Z'), at('2026-02-28T00:00:00Z'));
 
     owner = await platform.newTenant();
   });
@@ -182,9 +157,9 @@ describe('period close: invoices of the platform to its tenants', () => {
   });
 
   it('when the close is killed midway and run again, then every period has one invoice and the numbers have no gaps', async () => {
-    await plan(db, 'bulk', 500);
+    await insertPlan(db, 'bulk', 500);
     const bulk: string[] = [];
-    for (let i = 0; i < 60; i++) bulk.push(await tenantOn(db, 'bulk', at('2025-12-01T00:00:00Z'), at('2026-01-01T00:00:00Z')));
+    for (let i = 0; i < 60; i++) bulk.push(await insertBillableTenant(db, 'bulk', at('2025-12-01T00:00:00Z'), at('2026-01-01T00:00:00Z')));
     const env = { DATABASE_URL: platform.bed.db.url, SECRETS_KEYS: '', LOG_LEVEL: 'warn', DATA_DIR: `/tmp/billing-cli-${randomBytes(4).toString('hex')}` };
     const args = ['close-periods', '--now', '2026-12-20T00:00:00Z'];
     const countBulk = async () => Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM invoices WHERE tenant_id = ANY($1)', [bulk])).rows[0]!.n);

@@ -259,22 +259,41 @@ export interface BillingSettings {
   taxRateBp: number;
   paymentTermsDays: number;
   billingEmail: string | null;
+  stripeCustomerId: string | null;
+  stripePaymentMethodId: string | null;
 }
 
 export async function findBillingSettings(db: Queryable, tenantId: string): Promise<BillingSettings | undefined> {
-  const { rows } = await db.query<{ id: string; tax_rate_bp: number | null; payment_terms_days: number | null; billing_email: string | null }>(
-    `SELECT t.id, s.tax_rate_bp, s.payment_terms_days, s.billing_email
+  const { rows } = await db.query<{
+    id: string;
+    tax_rate_bp: number | null;
+    payment_terms_days: number | null;
+    billing_email: string | null;
+    stripe_customer_id: string | null;
+    stripe_payment_method_id: string | null;
+  }>(
+    `SELECT t.id, s.tax_rate_bp, s.payment_terms_days, s.billing_email, s.stripe_customer_id, s.stripe_payment_method_id
        FROM tenants t LEFT JOIN tenant_billing_settings s ON s.tenant_id = t.id WHERE t.id = $1`,
     [tenantId],
   );
   const row = rows[0];
-  return row && { tenantId: row.id, taxRateBp: row.tax_rate_bp ?? 0, paymentTermsDays: row.payment_terms_days ?? 14, billingEmail: row.billing_email };
+  return (
+    row && {
+      tenantId: row.id,
+      taxRateBp: row.tax_rate_bp ?? 0,
+      paymentTermsDays: row.payment_terms_days ?? 14,
+      billingEmail: row.billing_email,
+      stripeCustomerId: row.stripe_customer_id,
+      stripePaymentMethodId: row.stripe_payment_method_id,
+    }
+  );
 }
 
 export async function saveBillingSettings(db: Queryable, settings: BillingSettings): Promise<void> {
   await db.query(
-    `INSERT INTO tenant_billing_settings (tenant_id, tax_rate_bp, payment_terms_days, billing_email) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (tenant_id) DO UPDATE SET tax_rate_bp = $2, payment_terms_days = $3, billing_email = $4`,
-    [settings.tenantId, settings.taxRateBp, settings.paymentTermsDays, settings.billingEmail],
+    `INSERT INTO tenant_billing_settings (tenant_id, tax_rate_bp, payment_terms_days, billing_email, stripe_customer_id, stripe_payment_method_id)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (tenant_id) DO UPDATE SET tax_rate_bp = $2, payment_terms_days = $3, billing_email = $4, stripe_customer_id = $5, stripe_payment_method_id = $6`,
+    [settings.tenantId, settings.taxRateBp, settings.paymentTermsDays, settings.billingEmail, settings.stripeCustomerId, settings.stripePaymentMethodId],
   );
 }

@@ -162,25 +162,30 @@ export interface UsageBucket {
 /**
  * Usage of the metrics per bucket, read from the aggregates only: sums and
  * counts add up, maxima take the largest, unique counts count distinct values
- * across the bucket. `tenantId` null reads every tenant, per tenant.
+ * across the bucket. `tenantId` null reads every tenant, per tenant. Unique
+ * counts are read only when `uniques` names such metrics (a second, distinct scan).
  */
 export async function readUsage(
   db: Queryable,
-  filter: { tenantId: string | null; from: Date; to: Date; granularity: Granularity; metric?: string },
+  filter: { tenantId: string | null; from: Date; to: Date; granularity: Granularity; metric?: string; uniques: boolean },
 ): Promise<Array<UsageBucket & { tenantId: string }>> {
-  const bucket = filter.granularity === 'total' ? 'NULL::timestamptz' : `date_trunc('${filter.granularity}', a.hour, 'UTC')`;
+  // date_bin is plain arithmetic on UTC instants (date_trunc with a time zone looks the zone up per row).
+  const bucket = filter.granularity === 'total' ? 'NULL::timestamptz' : `date_bin('1 ${filter.granularity}', a.hour, TIMESTAMPTZ '2000-01-01 00:00:00+00')`;
+  const uniques = filter.uniques
+    ? `UNION ALL
+     SELECT a.tenant_id, a.metric, ${bucket} AS bucket, count(DISTINCT a.value) AS value
+       FROM usage_unique_values a
+      WHERE ($1::uuid IS NULL OR a.tenant_id = $1) AND a.hour >= $2 AND a.hour < $3 AND ($4::text IS NULL OR a.metric = $4)
+      GROUP BY a.tenant_id, a.metric, 3`
+    : '';
   const { rows } = await db.query<{ tenant_id: string; metric: string; bucket: Date | null; value: string }>(
     `SELECT a.tenant_id, a.metric, ${bucket} AS bucket,
-            CASE m.aggregation WHEN 'max' THEN max(a.maximum) ELSE sum(a.total) END AS value
+            CASE WHEN m.aggregation = 'max' THEN max(a.maximum) ELSE sum(a.total) END AS value
        FROM usage_aggregates a JOIN billable_metrics m ON m.code = a.metric
       WHERE ($1::uuid IS NULL OR a.tenant_id = $1) AND a.hour >= $2 AND a.hour < $3
         AND m.aggregation <> 'unique_count' AND ($4::text IS NULL OR a.metric = $4)
       GROUP BY a.tenant_id, a.metric, m.aggregation, 3
-     UNION ALL
-     SELECT a.tenant_id, a.metric, ${bucket} AS bucket, count(DISTINCT a.value) AS value
-       FROM usage_unique_values a
-      WHERE ($1::uuid IS NULL OR a.tenant_id = $1) AND a.hour >= $2 AND a.hour < $3 AND ($4::text IS NULL OR a.metric = $4)
-      GROUP BY a.tenant_id, a.metric, 3
+     ${uniques}
      ORDER BY 1, 2, 3`,
     [filter.tenantId, filter.from, filter.to, filter.metric ?? null],
   );

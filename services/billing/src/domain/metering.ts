@@ -173,24 +173,42 @@ function checkRange(range: UsageRange): { from: Date; to: Date } {
   return hours;
 }
 
-/** One tenant's usage per metric (every metric, zero where nothing was used), with the range's total. */
+/**
+ * One tenant's usage per metric (every metric, zero where nothing was used),
+ * with the range's total: one scan of the hourly aggregates gives the series,
+ * and the totals of counts, sums and maxima follow from it; only unique
+ * counts need a scan of their own (distinct values do not add up).
+ */
 export async function tenantUsage(db: Queryable, tenantId: string, range: UsageRange): Promise<{ from: string; to: string; metrics: UsageSeries[] }> {
   const hours = checkRange(range);
   const metrics = (await listMetrics(db)).filter((m) => !range.metric || m.code === range.metric);
-  const [buckets, totals] = await Promise.all([
-    range.granularity === 'total' ? Promise.resolve([]) : readUsage(db, { tenantId, ...hours, granularity: range.granularity, metric: range.metric }),
-    readUsage(db, { tenantId, ...hours, granularity: 'total', metric: range.metric }),
+  const uniques = metrics.some((m) => m.aggregation === 'unique_count');
+  const granularity = range.granularity === 'total' ? 'hour' : range.granularity;
+  const [buckets, uniqueTotals] = await Promise.all([
+    readUsage(db, { tenantId, ...hours, granularity, metric: range.metric, uniques }),
+    uniques ? readUsage(db, { tenantId, ...hours, granularity: 'total', metric: range.metric, uniques }) : Promise.resolve([]),
   ]);
   return {
     from: hours.from.toISOString(),
     to: hours.to.toISOString(),
-    metrics: metrics.map((metric) => ({
-      code: metric.code,
-      name: metric.name,
-      aggregation: metric.aggregation,
-      total: totals.find((t) => t.metric === metric.code)?.value ?? 0,
-      series: buckets.filter((b) => b.metric === metric.code).map((b) => ({ start: b.bucket!.toISOString(), value: b.value })),
-    })),
+    metrics: metrics.map((metric) => {
+      const series = buckets.filter((b) => b.metric === metric.code);
+      const total =
+        metric.aggregation === 'unique_count'
+          ? (uniqueTotals.find((t) => t.metric === metric.code)?.value ?? 0)
+          : metric.aggregation === 'max'
+            ? series.length === 0
+              ? 0
+              : Math.max(...series.map((b) => b.value))
+            : series.reduce((sum, b) => sum + b.value, 0);
+      return {
+        code: metric.code,
+        name: metric.name,
+        aggregation: metric.aggregation,
+        total,
+        series: range.granularity === 'total' ? [] : series.map((b) => ({ start: b.bucket!.toISOString(), value: b.value })),
+      };
+    }),
   };
 }
 
@@ -200,7 +218,7 @@ export async function platformUsage(
   range: Omit<UsageRange, 'granularity'> & { tenantId?: string },
 ): Promise<{ from: string; to: string; items: Array<{ tenantId: string; metrics: Record<string, number> }>; totals: Record<string, number> }> {
   const hours = checkRange({ ...range, granularity: 'total' });
-  const rows = await readUsage(db, { tenantId: range.tenantId ?? null, ...hours, granularity: 'total', metric: range.metric });
+  const rows = await readUsage(db, { tenantId: range.tenantId ?? null, ...hours, granularity: 'total', metric: range.metric, uniques: true });
   const byTenant = new Map<string, Record<string, number>>();
   const totals: Record<string, number> = {};
   const isMaximum = new Set<string>();

@@ -46,12 +46,26 @@ const SettingsSchema = z.object({
   taxRateBp: z.number().int(),
   paymentTermsDays: z.number().int(),
   billingEmail: z.string().nullable(),
+  stripeCustomerId: z.string().nullable(),
+  stripePaymentMethodId: z.string().nullable(),
 });
 const ChangeSettings = z
   .strictObject({
     taxRateBp: z.number().int().min(0).max(10_000).optional().describe('Tax rate in basis points (2000 = 20 %)'),
     paymentTermsDays: z.number().int().min(0).max(365).optional(),
     billingEmail: z.email().max(254).nullable().optional(),
+    stripeCustomerId: z
+      .string()
+      .regex(/^cus_[A-Za-z0-9]{1,200}$/)
+      .nullable()
+      .optional()
+      .describe('The Stripe customer charged off-session'),
+    stripePaymentMethodId: z
+      .string()
+      .regex(/^pm_[A-Za-z0-9_]{1,200}$/)
+      .nullable()
+      .optional()
+      .describe('The saved payment method charged for invoices and dunning retries'),
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 

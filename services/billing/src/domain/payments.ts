@@ -1,0 +1,325 @@
+import {
+  AppError,
+  ConflictError,
+  ErrorCode,
+  NotFoundError,
+  recordAudit,
+  withTransaction,
+  type Logger,
+  type Pool,
+  type Queryable,
+  type SecretBox,
+} from '@codex/shared';
+import {
+  addToInvoicePaid,
+  findPayment,
+  findPaymentByRef,
+  findProvider,
+  insertPayment,
+  insertRefund,
+  listPayments,
+  lockInvoice,
+  noteWebhookEvent,
+  refundedOrPending,
+  saveProvider,
+  setRefunded,
+  stalePendingPayments,
+  succeededRefunds,
+  tenantPaymentMethod,
+  updatePaymentOutcome,
+  updateRefund,
+  type Payment,
+  type PaymentStatus,
+} from '../db/payments-repo';
+import { manualProvider, StripeProvider, verifyStripeEvent, type ChargeOutcome, type PaymentProvider } from './payment-providers';
+
+/** A Stripe webhook older than this is refused (Stripe's own default tolerance). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+export interface PaymentDeps {
+  db: Pool;
+  secrets: SecretBox;
+  logger: Logger;
+  /** Where the Stripe client sends requests (a stand-in in tests); Stripe's API when unset. */
+  stripeApiBase?: string;
+  stripeTimeoutMs: number;
+  /** Called when a tenant's invoices are all settled after being overdue (dunning lifts its measures). */
+  onSettled?: (tenantId: string) => Promise<void>;
+}
+
+const PAYMENT_NOT_FOUND = () => new NotFoundError('No such payment', ErrorCode.PAYMENT_NOT_FOUND);
+
+/** The platform's Stripe account, opened from its sealed keys; 409 when none is set. */
+async function stripeOf(deps: PaymentDeps): Promise<{ provider: StripeProvider; webhookSecret: string }> {
+  const stored = await findProvider(deps.db, 'stripe');
+  if (!stored) throw new ConflictError('No Stripe account is set up', undefined, ErrorCode.PAYMENT_PROVIDER_NOT_CONFIGURED);
+  return {
+    provider: new StripeProvider({ secretKey: deps.secrets.open(stored.secretKeySealed), apiBase: deps.stripeApiBase, timeoutMs: deps.stripeTimeoutMs }),
+    webhookSecret: deps.secrets.open(stored.webhookSecretSealed),
+  };
+}
+
+/** Sets the platform's Stripe keys, sealed; only their last four characters are ever shown. */
+export async function configureStripe(db: Queryable, secrets: SecretBox, adminId: string, keys: { secretKey: string; webhookSecret: string }) {
+  const keyHint = keys.secretKey.slice(-4);
+  await saveProvider(db, 'stripe', { secretKey: secrets.seal(keys.secretKey), webhookSecret: secrets.seal(keys.webhookSecret), keyHint });
+  await recordAudit(db, {
+    actorType: 'admin',
+    actorId: adminId,
+    action: 'billing.provider_configured',
+    targetType: 'payment_provider',
+    targetId: 'stripe',
+    details: { keyHint },
+  });
+  return stripeStatus(db);
+}
+
+export async function stripeStatus(db: Queryable) {
+  const stored = await findProvider(db, 'stripe');
+  return { provider: 'stripe' as const, configured: Boolean(stored), keyHint: stored?.keyHint ?? null, updatedAt: stored?.updatedAt ?? null };
+}
+
+/** The order outcomes may arrive in does not matter: a payment only moves forward, and `succeeded` is final. */
+const RANK: Record<PaymentStatus, number> = { pending: 0, processing: 1, failed: 2, succeeded: 3 };
+
+/**
+ * Applies what the provider says of a payment (its answer, a webhook, or a
+ * reconciliation), in the caller's transaction with the payment locked: a
+ * success is added to the invoice exactly once.
+ */
+async function applyOutcome(tx: Queryable, payment: Payment, outcome: ChargeOutcome): Promise<{ settledTenant?: string }> {
+  if (RANK[outcome.status] <= RANK[payment.status] && !(payment.status === 'failed' && outcome.status === 'processing')) return {};
+  if (payment.status === 'succeeded') return {};
+  await updatePaymentOutcome(tx, payment.id, { status: outcome.status, providerRef: outcome.providerRef, failureReason: outcome.failureReason ?? null });
+  if (outcome.status !== 'succeeded') return {};
+  const invoice = await addToInvoicePaid(tx, payment.invoiceId, payment.amountMinor);
+  return invoice.status === 'paid' ? { settledTenant: invoice.tenantId } : {};
+}
+
+async function settled(deps: PaymentDeps, result: { settledTenant?: string }): Promise<void> {
+  if (result.settledTenant && deps.onSettled)
+    await deps
+      .onSettled(result.settledTenant)
+      .catch((err: unknown) => deps.logger.warn('could not lift dunning measures', { err, tenantId: result.settledTenant }));
+}
+
+export interface NewPayment {
+  invoiceId: string;
+  provider: 'manual' | 'stripe';
+  amountMinor?: number;
+  reference?: string;
+  paymentMethod?: string;
+}
+
+/**
+ * Takes a payment of an invoice. The payment row is written (and committed)
+ * before the provider is asked, with at most one payment of an invoice under
+ * way; the provider's idempotency key is the payment's id, so an answer lost
+ * to a timeout or a crash is recovered by asking again (reconciliation), never
+ * by charging again.
+ */
+export async function takePayment(deps: PaymentDeps, actor: { adminId: string | null }, input: NewPayment): Promise<Payment> {
+  const stripe = input.provider === 'stripe' ? await stripeOf(deps) : undefined;
+  const payment = await withTransaction(deps.db, async (tx) => {
+    const invoice = await lockInvoice(tx, input.invoiceId);
+    if (!invoice) throw new NotFoundError('No such invoice', ErrorCode.INVOICE_NOT_FOUND);
+    if (invoice.status !== 'finalized' && invoice.status !== 'uncollectible')
+      throw new ConflictError(`A ${invoice.status} invoice takes no payment`, { status: invoice.status }, ErrorCode.INVOICE_STATE);
+    const outstanding = invoice.totalMinor - invoice.paidMinor;
+    const amountMinor = input.amountMinor ?? outstanding;
+    if (amountMinor > outstanding)
+      throw new AppError(ErrorCode.VALIDATION_FAILED, 422, `At most ${outstanding} is outstanding on this invoice`, [
+        { path: 'body.amountMinor', message: `must be at most ${outstanding}` },
+      ]);
+    let method: { customer: string | null; paymentMethod: string } | undefined;
+    if (input.provider === 'stripe') {
+      const saved = await tenantPaymentMethod(tx, invoice.tenantId);
+      const paymentMethod = input.paymentMethod ?? saved.paymentMethod;
+      if (!paymentMethod)
+        throw new AppError(ErrorCode.VALIDATION_FAILED, 422, 'The tenant has no saved payment method; name one', [
+          { path: 'body.paymentMethod', message: 'required: the tenant has none saved' },
+        ]);
+      method = { customer: saved.customer, paymentMethod };
+    }
+    const payment = await insertPayment(tx, {
+      invoiceId: invoice.id,
+      tenantId: invoice.tenantId,
+      provider: input.provider,
+      amountMinor,
+      currency: invoice.currency,
+      reference: input.reference ?? null,
+      paymentMethod: method?.paymentMethod ?? null,
+      providerCustomer: method?.customer ?? null,
+      actorId: actor.adminId,
+    });
+    if (!payment) throw new ConflictError('A payment of this invoice is under way', undefined, ErrorCode.PAYMENT_IN_PROGRESS);
+    if (actor.adminId)
+      await recordAudit(tx, {
+        actorType: 'admin',
+        actorId: actor.adminId,
+        tenantId: invoice.tenantId,
+        action: 'billing.payment_started',
+        targetType: 'invoice',
+        targetId: invoice.id,
+        details: { paymentId: payment.id, provider: input.provider, amountMinor },
+      });
+    if (input.provider === 'manual') await settled(deps, await applyOutcome(tx, payment, await manualProvider.charge(chargeOf(payment))));
+    return payment;
+  });
+  if (stripe) await charge(deps, stripe.provider, payment);
+  return (await findPayment(deps.db, payment.id))!;
+}
+
+/** The charge of a payment: made from the stored row alone, so a reconciliation repeats it exactly. */
+const chargeOf = (payment: Payment) => ({
+  paymentId: payment.id,
+  amountMinor: payment.amountMinor,
+  currency: payment.currency,
+  customer: payment.providerCustomer,
+  paymentMethod: payment.paymentMethod ?? '',
+  description: `Invoice ${payment.invoiceId}`,
+});
+
+/** Asks the provider and records its answer; an unknown outcome leaves the payment pending for reconciliation. */
+async function charge(deps: PaymentDeps, provider: PaymentProvider, payment: Payment): Promise<void> {
+  let outcome: ChargeOutcome;
+  try {
+    outcome = await provider.charge(chargeOf(payment));
+  } catch (err) {
+    deps.logger.warn('payment outcome unknown; reconciliation will ask the provider again', { paymentId: payment.id, reason: (err as Error).message });
+    return;
+  }
+  const result = await withTransaction(deps.db, async (tx) => {
+    const locked = (await findPayment(tx, payment.id, true))!;
+    return applyOutcome(tx, locked, outcome);
+  });
+  await settled(deps, result);
+}
+
+/**
+ * The reconciliation job: Stripe payments still pending after `olderThanSeconds`
+ * (their process died, or the provider did not answer) are asked about again
+ * with the same idempotency key, which answers with the first charge's outcome.
+ */
+export async function reconcilePayments(deps: PaymentDeps, olderThanSeconds = 30): Promise<{ reconciled: number }> {
+  const stale = await stalePendingPayments(deps.db, olderThanSeconds);
+  if (stale.length === 0) return { reconciled: 0 };
+  const { provider } = await stripeOf(deps);
+  let reconciled = 0;
+  for (const payment of stale) {
+    await charge(deps, provider, payment);
+    reconciled += 1;
+  }
+  return { reconciled };
+}
+
+export async function paymentOf(db: Queryable, id: string): Promise<Payment> {
+  const payment = await findPayment(db, id);
+  if (!payment) throw PAYMENT_NOT_FOUND();
+  return payment;
+}
+
+export const payments = listPayments;
+
+/**
+ * Refunds all or part of a succeeded payment, never more than is left of it
+ * (refunds under way count). Asked of the provider with an idempotency key
+ * made from the refund's id.
+ */
+export async function refundPayment(deps: PaymentDeps, adminId: string, paymentId: string, input: { amountMinor?: number; reason?: string }): Promise<Payment> {
+  const { refundId, payment, amountMinor } = await withTransaction(deps.db, async (tx) => {
+    const payment = await findPayment(tx, paymentId, true);
+    if (!payment) throw PAYMENT_NOT_FOUND();
+    if (payment.status !== 'succeeded')
+      throw new ConflictError(`A ${payment.status} payment cannot be refunded`, { status: payment.status }, ErrorCode.CONFLICT);
+    const left = payment.amountMinor - (await refundedOrPending(tx, payment.id));
+    const amountMinor = input.amountMinor ?? left;
+    if (amountMinor <= 0 || amountMinor > left)
+      throw new AppError(ErrorCode.REFUND_EXCEEDS_PAYMENT, 422, `At most ${left} of this payment can be refunded`, [
+        { path: 'body.amountMinor', message: `must be at most ${left}` },
+      ]);
+    const refundId = await insertRefund(tx, { paymentId: payment.id, amountMinor, reason: input.reason ?? null, actorId: adminId });
+    await recordAudit(tx, {
+      actorType: 'admin',
+      actorId: adminId,
+      tenantId: payment.tenantId,
+      action: 'billing.refund_started',
+      targetType: 'payment',
+      targetId: payment.id,
+      details: { refundId, amountMinor },
+    });
+    return { refundId, payment, amountMinor };
+  });
+  const provider = payment.provider === 'stripe' ? (await stripeOf(deps)).provider : manualProvider;
+  const outcome = await provider.refund({ refundId, providerRef: payment.providerRef ?? '', amountMinor });
+  await withTransaction(deps.db, async (tx) => {
+    await findPayment(tx, payment.id, true);
+    await updateRefund(tx, refundId, outcome);
+    await setRefunded(tx, payment.id, await succeededRefunds(tx, payment.id));
+  });
+  return (await findPayment(deps.db, payment.id))!;
+}
+
+interface IntentObject {
+  id: string;
+  status?: string;
+  metadata?: { paymentId?: string };
+  last_payment_error?: { code?: string; message?: string } | null;
+}
+
+interface ChargeObject {
+  payment_intent?: string | null;
+  amount_refunded?: number;
+  metadata?: { paymentId?: string };
+}
+
+/**
+ * A Stripe webhook: the signature is checked on the raw body (a bad one, or
+ * one older than 300 s, is 400 and changes nothing), each event is applied
+ * once, and events may come in any order: payments only move forward, and
+ * refunds are taken as the charge's refunded total, not as increments.
+ */
+export async function receiveStripeWebhook(deps: PaymentDeps, payload: Buffer, signature: string | undefined): Promise<{ received: true; duplicate: boolean }> {
+  const { webhookSecret } = await stripeOf(deps);
+  let event: ReturnType<typeof verifyStripeEvent>;
+  try {
+    if (!signature) throw new Error('no Stripe-Signature header');
+    event = verifyStripeEvent(payload, signature, webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
+  } catch (err) {
+    throw new AppError(ErrorCode.WEBHOOK_SIGNATURE_INVALID, 400, 'The webhook signature does not verify', [
+      { path: 'headers.stripe-signature', message: (err as Error).message },
+    ]);
+  }
+  const result = await withTransaction(deps.db, async (tx) => {
+    if (!(await noteWebhookEvent(tx, 'stripe', event.id, event.type))) return { duplicate: true };
+    const object = event.data.object as unknown as IntentObject & ChargeObject;
+    if (event.type.startsWith('payment_intent.')) {
+      const payment = await findPaymentByRef(tx, object.id, object.metadata?.paymentId, true);
+      if (!payment) return { duplicate: false };
+      const status: ChargeOutcome['status'] | undefined =
+        event.type === 'payment_intent.succeeded'
+          ? 'succeeded'
+          : event.type === 'payment_intent.processing'
+            ? 'processing'
+            : event.type === 'payment_intent.payment_failed' || event.type === 'payment_intent.canceled'
+              ? 'failed'
+              : undefined;
+      if (!status) return { duplicate: false };
+      return {
+        duplicate: false,
+        ...(await applyOutcome(tx, payment, {
+          status,
+          providerRef: object.id,
+          failureReason: object.last_payment_error?.code ?? object.last_payment_error?.message,
+        })),
+      };
+    }
+    if (event.type === 'charge.refunded' && object.payment_intent) {
+      const payment = await findPaymentByRef(tx, object.payment_intent, object.metadata?.paymentId, true);
+      if (payment) await setRefunded(tx, payment.id, object.amount_refunded ?? 0);
+    }
+    return { duplicate: false };
+  });
+  await settled(deps, result);
+  return { received: true, duplicate: result.duplicate };
+}
