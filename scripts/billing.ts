@@ -1,16 +1,18 @@
 import { parseArgs } from 'node:util';
 import { closeServiceDeps, createLogger, createServiceDeps, loadLauncherConfig, parseInput } from '@codex/shared';
 import { z } from 'zod';
-import { closePeriods, maintainPartitions } from '@codex/billing';
+import { closePeriods, dunningDeps, maintainPartitions, paymentDeps, runDunning } from '@codex/billing';
 import { openPlatformDatabase } from './lib/database';
 import { loadCommandConfig } from './lib/local-secrets';
 import { runScript, UsageError } from './lib/run-script';
 
 const USAGE = `Usage: npm run billing -- <command>
   close-periods [--tenant <id>] [--now <ISO time>]   invoice every ended period now (what the job does every 5 minutes)
-  partitions                                         create usage partitions ahead and drop those past retention`;
+  partitions                                         create usage partitions ahead and drop those past retention
+  dunning [--tenant <id>] [--now <ISO time>]         retry due charges, move tenants through past due, grace and
+                                                     suspension (what the job does hourly; the admin service must be up)`;
 
-const CloseOptions = z.strictObject({ tenant: z.uuid().optional(), now: z.iso.datetime({ offset: true }).optional() });
+const TenantAndTime = z.strictObject({ tenant: z.uuid().optional(), now: z.iso.datetime({ offset: true }).optional() });
 
 /**
  * `npm run billing`: the billing jobs by hand, for an operator who will not
@@ -28,8 +30,14 @@ async function main(): Promise<void> {
   try {
     switch (command) {
       case 'close-periods': {
-        const options = parseInput(CloseOptions, { tenant: values.tenant, now: values.now }, 'arguments');
+        const options = parseInput(TenantAndTime, { tenant: values.tenant, now: values.now }, 'arguments');
         print(await closePeriods(deps.db, { tenantId: options.tenant, now: options.now ? new Date(options.now) : undefined }));
+        break;
+      }
+      case 'dunning': {
+        const options = parseInput(TenantAndTime, { tenant: values.tenant, now: values.now }, 'arguments');
+        const dunning = dunningDeps(deps, paymentDeps(deps));
+        print(await runDunning(dunning, options.now ? new Date(options.now) : undefined, options.tenant));
         break;
       }
       case 'partitions':

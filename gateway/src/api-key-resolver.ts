@@ -4,6 +4,8 @@ export interface ResolvedKey {
   keyId: string;
   tenantId: string;
   tenantStatus: string;
+  /** Why a suspended tenant is suspended ('admin' or 'unpaid'). */
+  suspendedFor?: string | null;
 }
 
 interface CacheEntry {
@@ -43,20 +45,24 @@ export class ApiKeyResolver {
     }
     if (!entry.value) throw INVALID_KEY();
     if (entry.value.tenantStatus === 'suspended' && options.allowSuspended) return entry.value;
-    if (entry.value.tenantStatus === 'suspended') throw new ForbiddenError('This tenant is suspended', ErrorCode.TENANT_SUSPENDED);
+    if (entry.value.tenantStatus === 'suspended')
+      throw new ForbiddenError(
+        entry.value.suspendedFor === 'unpaid' ? 'This tenant is suspended for an unpaid invoice; paying it restores access' : 'This tenant is suspended',
+        ErrorCode.TENANT_SUSPENDED,
+      );
     if (entry.value.tenantStatus !== 'active') throw INVALID_KEY();
     return entry.value;
   }
 
   private async lookup(hash: string): Promise<ResolvedKey | null> {
-    const { rows } = await this.db.query<{ key_id: string; tenant_id: string; status: string }>(
-      `SELECT k.id AS key_id, k.tenant_id, t.status
+    const { rows } = await this.db.query<{ key_id: string; tenant_id: string; status: string; suspended_for: string | null }>(
+      `SELECT k.id AS key_id, k.tenant_id, t.status, t.suspended_for
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
       [hash],
     );
     const row = rows[0];
-    return row ? { keyId: row.key_id, tenantId: row.tenant_id, tenantStatus: row.status } : null;
+    return row ? { keyId: row.key_id, tenantId: row.tenant_id, tenantStatus: row.status, suspendedFor: row.suspended_for } : null;
   }
 
   private remember(hash: string, entry: CacheEntry): void {

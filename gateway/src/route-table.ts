@@ -29,6 +29,8 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'DELETE', path: '/api/v1/auth/users/:id', access: 'user' },
   { method: 'GET', path: '/api/v1/auth/users/:id', access: 'user' },
   { method: 'PATCH', path: '/api/v1/auth/users/:id', access: 'user' },
+  { method: 'GET', path: '/api/v1/billing/dunning', access: 'admin' },
+  { method: 'POST', path: '/api/v1/billing/dunning/run', access: 'admin' },
   { method: 'POST', path: '/api/v1/billing/events', access: 'apiKey' },
   { method: 'GET', path: '/api/v1/billing/health', access: 'public' },
   { method: 'GET', path: '/api/v1/billing/invoices', access: 'user' },

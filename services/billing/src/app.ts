@@ -1,9 +1,11 @@
 import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import { runDunning, syncTenantDunning, type DunningDeps } from './domain/dunning';
 import { closePeriods } from './domain/invoicing';
 import { maintainPartitions } from './domain/metering';
-import { reconcilePayments } from './domain/payments';
+import { reconcilePayments, type PaymentDeps } from './domain/payments';
 import { BillingJobs } from './jobs';
+import { dunningRoutes } from './routes/dunning-routes';
 import { invoiceRoutes } from './routes/invoice-routes';
 import { paymentDeps, paymentRoutes, stripeWebhookRoute } from './routes/payment-routes';
 import { usageRoutes } from './routes/usage-routes';
@@ -11,7 +13,11 @@ import { usageRoutes } from './routes/usage-routes';
 /** The billing service: usage metering, the platform's invoices and their payments. */
 export function createApp(deps: ServiceDeps<'billing'>): Express {
   const { config } = deps;
-  const payments = paymentDeps(deps);
+  // A paid invoice may end a tenant's dunning at once rather than at the job's next run.
+  const payments = paymentDeps(deps, async (tenantId) => {
+    await syncTenantDunning(dunning, tenantId);
+  });
+  const dunning = dunningDeps(deps, payments);
   if (config.billing.jobs) {
     const jobs = new BillingJobs(
       config.databaseUrl,
@@ -19,6 +25,7 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
         { name: 'usage-partitions', cron: '17 * * * *', run: () => maintainPartitions(deps.db, config.billing.usageRetentionMonths) },
         { name: 'period-close', cron: '*/5 * * * *', run: () => closePeriods(deps.db) },
         { name: 'payment-reconcile', cron: '* * * * *', run: () => reconcilePayments(payments, config.billing.reconcileAfterSeconds) },
+        { name: 'dunning', cron: '41 * * * *', run: () => runDunning(dunning) },
       ],
       deps.logger,
     );
@@ -31,10 +38,22 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
     (app, openapi) => {
       const usage = usageRoutes(deps, openapi);
       app.use('/internal', usage.internal);
-      app.use('/api/v1/billing', usage.api, invoiceRoutes(deps, openapi), paymentRoutes(deps, openapi, payments));
+      app.use('/api/v1/billing', usage.api, invoiceRoutes(deps, openapi), paymentRoutes(deps, openapi, payments), dunningRoutes(deps, openapi, dunning));
     },
     (app, openapi) => {
       app.use('/api/v1/billing', stripeWebhookRoute(deps, openapi, payments));
     },
   );
+}
+
+/** Dunning's settings and collaborators, from the service's. */
+export function dunningDeps(deps: ServiceDeps<'billing'>, payments: PaymentDeps): DunningDeps {
+  return {
+    db: deps.db,
+    logger: deps.logger,
+    payments,
+    admin: deps.clients.get('admin'),
+    retryDays: deps.config.billing.dunningRetryDays,
+    graceDays: deps.config.billing.dunningGraceDays,
+  };
 }

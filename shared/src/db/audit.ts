@@ -1,3 +1,4 @@
+import { currentContext } from '../request-context';
 import type { Queryable } from './pool';
 
 export interface AuditEntry {
@@ -12,7 +13,11 @@ export interface AuditEntry {
   details?: Record<string, unknown>;
 }
 
-/** Appends to the master database's audit log; call in the transaction of the change it records. */
+/**
+ * Appends to the master database's audit log; call in the transaction of the
+ * change it records. The request's id is taken from the request being served
+ * unless given.
+ */
 export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
   await db.query(
     `INSERT INTO audit_log (actor_type, actor_id, tenant_id, action, target_type, target_id, request_id, details)
@@ -24,7 +29,7 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<voi
       entry.action,
       entry.targetType ?? null,
       entry.targetId ?? null,
-      entry.requestId ?? null,
+      entry.requestId ?? currentContext()?.requestId ?? null,
       JSON.stringify(entry.details ?? {}),
     ],
   );

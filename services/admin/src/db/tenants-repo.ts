@@ -4,11 +4,15 @@ import type { TenantStatus } from '../domain/tenant-input';
 
 export type { TenantStatus };
 
+export type SuspensionReason = 'admin' | 'unpaid';
+
 export interface Tenant {
   id: string;
   slug: string;
   name: string;
   status: TenantStatus;
+  /** Why a suspended tenant is suspended: an admin's decision, or an unpaid invoice (lifted by paying it). */
+  suspendedFor: SuspensionReason | null;
   plan: string;
   dbServer: string;
   dbName: string | null;
@@ -27,6 +31,7 @@ interface TenantRow {
   slug: string;
   name: string;
   status: TenantStatus;
+  suspended_for: SuspensionReason | null;
   plan: string;
   db_server: string;
   db_name: string | null;
@@ -37,7 +42,7 @@ interface TenantRow {
 }
 
 // tenants.plan is the plan asked for at creation; the plan in force is the subscription service's tenant_plans.
-const COLUMNS = `id, slug, name, status, coalesce((SELECT tp.plan_code FROM tenant_plans tp WHERE tp.tenant_id = tenants.id), plan) AS plan, db_server, db_name, db_role, db_secret, created_at, updated_at`;
+const COLUMNS = `id, slug, name, status, suspended_for, coalesce((SELECT tp.plan_code FROM tenant_plans tp WHERE tp.tenant_id = tenants.id), plan) AS plan, db_server, db_name, db_role, db_secret, created_at, updated_at`;
 
 function toTenant(row: TenantRow): TenantWithSecret {
   return {
@@ -45,6 +50,7 @@ function toTenant(row: TenantRow): TenantWithSecret {
     slug: row.slug,
     name: row.name,
     status: row.status,
+    suspendedFor: row.status === 'suspended' ? row.suspended_for : null,
     plan: row.plan,
     dbServer: row.db_server,
     dbName: row.db_name,
@@ -116,6 +122,8 @@ export async function updateTenant(
   const { rows } = await db.query<TenantRow>(
     `UPDATE tenants SET name = COALESCE($2, name),
             status = CASE WHEN $3::text IS NOT NULL AND status IN ('active', 'suspended') THEN $3 ELSE status END,
+            suspended_for = CASE WHEN $3::text IS NOT NULL AND status IN ('active', 'suspended')
+                                 THEN CASE $3::text WHEN 'suspended' THEN 'admin' END ELSE suspended_for END,
             settings = settings || COALESCE($4::jsonb, '{}'::jsonb)
       WHERE id = $1 RETURNING ${COLUMNS}`,
     [id, changes.name ?? null, changes.status ?? null, changes.settings ? JSON.stringify(changes.settings) : null],
@@ -129,4 +137,19 @@ export async function tenantsWithDatabases(db: Queryable): Promise<TenantWithSec
     `SELECT ${COLUMNS} FROM tenants WHERE db_name IS NOT NULL AND db_role IS NOT NULL AND db_secret IS NOT NULL AND status <> 'deleted' ORDER BY created_at, id`,
   );
   return rows.map(toTenant);
+}
+
+/**
+ * Suspends an active tenant for an unpaid invoice, or reactivates one
+ * suspended for that reason only (an admin's suspension stays). Undefined
+ * when the tenant was not in the state to move from: nothing changed.
+ */
+export async function setUnpaidHold(db: Queryable, id: string, hold: boolean): Promise<TenantWithSecret | undefined> {
+  const { rows } = await db.query<TenantRow>(
+    hold
+      ? `UPDATE tenants SET status = 'suspended', suspended_for = 'unpaid' WHERE id = $1 AND status = 'active' RETURNING ${COLUMNS}`
+      : `UPDATE tenants SET status = 'active', suspended_for = NULL WHERE id = $1 AND status = 'suspended' AND suspended_for = 'unpaid' RETURNING ${COLUMNS}`,
+    [id],
+  );
+  return rows[0] && toTenant(rows[0]);
 }

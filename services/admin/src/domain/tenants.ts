@@ -1,5 +1,14 @@
-import { ErrorCode, ConflictError, NotFoundError, type Queryable, type TenantPoolCache } from '@codex/shared';
-import { findTenantById, findTenantBySlug, listTenants, publicTenant, updateTenant, type TenantStatus, type TenantWithSecret } from '../db/tenants-repo';
+import { ErrorCode, ConflictError, NotFoundError, recordAudit, withTransaction, type Pool, type Queryable, type TenantPoolCache } from '@codex/shared';
+import {
+  findTenantById,
+  findTenantBySlug,
+  listTenants,
+  publicTenant,
+  setUnpaidHold,
+  updateTenant,
+  type TenantStatus,
+  type TenantWithSecret,
+} from '../db/tenants-repo';
 
 /** What a tenant looks like outside the admin service: never its sealed database password. */
 export { publicTenant };
@@ -26,6 +35,40 @@ export async function changeTenant(
   // A suspended tenant's pooled connections in this process close now rather than idling out.
   if (updated.status === 'suspended') await tenants.invalidate(id);
   return updated;
+}
+
+/**
+ * The billing service's dunning: suspends an active tenant for an unpaid
+ * invoice, or reactivates one suspended for that reason alone. An admin's
+ * own suspension is never lifted by this, and an admin who reactivates a
+ * tenant overrides it. Asked again, it changes nothing; each change is audited.
+ */
+export async function setBillingHold(
+  { db, tenants }: { db: Pool; tenants: Pick<TenantPoolCache, 'invalidate'> },
+  id: string,
+  hold: { hold: boolean; invoiceId?: string },
+): Promise<{ tenant: TenantWithSecret; changed: boolean }> {
+  const outcome = await withTransaction(db, async (tx) => {
+    const changed = await setUnpaidHold(tx, id, hold.hold);
+    if (!changed) return { tenant: await tenantById(tx, id), changed: false };
+    await recordAudit(tx, {
+      actorType: 'service',
+      actorId: 'billing',
+      tenantId: id,
+      action: hold.hold ? 'tenant.suspended' : 'tenant.reactivated',
+      targetType: 'tenant',
+      targetId: id,
+      details: {
+        reason: 'unpaid',
+        invoiceId: hold.invoiceId ?? null,
+        before: { status: hold.hold ? 'active' : 'suspended' },
+        after: { status: changed.status },
+      },
+    });
+    return { tenant: changed, changed: true };
+  });
+  if (outcome.changed && outcome.tenant.status === 'suspended') await tenants.invalidate(id);
+  return outcome;
 }
 
 const TENANT_NOT_FOUND = () => new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);

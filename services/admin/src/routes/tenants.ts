@@ -26,6 +26,10 @@ const TenantSchema = z
     slug: z.string(),
     name: z.string(),
     status: z.enum(TENANT_STATUSES),
+    suspendedFor: z
+      .enum(['admin', 'unpaid'])
+      .nullable()
+      .describe("Why a suspended tenant is suspended: an admin's decision, or an unpaid invoice (paying it lifts the suspension)"),
     plan: z.string(),
     dbServer: z.string(),
     dbName: z.string().nullable(),

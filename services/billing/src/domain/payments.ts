@@ -120,7 +120,7 @@ export interface NewPayment {
  */
 export async function takePayment(deps: PaymentDeps, actor: { adminId: string | null }, input: NewPayment): Promise<Payment> {
   const stripe = input.provider === 'stripe' ? await stripeOf(deps) : undefined;
-  const payment = await withTransaction(deps.db, async (tx) => {
+  const { payment, outcome } = await withTransaction(deps.db, async (tx) => {
     const invoice = await lockInvoice(tx, input.invoiceId);
     if (!invoice) throw new NotFoundError('No such invoice', ErrorCode.INVOICE_NOT_FOUND);
     if (invoice.status !== 'finalized' && invoice.status !== 'uncollectible')
@@ -163,9 +163,11 @@ export async function takePayment(deps: PaymentDeps, actor: { adminId: string | 
         targetId: invoice.id,
         details: { paymentId: payment.id, provider: input.provider, amountMinor },
       });
-    if (input.provider === 'manual') await settled(deps, await applyOutcome(tx, payment, await manualProvider.charge(chargeOf(payment))));
-    return payment;
+    const outcome = input.provider === 'manual' ? await applyOutcome(tx, payment, await manualProvider.charge(chargeOf(payment))) : {};
+    return { payment, outcome };
   });
+  // After the commit: dunning reads the invoice as paid from its own connection.
+  await settled(deps, outcome);
   if (stripe) await charge(deps, stripe.provider, payment);
   return (await findPayment(deps.db, payment.id))!;
 }
