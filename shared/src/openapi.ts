@@ -89,7 +89,16 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string }> = {
   503: { name: 'Unavailable', description: 'A dependency is unavailable; retry later' },
 };
 
-const toComponentRefs = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replaceAll('"#/definitions/', '"#/components/schemas/'));
+/**
+ * zod's JSON Schema → OpenAPI components: references point at components, and
+ * `{ allOf: [{ $ref }] }` alone (what zod writes for an optional reused schema)
+ * becomes the reference itself, which OpenAPI tools read without a warning.
+ */
+const toComponentRefs = (value: unknown): unknown =>
+  JSON.parse(JSON.stringify(value).replaceAll('"#/definitions/', '"#/components/schemas/'), (_key, node: unknown) => {
+    const only = node && typeof node === 'object' && !Array.isArray(node) && Object.keys(node).length === 1 ? (node as { allOf?: unknown }).allOf : undefined;
+    return Array.isArray(only) && only.length === 1 && Object.keys(only[0] as object).join() === '$ref' ? only[0] : node;
+  });
 
 /** Express `/deals/:id` → OpenAPI `/deals/{id}`. */
 export function openApiPath(path: string): string {

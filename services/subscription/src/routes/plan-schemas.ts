@@ -22,7 +22,8 @@ export const Overage = z
     unitCalls: z.number().int().positive().max(1_000_000_000).describe('Calls per block'),
   })
   .nullable()
-  .meta({ id: 'PlanOverage' });
+  // Described here, not where it is used: a description next to a reference is ignored by OpenAPI tools.
+  .meta({ id: 'PlanOverage', description: 'Metered overage beyond the included calls (billed at period end); null: none' });
 
 const Terms = {
   amountMinor: AmountMinor.describe('Price per interval in minor units (cents)'),
@@ -30,7 +31,7 @@ const Terms = {
   interval: z.enum(BILLING_INTERVALS as ['month', 'year']),
   trialDays: z.number().int().min(0).max(365),
   limits: Limits,
-  overage: Overage.describe('Metered overage beyond the included calls (billed at period end); null: none'),
+  overage: Overage,
   features: z
     .array(FeatureKey)
     .max(200)
