@@ -13,10 +13,12 @@ import { usageRoutes } from './routes/usage-routes';
 /** The billing service: usage metering, the platform's invoices and their payments. */
 export function createApp(deps: ServiceDeps<'billing'>): Express {
   const { config } = deps;
-  // A paid invoice may end a tenant's dunning at once rather than at the job's next run.
-  const payments = paymentDeps(deps, async (tenantId) => {
-    await syncTenantDunning(dunning, tenantId);
-  });
+  // A paid or closed invoice may end a tenant's dunning at once rather than at the job's next run; if
+  // that fails, the job's next run does it.
+  const reviewDunning = async (tenantId: string) => {
+    await syncTenantDunning(dunning, tenantId).catch((err: unknown) => deps.logger.warn('could not review dunning now; the job will', { err, tenantId }));
+  };
+  const payments = paymentDeps(deps, reviewDunning);
   const dunning = dunningDeps(deps, payments);
   if (config.billing.jobs) {
     const jobs = new BillingJobs(
@@ -38,7 +40,13 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
     (app, openapi) => {
       const usage = usageRoutes(deps, openapi);
       app.use('/internal', usage.internal);
-      app.use('/api/v1/billing', usage.api, invoiceRoutes(deps, openapi), paymentRoutes(deps, openapi, payments), dunningRoutes(deps, openapi, dunning));
+      app.use(
+        '/api/v1/billing',
+        usage.api,
+        invoiceRoutes(deps, openapi, reviewDunning),
+        paymentRoutes(deps, openapi, payments),
+        dunningRoutes(deps, openapi, dunning),
+      );
     },
     (app, openapi) => {
       app.use('/api/v1/billing', stripeWebhookRoute(deps, openapi, payments));

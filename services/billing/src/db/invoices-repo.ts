@@ -184,6 +184,8 @@ export interface Invoice {
   taxRateBp: number;
   taxMinor: number;
   totalMinor: number;
+  /** What payments have brought in (refunds are on the payments and do not reduce it). */
+  paidMinor: number;
   issuedAt: string | null;
   dueAt: string | null;
   paidAt: string | null;
@@ -209,6 +211,7 @@ interface InvoiceRecord {
   tax_rate_bp: number;
   tax_minor: string;
   total_minor: string;
+  paid_minor: string;
   issued_at: Date | null;
   due_at: Date | null;
   paid_at: Date | null;
@@ -230,6 +233,7 @@ const toInvoice = (row: InvoiceRecord): Invoice => ({
   taxRateBp: row.tax_rate_bp,
   taxMinor: Number(row.tax_minor),
   totalMinor: Number(row.total_minor),
+  paidMinor: Number(row.paid_minor),
   issuedAt: row.issued_at?.toISOString() ?? null,
   dueAt: row.due_at?.toISOString() ?? null,
   paidAt: row.paid_at?.toISOString() ?? null,
@@ -296,4 +300,81 @@ export async function saveBillingSettings(db: Queryable, settings: BillingSettin
      ON CONFLICT (tenant_id) DO UPDATE SET tax_rate_bp = $2, payment_terms_days = $3, billing_email = $4, stripe_customer_id = $5, stripe_payment_method_id = $6`,
     [settings.tenantId, settings.taxRateBp, settings.paymentTermsDays, settings.billingEmail, settings.stripeCustomerId, settings.stripePaymentMethodId],
   );
+}
+
+/** Moves a finalized (or uncollectible) invoice to `void` or `uncollectible`; the invoice must be locked by the caller. */
+export async function setInvoiceClosedStatus(db: Queryable, id: string, status: 'void' | 'uncollectible', at: Date): Promise<void> {
+  await db.query(`UPDATE invoices SET status = $2::text, voided_at = CASE WHEN $2::text = 'void' THEN $3::timestamptz ELSE voided_at END WHERE id = $1`, [
+    id,
+    status,
+    at,
+  ]);
+}
+
+/** Whether a payment of the invoice is under way or has succeeded. */
+export async function invoicePaymentState(db: Queryable, invoiceId: string): Promise<{ open: boolean; succeeded: boolean }> {
+  const { rows } = await db.query<{ open: boolean; succeeded: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM payments WHERE invoice_id = $1 AND status IN ('pending', 'processing')) AS open,
+            EXISTS (SELECT 1 FROM payments WHERE invoice_id = $1 AND status = 'succeeded') AS succeeded`,
+    [invoiceId],
+  );
+  return rows[0]!;
+}
+
+export interface RevenueRow {
+  period: string;
+  currency: string;
+  invoices: number;
+  voidedInvoices: number;
+  billedMinor: number;
+  collectedMinor: number;
+  refundedMinor: number;
+  outstandingMinor: number;
+  writtenOffMinor: number;
+}
+
+/**
+ * Revenue per calendar month (UTC) of issue and currency, from the invoices
+ * issued in [from, to): billed (void left out), collected and refunded on
+ * them, what is still owed, and what was written off as uncollectible.
+ */
+export async function revenueByMonth(db: Queryable, from: Date, to: Date): Promise<RevenueRow[]> {
+  const { rows } = await db.query<{
+    period: string;
+    currency: string;
+    invoices: string;
+    voided_invoices: string;
+    billed: string;
+    collected: string;
+    refunded: string;
+    outstanding: string;
+    written_off: string;
+  }>(
+    `WITH issued AS (
+       SELECT i.*, (SELECT coalesce(sum(p.refunded_minor), 0) FROM payments p WHERE p.invoice_id = i.id) AS refunded
+         FROM invoices i
+        WHERE i.status <> 'draft' AND i.issued_at >= $1 AND i.issued_at < $2
+     )
+     SELECT to_char(date_trunc('month', issued_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS period, currency,
+            count(*) FILTER (WHERE status <> 'void') AS invoices,
+            count(*) FILTER (WHERE status = 'void') AS voided_invoices,
+            coalesce(sum(total_minor) FILTER (WHERE status <> 'void'), 0) AS billed,
+            coalesce(sum(paid_minor) FILTER (WHERE status <> 'void'), 0) AS collected,
+            coalesce(sum(refunded) FILTER (WHERE status <> 'void'), 0) AS refunded,
+            coalesce(sum(total_minor - paid_minor) FILTER (WHERE status = 'finalized'), 0) AS outstanding,
+            coalesce(sum(total_minor - paid_minor) FILTER (WHERE status = 'uncollectible'), 0) AS written_off
+       FROM issued GROUP BY 1, 2 ORDER BY 1, 2`,
+    [from, to],
+  );
+  return rows.map((row) => ({
+    period: row.period,
+    currency: row.currency,
+    invoices: Number(row.invoices),
+    voidedInvoices: Number(row.voided_invoices),
+    billedMinor: Number(row.billed),
+    collectedMinor: Number(row.collected),
+    refundedMinor: Number(row.refunded),
+    outstandingMinor: Number(row.outstanding),
+    writtenOffMinor: Number(row.written_off),
+  }));
 }

@@ -1,4 +1,4 @@
-import { addDays, NotFoundError, ErrorCode, withTransaction, type Pool, type Queryable } from '@codex/shared';
+import { addDays, ConflictError, NotFoundError, ErrorCode, recordAudit, withTransaction, type Pool, type Queryable } from '@codex/shared';
 import {
   aggregatedApiCalls,
   billableTenants,
@@ -6,7 +6,10 @@ import {
   findBillingSettings,
   findInvoice,
   insertDraftInvoice,
+  invoicePaymentState,
   listInvoices,
+  revenueByMonth,
+  setInvoiceClosedStatus,
   lockTenantInvoicing,
   PLATFORM_ISSUER,
   rawApiCalls,
@@ -16,6 +19,7 @@ import {
   type BillingSettings,
   type Invoice,
 } from '../db/invoices-repo';
+import { lockInvoice } from '../db/payments-repo';
 import { hourOf, invoiceTerms, periodFrom } from './invoice-terms';
 
 /** Periods one tenant may have closed per run (a tenant billing has not seen for years catches up over runs). */
@@ -120,3 +124,51 @@ export async function changeBillingSettings(db: Queryable, tenantId: string, cha
   await saveBillingSettings(db, next);
   return next;
 }
+
+/**
+ * Closes an invoice without payment, as Stripe does: `void` cancels one that
+ * should not have been issued (nothing may have been paid of it, and it
+ * keeps its number, so numbering stays gapless); `uncollectible` writes off
+ * what is left of a finalized one (a later payment still settles it).
+ * Either way it no longer counts as overdue, so `afterClose` lets dunning
+ * look at the tenant again.
+ */
+export async function closeInvoice(
+  deps: { db: Pool; afterClose?: (tenantId: string) => Promise<void> },
+  adminId: string,
+  id: string,
+  change: { status: 'void' | 'uncollectible'; reason?: string },
+): Promise<Invoice> {
+  const tenantId = await withTransaction(deps.db, async (tx) => {
+    const invoice = await lockInvoice(tx, id);
+    if (!invoice) throw INVOICE_NOT_FOUND();
+    const allowed = change.status === 'void' ? ['finalized', 'uncollectible'] : ['finalized'];
+    if (!allowed.includes(invoice.status))
+      throw new ConflictError(`A ${invoice.status} invoice cannot become ${change.status}`, { status: invoice.status }, ErrorCode.INVOICE_STATE);
+    if (change.status === 'void') {
+      const payments = await invoicePaymentState(tx, id);
+      if (payments.open || payments.succeeded || invoice.paidMinor > 0)
+        throw new ConflictError(
+          'An invoice with payments cannot be voided; refund them, or mark it uncollectible',
+          { status: invoice.status, paidMinor: invoice.paidMinor, paymentUnderWay: payments.open },
+          ErrorCode.INVOICE_STATE,
+        );
+    }
+    await setInvoiceClosedStatus(tx, id, change.status, new Date());
+    await recordAudit(tx, {
+      actorType: 'admin',
+      actorId: adminId,
+      tenantId: invoice.tenantId,
+      action: change.status === 'void' ? 'billing.invoice_voided' : 'billing.invoice_uncollectible',
+      targetType: 'invoice',
+      targetId: id,
+      details: { number: invoice.number, before: { status: invoice.status }, after: { status: change.status }, reason: change.reason ?? null },
+    });
+    return invoice.tenantId;
+  });
+  await deps.afterClose?.(tenantId);
+  return invoiceOf(deps.db, id);
+}
+
+/** Revenue per month of issue and currency over [from, to). */
+export const revenue = revenueByMonth;

@@ -1,6 +1,6 @@
-import { ApiRouter, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { adminOf, ApiRouter, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { billingSettingsOf, changeBillingSettings, closePeriods, invoiceOf, invoices, verifyInvoice } from '../domain/invoicing';
+import { billingSettingsOf, changeBillingSettings, closeInvoice, closePeriods, invoiceOf, invoices, revenue, verifyInvoice } from '../domain/invoicing';
 
 const InvoiceStatus = z.enum(['draft', 'finalized', 'paid', 'void', 'uncollectible']);
 const InvoiceLineSchema = z.object({
@@ -25,6 +25,7 @@ const InvoiceSchema = z
     taxRateBp: z.number().int().describe('Tax rate in basis points (2000 = 20 %)'),
     taxMinor: z.number().int(),
     totalMinor: z.number().int(),
+    paidMinor: z.number().int().describe('What payments have brought in; refunds are on the payments'),
     issuedAt: z.string().nullable(),
     dueAt: z.string().nullable(),
     paidAt: z.string().nullable(),
@@ -72,11 +73,81 @@ const ChangeSettings = z
 const IdParams = z.object({ id: z.uuid() });
 const TenantInvoicesQuery = z.object({ tenantId: z.uuid().optional(), status: InvoiceStatus.optional(), ...OffsetPage });
 const OwnInvoicesQuery = z.object({ status: InvoiceStatus.optional(), ...OffsetPage });
+const CloseInvoiceBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional().describe('Kept in the audit log') });
+const Instant = z.iso.datetime({ offset: true });
+const RevenueQuery = z
+  .object({
+    from: Instant.optional().describe('Invoices issued from (default: 12 months before `to`)'),
+    to: Instant.optional().describe('Invoices issued before (default: now)'),
+  })
+  .refine((q) => !q.from || !q.to || new Date(q.from) < new Date(q.to), { path: ['to'], message: 'must be after from' })
+  .refine((q) => !q.from || !q.to || new Date(q.to).getTime() - new Date(q.from).getTime() <= 10 * 366 * 86_400_000, {
+    path: ['to'],
+    message: 'at most ten years after from',
+  });
+const RevenueSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  items: z.array(
+    z.object({
+      period: z.string().describe('YYYY-MM (UTC) of issue'),
+      currency: z.string(),
+      invoices: z.number().int().describe('Issued, void ones left out'),
+      voidedInvoices: z.number().int(),
+      billedMinor: z.number().int(),
+      collectedMinor: z.number().int().describe('Paid of those invoices, refunds not taken off'),
+      refundedMinor: z.number().int(),
+      outstandingMinor: z.number().int().describe('Still owed on finalized invoices'),
+      writtenOffMinor: z.number().int().describe('Left unpaid on invoices marked uncollectible'),
+    }),
+  ),
+});
 const CloseBody = z.strictObject({ tenantId: z.uuid().optional().describe('One tenant only') });
 
 /** The platform's invoices to its tenants: the period close, reads, the recompute check, and billing settings. */
-export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegistry) {
+export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegistry, afterClose?: (tenantId: string) => Promise<void>) {
   const api = new ApiRouter(openapi, '/api/v1/billing');
+
+  for (const status of ['void', 'uncollectible'] as const) {
+    api.post(
+      `/tenant-invoices/:id/${status}`,
+      {
+        operationId: status === 'void' ? 'voidInvoice' : 'markInvoiceUncollectible',
+        summary:
+          status === 'void'
+            ? 'Void an invoice nothing was paid of (it keeps its number; dunning stops counting it)'
+            : 'Write off what is left of an invoice (a later payment still settles it; dunning stops counting it)',
+        tags: ['invoices'],
+        params: IdParams,
+        body: CloseInvoiceBody,
+        responses: { 200: { description: 'The invoice', schema: InvoiceSchema } },
+        errors: [404, 409],
+        access: 'admin',
+        permission: 'revenue:manage',
+      },
+      async (req, res) => {
+        res.json(await closeInvoice({ db: deps.db, afterClose }, adminOf(req), req.params.id, { status, reason: req.body.reason }));
+      },
+    );
+  }
+
+  api.get(
+    '/revenue',
+    {
+      operationId: 'getRevenue',
+      summary: "The platform's revenue per month of issue and currency: billed, collected, refunded, outstanding, written off",
+      tags: ['invoices'],
+      query: RevenueQuery,
+      responses: { 200: { description: 'Revenue per month', schema: RevenueSchema } },
+      access: 'admin',
+      permission: 'revenue:read',
+    },
+    async (req, res) => {
+      const to = req.query.to ? new Date(req.query.to) : new Date();
+      const from = req.query.from ? new Date(req.query.from) : new Date(Date.UTC(to.getUTCFullYear() - 1, to.getUTCMonth(), to.getUTCDate()));
+      res.json({ from: from.toISOString(), to: to.toISOString(), items: await revenue(deps.db, from, to) });
+    },
+  );
 
   api.get(
     '/invoices',
