@@ -187,6 +187,8 @@ const billingSettings = z
       .default('1,3,7')
       .transform((value) => value.split(',').map(Number)),
     DUNNING_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(14),
+    // Who the platform's invoices are from, as printed on them.
+    INVOICE_ISSUER: z.string().trim().min(1).max(200).default('Codex Metatron'),
   })
   .transform((env) => ({
     billing: {
@@ -197,6 +199,7 @@ const billingSettings = z
       reconcileAfterSeconds: env.PAYMENT_RECONCILE_AFTER_SECONDS,
       dunningRetryDays: env.DUNNING_RETRY_DAYS,
       dunningGraceDays: env.DUNNING_GRACE_DAYS,
+      invoiceIssuer: env.INVOICE_ISSUER,
     },
   }));
 

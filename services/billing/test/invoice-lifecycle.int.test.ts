@@ -125,9 +125,34 @@ describe('invoice lifecycle and revenue', () => {
     expect(after.body.items[0]).toMatchObject({ collectedMinor: 2000, writtenOffMinor: 0 });
   });
 
+  it('when an invoice is downloaded, then the PDF and the HTML carry its number, lines and totals, escaped', async () => {
+    await db.query(`UPDATE tenants SET name = '<script>alert(1)</script> & Co' WHERE id = $1`, [tenantA]);
+    const number = (await asOperator(api().get(`/api/v1/billing/tenant-invoices/${invoice.aJan}`))).body.number as string;
+    const pdf = await asOperator(api().get(`/api/v1/billing/tenant-invoices/${invoice.aJan}/document`))
+      .buffer(true)
+      .parse((res, done) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => done(null, Buffer.concat(chunks)));
+      });
+    expect(pdf.status).toBe(200);
+    expect(pdf.headers['content-type']).toBe('application/pdf');
+    expect(pdf.headers['content-disposition']).toContain(`${number}.pdf`);
+    expect((pdf.body as Buffer).subarray(0, 5).toString()).toBe('%PDF-');
+    const html = await asOperator(api().get(`/api/v1/billing/tenant-invoices/${invoice.aJan}/document?format=html`));
+    expect(html.headers['content-type']).toContain('text/html');
+    expect(html.text).toContain(number);
+    expect(html.text).toContain('$10.00');
+    expect(html.text).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co');
+    expect(html.text).not.toContain('<script>');
+    expect((await asOperator(api().get(`/api/v1/billing/tenant-invoices/${invoice.aJan}/document?format=doc`))).status).toBe(400);
+  });
+
   it('when a tenant tries the admin invoice routes, then it is refused and nothing changes', async () => {
     const tenant = await platform.newTenant();
     expect((await platform.as(tenant).get('/api/v1/billing/revenue')).status).toBe(403);
+    // Another tenant's invoice reads as non-existent through the tenant's own route.
+    expect((await platform.as(tenant).get(`/api/v1/billing/invoices/${invoice.bJan}/document`)).status).toBe(404);
     expect((await platform.as(tenant).post(`/api/v1/billing/tenant-invoices/${invoice.bJan}/void`).send({})).status).toBe(403);
     expect((await asOperator(api().get(`/api/v1/billing/tenant-invoices/${invoice.bJan}`))).body.status).toBe('paid');
   });

@@ -378,3 +378,12 @@ export async function revenueByMonth(db: Queryable, from: Date, to: Date): Promi
     writtenOffMinor: Number(row.written_off),
   }));
 }
+
+/** The tenant as an invoice names it. */
+export async function invoiceCustomer(db: Queryable, tenantId: string): Promise<{ name: string; slug: string; email: string | null }> {
+  const { rows } = await db.query<{ name: string; slug: string; billing_email: string | null }>(
+    `SELECT t.name, t.slug, s.billing_email FROM tenants t LEFT JOIN tenant_billing_settings s ON s.tenant_id = t.id WHERE t.id = $1`,
+    [tenantId],
+  );
+  return { name: rows[0]?.name ?? '', slug: rows[0]?.slug ?? '', email: rows[0]?.billing_email ?? null };
+}

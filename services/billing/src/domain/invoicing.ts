@@ -6,6 +6,7 @@ import {
   findBillingSettings,
   findInvoice,
   insertDraftInvoice,
+  invoiceCustomer,
   invoicePaymentState,
   listInvoices,
   revenueByMonth,
@@ -20,6 +21,7 @@ import {
   type Invoice,
 } from '../db/invoices-repo';
 import { lockInvoice } from '../db/payments-repo';
+import { invoiceHtml, invoicePdf } from './invoice-document';
 import { hourOf, invoiceTerms, periodFrom } from './invoice-terms';
 
 /** Periods one tenant may have closed per run (a tenant billing has not seen for years catches up over runs). */
@@ -172,3 +174,13 @@ export async function closeInvoice(
 
 /** Revenue per month of issue and currency over [from, to). */
 export const revenue = revenueByMonth;
+
+/** An invoice as a document to download: PDF or a self-contained HTML page. */
+export async function invoiceDocument(db: Queryable, issuer: string, id: string, format: 'pdf' | 'html', tenantId?: string) {
+  const invoice = await invoiceOf(db, id, tenantId);
+  const parties = { issuer, customer: await invoiceCustomer(db, invoice.tenantId) };
+  const filename = `${invoice.number ?? `draft-${invoice.id}`}.${format}`;
+  return format === 'pdf'
+    ? { contentType: 'application/pdf', filename, body: await invoicePdf(invoice, parties) }
+    : { contentType: 'text/html; charset=utf-8', filename, body: invoiceHtml(invoice, parties) };
+}

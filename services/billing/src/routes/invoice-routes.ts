@@ -1,6 +1,16 @@
 import { adminOf, ApiRouter, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { billingSettingsOf, changeBillingSettings, closeInvoice, closePeriods, invoiceOf, invoices, revenue, verifyInvoice } from '../domain/invoicing';
+import {
+  billingSettingsOf,
+  changeBillingSettings,
+  closeInvoice,
+  closePeriods,
+  invoiceDocument,
+  invoiceOf,
+  invoices,
+  revenue,
+  verifyInvoice,
+} from '../domain/invoicing';
 
 const InvoiceStatus = z.enum(['draft', 'finalized', 'paid', 'void', 'uncollectible']);
 const InvoiceLineSchema = z.object({
@@ -73,6 +83,11 @@ const ChangeSettings = z
 const IdParams = z.object({ id: z.uuid() });
 const TenantInvoicesQuery = z.object({ tenantId: z.uuid().optional(), status: InvoiceStatus.optional(), ...OffsetPage });
 const OwnInvoicesQuery = z.object({ status: InvoiceStatus.optional(), ...OffsetPage });
+const DocumentQuery = z.object({ format: z.enum(['pdf', 'html']).default('pdf') });
+const DocumentContent = {
+  'application/pdf': z.string().meta({ format: 'binary' }),
+  'text/html': z.string(),
+};
 const CloseInvoiceBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional().describe('Kept in the audit log') });
 const Instant = z.iso.datetime({ offset: true });
 const RevenueQuery = z
@@ -130,6 +145,46 @@ export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegi
       },
     );
   }
+
+  const sendDocument = (res: import('express').Response, document: Awaited<ReturnType<typeof invoiceDocument>>) => {
+    res.type(document.contentType).attachment(document.filename).send(document.body);
+  };
+
+  api.get(
+    '/invoices/:id/document',
+    {
+      operationId: 'downloadOwnInvoice',
+      summary: "One of the platform's invoices to this tenant, as PDF or HTML",
+      tags: ['invoices'],
+      params: IdParams,
+      query: DocumentQuery,
+      responses: { 200: { description: 'The invoice document', content: DocumentContent } },
+      errors: [404],
+      access: 'user',
+      permission: 'billing:read',
+    },
+    async (req, res) => {
+      sendDocument(res, await invoiceDocument(deps.db, deps.config.billing.invoiceIssuer, req.params.id, req.query.format, tenantOf(req)));
+    },
+  );
+
+  api.get(
+    '/tenant-invoices/:id/document',
+    {
+      operationId: 'downloadTenantInvoice',
+      summary: 'Any invoice, as PDF or HTML',
+      tags: ['invoices'],
+      params: IdParams,
+      query: DocumentQuery,
+      responses: { 200: { description: 'The invoice document', content: DocumentContent } },
+      errors: [404],
+      access: 'admin',
+      permission: 'revenue:read',
+    },
+    async (req, res) => {
+      sendDocument(res, await invoiceDocument(deps.db, deps.config.billing.invoiceIssuer, req.params.id, req.query.format));
+    },
+  );
 
   api.get(
     '/revenue',
