@@ -95,7 +95,7 @@ export function invoicePdf(invoice: Invoice, parties: InvoiceParties): Promise<B
     const y = doc.y;
     doc.font(bold ? 'Helvetica-Bold' : 'Helvetica');
     const heights = cells.map((cell, i) => doc.heightOfString(cell, { width: columns[i]!.width }));
-    cells.forEach((cell, i) => doc.text(cell, columns[i]!.at, y, { width: columns[i]!.width, align: columns[i]!.align }));
+    for (const [i, cell] of cells.entries()) doc.text(cell, columns[i]!.at, y, { width: columns[i]!.width, align: columns[i]!.align });
     doc.x = left;
     doc.y = y + Math.max(...heights) + 4;
   };
