@@ -10,6 +10,11 @@ export interface Listening {
 /** Serves a request listener on a free loopback port. */
 export async function listenOnFreePort(handler: http.RequestListener): Promise<Listening> {
   const server = http.createServer(handler);
+  // As production's listen() does: longer than nginx's upstream idle timeout. With Node's 5 s default, a
+  // pause of over 5 s in a test let the server close connections nginx was about to reuse, and both
+  // gateways were marked failed (seen in CI as 502s in the nginx suite).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
