@@ -45,4 +45,5 @@ export * from './plans/plan-store';
 export * from './plans/entitlements';
 export * from './plans/limits';
 export * from './db/audit';
+export * from './db/page-total';
 export * from './client-links';

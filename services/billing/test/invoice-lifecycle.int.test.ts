@@ -148,6 +148,15 @@ describe('invoice lifecycle and revenue', () => {
     expect((await asOperator(api().get(`/api/v1/billing/tenant-invoices/${invoice.aJan}/document?format=doc`))).status).toBe(400);
   });
 
+  it('when a page past the last row is asked, then the total is still the number of rows', async () => {
+    const all = await asOperator(api().get('/api/v1/billing/payments'));
+    const past = await asOperator(api().get('/api/v1/billing/payments?offset=90'));
+    expect(past.body).toEqual({ items: [], total: all.body.total });
+    expect(all.body.total).toBeGreaterThan(0);
+    const invoices = await asOperator(api().get('/api/v1/billing/tenant-invoices?offset=90'));
+    expect(invoices.body).toEqual({ items: [], total: 3 });
+  });
+
   it('when a tenant tries the admin invoice routes, then it is refused and nothing changes', async () => {
     const tenant = await platform.newTenant();
     expect((await platform.as(tenant).get('/api/v1/billing/revenue')).status).toBe(403);

@@ -1,4 +1,4 @@
-import type { Queryable } from '@codex/shared';
+import { pageTotal, type Queryable } from '@codex/shared';
 
 import type { TenantStatus } from '../domain/tenant-input';
 
@@ -99,18 +99,16 @@ export async function listTenants(
   db: Queryable,
   filter: { status?: TenantStatus; limit: number; offset: number },
 ): Promise<{ items: TenantWithSecret[]; total: number }> {
-  const { rows } = await db.query<TenantRow & { total: string }>(
-    `SELECT ${COLUMNS}, count(*) OVER () AS total FROM tenants
+  const values = [filter.status ?? null];
+  const { rows } = await db.query<TenantRow & { total_count: string }>(
+    `SELECT ${COLUMNS}, count(*) OVER () AS total_count FROM tenants
       WHERE ($1::text IS NULL OR status = $1)
       ORDER BY created_at DESC, id DESC
       LIMIT $2 OFFSET $3`,
-    [filter.status ?? null, filter.limit, filter.offset],
+    [...values, filter.limit, filter.offset],
   );
-  if (rows.length === 0 && filter.offset > 0) {
-    const count = await db.query<{ total: string }>('SELECT count(*) AS total FROM tenants WHERE ($1::text IS NULL OR status = $1)', [filter.status ?? null]);
-    return { items: [], total: Number(count.rows[0]?.total ?? 0) };
-  }
-  return { items: rows.map(toTenant), total: Number(rows[0]?.total ?? 0) };
+  const total = await pageTotal(db, rows, filter.offset, 'SELECT count(*) AS total_count FROM tenants WHERE ($1::text IS NULL OR status = $1)', values);
+  return { items: rows.map(toTenant), total };
 }
 
 /** Applies an admin's changes; only active and suspended tenants move between those two states. */

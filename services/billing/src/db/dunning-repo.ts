@@ -1,4 +1,4 @@
-import type { Queryable } from '@codex/shared';
+import { pageTotal, type Queryable } from '@codex/shared';
 
 export type DunningState = 'past_due' | 'grace' | 'suspended';
 
@@ -85,8 +85,7 @@ export async function deleteDunning(tx: Queryable, tenantId: string): Promise<vo
 
 /** Tenants in dunning, longest overdue first (the admin view of who is past due). */
 export async function listDunning(db: Queryable, filter: { state?: DunningState; limit: number; offset: number }) {
-  const counting = db.query<{ total: string }>(`SELECT count(*) AS total FROM tenant_dunning WHERE ($1::text IS NULL OR state = $1)`, [filter.state ?? null]);
-  const listing = db.query<{
+  const { rows } = await db.query<{
     tenant_id: string;
     slug: string;
     state: DunningState;
@@ -94,17 +93,21 @@ export async function listDunning(db: Queryable, filter: { state?: DunningState;
     overdue_since: Date;
     state_since: Date;
     outstanding_minor: string;
+    total_count: string;
   }>(
     `SELECT d.tenant_id, t.slug, d.state, d.invoice_id, d.overdue_since, d.state_since,
             (SELECT coalesce(sum(i.total_minor - i.paid_minor), 0) FROM invoices i
-              WHERE i.tenant_id = d.tenant_id AND i.status = 'finalized') AS outstanding_minor
+              WHERE i.tenant_id = d.tenant_id AND i.status = 'finalized') AS outstanding_minor,
+            count(*) OVER () AS total_count
        FROM tenant_dunning d JOIN tenants t ON t.id = d.tenant_id
       WHERE ($1::text IS NULL OR d.state = $1)
       ORDER BY d.overdue_since, d.tenant_id
       LIMIT $2 OFFSET $3`,
     [filter.state ?? null, filter.limit, filter.offset],
   );
-  const [{ rows }, count] = await Promise.all([listing, counting]);
+  const total = await pageTotal(db, rows, filter.offset, 'SELECT count(*) AS total_count FROM tenant_dunning WHERE ($1::text IS NULL OR state = $1)', [
+    filter.state ?? null,
+  ]);
   return {
     items: rows.map((row) => ({
       tenantId: row.tenant_id,
@@ -115,6 +118,6 @@ export async function listDunning(db: Queryable, filter: { state?: DunningState;
       stateSince: row.state_since.toISOString(),
       outstandingMinor: Number(row.outstanding_minor),
     })),
-    total: Number(count.rows[0]?.total ?? 0),
+    total,
   };
 }

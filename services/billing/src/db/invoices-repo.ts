@@ -1,4 +1,4 @@
-import { toPlanVersion, type Queryable } from '@codex/shared';
+import { pageTotal, toPlanVersion, type Queryable } from '@codex/shared';
 import type { InvoiceLine, InvoiceTerms, PlanTimeline } from '../domain/invoice-terms';
 
 /** The issuer of the platform's own invoices (a tenant's invoices to its clients are numbered per tenant). */
@@ -250,12 +250,15 @@ export async function listInvoices(
   db: Queryable,
   filter: { tenantId?: string; status?: Invoice['status']; limit: number; offset: number },
 ): Promise<{ items: Invoice[]; total: number }> {
-  const { rows } = await db.query<InvoiceRecord>(
-    `${INVOICE_SELECT} WHERE ($1::uuid IS NULL OR i.tenant_id = $1) AND ($2::text IS NULL OR i.status = $2)
-      ORDER BY i.period_start DESC, i.id LIMIT $3 OFFSET $4`,
-    [filter.tenantId ?? null, filter.status ?? null, filter.limit, filter.offset],
-  );
-  return { items: rows.map(toInvoice), total: Number(rows[0]?.total_count ?? 0) };
+  const where = `WHERE ($1::uuid IS NULL OR i.tenant_id = $1) AND ($2::text IS NULL OR i.status = $2)`;
+  const values = [filter.tenantId ?? null, filter.status ?? null];
+  const { rows } = await db.query<InvoiceRecord>(`${INVOICE_SELECT} ${where} ORDER BY i.period_start DESC, i.id LIMIT $3 OFFSET $4`, [
+    ...values,
+    filter.limit,
+    filter.offset,
+  ]);
+  const total = await pageTotal(db, rows, filter.offset, `SELECT count(*) AS total_count FROM invoices i ${where}`, values);
+  return { items: rows.map(toInvoice), total };
 }
 
 export interface BillingSettings {

@@ -1,4 +1,4 @@
-import type { Queryable } from '@codex/shared';
+import { pageTotal, type Queryable } from '@codex/shared';
 
 export type PaymentStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 
@@ -210,13 +210,13 @@ export async function stalePendingPayments(db: Queryable, olderThanSeconds: numb
 }
 
 export async function listPayments(db: Queryable, filter: { tenantId?: string; invoiceId?: string; status?: PaymentStatus; limit: number; offset: number }) {
+  const where = `WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR invoice_id = $2) AND ($3::text IS NULL OR status = $3)`;
+  const values = [filter.tenantId ?? null, filter.invoiceId ?? null, filter.status ?? null];
   const { rows } = await db.query<PaymentRow>(
-    `SELECT *, count(*) OVER () AS total_count FROM payments
-      WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR invoice_id = $2) AND ($3::text IS NULL OR status = $3)
-      ORDER BY created_at DESC, id LIMIT $4 OFFSET $5`,
-    [filter.tenantId ?? null, filter.invoiceId ?? null, filter.status ?? null, filter.limit, filter.offset],
+    `SELECT *, count(*) OVER () AS total_count FROM payments ${where} ORDER BY created_at DESC, id LIMIT $4 OFFSET $5`,
+    [...values, filter.limit, filter.offset],
   );
-  return { items: rows.map(toPayment), total: Number(rows[0]?.total_count ?? 0) };
+  return { items: rows.map(toPayment), total: await pageTotal(db, rows, filter.offset, `SELECT count(*) AS total_count FROM payments ${where}`, values) };
 }
 
 /** Notes a webhook event; false when it was handled before. */

@@ -43,7 +43,7 @@ export interface PaymentDeps {
   /** Where the Stripe client sends requests (a stand-in in tests); Stripe's API when unset. */
   stripeApiBase?: string;
   stripeTimeoutMs: number;
-  /** Called when a tenant's invoices are all settled after being overdue (dunning lifts its measures). */
+  /** Called once an invoice is paid, after its transaction (dunning reviews the tenant); must not throw. */
   onSettled?: (tenantId: string) => Promise<void>;
 }
 
@@ -97,10 +97,7 @@ async function applyOutcome(tx: Queryable, payment: Payment, outcome: ChargeOutc
 }
 
 async function settled(deps: PaymentDeps, result: { settledTenant?: string }): Promise<void> {
-  if (result.settledTenant && deps.onSettled)
-    await deps
-      .onSettled(result.settledTenant)
-      .catch((err: unknown) => deps.logger.warn('could not lift dunning measures', { err, tenantId: result.settledTenant }));
+  if (result.settledTenant) await deps.onSettled?.(result.settledTenant);
 }
 
 export interface NewPayment {

@@ -1,4 +1,5 @@
 import { adminOf, ApiRouter, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import type { Response } from 'express';
 import { z } from 'zod';
 import {
   billingSettingsOf,
@@ -146,7 +147,7 @@ export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegi
     );
   }
 
-  const sendDocument = (res: import('express').Response, document: Awaited<ReturnType<typeof invoiceDocument>>) => {
+  const sendDocument = (res: Response, document: Awaited<ReturnType<typeof invoiceDocument>>) => {
     res.type(document.contentType).attachment(document.filename).send(document.body);
   };
 
