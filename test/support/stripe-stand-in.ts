@@ -10,7 +10,7 @@ import Stripe from 'stripe';
  * and parameters gets the first answer and charges nothing more; the same
  * key with other parameters is refused. The official `stripe` client talks to
  * it through its `host`/`port`/`protocol` settings. `pm_card_chargeDeclined`
- * declines, as in Stripe's test mode.
+ * declines, as in Stripe's test mode; a method not named `pm_card_…` does not exist (400).
  */
 export interface StripeStandIn {
   url: string;
@@ -79,7 +79,10 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
         const paymentMethod = params.get('payment_method') ?? '';
         const amount = Number(params.get('amount'));
         const currency = params.get('currency') ?? '';
-        if (paymentMethod === 'pm_card_chargeDeclined') {
+        if (!paymentMethod.startsWith('pm_card_')) {
+          status = 400;
+          answer = { error: { type: 'invalid_request_error', code: 'resource_missing', message: `No such PaymentMethod: '${paymentMethod}'` } };
+        } else if (paymentMethod === 'pm_card_chargeDeclined') {
           status = 402;
           answer = {
             error: {

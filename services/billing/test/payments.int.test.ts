@@ -122,6 +122,25 @@ describe('payments of the platform invoices', () => {
     expect((await pay({ invoiceId, provider: 'stripe', paymentMethod: 'pm_card_visa' })).body.status).toBe('succeeded');
   });
 
+  it('when Stripe refuses a charge or a refund (4xx), then it failed, nothing is left pending, and the caller is told', async () => {
+    const invoiceId = await nextInvoice();
+    const refused = await pay({ invoiceId, provider: 'stripe', paymentMethod: 'pm_missing' });
+    expect(refused.status).toBe(201);
+    expect(refused.body).toMatchObject({ status: 'failed', failureReason: 'resource_missing' });
+    const paid = (await pay({ invoiceId, provider: 'stripe', paymentMethod: 'pm_card_visa' })).body;
+    expect(paid.status).toBe('succeeded');
+    // Stripe is told the charge had less than we think (another refund made in its dashboard): it refuses.
+    stripe.intents.get(paid.providerRef)!.refunded = 900;
+    const refund = await asOperator(api().post(`/api/v1/billing/payments/${paid.id}/refunds`))
+      .set('Idempotency-Key', randomBytes(8).toString('hex'))
+      .send({ amountMinor: 500 });
+    expect(refund.status).toBe(502);
+    expect(refund.body.error.code).toBe('UPSTREAM_ERROR');
+    const refunds = await db.query<{ status: string }>('SELECT status FROM refunds WHERE payment_id = $1', [paid.id]);
+    expect(refunds.rows).toEqual([{ status: 'failed' }]);
+    expect((await db.query("SELECT 1 FROM payments WHERE invoice_id = $1 AND status IN ('pending', 'processing')", [invoiceId])).rowCount).toBe(0);
+  });
+
   it('when a payment is refunded in parts, then never more than was paid', async () => {
     const invoiceId = await nextInvoice();
     const payment = (await pay({ invoiceId, provider: 'stripe', paymentMethod: 'pm_card_visa' })).body;

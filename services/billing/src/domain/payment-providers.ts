@@ -29,7 +29,7 @@ export interface RefundRequest {
  */
 export interface PaymentProvider {
   charge(request: ChargeRequest): Promise<ChargeOutcome>;
-  refund(request: RefundRequest): Promise<{ status: 'succeeded' | 'pending' | 'failed'; providerRef: string }>;
+  refund(request: RefundRequest): Promise<{ status: 'succeeded' | 'pending' | 'failed'; providerRef: string | null; failureReason?: string }>;
 }
 
 export interface StripeSettings {
@@ -37,6 +37,17 @@ export interface StripeSettings {
   /** Another API host (a stand-in in tests, a proxy); Stripe's own when unset. */
   apiBase?: string;
   timeoutMs: number;
+}
+
+/** Stripe answered and refused the request (4xx): nothing happened. 409 and 429 say nothing of the outcome. */
+function refused(err: unknown): err is InstanceType<typeof Stripe.errors.StripeError> {
+  return (
+    err instanceof Stripe.errors.StripeError &&
+    err.statusCode !== undefined &&
+    err.statusCode >= 400 &&
+    err.statusCode < 500 &&
+    ![409, 429].includes(err.statusCode)
+  );
 }
 
 const INTENT_STATUS: Record<string, ChargeOutcome['status']> = { succeeded: 'succeeded', processing: 'processing' };
@@ -59,11 +70,6 @@ export class StripeProvider implements PaymentProvider {
     });
   }
 
-  /** The client's webhook helpers (signature checks), which need no key. */
-  get webhooks(): Stripe['webhooks'] {
-    return this.stripe.webhooks;
-  }
-
   async charge(request: ChargeRequest): Promise<ChargeOutcome> {
     try {
       const intent = await this.stripe.paymentIntents.create(
@@ -82,8 +88,9 @@ export class StripeProvider implements PaymentProvider {
       const status = INTENT_STATUS[intent.status] ?? 'failed';
       return { status, providerRef: intent.id, ...(status === 'failed' && { failureReason: `payment intent ${intent.status}` }) };
     } catch (err) {
-      // A decline is an answer: the charge did not happen. Anything else leaves the outcome unknown.
-      if (err instanceof Stripe.errors.StripeCardError) {
+      // A decline, or any request Stripe refused, is an answer: the charge did not happen. Anything else
+      // (no answer, 5xx, rate limit, idempotency conflict) leaves the outcome unknown.
+      if (refused(err)) {
         const intent = (err.raw as { payment_intent?: { id?: string } } | undefined)?.payment_intent;
         return { status: 'failed', providerRef: intent?.id ?? null, failureReason: err.code ?? err.message };
       }
@@ -92,12 +99,17 @@ export class StripeProvider implements PaymentProvider {
   }
 
   async refund(request: RefundRequest) {
-    const refund = await this.stripe.refunds.create(
-      { payment_intent: request.providerRef, amount: request.amountMinor },
-      { idempotencyKey: `refund-${request.refundId}` },
-    );
-    const status = refund.status === 'succeeded' ? 'succeeded' : refund.status === 'failed' || refund.status === 'canceled' ? 'failed' : 'pending';
-    return { status, providerRef: refund.id } as const;
+    try {
+      const refund = await this.stripe.refunds.create(
+        { payment_intent: request.providerRef, amount: request.amountMinor },
+        { idempotencyKey: `refund-${request.refundId}` },
+      );
+      const status = refund.status === 'succeeded' ? 'succeeded' : refund.status === 'failed' || refund.status === 'canceled' ? 'failed' : 'pending';
+      return { status, providerRef: refund.id } as const;
+    } catch (err) {
+      if (refused(err)) return { status: 'failed', providerRef: null, failureReason: err.code ?? err.message } as const;
+      throw err;
+    }
   }
 }
 

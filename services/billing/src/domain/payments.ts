@@ -9,6 +9,7 @@ import {
   type Pool,
   type Queryable,
   type SecretBox,
+  UpstreamError,
 } from '@codex/shared';
 import {
   addToInvoicePaid,
@@ -250,12 +251,21 @@ export async function refundPayment(deps: PaymentDeps, adminId: string, paymentI
     return { refundId, payment, amountMinor };
   });
   const provider = payment.provider === 'stripe' ? (await stripeOf(deps)).provider : manualProvider;
-  const outcome = await provider.refund({ refundId, providerRef: payment.providerRef ?? '', amountMinor });
+  let outcome: Awaited<ReturnType<PaymentProvider['refund']>>;
+  try {
+    outcome = await provider.refund({ refundId, providerRef: payment.providerRef ?? '', amountMinor });
+  } catch (err) {
+    // No answer: the refund stays pending (and counts against what is left) until Stripe's charge.refunded
+    // webhook reports the charge's refunded total.
+    throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, 504, 'Stripe did not answer; the refund stays pending until Stripe reports it', err);
+  }
   await withTransaction(deps.db, async (tx) => {
     await findPayment(tx, payment.id, true);
     await updateRefund(tx, refundId, outcome);
     await setRefunded(tx, payment.id, await succeededRefunds(tx, payment.id));
   });
+  if (outcome.status === 'failed')
+    throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `Stripe refused the refund: ${outcome.failureReason ?? 'no reason given'}`);
   return (await findPayment(deps.db, payment.id))!;
 }
 
