@@ -185,7 +185,9 @@ const billingSettings = z
       .string()
       .regex(/^\d{1,3}(,\d{1,3})*$/, 'must be days such as 1,3,7')
       .default('1,3,7')
-      .transform((value) => value.split(',').map(Number)),
+      .transform((value) => value.split(',').map(Number))
+      // Each listed day is one retry: a repeated or backward day would retry twice on one day.
+      .refine((days) => days.every((day, i) => i === 0 || day > days[i - 1]!), 'must be days in increasing order, each once'),
     DUNNING_GRACE_DAYS: z.coerce.number().int().min(0).max(365).default(14),
     // Who the platform's invoices are from, as printed on them.
     INVOICE_ISSUER: z.string().trim().min(1).max(200).default('Codex Metatron'),

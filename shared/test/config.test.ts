@@ -27,6 +27,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig('gateway', { DATABASE_URL, GATEWAY_PORT: 'eighty' })).toThrow(/GATEWAY_PORT/);
   });
 
+  it('when dunning retry days are not increasing, then the error names the variable; increasing days are read as numbers', () => {
+    for (const days of ['3,1', '1,1,3', 'one']) expect(() => loadConfig('billing', { DATABASE_URL, DUNNING_RETRY_DAYS: days })).toThrow(/DUNNING_RETRY_DAYS/);
+    expect(loadConfig('billing', { DATABASE_URL, DUNNING_RETRY_DAYS: '0,2,5' }).billing.dunningRetryDays).toEqual([0, 2, 5]);
+  });
+
   it('when the database URL is not postgres, then it is refused', () => {
     expect(() => loadConfig('crm', { DATABASE_URL: 'mysql://x@y/z' })).toThrow(/DATABASE_URL/);
   });

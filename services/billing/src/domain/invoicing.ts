@@ -172,8 +172,12 @@ export async function closeInvoice(
   return invoiceOf(deps.db, id);
 }
 
-/** Revenue per month of issue and currency over [from, to). */
-export const revenue = revenueByMonth;
+/** Revenue per month of issue and currency over [from, to); by default the twelve months up to now. */
+export async function revenue(db: Queryable, window: { from?: Date; to?: Date }) {
+  const to = window.to ?? new Date();
+  const from = window.from ?? new Date(Date.UTC(to.getUTCFullYear() - 1, to.getUTCMonth(), to.getUTCDate()));
+  return { from: from.toISOString(), to: to.toISOString(), items: await revenueByMonth(db, from, to) };
+}
 
 /** An invoice as a document to download: PDF or a self-contained HTML page. */
 export async function invoiceDocument(db: Queryable, issuer: string, id: string, format: 'pdf' | 'html', tenantId?: string) {

@@ -199,9 +199,7 @@ export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegi
       permission: 'revenue:read',
     },
     async (req, res) => {
-      const to = req.query.to ? new Date(req.query.to) : new Date();
-      const from = req.query.from ? new Date(req.query.from) : new Date(Date.UTC(to.getUTCFullYear() - 1, to.getUTCMonth(), to.getUTCDate()));
-      res.json({ from: from.toISOString(), to: to.toISOString(), items: await revenue(deps.db, from, to) });
+      res.json(await revenue(deps.db, { from: req.query.from ? new Date(req.query.from) : undefined, to: req.query.to ? new Date(req.query.to) : undefined }));
     },
   );
 
