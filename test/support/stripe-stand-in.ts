@@ -16,8 +16,8 @@ export interface StripeStandIn {
   url: string;
   /** Payment intents created (each a charge), by id. */
   intents: Map<string, { amount: number; currency: string; paymentMethod: string; refunded: number; metadata: Record<string, string> }>;
-  /** Requests received per path, retries included. */
-  requests: Array<{ path: string; idempotencyKey: string | undefined }>;
+  /** Requests received per path, retries included, with the secret key they were made with (which Stripe account). */
+  requests: Array<{ path: string; idempotencyKey: string | undefined; secretKey: string | undefined }>;
   /**
    * Runs before the answer to the next new charge is sent: `holdMs` keeps the answer back that long (a
    * timeout); `dropAnswers` closes the connection instead of answering, for the charge and for that many
@@ -49,7 +49,7 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
     req.on('end', () => {
       const key = req.headers['idempotency-key'] as string | undefined;
       const path = req.url ?? '';
-      standIn.requests.push({ path, idempotencyKey: key });
+      standIn.requests.push({ path, idempotencyKey: key, secretKey: req.headers.authorization?.replace(/^Bearer /, '') });
       const send = (status: number, answer: unknown) =>
         res.writeHead(status, { 'Content-Type': 'application/json', 'Request-Id': `req_${randomBytes(6).toString('hex')}` }).end(JSON.stringify(answer));
       if (key) {

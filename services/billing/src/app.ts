@@ -1,16 +1,18 @@
 import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
+import { runClientBilling } from './domain/client-billing';
 import { runDunning, syncTenantDunning, type DunningDeps } from './domain/dunning';
 import { closePeriods } from './domain/invoicing';
 import { maintainPartitions } from './domain/metering';
 import { reconcilePayments, type PaymentDeps } from './domain/payments';
 import { BillingJobs } from './jobs';
+import { clientBillingDeps, clientBillingRoutes } from './routes/client-billing-routes';
 import { dunningRoutes } from './routes/dunning-routes';
 import { invoiceRoutes } from './routes/invoice-routes';
 import { paymentDeps, paymentRoutes, stripeWebhookRoute } from './routes/payment-routes';
 import { usageRoutes } from './routes/usage-routes';
 
-/** The billing service: usage metering, the platform's invoices and their payments. */
+/** The billing service: usage metering, the platform's invoices and their payments, and each tenant's invoices to its own clients. */
 export function createApp(deps: ServiceDeps<'billing'>): Express {
   const { config } = deps;
   // A paid or closed invoice may end a tenant's dunning at once rather than at the job's next run; if
@@ -20,6 +22,7 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
   };
   const payments = paymentDeps(deps, reviewDunning);
   const dunning = dunningDeps(deps, payments);
+  const clientBilling = clientBillingDeps(deps);
   if (config.billing.jobs) {
     const jobs = new BillingJobs(
       config.databaseUrl,
@@ -28,6 +31,11 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
         { name: 'period-close', cron: '*/5 * * * *', run: () => closePeriods(deps.db) },
         { name: 'payment-reconcile', cron: '* * * * *', run: () => reconcilePayments(payments, config.billing.reconcileAfterSeconds) },
         { name: 'dunning', cron: '41 * * * *', run: () => runDunning(dunning) },
+        {
+          name: 'client-billing',
+          cron: '*/5 * * * *',
+          run: () => runClientBilling({ ...clientBilling, db: deps.db, reconcileAfterSeconds: config.billing.reconcileAfterSeconds }),
+        },
       ],
       deps.logger,
     );
@@ -46,6 +54,7 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
         invoiceRoutes(deps, openapi, reviewDunning),
         paymentRoutes(deps, openapi, payments),
         dunningRoutes(deps, openapi, dunning),
+        clientBillingRoutes(deps, openapi, clientBilling),
       );
     },
     (app, openapi) => {

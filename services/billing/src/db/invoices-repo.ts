@@ -135,21 +135,33 @@ export async function insertDraftInvoice(db: Queryable, tenantId: string, terms:
   );
   const id = rows[0]?.id;
   if (!id) return undefined;
+  await insertInvoiceLines(db, id, terms.lines);
+  return id;
+}
+
+/**
+ * An invoice's lines, numbered in order. The platform's invoices (master database) and a tenant's to its
+ * clients (tenant database) keep their lines in tables of the same shape.
+ */
+export async function insertInvoiceLines(
+  db: Queryable,
+  invoiceId: string,
+  lines: ReadonlyArray<{ kind: string; description: string; quantity: number; unitAmountMinor: number; amountMinor: number; source: object }>,
+): Promise<void> {
   await db.query(
     `INSERT INTO invoice_lines (invoice_id, position, kind, description, quantity, unit_amount_minor, amount_minor, source)
      SELECT $1, * FROM unnest($2::int[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::jsonb[])`,
     [
-      id,
-      terms.lines.map((_, i) => i + 1),
-      terms.lines.map((l) => l.kind),
-      terms.lines.map((l) => l.description),
-      terms.lines.map((l) => l.quantity),
-      terms.lines.map((l) => l.unitAmountMinor),
-      terms.lines.map((l) => l.amountMinor),
-      terms.lines.map((l) => JSON.stringify(l.source)),
+      invoiceId,
+      lines.map((_, i) => i + 1),
+      lines.map((l) => l.kind),
+      lines.map((l) => l.description),
+      lines.map((l) => l.quantity),
+      lines.map((l) => l.unitAmountMinor),
+      lines.map((l) => l.amountMinor),
+      lines.map((l) => JSON.stringify(l.source)),
     ],
   );
-  return id;
 }
 
 /** The next number of an issuer's year; taken in the caller's transaction, so a rollback gives it back. */
@@ -389,4 +401,15 @@ export async function invoiceCustomer(db: Queryable, tenantId: string): Promise<
     [tenantId],
   );
   return { name: rows[0]?.name ?? '', slug: rows[0]?.slug ?? '', email: rows[0]?.billing_email ?? null };
+}
+
+/** Tenants whose databases are in service: the ones the client-billing job visits. */
+export async function activeTenantIds(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(`SELECT id FROM tenants WHERE status = 'active' ORDER BY created_at`);
+  return rows.map((row) => row.id);
+}
+
+export async function isActiveTenant(db: Queryable, tenantId: string): Promise<boolean> {
+  const { rowCount } = await db.query(`SELECT 1 FROM tenants WHERE id = $1 AND status = 'active'`, [tenantId]);
+  return rowCount === 1;
 }

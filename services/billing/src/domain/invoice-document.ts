@@ -1,6 +1,23 @@
 import PDFDocument from 'pdfkit';
 import type { Invoice } from '../db/invoices-repo';
 
+/** What a document prints of an invoice: the platform's to a tenant, or a tenant's to its client. */
+export type DocumentInvoice = Pick<
+  Invoice,
+  | 'number'
+  | 'status'
+  | 'currency'
+  | 'periodStart'
+  | 'periodEnd'
+  | 'issuedAt'
+  | 'dueAt'
+  | 'subtotalMinor'
+  | 'taxRateBp'
+  | 'taxMinor'
+  | 'totalMinor'
+  | 'paidMinor'
+> & { lines: Array<Pick<Invoice['lines'][number], 'description' | 'quantity' | 'unitAmountMinor' | 'amountMinor'>> };
+
 /** Who an invoice is from and to, as printed on it. */
 export interface InvoiceParties {
   issuer: string;
@@ -18,7 +35,7 @@ const day = (iso: string | null) => (iso ? iso.slice(0, 10) : '—');
 const percent = (basisPoints: number) => `${(basisPoints / 100).toFixed(2).replace(/\.?0+$/, '')} %`;
 
 /** What both renderings print, in order: one source, so the HTML and the PDF cannot disagree. */
-function contentOf(invoice: Invoice, parties: InvoiceParties) {
+function contentOf(invoice: DocumentInvoice, parties: InvoiceParties) {
   const money = (minor: number) => formatMoney(minor, invoice.currency);
   return {
     title: `Invoice ${invoice.number ?? '(draft)'}`,
@@ -49,7 +66,7 @@ function contentOf(invoice: Invoice, parties: InvoiceParties) {
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A self-contained HTML page (inline styles, no scripts, every value escaped). */
-export function invoiceHtml(invoice: Invoice, parties: InvoiceParties): string {
+export function invoiceHtml(invoice: DocumentInvoice, parties: InvoiceParties): string {
   const content = contentOf(invoice, parties);
   const e = escapeHtml;
   const rows = content.lines
@@ -69,7 +86,7 @@ td,th{padding:.35rem .5rem;border-bottom:1px solid #ddd;text-align:left}.n{text-
 }
 
 /** The same content as a PDF (pdfkit, its built-in Helvetica). */
-export function invoicePdf(invoice: Invoice, parties: InvoiceParties): Promise<Buffer> {
+export function invoicePdf(invoice: DocumentInvoice, parties: InvoiceParties): Promise<Buffer> {
   const content = contentOf(invoice, parties);
   const doc = new PDFDocument({ size: 'A4', margin: 50, info: { Title: content.title, Author: parties.issuer } });
   const chunks: Buffer[] = [];

@@ -1,3 +1,4 @@
+import { AppError, ErrorCode } from '@codex/shared';
 import Stripe from 'stripe';
 
 export interface ChargeRequest {
@@ -15,6 +16,37 @@ export interface ChargeOutcome {
   providerRef: string | null;
   failureReason?: string;
 }
+
+/** A payment as stored: what its charge is made from. */
+export interface StoredCharge {
+  id: string;
+  invoiceId: string;
+  amountMinor: number;
+  currency: string;
+  providerCustomer: string | null;
+  paymentMethod: string | null;
+}
+
+/** The charge of a payment, made from the stored row alone, so a reconciliation repeats it exactly. */
+export const chargeOf = (payment: StoredCharge): ChargeRequest => ({
+  paymentId: payment.id,
+  amountMinor: payment.amountMinor,
+  currency: payment.currency,
+  customer: payment.providerCustomer,
+  paymentMethod: payment.paymentMethod ?? '',
+  description: `Invoice ${payment.invoiceId}`,
+});
+
+type PaymentStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
+const RANK: Record<PaymentStatus, number> = { pending: 0, processing: 1, failed: 2, succeeded: 3 };
+
+/**
+ * Whether an outcome moves a payment on: outcomes may arrive in any order
+ * (the answer, webhooks, a reconciliation), a payment only moves forward, and
+ * `succeeded` is final. A failed one may still turn out to be processing.
+ */
+export const movesForward = (from: PaymentStatus, to: PaymentStatus) =>
+  from !== 'succeeded' && (RANK[to] > RANK[from] || (from === 'failed' && to === 'processing'));
 
 export interface RefundRequest {
   refundId: string;
@@ -123,7 +155,42 @@ export const manualProvider: PaymentProvider = {
   },
 };
 
-/** Checks a Stripe webhook's signature on the raw body (and its age against `toleranceSeconds`) and parses it. */
-export function verifyStripeEvent(payload: Buffer, signature: string, secret: string, toleranceSeconds: number): Stripe.Event {
-  return Stripe.webhooks.constructEvent(payload, signature, secret, toleranceSeconds);
+/** A Stripe webhook older than this is refused (Stripe's own default tolerance). */
+export const WEBHOOK_TOLERANCE_SECONDS = 300;
+
+/**
+ * Checks a Stripe webhook's signature on the raw body (and that it is at
+ * most 300 s old) and parses it; 400 WEBHOOK_SIGNATURE_INVALID otherwise.
+ */
+export function verifiedStripeEvent(payload: Buffer, signature: string | undefined, secret: string): Stripe.Event {
+  try {
+    if (!signature) throw new Error('no Stripe-Signature header');
+    return Stripe.webhooks.constructEvent(payload, signature, secret, WEBHOOK_TOLERANCE_SECONDS);
+  } catch (err) {
+    throw new AppError(ErrorCode.WEBHOOK_SIGNATURE_INVALID, 400, 'The webhook signature does not verify', [
+      { path: 'headers.stripe-signature', message: (err as Error).message },
+    ]);
+  }
+}
+
+/** What a PaymentIntent object in a webhook carries that we read. */
+export interface IntentObject {
+  id: string;
+  status?: string;
+  metadata?: { paymentId?: string };
+  last_payment_error?: { code?: string; message?: string } | null;
+}
+
+/** What a `payment_intent.*` event says of its charge; undefined for events that say nothing of the outcome. */
+export function intentOutcome(event: Stripe.Event): ChargeOutcome | undefined {
+  const object = event.data.object as unknown as IntentObject;
+  const status: ChargeOutcome['status'] | undefined =
+    event.type === 'payment_intent.succeeded'
+      ? 'succeeded'
+      : event.type === 'payment_intent.processing'
+        ? 'processing'
+        : event.type === 'payment_intent.payment_failed' || event.type === 'payment_intent.canceled'
+          ? 'failed'
+          : undefined;
+  return status && { status, providerRef: object.id, failureReason: object.last_payment_error?.code ?? object.last_payment_error?.message };
 }

@@ -30,12 +30,18 @@ import {
   updatePaymentOutcome,
   updateRefund,
   type Payment,
-  type PaymentStatus,
 } from '../db/payments-repo';
-import { manualProvider, StripeProvider, verifyStripeEvent, type ChargeOutcome, type PaymentProvider } from './payment-providers';
-
-/** A Stripe webhook older than this is refused (Stripe's own default tolerance). */
-export const WEBHOOK_TOLERANCE_SECONDS = 300;
+import {
+  chargeOf,
+  intentOutcome,
+  manualProvider,
+  movesForward,
+  StripeProvider,
+  verifiedStripeEvent,
+  type ChargeOutcome,
+  type IntentObject,
+  type PaymentProvider,
+} from './payment-providers';
 
 export interface PaymentDeps {
   db: Pool;
@@ -80,17 +86,13 @@ export async function stripeStatus(db: Queryable) {
   return { provider: 'stripe' as const, configured: Boolean(stored), keyHint: stored?.keyHint ?? null, updatedAt: stored?.updatedAt ?? null };
 }
 
-/** The order outcomes may arrive in does not matter: a payment only moves forward, and `succeeded` is final. */
-const RANK: Record<PaymentStatus, number> = { pending: 0, processing: 1, failed: 2, succeeded: 3 };
-
 /**
  * Applies what the provider says of a payment (its answer, a webhook, or a
  * reconciliation), in the caller's transaction with the payment locked: a
  * success is added to the invoice exactly once.
  */
 async function applyOutcome(tx: Queryable, payment: Payment, outcome: ChargeOutcome): Promise<{ settledTenant?: string }> {
-  if (RANK[outcome.status] <= RANK[payment.status] && !(payment.status === 'failed' && outcome.status === 'processing')) return {};
-  if (payment.status === 'succeeded') return {};
+  if (!movesForward(payment.status, outcome.status)) return {};
   await updatePaymentOutcome(tx, payment.id, { status: outcome.status, providerRef: outcome.providerRef, failureReason: outcome.failureReason ?? null });
   if (outcome.status !== 'succeeded') return {};
   const invoice = await addToInvoicePaid(tx, payment.invoiceId, payment.amountMinor);
@@ -169,16 +171,6 @@ export async function takePayment(deps: PaymentDeps, actor: { adminId: string | 
   if (stripe) await charge(deps, stripe.provider, payment);
   return (await findPayment(deps.db, payment.id))!;
 }
-
-/** The charge of a payment: made from the stored row alone, so a reconciliation repeats it exactly. */
-const chargeOf = (payment: Payment) => ({
-  paymentId: payment.id,
-  amountMinor: payment.amountMinor,
-  currency: payment.currency,
-  customer: payment.providerCustomer,
-  paymentMethod: payment.paymentMethod ?? '',
-  description: `Invoice ${payment.invoiceId}`,
-});
 
 /** Asks the provider and records its answer; an unknown outcome leaves the payment pending for reconciliation. */
 async function charge(deps: PaymentDeps, provider: PaymentProvider, payment: Payment): Promise<void> {
@@ -269,13 +261,6 @@ export async function refundPayment(deps: PaymentDeps, adminId: string, paymentI
   return (await findPayment(deps.db, payment.id))!;
 }
 
-interface IntentObject {
-  id: string;
-  status?: string;
-  metadata?: { paymentId?: string };
-  last_payment_error?: { code?: string; message?: string } | null;
-}
-
 interface ChargeObject {
   payment_intent?: string | null;
   amount_refunded?: number;
@@ -290,38 +275,15 @@ interface ChargeObject {
  */
 export async function receiveStripeWebhook(deps: PaymentDeps, payload: Buffer, signature: string | undefined): Promise<{ received: true; duplicate: boolean }> {
   const { webhookSecret } = await stripeOf(deps);
-  let event: ReturnType<typeof verifyStripeEvent>;
-  try {
-    if (!signature) throw new Error('no Stripe-Signature header');
-    event = verifyStripeEvent(payload, signature, webhookSecret, WEBHOOK_TOLERANCE_SECONDS);
-  } catch (err) {
-    throw new AppError(ErrorCode.WEBHOOK_SIGNATURE_INVALID, 400, 'The webhook signature does not verify', [
-      { path: 'headers.stripe-signature', message: (err as Error).message },
-    ]);
-  }
+  const event = verifiedStripeEvent(payload, signature, webhookSecret);
   const result = await withTransaction(deps.db, async (tx) => {
     if (!(await noteWebhookEvent(tx, 'stripe', event.id, event.type))) return { duplicate: true };
     const object = event.data.object as unknown as IntentObject & ChargeObject;
     if (event.type.startsWith('payment_intent.')) {
       const payment = await findPaymentByRef(tx, object.id, object.metadata?.paymentId, true);
       if (!payment) return { duplicate: false };
-      const status: ChargeOutcome['status'] | undefined =
-        event.type === 'payment_intent.succeeded'
-          ? 'succeeded'
-          : event.type === 'payment_intent.processing'
-            ? 'processing'
-            : event.type === 'payment_intent.payment_failed' || event.type === 'payment_intent.canceled'
-              ? 'failed'
-              : undefined;
-      if (!status) return { duplicate: false };
-      return {
-        duplicate: false,
-        ...(await applyOutcome(tx, payment, {
-          status,
-          providerRef: object.id,
-          failureReason: object.last_payment_error?.code ?? object.last_payment_error?.message,
-        })),
-      };
+      const outcome = intentOutcome(event);
+      return outcome ? { duplicate: false, ...(await applyOutcome(tx, payment, outcome)) } : { duplicate: false };
     }
     if (event.type === 'charge.refunded' && object.payment_intent) {
       const payment = await findPaymentByRef(tx, object.payment_intent, object.metadata?.paymentId, true);

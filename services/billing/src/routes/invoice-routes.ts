@@ -1,6 +1,6 @@
 import { adminOf, ApiRouter, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
-import type { Response } from 'express';
 import { z } from 'zod';
+import { DocumentContent, DocumentQuery, sendDocument } from './billing-schemas';
 import {
   billingSettingsOf,
   changeBillingSettings,
@@ -84,11 +84,7 @@ const ChangeSettings = z
 const IdParams = z.object({ id: z.uuid() });
 const TenantInvoicesQuery = z.object({ tenantId: z.uuid().optional(), status: InvoiceStatus.optional(), ...OffsetPage });
 const OwnInvoicesQuery = z.object({ status: InvoiceStatus.optional(), ...OffsetPage });
-const DocumentQuery = z.object({ format: z.enum(['pdf', 'html']).default('pdf') });
-const DocumentContent = {
-  'application/pdf': z.string().meta({ format: 'binary' }),
-  'text/html': z.string(),
-};
+
 const CloseInvoiceBody = z.strictObject({ reason: z.string().trim().min(1).max(500).optional().describe('Kept in the audit log') });
 const Instant = z.iso.datetime({ offset: true });
 const RevenueQuery = z
@@ -146,10 +142,6 @@ export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegi
       },
     );
   }
-
-  const sendDocument = (res: Response, document: Awaited<ReturnType<typeof invoiceDocument>>) => {
-    res.type(document.contentType).attachment(document.filename).send(document.body);
-  };
 
   api.get(
     '/invoices/:id/document',

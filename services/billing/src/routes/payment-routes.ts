@@ -1,9 +1,11 @@
 import express from 'express';
 import { adminOf, ApiRouter, idempotent, OffsetPage, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
+import { receiveClientStripeWebhook } from '../domain/client-billing';
+import { AmountMinor, StripeKeys } from './billing-schemas';
+import { clientBillingDeps } from './client-billing-routes';
 import { configureStripe, paymentOf, payments, receiveStripeWebhook, refundPayment, stripeStatus, takePayment, type PaymentDeps } from '../domain/payments';
 
-const AmountMinor = z.number().int().positive().max(Number.MAX_SAFE_INTEGER).describe('In minor units of the invoice currency');
 const PaymentStatus = z.enum(['pending', 'processing', 'succeeded', 'failed']);
 
 const PaymentSchema = z
@@ -47,10 +49,6 @@ const NewRefund = z.strictObject({
   reason: z.string().trim().min(1).max(500).optional(),
 });
 
-const StripeKeys = z.strictObject({
-  secretKey: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]{8,200}$/, 'must be a Stripe secret or restricted key'),
-  webhookSecret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{8,200}$/, 'must be a Stripe webhook signing secret'),
-});
 const ProviderStatus = z.object({ provider: z.literal('stripe'), configured: z.boolean(), keyHint: z.string().nullable(), updatedAt: z.string().nullable() });
 
 const IdParams = z.object({ id: z.uuid() });
@@ -179,7 +177,7 @@ export function paymentRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegi
   return api.router;
 }
 
-/** Stripe's webhook reads the raw body (its signature covers the exact bytes): mounted before JSON parsing. */
+/** Stripe's webhooks (the platform's account, and each tenant's own) read the raw body (the signature covers the exact bytes): mounted before JSON parsing. */
 export function stripeWebhookRoute(deps: ServiceDeps<'billing'>, openapi: OpenApiRegistry, payment: PaymentDeps) {
   const api = new ApiRouter(openapi, '/api/v1/billing');
   api.post(
@@ -197,6 +195,24 @@ export function stripeWebhookRoute(deps: ServiceDeps<'billing'>, openapi: OpenAp
     async (req, res) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       res.json(await receiveStripeWebhook(payment, body, req.get('stripe-signature')));
+    },
+  );
+  api.post(
+    '/webhooks/stripe/tenants/:tenantId',
+    {
+      operationId: 'receiveClientStripeWebhook',
+      summary: "Events from a tenant's own Stripe account about its clients' payments (signature checked with that tenant's secret)",
+      tags: ['client billing'],
+      params: z.object({ tenantId: z.uuid() }),
+      rawBody: { contentTypes: ['application/json'], description: 'The event exactly as Stripe sent it' },
+      responses: { 200: { description: 'Received', schema: z.object({ received: z.literal(true), duplicate: z.boolean() }) } },
+      errors: [404, 409, 413],
+      access: 'public',
+    },
+    express.raw({ type: () => true, limit: deps.config.bodyLimit }),
+    async (req, res) => {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      res.json(await receiveClientStripeWebhook({ ...clientBillingDeps(deps), db: deps.db }, req.params.tenantId, body, req.get('stripe-signature')));
     },
   );
   return api.router;

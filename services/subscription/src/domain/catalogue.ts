@@ -72,7 +72,7 @@ export interface SubscriptionView extends Subscription {
 
 async function recurringPrice(db: Parameters<typeof findPrice>[0], priceId: string, field = 'priceId') {
   const price = await findPrice(db, priceId);
-  if (!price || !price.active) throw new ValidationError('No such active price', [{ path: `body.${field}`, message: 'no such active price' }]);
+  if (!price?.active) throw new ValidationError('No such active price', [{ path: `body.${field}`, message: 'no such active price' }]);
   if (!price.interval) throw new ValidationError('A one-off price cannot be subscribed to', [{ path: `body.${field}`, message: 'must be a recurring price' }]);
   return { ...price, interval: price.interval };
 }
@@ -175,7 +175,15 @@ export async function act(
       if (!options.priceId) kind = 'quantity_changed';
     }
     const saved = await saveSubscription(tx, id, next);
-    await insertSubscriptionChange(tx, { subscriptionId: id, kind, prorationMinor, currency: price.currency, actorId: actor.userId, details: options });
+    // `before` lets billing tell the price and quantity in force at any earlier instant.
+    await insertSubscriptionChange(tx, {
+      subscriptionId: id,
+      kind,
+      prorationMinor,
+      currency: price.currency,
+      actorId: actor.userId,
+      details: { ...options, before: { priceId: current.priceId, quantity: current.quantity } },
+    });
     return view(tx, saved, now);
   });
 }
