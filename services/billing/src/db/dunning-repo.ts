@@ -38,7 +38,7 @@ export async function overdueInvoices(db: Queryable, now: Date, tenantId?: strin
             EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.status IN ('pending', 'processing')) AS payment_open,
             coalesce(s.stripe_payment_method_id IS NOT NULL, false) AS chargeable
        FROM invoices i LEFT JOIN tenant_billing_settings s ON s.tenant_id = i.tenant_id
-      WHERE i.status = 'finalized' AND i.due_at < $1 AND i.paid_minor < i.total_minor
+      WHERE i.status = 'finalized' AND i.due_at < $1 AND i.paid_minor + i.credited_minor < i.total_minor
         AND ($2::uuid IS NULL OR i.tenant_id = $2)
       ORDER BY i.due_at, i.id`,
     [now, tenantId ?? null],
@@ -96,7 +96,7 @@ export async function listDunning(db: Queryable, filter: { state?: DunningState;
     total_count: string;
   }>(
     `SELECT d.tenant_id, t.slug, d.state, d.invoice_id, d.overdue_since, d.state_since,
-            (SELECT coalesce(sum(i.total_minor - i.paid_minor), 0) FROM invoices i
+            (SELECT coalesce(sum(i.total_minor - i.paid_minor - i.credited_minor), 0) FROM invoices i
               WHERE i.tenant_id = d.tenant_id AND i.status = 'finalized') AS outstanding_minor,
             count(*) OVER () AS total_count
        FROM tenant_dunning d JOIN tenants t ON t.id = d.tenant_id

@@ -198,6 +198,8 @@ export interface Invoice {
   totalMinor: number;
   /** What payments have brought in (refunds are on the payments and do not reduce it). */
   paidMinor: number;
+  /** What credit notes took off it. */
+  creditedMinor: number;
   issuedAt: string | null;
   dueAt: string | null;
   paidAt: string | null;
@@ -224,6 +226,7 @@ interface InvoiceRecord {
   tax_minor: string;
   total_minor: string;
   paid_minor: string;
+  credited_minor: string;
   issued_at: Date | null;
   due_at: Date | null;
   paid_at: Date | null;
@@ -246,6 +249,7 @@ const toInvoice = (row: InvoiceRecord): Invoice => ({
   taxMinor: Number(row.tax_minor),
   totalMinor: Number(row.total_minor),
   paidMinor: Number(row.paid_minor),
+  creditedMinor: Number(row.credited_minor),
   issuedAt: row.issued_at?.toISOString() ?? null,
   dueAt: row.due_at?.toISOString() ?? null,
   paidAt: row.paid_at?.toISOString() ?? null,
@@ -344,6 +348,7 @@ export interface RevenueRow {
   billedMinor: number;
   collectedMinor: number;
   refundedMinor: number;
+  creditedMinor: number;
   outstandingMinor: number;
   writtenOffMinor: number;
 }
@@ -362,6 +367,7 @@ export async function revenueByMonth(db: Queryable, from: Date, to: Date): Promi
     billed: string;
     collected: string;
     refunded: string;
+    credited: string;
     outstanding: string;
     written_off: string;
   }>(
@@ -376,8 +382,9 @@ export async function revenueByMonth(db: Queryable, from: Date, to: Date): Promi
             coalesce(sum(total_minor) FILTER (WHERE status <> 'void'), 0) AS billed,
             coalesce(sum(paid_minor) FILTER (WHERE status <> 'void'), 0) AS collected,
             coalesce(sum(refunded) FILTER (WHERE status <> 'void'), 0) AS refunded,
-            coalesce(sum(total_minor - paid_minor) FILTER (WHERE status = 'finalized'), 0) AS outstanding,
-            coalesce(sum(total_minor - paid_minor) FILTER (WHERE status = 'uncollectible'), 0) AS written_off
+            coalesce(sum(credited_minor) FILTER (WHERE status <> 'void'), 0) AS credited,
+            coalesce(sum(total_minor - paid_minor - credited_minor) FILTER (WHERE status = 'finalized'), 0) AS outstanding,
+            coalesce(sum(total_minor - paid_minor - credited_minor) FILTER (WHERE status = 'uncollectible'), 0) AS written_off
        FROM issued GROUP BY 1, 2 ORDER BY 1, 2`,
     [from, to],
   );
@@ -389,6 +396,7 @@ export async function revenueByMonth(db: Queryable, from: Date, to: Date): Promi
     billedMinor: Number(row.billed),
     collectedMinor: Number(row.collected),
     refundedMinor: Number(row.refunded),
+    creditedMinor: Number(row.credited),
     outstandingMinor: Number(row.outstanding),
     writtenOffMinor: Number(row.written_off),
   }));

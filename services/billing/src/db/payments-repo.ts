@@ -66,6 +66,7 @@ export interface InvoiceForPayment {
   currency: string;
   totalMinor: number;
   paidMinor: number;
+  creditedMinor: number;
 }
 
 /** The invoice, locked for the caller's transaction. */
@@ -78,7 +79,8 @@ export async function lockInvoice(db: Queryable, id: string): Promise<InvoiceFor
     currency: string;
     total_minor: string;
     paid_minor: string;
-  }>('SELECT id, tenant_id, number, status, currency, total_minor, paid_minor FROM invoices WHERE id = $1 FOR UPDATE', [id]);
+    credited_minor: string;
+  }>('SELECT id, tenant_id, number, status, currency, total_minor, paid_minor, credited_minor FROM invoices WHERE id = $1 FOR UPDATE', [id]);
   const row = rows[0];
   return (
     row && {
@@ -89,6 +91,7 @@ export async function lockInvoice(db: Queryable, id: string): Promise<InvoiceFor
       currency: row.currency,
       totalMinor: Number(row.total_minor),
       paidMinor: Number(row.paid_minor),
+      creditedMinor: Number(row.credited_minor),
     }
   );
 }
@@ -157,8 +160,8 @@ export async function updatePaymentOutcome(
 export async function addToInvoicePaid(db: Queryable, invoiceId: string, amountMinor: number): Promise<{ status: string; tenantId: string }> {
   const { rows } = await db.query<{ status: string; tenant_id: string }>(
     `UPDATE invoices SET paid_minor = paid_minor + $2,
-            status = CASE WHEN paid_minor + $2 >= total_minor AND status IN ('finalized', 'uncollectible') THEN 'paid' ELSE status END,
-            paid_at = CASE WHEN paid_minor + $2 >= total_minor AND status IN ('finalized', 'uncollectible') THEN now() ELSE paid_at END
+            status = CASE WHEN paid_minor + $2 + credited_minor >= total_minor AND status IN ('finalized', 'uncollectible') THEN 'paid' ELSE status END,
+            paid_at = CASE WHEN paid_minor + $2 + credited_minor >= total_minor AND status IN ('finalized', 'uncollectible') THEN now() ELSE paid_at END
       WHERE id = $1 RETURNING status, tenant_id`,
     [invoiceId, amountMinor],
   );

@@ -16,7 +16,7 @@ export type DocumentInvoice = Pick<
   | 'taxMinor'
   | 'totalMinor'
   | 'paidMinor'
-> & { lines: Array<Pick<Invoice['lines'][number], 'description' | 'quantity' | 'unitAmountMinor' | 'amountMinor'>> };
+> & { creditedMinor?: number; lines: Array<Pick<Invoice['lines'][number], 'description' | 'quantity' | 'unitAmountMinor' | 'amountMinor'>> };
 
 /** Who an invoice is from and to, as printed on it. */
 export interface InvoiceParties {
@@ -58,7 +58,8 @@ function contentOf(invoice: DocumentInvoice, parties: InvoiceParties) {
       [`Tax (${percent(invoice.taxRateBp)})`, money(invoice.taxMinor)],
       ['Total', money(invoice.totalMinor)],
       ['Paid', money(invoice.paidMinor)],
-      ['Amount due', money(invoice.status === 'finalized' ? invoice.totalMinor - invoice.paidMinor : 0)],
+      ...(invoice.creditedMinor ? [['Credited', money(invoice.creditedMinor)] as [string, string]] : []),
+      ['Amount due', money(invoice.status === 'finalized' ? invoice.totalMinor - invoice.paidMinor - (invoice.creditedMinor ?? 0) : 0)],
     ] as Array<[string, string]>,
   };
 }

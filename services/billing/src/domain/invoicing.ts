@@ -1,4 +1,5 @@
-import { addDays, ConflictError, NotFoundError, ErrorCode, recordAudit, withTransaction, type Pool, type Queryable } from '@codex/shared';
+import { addDays, AppError, ConflictError, NotFoundError, ErrorCode, recordAudit, withTransaction, type Pool, type Queryable } from '@codex/shared';
+import { addToInvoiceCredited, insertCreditNote, listCreditNotes, type CreditNote } from '../db/credit-notes-repo';
 import {
   aggregatedApiCalls,
   billableTenants,
@@ -28,6 +29,9 @@ import { hourOf, invoiceTerms, periodFrom } from './invoice-terms';
 const MAX_PERIODS_PER_RUN = 36;
 
 export const invoiceNumber = (year: number, sequence: number) => `INV-${year}-${String(sequence).padStart(6, '0')}`;
+export const creditNoteNumber = (year: number, sequence: number) => `CN-${year}-${String(sequence).padStart(6, '0')}`;
+/** Credit notes are numbered in their own gapless series. */
+const CREDIT_NOTE_ISSUER = `${PLATFORM_ISSUER}-credit-notes`;
 
 const INVOICE_NOT_FOUND = () => new NotFoundError('No such invoice', ErrorCode.INVOICE_NOT_FOUND);
 
@@ -188,3 +192,56 @@ export async function invoiceDocument(db: Queryable, issuer: string, id: string,
     ? { contentType: 'application/pdf', filename, body: await invoicePdf(invoice, parties) }
     : { contentType: 'text/html; charset=utf-8', filename, body: invoiceHtml(invoice, parties) };
 }
+
+/**
+ * Corrects a finalized invoice without changing it: a credit note, numbered
+ * in its own gapless series, takes `amountMinor` off what the invoice asks for
+ * (never more than its total less earlier credits). An invoice that payments
+ * and credits then cover is paid, so dunning lets go of it. For an invoice
+ * paid already, the credit is what the platform owes back: refund it from the
+ * payment. Audited with the admin and the reason.
+ */
+export async function issueCreditNote(
+  deps: { db: Pool; afterClose?: (tenantId: string) => Promise<void> },
+  adminId: string,
+  invoiceId: string,
+  input: { amountMinor: number; reason: string },
+  now = new Date(),
+): Promise<{ creditNote: CreditNote; invoice: Invoice }> {
+  const creditNote = await withTransaction(deps.db, async (tx) => {
+    const invoice = await lockInvoice(tx, invoiceId);
+    if (!invoice) throw INVOICE_NOT_FOUND();
+    if (!['finalized', 'uncollectible', 'paid'].includes(invoice.status))
+      throw new ConflictError(`A ${invoice.status} invoice takes no credit note`, { status: invoice.status }, ErrorCode.INVOICE_STATE);
+    const creditable = invoice.totalMinor - invoice.creditedMinor;
+    if (input.amountMinor > creditable)
+      throw new AppError(ErrorCode.VALIDATION_FAILED, 422, `At most ${creditable} of this invoice can be credited`, [
+        { path: 'body.amountMinor', message: `must be at most ${creditable}` },
+      ]);
+    const number = creditNoteNumber(now.getUTCFullYear(), await takeInvoiceNumber(tx, CREDIT_NOTE_ISSUER, now.getUTCFullYear()));
+    const note = await insertCreditNote(tx, {
+      invoiceId,
+      tenantId: invoice.tenantId,
+      number,
+      currency: invoice.currency,
+      amountMinor: input.amountMinor,
+      reason: input.reason,
+      actorId: adminId,
+    });
+    await addToInvoiceCredited(tx, invoiceId, input.amountMinor);
+    await recordAudit(tx, {
+      actorType: 'admin',
+      actorId: adminId,
+      tenantId: invoice.tenantId,
+      action: 'billing.credit_note_issued',
+      targetType: 'invoice',
+      targetId: invoiceId,
+      details: { creditNote: number, amountMinor: input.amountMinor, reason: input.reason },
+    });
+    return note;
+  });
+  await deps.afterClose?.(creditNote.tenantId);
+  return { creditNote, invoice: await invoiceOf(deps.db, invoiceId) };
+}
+
+export const creditNotes = listCreditNotes;

@@ -125,7 +125,7 @@ export async function takePayment(deps: PaymentDeps, actor: { adminId: string | 
     if (!invoice) throw new NotFoundError('No such invoice', ErrorCode.INVOICE_NOT_FOUND);
     if (invoice.status !== 'finalized' && invoice.status !== 'uncollectible')
       throw new ConflictError(`A ${invoice.status} invoice takes no payment`, { status: invoice.status }, ErrorCode.INVOICE_STATE);
-    const outstanding = invoice.totalMinor - invoice.paidMinor;
+    const outstanding = invoice.totalMinor - invoice.paidMinor - invoice.creditedMinor;
     const amountMinor = input.amountMinor ?? outstanding;
     if (amountMinor > outstanding)
       throw new AppError(ErrorCode.VALIDATION_FAILED, 422, `At most ${outstanding} is outstanding on this invoice`, [

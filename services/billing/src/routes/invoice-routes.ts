@@ -1,11 +1,13 @@
-import { adminOf, ApiRouter, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { adminOf, ApiRouter, idempotent, OffsetPage, tenantOf, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { DocumentContent, DocumentQuery, sendDocument } from './billing-schemas';
+import { AmountMinor, DocumentContent, DocumentQuery, sendDocument } from './billing-schemas';
 import {
   billingSettingsOf,
   changeBillingSettings,
   closeInvoice,
   closePeriods,
+  creditNotes,
+  issueCreditNote,
   invoiceDocument,
   invoiceOf,
   invoices,
@@ -37,6 +39,7 @@ const InvoiceSchema = z
     taxMinor: z.number().int(),
     totalMinor: z.number().int(),
     paidMinor: z.number().int().describe('What payments have brought in; refunds are on the payments'),
+    creditedMinor: z.number().int().describe('What credit notes took off it; owed: total − paid − credited'),
     issuedAt: z.string().nullable(),
     dueAt: z.string().nullable(),
     paidAt: z.string().nullable(),
@@ -109,16 +112,90 @@ const RevenueSchema = z.object({
       billedMinor: z.number().int(),
       collectedMinor: z.number().int().describe('Paid of those invoices, refunds not taken off'),
       refundedMinor: z.number().int(),
+      creditedMinor: z.number().int().describe('Taken off by credit notes'),
       outstandingMinor: z.number().int().describe('Still owed on finalized invoices'),
       writtenOffMinor: z.number().int().describe('Left unpaid on invoices marked uncollectible'),
     }),
   ),
 });
+const CreditNoteSchema = z
+  .object({
+    id: z.uuid(),
+    invoiceId: z.uuid(),
+    tenantId: z.uuid(),
+    number: z.string().describe('CN-<year>-<6 digits>, without gaps per year'),
+    currency: z.string(),
+    amountMinor: z.number().int(),
+    reason: z.string(),
+    issuedAt: z.string(),
+  })
+  .meta({ id: 'CreditNote' });
+const NewCreditNote = z.strictObject({
+  amountMinor: AmountMinor.describe('What to take off the invoice, tax included, in its minor units'),
+  reason: z.string().trim().min(1).max(500).describe('Printed on the credit note and kept in the audit log'),
+});
+const CreditNotePage = z.object({ items: z.array(CreditNoteSchema), total: z.number().int() });
+const TenantCreditNotesQuery = z.object({ tenantId: z.uuid().optional(), invoiceId: z.uuid().optional(), ...OffsetPage });
+const OwnCreditNotesQuery = z.object({ invoiceId: z.uuid().optional(), ...OffsetPage });
+
 const CloseBody = z.strictObject({ tenantId: z.uuid().optional().describe('One tenant only') });
 
 /** The platform's invoices to its tenants: the period close, reads, the recompute check, and billing settings. */
 export function invoiceRoutes(deps: ServiceDeps<'billing'>, openapi: OpenApiRegistry, afterClose?: (tenantId: string) => Promise<void>) {
   const api = new ApiRouter(openapi, '/api/v1/billing');
+
+  api.post(
+    '/tenant-invoices/:id/credit-notes',
+    {
+      operationId: 'issueCreditNote',
+      summary: 'Correct a finalized invoice with a credit note (send an Idempotency-Key); the invoice itself never changes',
+      description:
+        'Takes the amount off what the invoice asks for, at most its total less earlier credits (422). An invoice that payments and credits then cover is paid. For an invoice paid already the credit is owed back: refund it from the payment.',
+      tags: ['invoices'],
+      params: IdParams,
+      body: NewCreditNote,
+      responses: {
+        201: { description: 'The credit note and the invoice it corrects', schema: z.object({ creditNote: CreditNoteSchema, invoice: InvoiceSchema }) },
+      },
+      errors: [404, 409, 422],
+      access: 'admin',
+      permission: 'revenue:manage',
+    },
+    idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger }),
+    async (req, res) => {
+      res.status(201).json(await issueCreditNote({ db: deps.db, afterClose }, adminOf(req), req.params.id, req.body));
+    },
+  );
+  api.get(
+    '/tenant-credit-notes',
+    {
+      operationId: 'listTenantCreditNotes',
+      summary: 'Credit notes of every tenant, newest first, by tenant and invoice',
+      tags: ['invoices'],
+      query: TenantCreditNotesQuery,
+      responses: { 200: { description: 'A page of credit notes', schema: CreditNotePage } },
+      access: 'admin',
+      permission: 'revenue:read',
+    },
+    async (req, res) => {
+      res.json(await creditNotes(deps.db, req.query));
+    },
+  );
+  api.get(
+    '/credit-notes',
+    {
+      operationId: 'listOwnCreditNotes',
+      summary: "The platform's credit notes to this tenant, newest first",
+      tags: ['invoices'],
+      query: OwnCreditNotesQuery,
+      responses: { 200: { description: 'A page of credit notes', schema: CreditNotePage } },
+      access: 'user',
+      permission: 'billing:read',
+    },
+    async (req, res) => {
+      res.json(await creditNotes(deps.db, { ...req.query, tenantId: tenantOf(req) }));
+    },
+  );
 
   for (const status of ['void', 'uncollectible'] as const) {
     api.post(
