@@ -1,3 +1,5 @@
+import http from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { runTypeScript, type RunningProcess } from '../test/support/processes';
 
@@ -26,15 +28,23 @@ export interface LoadOptions {
   /** Cycles through these per connection instead of one fixed request. */
   requests?: autocannon.Request[];
   connections?: number;
-  /** Fixed request rate across all connections (for latency at a given load). */
+  /**
+   * A fixed request rate (for latency at a given load): sent open-loop, on schedule whether or not earlier
+   * answers are in, over at most `connections` sockets, each latency counted from the request's scheduled
+   * time, so a stall shows in the latency instead of slowing the sender (no coordinated omission).
+   */
   overallRate?: number;
   warmupSeconds?: number;
 }
 
 export type LoadResult = Omit<Measurement, 'scenario' | 'target' | 'completed'> & { completed: number };
 
-/** One autocannon run after a short warm-up; errors count connection errors, timeouts and non-2xx. */
+/** One run after a short warm-up; errors count connection errors, timeouts and non-2xx. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  if (options.overallRate !== undefined) {
+    if ((options.warmupSeconds ?? 2) > 0) await openLoop(options, options.overallRate, options.warmupSeconds ?? 2);
+    return openLoop(options, options.overallRate, options.durationSeconds);
+  }
   const base = {
     url: options.url,
     method: options.method ?? 'GET',
@@ -42,7 +52,6 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     body: options.body,
     requests: options.requests,
     connections: options.connections ?? CONNECTIONS,
-    overallRate: options.overallRate,
   };
   if ((options.warmupSeconds ?? 2) > 0) await autocannon({ ...base, duration: options.warmupSeconds ?? 2 });
   const result = await autocannon({ ...base, duration: options.durationSeconds });
@@ -52,6 +61,71 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
     completed: result['2xx'] + result.non2xx,
+  };
+}
+
+const percentile = (sorted: number[], p: number) => (sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!);
+const round2 = (ms: number) => Math.round(ms * 100) / 100;
+
+/** Open-loop load at `rate` requests/s for `seconds` (see `LoadOptions.overallRate`). */
+async function openLoop(options: LoadOptions, rate: number, seconds: number): Promise<LoadResult> {
+  if (options.requests) throw new Error('an open-loop run sends one fixed request');
+  const target = new URL(options.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: options.connections ?? CONNECTIONS });
+  const latencies: number[] = [];
+  let errors = 0;
+  let completed = 0;
+  const inFlight = new Set<Promise<void>>();
+  const send = (scheduled: number) =>
+    new Promise<void>((resolve) => {
+      const request = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: `${target.pathname}${target.search}`,
+          method: options.method ?? 'GET',
+          headers: options.headers,
+          timeout: 30_000,
+        },
+        (response) => {
+          response.resume();
+          response.on('end', () => {
+            completed += 1;
+            latencies.push(performance.now() - scheduled);
+            if ((response.statusCode ?? 0) >= 300) errors += 1;
+            resolve();
+          });
+        },
+      );
+      request.on('timeout', () => request.destroy(new Error('timeout')));
+      request.on('error', () => {
+        errors += 1;
+        latencies.push(performance.now() - scheduled);
+        resolve();
+      });
+      request.end(options.body);
+    });
+  const started = performance.now();
+  const total = Math.round(rate * seconds);
+  for (let i = 0; i < total; i += 1) {
+    const scheduled = started + (i * 1000) / rate;
+    const wait = scheduled - performance.now();
+    if (wait >= 1) await delay(wait);
+    const sent = send(scheduled);
+    inFlight.add(sent);
+    void sent.then(() => inFlight.delete(sent));
+  }
+  await Promise.all(inFlight);
+  const elapsed = (performance.now() - started) / 1000;
+  agent.destroy();
+  latencies.sort((a, b) => a - b);
+  return {
+    requestsPerSecond: Math.round(completed / elapsed),
+    p50: round2(percentile(latencies, 50)),
+    p99: round2(percentile(latencies, 99)),
+    errors,
+    completed,
   };
 }
 

@@ -40,6 +40,7 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'GET', path: '/api/v1/billing/client-payments', access: 'user' },
   { method: 'POST', path: '/api/v1/billing/client-payments', access: 'user' },
   { method: 'GET', path: '/api/v1/billing/client-payments/:id', access: 'user' },
+  { method: 'POST', path: '/api/v1/billing/client-payments/:id/refunds', access: 'user' },
   { method: 'GET', path: '/api/v1/billing/credit-notes', access: 'user' },
   { method: 'GET', path: '/api/v1/billing/dunning', access: 'admin' },
   { method: 'POST', path: '/api/v1/billing/dunning/run', access: 'admin' },

@@ -115,6 +115,7 @@ CREATE TABLE IF NOT EXISTS payments (
   status text NOT NULL DEFAULT 'pending' CONSTRAINT payments_status_check CHECK (status IN ('pending', 'processing', 'succeeded', 'failed')),
   amount_minor bigint NOT NULL CONSTRAINT payments_amount_positive CHECK (amount_minor > 0),
   currency char(3) NOT NULL,
+  refunded_minor bigint NOT NULL DEFAULT 0,
   -- The PaymentIntent in the tenant's Stripe account, once known.
   provider_ref text CONSTRAINT payments_provider_ref_key UNIQUE,
   -- What a Stripe charge was asked with, so a reconciliation sends the very same request.
@@ -124,7 +125,8 @@ CREATE TABLE IF NOT EXISTS payments (
   failure_reason text,
   actor_id uuid,
   created_at timestamptz NOT NULL DEFAULT now(),
-  updated_at timestamptz NOT NULL DEFAULT now()
+  updated_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT payments_refund_range CHECK (refunded_minor BETWEEN 0 AND amount_minor)
 );
 
 -- At most one payment of an invoice is under way at a time.
@@ -133,6 +135,24 @@ CREATE INDEX IF NOT EXISTS payments_invoice_idx ON payments (invoice_id, created
 CREATE INDEX IF NOT EXISTS payments_open_idx ON payments (created_at) WHERE status IN ('pending', 'processing');
 
 CREATE OR REPLACE TRIGGER payments_set_updated_at BEFORE UPDATE ON payments
+  FOR EACH ROW EXECUTE FUNCTION set_updated_at();
+
+-- Refunds of payments, shaped as the platform's own (master `refunds`), so one data-access module serves both.
+CREATE TABLE IF NOT EXISTS refunds (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  payment_id uuid NOT NULL REFERENCES payments (id),
+  amount_minor bigint NOT NULL CONSTRAINT refunds_amount_positive CHECK (amount_minor > 0),
+  status text NOT NULL DEFAULT 'pending' CONSTRAINT refunds_status_check CHECK (status IN ('pending', 'succeeded', 'failed')),
+  provider_ref text CONSTRAINT refunds_provider_ref_key UNIQUE,
+  reason text CONSTRAINT refunds_reason_length CHECK (char_length(reason) <= 500),
+  actor_id text,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS refunds_payment_idx ON refunds (payment_id);
+
+CREATE OR REPLACE TRIGGER refunds_set_updated_at BEFORE UPDATE ON refunds
   FOR EACH ROW EXECUTE FUNCTION set_updated_at();
 
 -- Events from the tenant's Stripe account already handled: a redelivered event is acknowledged, not applied again.

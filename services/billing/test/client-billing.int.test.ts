@@ -194,6 +194,23 @@ describe('a tenant billing its own clients', () => {
     expect((await api().get(`/api/v1/billing/client-invoices/${invoice!.id}`)).body).toMatchObject({ status: 'paid', paidMinor: 2400 });
     expect((await pay({ invoiceId: invoice!.id, provider: 'manual', reference: 'late' })).body.error.code).toBe('INVOICE_STATE');
     expect((await api().get('/api/v1/billing/client-payments').query({ invoiceId: invoice!.id })).body.total).toBe(2);
+
+    // Refunds: through the tenant's own account, never above what is left of the payment.
+    const refund = (paymentId: string, body: object) =>
+      api().post(`/api/v1/billing/client-payments/${paymentId}/refunds`).set('Idempotency-Key', randomUUID()).send(body);
+    expect((await refund(charged.body.id, { amountMinor: 1401 })).body.error.code).toBe('REFUND_EXCEEDS_PAYMENT');
+    expect((await refund(charged.body.id, { amountMinor: 0 })).status).toBe(400);
+    const partial = await refund(charged.body.id, { amountMinor: 400, reason: 'seat removed' });
+    expect(partial.status).toBe(201);
+    expect(partial.body).toMatchObject({ refundedMinor: 400 });
+    expect(stripe.requests.filter((r) => r.path === '/v1/refunds').every((r) => r.secretKey === secretKey)).toBe(true);
+    expect((await refund(charged.body.id, {})).body).toMatchObject({ refundedMinor: 1400 });
+    expect((await refund(charged.body.id, { amountMinor: 1 })).status).toBe(422);
+    expect((await refund(part.body.id, {})).body).toMatchObject({ provider: 'manual', refundedMinor: 1000 });
+    // Another tenant cannot refund this tenant's payment: it does not exist there.
+    expect((await api(other).post(`/api/v1/billing/client-payments/${charged.body.id}/refunds`).set('Idempotency-Key', randomUUID()).send({})).status).toBe(
+      404,
+    );
   });
 
   it('when Stripe does not answer a charge, then the payment stays pending and reconciliation settles it without a second charge', async () => {

@@ -306,6 +306,8 @@ export interface ClientPayment {
   status: ClientPaymentStatus;
   amountMinor: number;
   currency: string;
+  /** What refunds that went through gave back of it. */
+  refundedMinor: number;
   providerRef: string | null;
   reference: string | null;
   failureReason: string | null;
@@ -322,6 +324,7 @@ interface ClientPaymentRow {
   status: ClientPaymentStatus;
   amount_minor: string;
   currency: string;
+  refunded_minor: string;
   provider_ref: string | null;
   reference: string | null;
   failure_reason: string | null;
@@ -339,6 +342,7 @@ const toClientPayment = (row: ClientPaymentRow): ClientPayment => ({
   status: row.status,
   amountMinor: Number(row.amount_minor),
   currency: row.currency,
+  refundedMinor: Number(row.refunded_minor),
   providerRef: row.provider_ref,
   reference: row.reference,
   failureReason: row.failure_reason,

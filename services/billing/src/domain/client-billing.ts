@@ -4,6 +4,7 @@ import {
   ConflictError,
   ErrorCode,
   NotFoundError,
+  UpstreamError,
   type Actor,
   type Logger,
   type Pool,
@@ -38,6 +39,7 @@ import {
   type ClientPayment,
 } from '../db/client-billing-repo';
 import { activeTenantIds, isActiveTenant } from '../db/invoices-repo';
+import { insertRefund, refundedOrPending, setRefunded, succeededRefunds, updateRefund } from '../db/payments-repo';
 import { clientInvoiceTerms, nextPeriodToInvoice } from './client-invoice-terms';
 import { invoiceHtml, invoicePdf } from './invoice-document';
 import { invoiceNumber } from './invoicing';
@@ -342,6 +344,56 @@ export async function receiveClientStripeWebhook(
       const payment = await findClientPaymentByRef(tx, intent.id, intent.metadata?.paymentId);
       if (payment) await applyClientOutcome(tx, payment, outcome);
     }
+    // Refunds are taken as the charge's refunded total, not as increments, so order does not matter.
+    const charge = event.data.object as unknown as { payment_intent?: string | null; amount_refunded?: number; metadata?: { paymentId?: string } };
+    if (event.type === 'charge.refunded' && charge.payment_intent) {
+      const payment = await findClientPaymentByRef(tx, charge.payment_intent, charge.metadata?.paymentId);
+      if (payment) await setRefunded(tx, payment.id, charge.amount_refunded ?? 0);
+    }
     return { received: true, duplicate: false };
   });
+}
+
+/**
+ * Refunds all or part of a succeeded payment of a client's invoice, never
+ * more than is left of it (refunds under way count), through the tenant's own
+ * Stripe account with an idempotency key made from the refund's id. As on the
+ * platform's account: no answer is 504 with the refund left pending; a refusal
+ * is recorded failed and answered 502.
+ */
+export async function refundClientPayment(
+  deps: ClientBillingDeps,
+  actor: Actor,
+  paymentId: string,
+  input: { amountMinor?: number; reason?: string },
+): Promise<ClientPayment> {
+  const { refundId, payment, amountMinor, provider } = await deps.tenants.transaction(actor.tenantId, async (tx) => {
+    const payment = await findClientPayment(tx, paymentId, true);
+    if (!payment) throw PAYMENT_NOT_FOUND();
+    if (payment.status !== 'succeeded')
+      throw new ConflictError(`A ${payment.status} payment cannot be refunded`, { status: payment.status }, ErrorCode.CONFLICT);
+    const left = payment.amountMinor - (await refundedOrPending(tx, payment.id));
+    const amountMinor = input.amountMinor ?? left;
+    if (amountMinor <= 0 || amountMinor > left)
+      throw new AppError(ErrorCode.REFUND_EXCEEDS_PAYMENT, 422, `At most ${left} of this payment can be refunded`, [
+        { path: 'body.amountMinor', message: `must be at most ${left}` },
+      ]);
+    const provider = payment.provider === 'stripe' ? await tenantStripe(deps, tx) : manualProvider;
+    const refundId = await insertRefund(tx, { paymentId: payment.id, amountMinor, reason: input.reason ?? null, actorId: actor.userId });
+    return { refundId, payment, amountMinor, provider };
+  });
+  let outcome: Awaited<ReturnType<PaymentProvider['refund']>>;
+  try {
+    outcome = await provider.refund({ refundId, providerRef: payment.providerRef ?? '', amountMinor });
+  } catch (err) {
+    throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, 504, 'Stripe did not answer; the refund stays pending until Stripe reports it', err);
+  }
+  await deps.tenants.transaction(actor.tenantId, async (tx) => {
+    await findClientPayment(tx, payment.id, true);
+    await updateRefund(tx, refundId, outcome);
+    await setRefunded(tx, payment.id, await succeededRefunds(tx, payment.id));
+  });
+  if (outcome.status === 'failed')
+    throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `Stripe refused the refund: ${outcome.failureReason ?? 'no reason given'}`);
+  return (await deps.tenants.withConnection(actor.tenantId, (db) => findClientPayment(db, payment.id)))!;
 }

@@ -10,6 +10,7 @@ import {
   clientPayments,
   closeClientInvoice,
   closeClientPeriods,
+  refundClientPayment,
   takeClientPayment,
   type ClientBillingDeps,
 } from '../domain/client-billing';
@@ -58,6 +59,7 @@ const ClientPaymentSchema = z
     status: PaymentStatus,
     amountMinor: z.number().int(),
     currency: z.string(),
+    refundedMinor: z.number().int(),
     providerRef: z.string().nullable().describe("The PaymentIntent in the tenant's Stripe account"),
     reference: z.string().nullable(),
     failureReason: z.string().nullable(),
@@ -111,6 +113,10 @@ const NewClientPayment = z
   })
   .refine((body) => body.provider === 'stripe' || body.reference !== undefined, { path: ['reference'], message: 'a manual payment needs its reference' });
 
+const NewRefund = z.strictObject({
+  amountMinor: AmountMinor.optional().describe('All that is left of the payment when left out'),
+  reason: z.string().trim().min(1).max(500).optional(),
+});
 const IdParams = z.object({ id: z.uuid() });
 const InvoicesQuery = z.object({ clientId: z.uuid().optional(), subscriptionId: z.uuid().optional(), status: InvoiceStatus.optional(), ...OffsetPage });
 const PaymentsQuery = z.object({ invoiceId: z.uuid().optional(), status: PaymentStatus.optional(), ...OffsetPage });
@@ -285,6 +291,24 @@ export function clientBillingRoutes(deps: ServiceDeps<'billing'>, openapi: OpenA
     },
     async (req, res) => {
       res.json(await clientPayment(billing, tenantUserOf(req), req.params.id));
+    },
+  );
+
+  api.post(
+    '/client-payments/:id/refunds',
+    {
+      operationId: 'refundClientPayment',
+      summary: "Refund all or part of a client's payment, never more than is left of it (send an Idempotency-Key)",
+      tags: ['client billing'],
+      params: IdParams,
+      body: NewRefund,
+      responses: { 201: { description: 'The payment with what is refunded of it', schema: ClientPaymentSchema } },
+      errors: [404, 409, 422, 502, 504],
+      ...writes,
+    },
+    once,
+    async (req, res) => {
+      res.status(201).json(await refundClientPayment(billing, tenantUserOf(req), req.params.id, req.body));
     },
   );
 
