@@ -510,17 +510,21 @@ SCENARIOS.metering = {
           ])
         ).rows[0]!.n,
       );
-    // What the metered gateway itself answered, from its /metrics: the count billing must reach exactly.
-    const answered = async () => {
+    // From the metered gateway's own /metrics: the requests it metered (one event each, whether the client
+    // waited for the answer or not), which billing must count exactly, and those it answered in full.
+    const gatewayCount = async (metric: string, filter = '') => {
       const text = await (await fetch(`${metered.url}/metrics`)).text();
       return text
         .split('\n')
-        .filter((line) => line.startsWith('http_requests_total{') && line.includes('/auth/me'))
+        .filter((line) => (line.startsWith(`${metric}{`) || line.startsWith(`${metric} `)) && line.includes(filter))
         .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
     };
+    const meteredCount = () => gatewayCount('usage_events_recorded_total');
+    const answered = () => gatewayCount('http_requests_total', '/auth/me');
     await delay(2_000);
     const before = await counted();
     const answeredBefore = await answered();
+    const meteredBefore = await meteredCount();
     const phase = (seconds: number) => load({ url: `${metered.url}/api/v1/auth/me`, headers, durationSeconds: seconds, warmupSeconds: 0 });
     const normal = await phase(DURATION);
     billing.process.child.kill('SIGKILL');
@@ -529,7 +533,8 @@ SCENARIOS.metering = {
     billing = await startProcess('services/billing/src/main.ts', { ...ctx.env, ...billingEnv });
     const after = await phase(DURATION);
     await delay(1_000);
-    const served = (await answered()) - answeredBefore;
+    const served = (await meteredCount()) - meteredBefore;
+    const fullyAnswered = (await answered()) - answeredBefore;
     const drainStarted = Date.now();
     let total = await counted();
     while (total - before < served && Date.now() - drainStarted < 120_000) {
@@ -623,7 +628,7 @@ SCENARIOS.metering = {
         scenario: 'metering outage',
         target: 'after billing is back',
         ...after,
-        note: `the gateway answered ${served} requests over the three runs (its /metrics), billing counted ${total - before} (${total - before === served ? 'equal' : `off by ${total - before - served}`}) ${drainSeconds.toFixed(1)} s after the load`,
+        note: `the gateway metered ${served} requests over the three runs (its /metrics; ${fullyAnswered} answered in full, the rest cut off by the load generator stopping), billing counted ${total - before} (${total - before === served ? 'equal' : `off by ${total - before - served}`}) ${drainSeconds.toFixed(1)} s after the load`,
       },
       {
         scenario: 'metering',

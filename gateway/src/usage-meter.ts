@@ -40,6 +40,7 @@ export class UsageMeter {
   private readonly timer: NodeJS.Timeout;
   private running?: Promise<void>;
   private readonly outcomes;
+  private readonly recorded;
   /** Whether the last report reached billing: replays wait for a working billing service. */
   private billingUp = true;
 
@@ -49,6 +50,8 @@ export class UsageMeter {
     this.outcomes = counter(options.metrics, 'usage_events_total', 'Usage events by what became of them: sent, buffered, replayed from the buffer, dropped', [
       'outcome',
     ]);
+    // Every request metered, finished or cut off by its client: the count billing must reach exactly.
+    this.recorded = counter(options.metrics, 'usage_events_recorded_total', 'Usage events made, one per metered request (before any is sent)', []);
     let bufferedSize = 0;
     observedGauge(options.metrics, 'usage_buffer_events', 'Usage events held in the durable buffer until billing takes them', ['buffer'], () => {
       void options.buffer.size().then(
@@ -95,6 +98,7 @@ export class UsageMeter {
   }
 
   record(event: UsageEventRecord): void {
+    this.recorded.inc();
     this.pending.push(event);
     if (this.pending.length >= MAX_USAGE_EVENTS_PER_REPORT) void this.flush();
   }

@@ -26,6 +26,12 @@ async function meterCount(platform: TestPlatform, outcome: string): Promise<numb
   return match ? Number(match[1]) : 0;
 }
 
+/** Usage events the gateway has made (one per metered request), from its /metrics. */
+async function recordedEvents(platform: TestPlatform): Promise<number> {
+  const text = (await request(platform.gateway.url).get('/metrics')).text;
+  return Number(/^usage_events_recorded_total(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
 /** API calls billing has counted for a tenant, read directly from the aggregates. */
 async function countedCalls(platform: TestPlatform, tenantId: string): Promise<number> {
   const { rows } = await platform.deps.billing!.db.query<{ calls: string }>(
@@ -85,6 +91,7 @@ describe.each(buffers)('usage metering through the gateway, buffering in %s', (_
       1_000,
     );
     const before = settled[0]!;
+    const recordedBefore = await recordedEvents(platform);
     const restart = await billingOutage(platform);
     try {
       const statuses = await Promise.all(
@@ -116,6 +123,7 @@ describe.each(buffers)('usage metering through the gateway, buffering in %s', (_
     // Nothing more arrives later: each event was counted once.
     await new Promise((resolve) => setTimeout(resolve, 600));
     expect(await countedCalls(platform, tenant.id)).toBe(before + 40);
+    expect((await recordedEvents(platform)) - recordedBefore).toBe(40);
   });
 });
 
