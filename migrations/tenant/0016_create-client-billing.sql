@@ -163,3 +163,10 @@ CREATE TABLE IF NOT EXISTS webhook_events (
   received_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (provider, event_id)
 );
+
+-- Subscriptions dunning has paused for an unpaid invoice (through the subscription service), until paid.
+CREATE TABLE IF NOT EXISTS client_dunning (
+  subscription_id uuid PRIMARY KEY REFERENCES subscriptions (id),
+  invoice_id uuid NOT NULL REFERENCES invoices (id),
+  held_at timestamptz NOT NULL DEFAULT now()
+);

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { ServiceDeps } from '@codex/shared';
-import { closeClientPeriods, reconcileClientPayments, type ClientBillingDeps } from '../src/domain/client-billing';
+import { closeClientPeriods, reconcileClientPayments, runClientDunning, type ClientBillingDeps } from '../src/domain/client-billing';
 import { clientBillingDeps } from '../src/routes/client-billing-routes';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from '../../../test/support/platform';
 import { signedStripeEvent, startStripeStandIn, type StripeStandIn } from '../../../test/support/stripe-stand-in';
@@ -42,7 +42,7 @@ describe('a tenant billing its own clients', () => {
     stripe = await startStripeStandIn();
     platform = await startTestPlatform({
       services: ['billing', 'subscription', 'client'],
-      env: { billing: { BILLING_JOBS: 'off', STRIPE_API_BASE: stripe.url, STRIPE_TIMEOUT_MS: '500' } },
+      env: { billing: { BILLING_JOBS: 'off', STRIPE_API_BASE: stripe.url, STRIPE_TIMEOUT_MS: '500', DUNNING_RETRY_DAYS: '1,3', DUNNING_GRACE_DAYS: '5' } },
     });
     billing = clientBillingDeps(platform.deps.billing as ServiceDeps<'billing'>);
     tenant = await platform.newTenant();
@@ -259,6 +259,64 @@ describe('a tenant billing its own clients', () => {
     expect((await send(succeeded)).body).toEqual({ received: true, duplicate: true });
     expect((await api().get(`/api/v1/billing/client-payments/${pending.body.id}`)).body).toMatchObject({ status: 'succeeded', providerRef: intentId });
     expect((await api().get(`/api/v1/billing/client-invoices/${invoice!.id}`)).body).toMatchObject({ status: 'paid', paidMinor: invoice!.totalMinor });
+  });
+
+  it("when a client's card keeps failing, then dunning retries it on schedule, pauses the subscription after the grace period, and a payment resumes it", async () => {
+    const subscription = await subscribe(tenant, { amountMinor: 1200 });
+    await closeClientPeriods(billing, tenant.id);
+    const [invoice] = await invoicesOf(subscription.id);
+    const declined = await pay({ invoiceId: invoice!.id, provider: 'stripe', paymentMethod: 'pm_card_chargeDeclined' });
+    expect(declined.body).toMatchObject({ status: 'failed' });
+    const due = Date.parse(invoice!.dueAt);
+    const attempts = () => [...stripe.intents.values()].filter((i) => i.paymentMethod === 'pm_card_chargeDeclined').length;
+    const charges = () => stripe.requests.filter((r) => r.path === '/v1/payment_intents').length;
+    const state = async () => (await api().get(`/api/v1/subscription/subscriptions/${subscription.id}`)).body.status;
+
+    // Before the first retry day nothing is charged; on it, one retry; run again the same day, none more.
+    let before = charges();
+    expect(await runClientDunning(billing, tenant.id, new Date(due + 0.5 * DAY))).toMatchObject({ retried: 0, paused: 0 });
+    expect(charges()).toBe(before);
+    expect(await runClientDunning(billing, tenant.id, new Date(due + 1.5 * DAY))).toMatchObject({ retried: 1, paused: 0 });
+    expect(await runClientDunning(billing, tenant.id, new Date(due + 1.6 * DAY))).toMatchObject({ retried: 0 });
+    expect(await runClientDunning(billing, tenant.id, new Date(due + 3.5 * DAY))).toMatchObject({ retried: 1, paused: 0 });
+    expect(charges()).toBe(before + 2);
+    expect(attempts()).toBe(0);
+    expect(await state()).toBe('active');
+
+    // Past the grace period: the subscription is paused through the subscription service, once.
+    before = charges();
+    // (Unpaid invoices of earlier tests' subscriptions are past their grace too, and are paused with it.)
+    expect((await runClientDunning(billing, tenant.id, new Date(due + 6 * DAY))).paused).toBeGreaterThanOrEqual(1);
+    expect(await runClientDunning(billing, tenant.id, new Date(due + 6.5 * DAY))).toMatchObject({ paused: 0, resumed: 0 });
+    expect(charges()).toBe(before);
+    expect(await state()).toBe('paused');
+    const [change] = await platform.query<{ details: { reason: string }; actor_id: string | null }>(
+      tenant.id,
+      `SELECT details, actor_id FROM subscription_changes WHERE subscription_id = $1 AND kind = 'paused'`,
+      [subscription.id],
+    );
+    expect(change).toEqual({ details: { reason: 'unpaid invoice' }, actor_id: null });
+
+    // Paid: the next run resumes it.
+    expect((await pay({ invoiceId: invoice!.id, provider: 'manual', reference: 'late transfer' })).body.status).toBe('succeeded');
+    expect(await runClientDunning(billing, tenant.id, new Date(due + 7 * DAY))).toMatchObject({ resumed: 1 });
+    expect(await state()).toBe('active');
+    expect(await runClientDunning(billing, tenant.id, new Date(due + 8 * DAY))).toMatchObject({ resumed: 0, paused: 0 });
+  });
+
+  it('when the tenant paused a subscription itself, then paying its overdue invoice does not resume it', async () => {
+    const subscription = await subscribe(tenant, { amountMinor: 300 });
+    await closeClientPeriods(billing, tenant.id);
+    const [invoice] = await invoicesOf(subscription.id);
+    const due = Date.parse(invoice!.dueAt);
+    await runClientDunning(billing, tenant.id, new Date(due + 6 * DAY));
+    expect((await api().get(`/api/v1/subscription/subscriptions/${subscription.id}`)).body.status).toBe('paused');
+    // The tenant resumes it by hand (an override) and pauses it again for its own reasons.
+    expect((await api().post(`/api/v1/subscription/subscriptions/${subscription.id}/resume`)).status).toBe(200);
+    expect((await api().post(`/api/v1/subscription/subscriptions/${subscription.id}/pause`)).status).toBe(200);
+    await pay({ invoiceId: invoice!.id, provider: 'manual', reference: 'paid' });
+    await runClientDunning(billing, tenant.id, new Date(due + 7 * DAY));
+    expect((await api().get(`/api/v1/subscription/subscriptions/${subscription.id}`)).body.status).toBe('paused');
   });
 
   it('when an invoice is voided, downloaded or asked for by another tenant, then each answer is the stated one', async () => {

@@ -356,7 +356,7 @@ const toClientPayment = (row: ClientPaymentRow): ClientPayment => ({
 export async function insertClientPayment(
   tx: Queryable,
   payment: Pick<ClientPayment, 'invoiceId' | 'provider' | 'amountMinor' | 'currency' | 'reference' | 'paymentMethod' | 'providerCustomer'> & {
-    actorId: string;
+    actorId: string | null;
   },
 ): Promise<ClientPayment | undefined> {
   const { rows } = await tx.query<ClientPaymentRow>(
@@ -440,4 +440,65 @@ export async function noteClientWebhookEvent(tx: Queryable, eventId: string, typ
     type,
   ]);
   return rowCount === 1;
+}
+
+export interface OverdueClientInvoice {
+  invoiceId: string;
+  subscriptionId: string;
+  dueAt: Date;
+  /** Charges dunning has made of it (Stripe payments no one started). */
+  automaticAttempts: number;
+  paymentOpen: boolean;
+  /** The payment method and customer of its latest Stripe payment: what a retry charges. */
+  lastMethod: { paymentMethod: string; customer: string | null } | null;
+}
+
+/** Issued invoices past their due date and not covered, oldest due first. */
+export async function overdueClientInvoices(db: Queryable, now: Date): Promise<OverdueClientInvoice[]> {
+  const { rows } = await db.query<{
+    id: string;
+    subscription_id: string;
+    due_at: Date;
+    automatic_attempts: string;
+    payment_open: boolean;
+    payment_method: string | null;
+    provider_customer: string | null;
+  }>(
+    `SELECT i.id, i.subscription_id, i.due_at,
+            (SELECT count(*) FROM payments p WHERE p.invoice_id = i.id AND p.provider = 'stripe' AND p.actor_id IS NULL) AS automatic_attempts,
+            EXISTS (SELECT 1 FROM payments p WHERE p.invoice_id = i.id AND p.status IN ('pending', 'processing')) AS payment_open,
+            last.payment_method, last.provider_customer
+       FROM invoices i
+       LEFT JOIN LATERAL (SELECT p.payment_method, p.provider_customer FROM payments p
+                           WHERE p.invoice_id = i.id AND p.provider = 'stripe' AND p.payment_method IS NOT NULL
+                           ORDER BY p.created_at DESC LIMIT 1) last ON true
+      WHERE i.status = 'finalized' AND i.due_at < $1 AND i.paid_minor < i.total_minor
+      ORDER BY i.due_at, i.id`,
+    [now],
+  );
+  return rows.map((row) => ({
+    invoiceId: row.id,
+    subscriptionId: row.subscription_id,
+    dueAt: row.due_at,
+    automaticAttempts: Number(row.automatic_attempts),
+    paymentOpen: row.payment_open,
+    lastMethod: row.payment_method ? { paymentMethod: row.payment_method, customer: row.provider_customer } : null,
+  }));
+}
+
+/** Subscriptions dunning holds, with the invoice each is held for. */
+export async function heldSubscriptions(db: Queryable): Promise<Map<string, string>> {
+  const { rows } = await db.query<{ subscription_id: string; invoice_id: string }>('SELECT subscription_id, invoice_id FROM client_dunning');
+  return new Map(rows.map((row) => [row.subscription_id, row.invoice_id]));
+}
+
+export async function saveClientHold(db: Queryable, subscriptionId: string, invoiceId: string): Promise<void> {
+  await db.query('INSERT INTO client_dunning (subscription_id, invoice_id) VALUES ($1, $2) ON CONFLICT (subscription_id) DO NOTHING', [
+    subscriptionId,
+    invoiceId,
+  ]);
+}
+
+export async function deleteClientHold(db: Queryable, subscriptionId: string): Promise<void> {
+  await db.query('DELETE FROM client_dunning WHERE subscription_id = $1', [subscriptionId]);
 }

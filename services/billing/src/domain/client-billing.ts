@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import {
   addDays,
   AppError,
@@ -10,6 +11,7 @@ import {
   type Pool,
   type Queryable,
   type SecretBox,
+  type ServiceClient,
   type TenantPoolCache,
 } from '@codex/shared';
 import {
@@ -19,6 +21,10 @@ import {
   findClientInvoice,
   findClientPayment,
   findClientPaymentByRef,
+  deleteClientHold,
+  heldSubscriptions,
+  overdueClientInvoices,
+  saveClientHold,
   insertClientInvoice,
   insertClientPayment,
   lastChangesThrough,
@@ -68,6 +74,8 @@ export interface ClientBillingDeps {
   logger: Logger;
   stripeApiBase?: string;
   stripeTimeoutMs: number;
+  /** Dunning of clients' unpaid invoices: the same schedule as the platform's own. */
+  dunning: { retryDays: number[]; graceDays: number; subscriptions: ServiceClient };
 }
 
 /** Periods one subscription may have invoiced per run (a close that has not run for long catches up over runs). */
@@ -136,6 +144,7 @@ export async function runClientBilling(deps: ClientBillingDeps & { db: Pool; rec
     try {
       invoices += (await closeClientPeriods(deps, tenantId, now)).invoices;
       reconciled += (await reconcileClientPayments(deps, tenantId, deps.reconcileAfterSeconds)).reconciled;
+      await runClientDunning(deps, tenantId, now);
     } catch (err) {
       deps.logger.warn('client billing of a tenant failed; the next run tries again', { err, tenantId });
     }
@@ -268,8 +277,13 @@ export interface NewClientPayment {
  * at most one payment of an invoice under way, and the provider's idempotency
  * key is the payment's id, so a lost answer is recovered by asking again.
  */
-export async function takeClientPayment(deps: ClientBillingDeps, actor: Actor, input: NewClientPayment): Promise<ClientPayment> {
-  const { payment, stripe } = await deps.tenants.transaction(actor.tenantId, async (tx) => {
+export function takeClientPayment(deps: ClientBillingDeps, actor: Actor, input: NewClientPayment): Promise<ClientPayment> {
+  return startClientPayment(deps, actor.tenantId, actor.userId, input);
+}
+
+/** A payment by a tenant user (`actorId`) or by dunning (null). */
+async function startClientPayment(deps: ClientBillingDeps, tenantId: string, actorId: string | null, input: NewClientPayment): Promise<ClientPayment> {
+  const { payment, stripe } = await deps.tenants.transaction(tenantId, async (tx) => {
     const invoice = await findClientInvoice(tx, input.invoiceId, true);
     if (!invoice) throw INVOICE_NOT_FOUND();
     if (invoice.status !== 'finalized' && invoice.status !== 'uncollectible')
@@ -293,14 +307,14 @@ export async function takeClientPayment(deps: ClientBillingDeps, actor: Actor, i
       reference: input.reference ?? null,
       paymentMethod: input.paymentMethod ?? null,
       providerCustomer: input.customer ?? null,
-      actorId: actor.userId,
+      actorId,
     });
     if (!payment) throw new ConflictError('A payment of this invoice is under way', undefined, ErrorCode.PAYMENT_IN_PROGRESS);
     if (input.provider === 'manual') await applyClientOutcome(tx, payment, await manualProvider.charge(chargeOf(payment)));
     return { payment, stripe };
   });
-  if (stripe) await chargeClientPayment(deps, actor.tenantId, stripe, payment);
-  return (await deps.tenants.withConnection(actor.tenantId, (db) => findClientPayment(db, payment.id)))!;
+  if (stripe) await chargeClientPayment(deps, tenantId, stripe, payment);
+  return (await deps.tenants.withConnection(tenantId, (db) => findClientPayment(db, payment.id)))!;
 }
 
 /** Stripe payments of a tenant's clients left pending are asked about again with the same idempotency key. */
@@ -396,4 +410,69 @@ export async function refundClientPayment(
   if (outcome.status === 'failed')
     throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `Stripe refused the refund: ${outcome.failureReason ?? 'no reason given'}`);
   return (await deps.tenants.withConnection(actor.tenantId, (db) => findClientPayment(db, payment.id)))!;
+}
+
+const DAY_MS = 86_400_000;
+const HoldAnswer = z.object({ status: z.string(), changed: z.boolean() });
+
+/**
+ * Dunning of a tenant's clients, as the platform's own of tenants: an overdue
+ * invoice whose client paid by Stripe before is charged again with that
+ * payment method on each of the retry days after its due date; one still
+ * unpaid `graceDays` after its due date pauses its subscription (through the
+ * subscription service), and a subscription dunning paused is resumed once
+ * none of its invoices is overdue any more. Idempotent: run it as often as
+ * you like.
+ */
+export async function runClientDunning(deps: ClientBillingDeps, tenantId: string, now = new Date()) {
+  const { retryDays, graceDays, subscriptions } = deps.dunning;
+  const [overdue, held] = await deps.tenants.withConnection(
+    tenantId,
+    async (db) => [await overdueClientInvoices(db, now), await heldSubscriptions(db)] as const,
+  );
+  let retried = 0;
+  let paused = 0;
+  let resumed = 0;
+  const owing = new Set<string>();
+  for (const invoice of overdue) {
+    const retryDay = retryDays[invoice.automaticAttempts];
+    if (invoice.lastMethod && !invoice.paymentOpen && retryDay !== undefined && now.getTime() >= invoice.dueAt.getTime() + retryDay * DAY_MS) {
+      const payment = await startClientPayment(deps, tenantId, null, {
+        invoiceId: invoice.invoiceId,
+        provider: 'stripe',
+        paymentMethod: invoice.lastMethod.paymentMethod,
+        ...(invoice.lastMethod.customer && { customer: invoice.lastMethod.customer }),
+      }).catch((err: unknown) => {
+        deps.logger.warn('a dunning retry of a client invoice failed to start', { err, tenantId, invoiceId: invoice.invoiceId });
+        return undefined;
+      });
+      retried += 1;
+      if (payment?.status === 'succeeded') continue;
+    }
+    owing.add(invoice.subscriptionId);
+    if (held.has(invoice.subscriptionId) || now.getTime() < invoice.dueAt.getTime() + graceDays * DAY_MS) continue;
+    await subscriptions.request({
+      method: 'POST',
+      path: `/internal/subscriptions/${invoice.subscriptionId}/billing-hold`,
+      identity: { tenantId, roles: [] },
+      body: { hold: true },
+      answer: HoldAnswer,
+    });
+    await deps.tenants.withConnection(tenantId, (db) => saveClientHold(db, invoice.subscriptionId, invoice.invoiceId));
+    held.set(invoice.subscriptionId, invoice.invoiceId);
+    paused += 1;
+  }
+  for (const subscriptionId of held.keys()) {
+    if (owing.has(subscriptionId)) continue;
+    await subscriptions.request({
+      method: 'POST',
+      path: `/internal/subscriptions/${subscriptionId}/billing-hold`,
+      identity: { tenantId, roles: [] },
+      body: { hold: false },
+      answer: HoldAnswer,
+    });
+    await deps.tenants.withConnection(tenantId, (db) => deleteClientHold(db, subscriptionId));
+    resumed += 1;
+  }
+  return { retried, paused, resumed };
 }

@@ -128,6 +128,11 @@ export function clientBillingDeps(deps: ServiceDeps<'billing'>): ClientBillingDe
     logger: deps.logger,
     stripeApiBase: deps.config.billing.stripeApiBase,
     stripeTimeoutMs: deps.config.billing.stripeTimeoutMs,
+    dunning: {
+      retryDays: deps.config.billing.dunningRetryDays,
+      graceDays: deps.config.billing.dunningGraceDays,
+      subscriptions: deps.clients.get('subscription'),
+    },
   };
 }
 

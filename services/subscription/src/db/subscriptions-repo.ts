@@ -110,7 +110,7 @@ export async function saveSubscription(db: Queryable, id: string, state: Subscri
 
 export async function insertSubscriptionChange(
   db: Queryable,
-  change: { subscriptionId: string; kind: string; prorationMinor?: number; currency?: string; details?: object; actorId: string },
+  change: { subscriptionId: string; kind: string; prorationMinor?: number; currency?: string; details?: object; actorId: string | null },
 ): Promise<void> {
   await db.query('INSERT INTO subscription_changes (subscription_id, kind, proration_minor, currency, details, actor_id) VALUES ($1, $2, $3, $4, $5, $6)', [
     change.subscriptionId,
@@ -120,4 +120,14 @@ export async function insertSubscriptionChange(
     JSON.stringify(change.details ?? {}),
     change.actorId,
   ]);
+}
+
+/** Who paused a subscription: the tenant (`user`), or billing for an unpaid invoice (`unpaid`); null when not paused. */
+export async function setPausedFor(db: Queryable, id: string, pausedFor: 'user' | 'unpaid' | null): Promise<void> {
+  await db.query('UPDATE subscriptions SET paused_for = $2 WHERE id = $1', [id, pausedFor]);
+}
+
+export async function pausedFor(db: Queryable, id: string): Promise<'user' | 'unpaid' | null> {
+  const { rows } = await db.query<{ paused_for: 'user' | 'unpaid' | null }>('SELECT paused_for FROM subscriptions WHERE id = $1', [id]);
+  return rows[0]?.paused_for ?? null;
 }

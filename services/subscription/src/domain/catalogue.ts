@@ -16,7 +16,9 @@ import {
   insertSubscription,
   insertSubscriptionChange,
   listSubscriptions,
+  pausedFor,
   saveSubscription,
+  setPausedFor,
   type Subscription,
   type SubscriptionState,
 } from '../db/subscriptions-repo';
@@ -175,6 +177,9 @@ export async function act(
       if (!options.priceId) kind = 'quantity_changed';
     }
     const saved = await saveSubscription(tx, id, next);
+    // A tenant's own pause is never lifted by billing; resuming lifts any pause, billing's too.
+    if (action === 'pause') await setPausedFor(tx, id, 'user');
+    if (action === 'resume') await setPausedFor(tx, id, null);
     // `before` lets billing tell the price and quantity in force at any earlier instant.
     await insertSubscriptionChange(tx, {
       subscriptionId: id,
@@ -185,5 +190,39 @@ export async function act(
       details: { ...options, before: { priceId: current.priceId, quantity: current.quantity } },
     });
     return view(tx, saved, now);
+  });
+}
+
+/**
+ * Billing's dunning: pauses a subscription whose invoice stays unpaid past
+ * the grace period (`hold`), or resumes one it paused once paid. Idempotent;
+ * a subscription the tenant paused, or one canceled, is left as it is.
+ */
+export async function setBillingHold(
+  deps: CatalogueDeps,
+  tenantId: string,
+  id: string,
+  hold: boolean,
+  now = new Date(),
+): Promise<{ subscription: SubscriptionView; changed: boolean }> {
+  return deps.tenants.transaction(tenantId, async (tx) => {
+    const stored = await findSubscription(tx, id, true);
+    if (!stored) throw SUBSCRIPTION_NOT_FOUND();
+    const price = await recurringPrice(tx, stored.priceId);
+    const current = subscriptionAt(stored, price.interval, now);
+    const heldForUnpaid = current.status === 'paused' && (await pausedFor(tx, id)) === 'unpaid';
+    let next: SubscriptionState | undefined;
+    if (hold && (current.status === 'trialing' || current.status === 'active')) next = paused(current, now);
+    if (!hold && heldForUnpaid) next = resumed(current, price.interval, now);
+    if (!next) return { subscription: await view(tx, stored, now), changed: false };
+    const saved = await saveSubscription(tx, id, next);
+    await setPausedFor(tx, id, hold ? 'unpaid' : null);
+    await insertSubscriptionChange(tx, {
+      subscriptionId: id,
+      kind: hold ? 'paused' : 'resumed',
+      details: { reason: hold ? 'unpaid invoice' : 'invoice paid' },
+      actorId: null,
+    });
+    return { subscription: await view(tx, saved, now), changed: true };
   });
 }
