@@ -14,10 +14,19 @@ import {
   takeClientPayment,
   type ClientBillingDeps,
 } from '../domain/client-billing';
-import { AmountMinor, DocumentContent, DocumentQuery, sendDocument, StripeKeys } from './billing-schemas';
+import {
+  DocumentContent,
+  DocumentQuery,
+  newPaymentSchema,
+  NewRefund,
+  PaymentFields,
+  PaymentMethodId,
+  PaymentStatus,
+  sendDocument,
+  StripeKeys,
+} from './billing-schemas';
 
 const InvoiceStatus = z.enum(['finalized', 'paid', 'void', 'uncollectible']);
-const PaymentStatus = z.enum(['pending', 'processing', 'succeeded', 'failed']);
 
 const ClientInvoiceSchema = z
   .object({
@@ -51,24 +60,7 @@ const ClientInvoiceSchema = z
   })
   .meta({ id: 'ClientInvoice' });
 
-const ClientPaymentSchema = z
-  .object({
-    id: z.uuid(),
-    invoiceId: z.uuid(),
-    provider: z.enum(['manual', 'stripe']),
-    status: PaymentStatus,
-    amountMinor: z.number().int(),
-    currency: z.string(),
-    refundedMinor: z.number().int(),
-    providerRef: z.string().nullable().describe("The PaymentIntent in the tenant's Stripe account"),
-    reference: z.string().nullable(),
-    failureReason: z.string().nullable(),
-    paymentMethod: z.string().nullable(),
-    providerCustomer: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'ClientPayment' });
+const ClientPaymentSchema = z.object(PaymentFields).meta({ id: 'ClientPayment' });
 
 const SettingsSchema = z
   .object({
@@ -89,34 +81,15 @@ const ChangeSettings = z
   })
   .refine((body) => Object.keys(body).length > 0, 'nothing to change');
 
-const NewClientPayment = z
-  .strictObject({
-    invoiceId: z.uuid(),
-    provider: z.enum(['manual', 'stripe']).describe("manual: record money that arrived offline; stripe: charge through the tenant's own Stripe account"),
-    amountMinor: AmountMinor.optional().describe('What is outstanding when left out'),
-    reference: z.string().trim().min(1).max(200).optional().describe('A manual payment: the bank transfer id, cheque number'),
-    paymentMethod: z
-      .string()
-      .regex(/^pm_[A-Za-z0-9_]{1,200}$/)
-      .optional()
-      .describe('A Stripe payment: the payment method to charge'),
-    customer: z
-      .string()
-      .regex(/^cus_[A-Za-z0-9]{1,200}$/)
-      .optional()
-      .describe('A Stripe payment: the customer the payment method belongs to'),
-  })
-  .refine((body) => body.provider === 'manual' || body.reference === undefined, { path: ['reference'], message: 'only for a manual payment' })
-  .refine((body) => body.provider === 'stripe' || (body.paymentMethod === undefined && body.customer === undefined), {
-    path: ['paymentMethod'],
-    message: 'only for a Stripe payment',
-  })
-  .refine((body) => body.provider === 'stripe' || body.reference !== undefined, { path: ['reference'], message: 'a manual payment needs its reference' });
-
-const NewRefund = z.strictObject({
-  amountMinor: AmountMinor.optional().describe('All that is left of the payment when left out'),
-  reason: z.string().trim().min(1).max(500).optional(),
+const NewClientPayment = newPaymentSchema("charge through the tenant's own Stripe account", {
+  paymentMethod: PaymentMethodId.optional().describe('A Stripe payment: the payment method to charge'),
+  customer: z
+    .string()
+    .regex(/^cus_[A-Za-z0-9]{1,200}$/)
+    .optional()
+    .describe('A Stripe payment: the customer the payment method belongs to'),
 });
+
 const IdParams = z.object({ id: z.uuid() });
 const InvoicesQuery = z.object({ clientId: z.uuid().optional(), subscriptionId: z.uuid().optional(), status: InvoiceStatus.optional(), ...OffsetPage });
 const PaymentsQuery = z.object({ invoiceId: z.uuid().optional(), status: PaymentStatus.optional(), ...OffsetPage });

@@ -2,51 +2,14 @@ import express from 'express';
 import { adminOf, ApiRouter, idempotent, OffsetPage, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { receiveClientStripeWebhook } from '../domain/client-billing';
-import { AmountMinor, StripeKeys } from './billing-schemas';
+import { newPaymentSchema, NewRefund, PaymentFields, PaymentMethodId, PaymentStatus, StripeKeys } from './billing-schemas';
 import { clientBillingDeps } from './client-billing-routes';
 import { configureStripe, paymentOf, payments, receiveStripeWebhook, refundPayment, stripeStatus, takePayment, type PaymentDeps } from '../domain/payments';
 
-const PaymentStatus = z.enum(['pending', 'processing', 'succeeded', 'failed']);
+const PaymentSchema = z.object({ ...PaymentFields, tenantId: z.uuid() }).meta({ id: 'Payment' });
 
-const PaymentSchema = z
-  .object({
-    id: z.uuid(),
-    invoiceId: z.uuid(),
-    tenantId: z.uuid(),
-    provider: z.enum(['manual', 'stripe']),
-    status: PaymentStatus,
-    amountMinor: z.number().int(),
-    currency: z.string(),
-    refundedMinor: z.number().int(),
-    providerRef: z.string().nullable().describe("The provider's id (a Stripe PaymentIntent)"),
-    reference: z.string().nullable(),
-    failureReason: z.string().nullable(),
-    paymentMethod: z.string().nullable(),
-    providerCustomer: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'Payment' });
-
-const NewPayment = z
-  .strictObject({
-    invoiceId: z.uuid(),
-    provider: z.enum(['manual', 'stripe']).describe('manual: record money that arrived offline; stripe: charge the saved or given payment method'),
-    amountMinor: AmountMinor.optional().describe('What is outstanding when left out'),
-    reference: z.string().trim().min(1).max(200).optional().describe('A manual payment: the bank transfer id, cheque number'),
-    paymentMethod: z
-      .string()
-      .regex(/^pm_[A-Za-z0-9_]{1,200}$/)
-      .optional()
-      .describe("A Stripe payment method; the tenant's saved one when left out"),
-  })
-  .refine((body) => body.provider === 'manual' || body.reference === undefined, { path: ['reference'], message: 'only for a manual payment' })
-  .refine((body) => body.provider === 'stripe' || body.paymentMethod === undefined, { path: ['paymentMethod'], message: 'only for a Stripe payment' })
-  .refine((body) => body.provider === 'stripe' || body.reference !== undefined, { path: ['reference'], message: 'a manual payment needs its reference' });
-
-const NewRefund = z.strictObject({
-  amountMinor: AmountMinor.optional().describe('All that is left of the payment when left out'),
-  reason: z.string().trim().min(1).max(500).optional(),
+const NewPayment = newPaymentSchema('charge the saved or given payment method', {
+  paymentMethod: PaymentMethodId.optional().describe("A Stripe payment method; the tenant's saved one when left out"),
 });
 
 const ProviderStatus = z.object({ provider: z.literal('stripe'), configured: z.boolean(), keyHint: z.string().nullable(), updatedAt: z.string().nullable() });
