@@ -1,5 +1,6 @@
 import { pageTotal, type Queryable } from '@codex/shared';
 import { insertInvoiceLines } from './invoices-repo';
+import { toLedgerPayment, type LedgerPayment, type LedgerPaymentRow, type PaymentStatus } from './payments-repo';
 import type { ClientInvoiceLine, ClientInvoiceTerms, PriceToBill, SubscriptionChangeRecord, SubscriptionToBill } from '../domain/client-invoice-terms';
 
 /** A tenant database's own billing of its clients: every query here runs on one tenant's connection. */
@@ -297,60 +298,10 @@ export async function addToClientInvoicePaid(tx: Queryable, id: string, amountMi
   );
 }
 
-export type ClientPaymentStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
-
-export interface ClientPayment {
-  id: string;
-  invoiceId: string;
-  provider: 'manual' | 'stripe';
-  status: ClientPaymentStatus;
-  amountMinor: number;
-  currency: string;
-  /** What refunds that went through gave back of it. */
-  refundedMinor: number;
-  providerRef: string | null;
-  reference: string | null;
-  failureReason: string | null;
-  paymentMethod: string | null;
-  providerCustomer: string | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-interface ClientPaymentRow {
-  id: string;
-  invoice_id: string;
-  provider: ClientPayment['provider'];
-  status: ClientPaymentStatus;
-  amount_minor: string;
-  currency: string;
-  refunded_minor: string;
-  provider_ref: string | null;
-  reference: string | null;
-  failure_reason: string | null;
-  payment_method: string | null;
-  provider_customer: string | null;
-  created_at: Date;
-  updated_at: Date;
-  total_count?: string;
-}
-
-const toClientPayment = (row: ClientPaymentRow): ClientPayment => ({
-  id: row.id,
-  invoiceId: row.invoice_id,
-  provider: row.provider,
-  status: row.status,
-  amountMinor: Number(row.amount_minor),
-  currency: row.currency,
-  refundedMinor: Number(row.refunded_minor),
-  providerRef: row.provider_ref,
-  reference: row.reference,
-  failureReason: row.failure_reason,
-  paymentMethod: row.payment_method,
-  providerCustomer: row.provider_customer,
-  createdAt: row.created_at.toISOString(),
-  updatedAt: row.updated_at.toISOString(),
-});
+export type ClientPaymentStatus = PaymentStatus;
+export type ClientPayment = LedgerPayment;
+type ClientPaymentRow = LedgerPaymentRow;
+const toClientPayment = toLedgerPayment;
 
 /** A new pending payment; undefined when the invoice has one under way already. */
 export async function insertClientPayment(

@@ -2,14 +2,15 @@ import { pageTotal, type Queryable } from '@codex/shared';
 
 export type PaymentStatus = 'pending' | 'processing' | 'succeeded' | 'failed';
 
-export interface Payment {
+/** A payment as both ledgers keep it: the platform's (master database) adds the tenant it is from. */
+export interface LedgerPayment {
   id: string;
   invoiceId: string;
-  tenantId: string;
   provider: 'manual' | 'stripe';
   status: PaymentStatus;
   amountMinor: number;
   currency: string;
+  /** What refunds that went through gave back of it. */
   refundedMinor: number;
   providerRef: string | null;
   reference: string | null;
@@ -21,10 +22,14 @@ export interface Payment {
   updatedAt: string;
 }
 
-interface PaymentRow {
+export interface Payment extends LedgerPayment {
+  tenantId: string;
+}
+
+/** A `payments` row of either database. */
+export interface LedgerPaymentRow {
   id: string;
   invoice_id: string;
-  tenant_id: string;
   provider: Payment['provider'];
   status: PaymentStatus;
   amount_minor: string;
@@ -40,10 +45,11 @@ interface PaymentRow {
   total_count?: string;
 }
 
-const toPayment = (row: PaymentRow): Payment => ({
+type PaymentRow = LedgerPaymentRow & { tenant_id: string };
+
+export const toLedgerPayment = (row: LedgerPaymentRow): LedgerPayment => ({
   id: row.id,
   invoiceId: row.invoice_id,
-  tenantId: row.tenant_id,
   provider: row.provider,
   status: row.status,
   amountMinor: Number(row.amount_minor),
@@ -57,6 +63,8 @@ const toPayment = (row: PaymentRow): Payment => ({
   createdAt: row.created_at.toISOString(),
   updatedAt: row.updated_at.toISOString(),
 });
+
+const toPayment = (row: PaymentRow): Payment => ({ ...toLedgerPayment(row), tenantId: row.tenant_id });
 
 export interface InvoiceForPayment {
   id: string;
