@@ -129,6 +129,40 @@ async function openLoop(options: LoadOptions, rate: number, seconds: number): Pr
   };
 }
 
+/** A seeded generator (mulberry32): one seed gives one sequence, so runs pick the same tenants in the same order. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Picks an index in [0, n) per call: uniformly, or Zipf-distributed with exponent `s` (index 0 the most
+ * often, index k with weight 1 / (k + 1)^s), from a seeded generator.
+ */
+export function indexPicker(n: number, distribution: 'uniform' | { zipf: number }, random: () => number): () => number {
+  if (distribution === 'uniform') return () => Math.floor(random() * n);
+  const cumulative: number[] = [];
+  let sum = 0;
+  for (let k = 0; k < n; k += 1) cumulative.push((sum += 1 / (k + 1) ** distribution.zipf));
+  return () => {
+    const target = random() * sum;
+    let low = 0;
+    let high = n - 1;
+    while (low < high) {
+      const mid = (low + high) >> 1;
+      if (cumulative[mid]! < target) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  };
+}
+
 export interface Running {
   url: string;
   process: RunningProcess;

@@ -6,6 +6,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import path from 'node:path';
 import bcrypt from 'bcrypt';
 import pg from 'pg';
+import type autocannon from 'autocannon';
 import {
   closeServiceDeps,
   createLogger,
@@ -26,7 +27,7 @@ import { localSecrets } from '../scripts/lib/local-secrets';
 import { findNginx, startNginx } from '../scripts/lib/nginx';
 import { closedPortUrl, freePort } from '../test/support/listen';
 import { dropProvisionedTenants } from '../test/support/tenants';
-import { CONNECTIONS, load, printTable, ratio, startProcess, type LoadResult, type Measurement, type Running } from './harness';
+import { CONNECTIONS, indexPicker, load, printTable, ratio, seededRandom, startProcess, type LoadResult, type Measurement, type Running } from './harness';
 
 /**
  * `npm run bench [-- <scenario> …] [-- --duration=N]`: starts what each
@@ -287,7 +288,8 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
   },
 
   tenants: {
-    description: 'provisioning 1 and 100 tenants, then the authenticated GET spread over all 100 (tenant pool cache)',
+    description:
+      'provisioning 1 and 100 tenants, then the authenticated GET for one tenant and over all 100 picked at random per request, uniform and Zipf (tenant pool cache)',
     async run(ctx) {
       let started = performance.now();
       await newTenant(ctx);
@@ -297,13 +299,25 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
       for (let i = 0; i < 100; i += 1) tenants.push(await newTenant(ctx));
       const hundredMs = performance.now() - started;
       const { gateway } = await startAuthAndGateway(ctx);
-      const users = [];
+      const users: Array<{ key: string; token: string }> = [];
       for (const t of tenants) users.push({ key: t.apiKey.key, token: (await signUp(gateway.url, t.apiKey.key)).accessToken });
-      const spread = await load({
-        url: gateway.url,
-        durationSeconds: DURATION,
-        requests: users.map((u) => ({ method: 'GET', path: '/api/v1/auth/me', headers: { 'X-API-Key': u.key, Authorization: `Bearer ${u.token}` } })),
-      });
+      // Each request picks its tenant at random from a seeded generator (every connection walking the list
+      // in the same order would keep a few pools warm); the single-tenant baseline runs first, in the same run.
+      const meFor = (pick: () => number) => [
+        {
+          method: 'GET' as const,
+          path: '/api/v1/auth/me',
+          setupRequest: (request: autocannon.Request) => {
+            const user = users[pick()]!;
+            return { ...request, headers: { 'X-API-Key': user.key, Authorization: `Bearer ${user.token}` } };
+          },
+        },
+      ];
+      const single = await load({ url: gateway.url, durationSeconds: DURATION, requests: meFor(() => 0) });
+      await delay(2_000);
+      const spread = await load({ url: gateway.url, durationSeconds: DURATION, requests: meFor(indexPicker(users.length, 'uniform', seededRandom(12_345))) });
+      await delay(2_000);
+      const zipf = await load({ url: gateway.url, durationSeconds: DURATION, requests: meFor(indexPicker(users.length, { zipf: 1 }, seededRandom(12_345))) });
       const connections = await ctx.deps.db.query<{ kind: string; n: number }>(
         `SELECT CASE WHEN usename LIKE 'tenant\\_%' THEN 'tenant databases' ELSE coalesce(nullif(application_name, ''), usename) END AS kind, count(*)::int AS n
            FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1 ORDER BY 1`,
@@ -328,7 +342,20 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
           errors: 0,
           note: `${(hundredMs / 1000).toFixed(1)} s total, ${Math.round(hundredMs / 100)} ms each`,
         },
-        { scenario: 'tenants', target: 'GET /auth/me spread over 100 tenants', ...spread, note: `connections after: ${held}` },
+        { scenario: 'tenants', target: 'GET /auth/me, one tenant', ...single },
+        {
+          scenario: 'tenants',
+          target: 'GET /auth/me, 100 tenants picked uniformly at random per request',
+          ...spread,
+          ratio: ratio(spread.requestsPerSecond, single.requestsPerSecond),
+        },
+        {
+          scenario: 'tenants',
+          target: 'GET /auth/me, 100 tenants picked Zipf (s = 1) per request',
+          ...zipf,
+          ratio: ratio(zipf.requestsPerSecond, single.requestsPerSecond),
+          note: `connections after: ${held}`,
+        },
       ];
     },
   },
