@@ -32,6 +32,25 @@ describe('service tokens', () => {
     expect(decoded.exp! - decoded.iat!).toBeLessThanOrEqual(60);
   });
 
+  it('when the same identity calls the same service again, then its token is reused until 20 s before it expires, and never across identities or services', () => {
+    let now = Date.UTC(2026, 11, 2, 12, 0, 0);
+    const clocked = createServiceTokenSigner('gateway', SECRET, () => now);
+    const alice = { tenantId: 't1', userId: 'u1', roles: ['member'] };
+    const first = clocked.sign('crm', alice);
+    now += 39_000;
+    expect(clocked.sign('crm', { ...alice })).toBe(first);
+    expect(clocked.sign('auth', alice)).not.toBe(first);
+    expect(clocked.sign('crm', { ...alice, roles: ['owner'] })).not.toBe(first);
+    expect(clocked.sign('crm', { ...alice, userId: 'u2' })).not.toBe(first);
+    expect(clocked.sign('crm', { tenantId: 't2', userId: 'u1', roles: ['member'] })).not.toBe(first);
+    now += 1_000;
+    const renewed = clocked.sign('crm', alice);
+    expect(renewed).not.toBe(first);
+    const [before, after] = [first, renewed].map((token) => jwt.decode(token) as jwt.JwtPayload);
+    expect(after!.iat! - before!.iat!).toBe(40);
+    expect(after!.exp! - after!.iat!).toBe(60);
+  });
+
   it('when a request has a valid token, then the guard passes and sets the identity', async () => {
     const token = signer.sign('crm', { tenantId: 't1', roles: ['viewer'] });
     const res = await request(guardedApp()).get('/internal/whoami').set('Authorization', `Bearer ${token}`);
