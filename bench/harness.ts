@@ -149,7 +149,10 @@ export function indexPicker(n: number, distribution: 'uniform' | { zipf: number 
   if (distribution === 'uniform') return () => Math.floor(random() * n);
   const cumulative: number[] = [];
   let sum = 0;
-  for (let k = 0; k < n; k += 1) cumulative.push((sum += 1 / (k + 1) ** distribution.zipf));
+  for (let k = 0; k < n; k += 1) {
+    sum += 1 / (k + 1) ** distribution.zipf;
+    cumulative.push(sum);
+  }
   return () => {
     const target = random() * sum;
     let low = 0;
