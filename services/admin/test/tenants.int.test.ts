@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import request from 'supertest';
-import { closeServiceDeps, hashApiKey, type ServiceDeps } from '@codex/shared';
+import { closeServiceDeps, hashApiKey, withDatabase, type ServiceDeps } from '@codex/shared';
 import { createApp } from '../src/app';
 import { lockDownSharedDatabases, withServerAdmin } from '../src/db/tenant-databases';
 import { findTenantBySlug } from '../src/db/tenants-repo';
@@ -76,6 +76,26 @@ describe('tenant provisioning (admin service)', () => {
       async (client) => (await client.query(`SELECT current_user AS role, to_regclass('public.users') IS NOT NULL AS has_users`)).rows[0],
     );
     expect(tables).toEqual({ role: tenant.dbRole, has_users: true });
+  });
+
+  it('when the template was built from a migration file edited since, then it is rebuilt and the new tenant gets the current files', async () => {
+    const templateClient = new pg.Client({ connectionString: withDatabase(testServerUrl(), templateDatabase) });
+    await templateClient.connect();
+    try {
+      // As if the last tenant migration had been reworked after the template applied it.
+      await templateClient.query('UPDATE schema_migrations SET checksum = $1 WHERE name = (SELECT max(name) FROM schema_migrations)', ['0'.repeat(64)]);
+    } finally {
+      await templateClient.end();
+    }
+    const res = await create({ name: 'After an edit', slug: uniqueSlug() });
+    expect(res.status).toBe(201);
+    const tenant = (await findTenantBySlug(deps.db, res.body.tenant.slug))!;
+    const recorded = await deps.tenants.withConnection(
+      tenant.id,
+      async (client) => (await client.query<{ checksum: string }>('SELECT checksum FROM schema_migrations')).rows,
+    );
+    expect(recorded.length).toBeGreaterThan(10);
+    expect(recorded.every((row) => row.checksum !== '0'.repeat(64))).toBe(true);
   });
 
   it("when a tenant's role tries another tenant's database, the master or a maintenance database, then PostgreSQL refuses", async () => {

@@ -15,8 +15,12 @@ const NO_TRANSACTION_MARKER = /^--\s*migrate:no-transaction\b/;
 const LOCK_KEY = 7_300_002_024;
 
 export class MigrationError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** `changed`: a file was edited after it was applied to this database. */
+  readonly reason?: 'changed';
+
+  constructor(message: string, options?: { cause?: unknown; reason?: 'changed' }) {
     super(message, options);
+    this.reason = options?.reason;
     this.name = 'MigrationError';
   }
 }
@@ -95,6 +99,7 @@ async function applyPending(client: pg.Client, files: MigrationFile[], logger?: 
     if (recorded !== undefined && recorded !== file.checksum) {
       throw new MigrationError(
         `Migration ${file.name} was changed after it was applied (checksum ${file.checksum.slice(0, 12)} ≠ recorded ${recorded.slice(0, 12)}); add a new migration instead`,
+        { reason: 'changed' },
       );
     }
   }

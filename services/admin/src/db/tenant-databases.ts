@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { assertSafeIdentifier, createClient, migrate, MIGRATION_DIRS, withDatabase, type Logger } from '@codex/shared';
+import { assertSafeIdentifier, createClient, migrate, MigrationError, MIGRATION_DIRS, withDatabase, type Logger } from '@codex/shared';
 
 /** Serialises template refresh + CREATE DATABASE across every provisioner on one server. */
 const TEMPLATE_LOCK = 7_300_002_025;
@@ -47,9 +47,22 @@ export async function createTenantDatabase(admin: pg.Client, serverUrl: string, 
   await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
   try {
     if (await databaseExists(admin, name)) return;
-    if (!(await databaseExists(admin, template))) await admin.query(`CREATE DATABASE ${template}`);
-    await admin.query(`REVOKE ALL ON DATABASE ${template} FROM PUBLIC`);
-    await migrate({ connectionString: withDatabase(serverUrl, template), directory: MIGRATION_DIRS.tenant, logger });
+    const prepareTemplate = async () => {
+      if (!(await databaseExists(admin, template))) await admin.query(`CREATE DATABASE ${template}`);
+      await admin.query(`REVOKE ALL ON DATABASE ${template} FROM PUBLIC`);
+      await migrate({ connectionString: withDatabase(serverUrl, template), directory: MIGRATION_DIRS.tenant, logger });
+    };
+    try {
+      await prepareTemplate();
+    } catch (err) {
+      // The template only caches the tenant migrations; one built from files edited since (an unreleased
+      // migration reworked during development) is rebuilt instead of failing every new tenant. A tenant
+      // database migrated from the old files still refuses them, as it should.
+      if (!(err instanceof MigrationError && err.reason === 'changed')) throw err;
+      logger?.warn('the tenant template was built from migration files that have changed since; rebuilding it', { template, reason: err.message });
+      await admin.query(`DROP DATABASE ${template} WITH (FORCE)`);
+      await prepareTemplate();
+    }
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
