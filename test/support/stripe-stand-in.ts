@@ -24,6 +24,8 @@ export interface StripeStandIn {
    * replays of its key in all (the client's own retries), so the charge is made but its outcome is lost.
    */
   beforeNextChargeAnswer?: { holdMs?: number; run?: () => void; dropAnswers?: number };
+  /** The same for the next new refund. */
+  beforeNextRefundAnswer?: { holdMs?: number; run?: () => void; dropAnswers?: number };
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
       let status = 200;
       let answer: unknown;
       let fresh = false;
+      let refundMade = false;
       if (req.method === 'POST' && path === '/v1/payment_intents') {
         const id = `pi_${randomBytes(8).toString('hex')}`;
         const paymentMethod = params.get('payment_method') ?? '';
@@ -106,14 +109,16 @@ export async function startStripeStandIn(): Promise<StripeStandIn> {
         } else {
           intent.refunded += amount;
           answer = { id: `re_${randomBytes(8).toString('hex')}`, object: 'refund', status: 'succeeded', amount, payment_intent: params.get('payment_intent') };
+          refundMade = true;
         }
       } else {
         send(404, { error: { type: 'invalid_request_error', message: `Unrecognized request URL (${req.method}: ${path}).` } });
         return;
       }
       if (key) answers.set(`${path} ${key}`, { body, status, answer });
-      const hook = fresh ? standIn.beforeNextChargeAnswer : undefined;
-      if (hook) standIn.beforeNextChargeAnswer = undefined;
+      const hook = fresh ? standIn.beforeNextChargeAnswer : refundMade ? standIn.beforeNextRefundAnswer : undefined;
+      if (hook && fresh) standIn.beforeNextChargeAnswer = undefined;
+      if (hook && refundMade) standIn.beforeNextRefundAnswer = undefined;
       hook?.run?.();
       if (hook?.dropAnswers) {
         dropping = { key, remaining: hook.dropAnswers - 1 };

@@ -222,10 +222,19 @@ describe('a tenant billing its own clients', () => {
     expect(pending.status).toBe(201);
     expect(pending.body.status).toBe('pending');
     expect((await pay({ invoiceId: invoice!.id, provider: 'manual', reference: 'x' })).body.error.code).toBe('PAYMENT_IN_PROGRESS');
-    expect(await reconcileClientPayments(billing, tenant.id, 0)).toEqual({ reconciled: 1 });
+    expect(await reconcileClientPayments(billing, tenant.id, 0)).toEqual({ reconciled: 1, refunds: 0 });
     expect((await api().get(`/api/v1/billing/client-payments/${pending.body.id}`)).body.status).toBe('succeeded');
     expect([...stripe.intents.values()].filter((i) => i.metadata.paymentId === pending.body.id)).toHaveLength(1);
     expect((await api().get(`/api/v1/billing/client-invoices/${invoice!.id}`)).body.status).toBe('paid');
+
+    // A refund Stripe made but whose answer was lost: pending, then recorded by reconciliation, made once.
+    stripe.beforeNextRefundAnswer = { dropAnswers: 3 };
+    const lost = await api().post(`/api/v1/billing/client-payments/${pending.body.id}/refunds`).set('Idempotency-Key', randomUUID()).send({ amountMinor: 300 });
+    expect(lost.status).toBe(504);
+    expect(await reconcileClientPayments(billing, tenant.id, 0)).toEqual({ reconciled: 0, refunds: 1 });
+    expect((await api().get(`/api/v1/billing/client-payments/${pending.body.id}`)).body.refundedMinor).toBe(300);
+    const intent = [...stripe.intents.values()].find((i) => i.metadata.paymentId === pending.body.id)!;
+    expect(intent.refunded).toBe(300);
   });
 
   it("when the tenant's Stripe account sends webhooks, then they are checked with that tenant's secret and settle a lost charge once, in any order", async () => {

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import type { Pool } from '@codex/shared';
+import type { Pool, ServiceDeps } from '@codex/shared';
 import { closePeriods } from '../src/domain/invoicing';
+import { reconcilePayments } from '../src/domain/payments';
+import { paymentDeps } from '../src/routes/payment-routes';
 import { insertBillableTenant, insertPlan } from '../../../test/support/billing';
 import { freePort } from '../../../test/support/listen';
 import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
@@ -111,6 +113,30 @@ describe('payments of the platform invoices', () => {
     const keys = stripe.requests.filter((r) => r.path === '/v1/payment_intents' && r.idempotencyKey === `payment-${first.body.id}`);
     expect(keys.length).toBeGreaterThanOrEqual(2); // the timed-out request and the client's retry, one charge
     expect(await invoiceState(invoiceId)).toMatchObject({ status: 'paid', paid_minor: '1000' });
+  });
+
+  it('when Stripe makes a refund but its answer is lost, then the refund stays pending and reconciliation records it without a second refund', async () => {
+    const invoiceId = await nextInvoice();
+    const paid = (await pay({ invoiceId, provider: 'stripe', paymentMethod: 'pm_card_visa' })).body;
+    expect(paid.status).toBe('succeeded');
+    // Stripe refunds, but neither the answer nor the client's two retries with the same key get through.
+    stripe.beforeNextRefundAnswer = { dropAnswers: 3 };
+    const lost = await asOperator(api().post(`/api/v1/billing/payments/${paid.id}/refunds`))
+      .set('Idempotency-Key', randomBytes(8).toString('hex'))
+      .send({ amountMinor: 400 });
+    expect(lost.status).toBe(504);
+    expect((await db.query('SELECT status FROM refunds WHERE payment_id = $1', [paid.id])).rows).toEqual([{ status: 'pending' }]);
+    expect(stripe.intents.get(paid.providerRef)!.refunded).toBe(400);
+
+    const result = await reconcilePayments(paymentDeps(platform.deps.billing as ServiceDeps<'billing'>), 0);
+    expect(result.refunds).toBe(1);
+    expect((await db.query('SELECT status, provider_ref FROM refunds WHERE payment_id = $1', [paid.id])).rows).toEqual([
+      { status: 'succeeded', provider_ref: expect.stringMatching(/^re_/) },
+    ]);
+    expect((await asOperator(api().get(`/api/v1/billing/payments/${paid.id}`))).body.refundedMinor).toBe(400);
+    // One refund at Stripe, whatever was asked: the retries and the reconciliation reused its key.
+    expect(stripe.intents.get(paid.providerRef)!.refunded).toBe(400);
+    expect((await reconcilePayments(paymentDeps(platform.deps.billing as ServiceDeps<'billing'>), 0)).refunds).toBe(0);
   });
 
   it('when a card is declined, then the payment fails, the invoice stays open, and another payment may follow', async () => {

@@ -279,3 +279,27 @@ export async function tenantPaymentMethod(db: Queryable, tenantId: string): Prom
   );
   return { customer: rows[0]?.stripe_customer_id ?? null, paymentMethod: rows[0]?.stripe_payment_method_id ?? null };
 }
+
+/** A Stripe refund the provider has not answered, with what asking again needs (either database). */
+export interface PendingRefund {
+  refundId: string;
+  paymentId: string;
+  providerRef: string;
+  amountMinor: number;
+}
+
+/** Stripe refunds still pending after `olderThanSeconds` (no answer came), oldest first. */
+export async function stalePendingRefunds(db: Queryable, olderThanSeconds: number): Promise<PendingRefund[]> {
+  const { rows } = await db.query<{ id: string; payment_id: string; provider_ref: string; amount_minor: string }>(
+    `SELECT r.id, r.payment_id, p.provider_ref, r.amount_minor FROM refunds r JOIN payments p ON p.id = r.payment_id
+      WHERE r.status = 'pending' AND p.provider = 'stripe' AND p.provider_ref IS NOT NULL AND r.updated_at < now() - make_interval(secs => $1)
+      ORDER BY r.created_at LIMIT 100`,
+    [olderThanSeconds],
+  );
+  return rows.map((row) => ({ refundId: row.id, paymentId: row.payment_id, providerRef: row.provider_ref, amountMinor: Number(row.amount_minor) }));
+}
+
+/** Locks a payment row for the caller's transaction (either database). */
+export async function lockPaymentRow(tx: Queryable, paymentId: string): Promise<void> {
+  await tx.query('SELECT 1 FROM payments WHERE id = $1 FOR UPDATE', [paymentId]);
+}

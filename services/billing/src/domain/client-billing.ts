@@ -45,7 +45,8 @@ import {
   type ClientPayment,
 } from '../db/client-billing-repo';
 import { activeTenantIds, isActiveTenant } from '../db/invoices-repo';
-import { insertRefund, refundedOrPending, setRefunded, succeededRefunds, updateRefund } from '../db/payments-repo';
+import { insertRefund, refundedOrPending, setRefunded, stalePendingRefunds, succeededRefunds, updateRefund } from '../db/payments-repo';
+import { reconcileRefunds } from './payments';
 import { clientInvoiceTerms, nextPeriodToInvoice } from './client-invoice-terms';
 import { invoiceHtml, invoicePdf } from './invoice-document';
 import { invoiceNumber } from './invoicing';
@@ -318,12 +319,20 @@ async function startClientPayment(deps: ClientBillingDeps, tenantId: string, act
 }
 
 /** Stripe payments of a tenant's clients left pending are asked about again with the same idempotency key. */
-export async function reconcileClientPayments(deps: ClientBillingDeps, tenantId: string, olderThanSeconds: number): Promise<{ reconciled: number }> {
-  const stale = await deps.tenants.withConnection(tenantId, (db) => staleClientPayments(db, olderThanSeconds));
-  if (stale.length === 0) return { reconciled: 0 };
+export async function reconcileClientPayments(
+  deps: ClientBillingDeps,
+  tenantId: string,
+  olderThanSeconds: number,
+): Promise<{ reconciled: number; refunds: number }> {
+  const [stale, refunds] = await deps.tenants.withConnection(
+    tenantId,
+    async (db) => [await staleClientPayments(db, olderThanSeconds), await stalePendingRefunds(db, olderThanSeconds)] as const,
+  );
+  if (stale.length === 0 && refunds.length === 0) return { reconciled: 0, refunds: 0 };
   const provider = await deps.tenants.withConnection(tenantId, (db) => tenantStripe(deps, db));
   for (const payment of stale) await chargeClientPayment(deps, tenantId, provider, payment);
-  return { reconciled: stale.length };
+  const answered = await reconcileRefunds((fn) => deps.tenants.transaction(tenantId, fn), provider, refunds, deps.logger);
+  return { reconciled: stale.length, refunds: answered };
 }
 
 export async function clientPayment(deps: ClientBillingDeps, actor: Actor, id: string): Promise<ClientPayment> {

@@ -24,12 +24,15 @@ import {
   refundedOrPending,
   saveProvider,
   setRefunded,
+  lockPaymentRow,
   stalePendingPayments,
+  stalePendingRefunds,
   succeededRefunds,
   tenantPaymentMethod,
   updatePaymentOutcome,
   updateRefund,
   type Payment,
+  type PendingRefund,
 } from '../db/payments-repo';
 import {
   chargeOf,
@@ -193,16 +196,50 @@ async function charge(deps: PaymentDeps, provider: PaymentProvider, payment: Pay
  * (their process died, or the provider did not answer) are asked about again
  * with the same idempotency key, which answers with the first charge's outcome.
  */
-export async function reconcilePayments(deps: PaymentDeps, olderThanSeconds = 30): Promise<{ reconciled: number }> {
+export async function reconcilePayments(deps: PaymentDeps, olderThanSeconds = 30): Promise<{ reconciled: number; refunds: number }> {
   const stale = await stalePendingPayments(deps.db, olderThanSeconds);
-  if (stale.length === 0) return { reconciled: 0 };
+  const refunds = await stalePendingRefunds(deps.db, olderThanSeconds);
+  if (stale.length === 0 && refunds.length === 0) return { reconciled: 0, refunds: 0 };
   const { provider } = await stripeOf(deps);
   let reconciled = 0;
   for (const payment of stale) {
     await charge(deps, provider, payment);
     reconciled += 1;
   }
-  return { reconciled };
+  const settledRefunds = await reconcileRefunds((fn) => withTransaction(deps.db, fn), provider, refunds, deps.logger);
+  return { reconciled, refunds: settledRefunds };
+}
+
+/**
+ * Asks the provider again about refunds it did not answer, with the same
+ * idempotency key (so Stripe answers with the first refund, never makes a
+ * second), and records each answer; one still unanswered stays pending for
+ * the next run. Serves both ledgers: `transaction` opens one on the right
+ * database. Answers how many got an answer.
+ */
+export async function reconcileRefunds(
+  transaction: <T>(fn: (tx: Queryable) => Promise<T>) => Promise<T>,
+  provider: PaymentProvider,
+  pending: PendingRefund[],
+  logger: Logger,
+): Promise<number> {
+  let answered = 0;
+  for (const refund of pending) {
+    let outcome: Awaited<ReturnType<PaymentProvider['refund']>>;
+    try {
+      outcome = await provider.refund({ refundId: refund.refundId, providerRef: refund.providerRef, amountMinor: refund.amountMinor });
+    } catch (err) {
+      logger.warn('refund outcome still unknown; the next reconciliation asks again', { refundId: refund.refundId, reason: (err as Error).message });
+      continue;
+    }
+    await transaction(async (tx) => {
+      await lockPaymentRow(tx, refund.paymentId);
+      await updateRefund(tx, refund.refundId, outcome);
+      await setRefunded(tx, refund.paymentId, await succeededRefunds(tx, refund.paymentId));
+    });
+    answered += 1;
+  }
+  return answered;
 }
 
 export async function paymentOf(db: Queryable, id: string): Promise<Payment> {
