@@ -1,6 +1,6 @@
 import { pageTotal, type Queryable } from '@codex/shared';
 import { insertInvoiceLines } from './invoices-repo';
-import { toLedgerPayment, type LedgerPayment, type LedgerPaymentRow, type PaymentStatus } from './payments-repo';
+import { paymentReads, toLedgerPayment, type LedgerPayment, type LedgerPaymentRow, type PaymentStatus } from './payments-repo';
 import type { ClientInvoiceLine, ClientInvoiceTerms, PriceToBill, SubscriptionChangeRecord, SubscriptionToBill } from '../domain/client-invoice-terms';
 
 /** A tenant database's own billing of its clients: every query here runs on one tenant's connection. */
@@ -300,8 +300,8 @@ export async function addToClientInvoicePaid(tx: Queryable, id: string, amountMi
 
 export type ClientPaymentStatus = PaymentStatus;
 export type ClientPayment = LedgerPayment;
-type ClientPaymentRow = LedgerPaymentRow;
-const toClientPayment = toLedgerPayment;
+
+export const { find: findClientPayment, findByRef: findClientPaymentByRef, stalePending: staleClientPayments } = paymentReads(toLedgerPayment);
 
 /** A new pending payment; undefined when the invoice has one under way already. */
 export async function insertClientPayment(
@@ -310,7 +310,7 @@ export async function insertClientPayment(
     actorId: string | null;
   },
 ): Promise<ClientPayment | undefined> {
-  const { rows } = await tx.query<ClientPaymentRow>(
+  const { rows } = await tx.query<LedgerPaymentRow>(
     `INSERT INTO payments (invoice_id, provider, amount_minor, currency, reference, payment_method, provider_customer, actor_id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
      ON CONFLICT (invoice_id) WHERE status IN ('pending', 'processing') DO NOTHING RETURNING *`,
@@ -325,54 +325,19 @@ export async function insertClientPayment(
       payment.actorId,
     ],
   );
-  return rows[0] && toClientPayment(rows[0]);
-}
-
-export async function findClientPayment(db: Queryable, id: string, lock = false): Promise<ClientPayment | undefined> {
-  const { rows } = await db.query<ClientPaymentRow>(`SELECT * FROM payments WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
-  return rows[0] && toClientPayment(rows[0]);
-}
-
-/** The payment a provider event names: by the provider's id, else by our id in its metadata. */
-export async function findClientPaymentByRef(tx: Queryable, providerRef: string, paymentId: string | undefined): Promise<ClientPayment | undefined> {
-  const { rows } = await tx.query<ClientPaymentRow>(
-    'SELECT * FROM payments WHERE provider_ref = $1 OR id = $2::uuid ORDER BY (provider_ref = $1) DESC LIMIT 1 FOR UPDATE',
-    [providerRef, paymentId && /^[0-9a-f-]{36}$/i.test(paymentId) ? paymentId : null],
-  );
-  return rows[0] && toClientPayment(rows[0]);
-}
-
-export async function updateClientPaymentOutcome(
-  tx: Queryable,
-  id: string,
-  outcome: { status: ClientPaymentStatus; providerRef: string | null; failureReason: string | null },
-): Promise<void> {
-  await tx.query('UPDATE payments SET status = $2, provider_ref = coalesce($3, provider_ref), failure_reason = $4 WHERE id = $1', [
-    id,
-    outcome.status,
-    outcome.providerRef,
-    outcome.failureReason,
-  ]);
+  return rows[0] && toLedgerPayment(rows[0]);
 }
 
 /** Stripe payments still pending after `olderThanSeconds`, oldest first. */
-export async function staleClientPayments(db: Queryable, olderThanSeconds: number): Promise<ClientPayment[]> {
-  const { rows } = await db.query<ClientPaymentRow>(
-    `SELECT * FROM payments WHERE status IN ('pending', 'processing') AND provider = 'stripe' AND updated_at < now() - make_interval(secs => $1)
-      ORDER BY created_at LIMIT 100`,
-    [olderThanSeconds],
-  );
-  return rows.map(toClientPayment);
-}
 
 export async function listClientPayments(db: Queryable, filter: { invoiceId?: string; status?: ClientPaymentStatus; limit: number; offset: number }) {
   const where = 'WHERE ($1::uuid IS NULL OR invoice_id = $1) AND ($2::text IS NULL OR status = $2)';
   const values = [filter.invoiceId ?? null, filter.status ?? null];
-  const { rows } = await db.query<ClientPaymentRow>(
+  const { rows } = await db.query<LedgerPaymentRow>(
     `SELECT *, count(*) OVER () AS total_count FROM payments ${where} ORDER BY created_at DESC, id LIMIT $3 OFFSET $4`,
     [...values, filter.limit, filter.offset],
   );
-  return { items: rows.map(toClientPayment), total: await pageTotal(db, rows, filter.offset, `SELECT count(*) AS total_count FROM payments ${where}`, values) };
+  return { items: rows.map(toLedgerPayment), total: await pageTotal(db, rows, filter.offset, `SELECT count(*) AS total_count FROM payments ${where}`, values) };
 }
 
 /** Whether an invoice has a payment under way or one that succeeded. */

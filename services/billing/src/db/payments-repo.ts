@@ -66,6 +66,38 @@ export const toLedgerPayment = (row: LedgerPaymentRow): LedgerPayment => ({
 
 const toPayment = (row: PaymentRow): Payment => ({ ...toLedgerPayment(row), tenantId: row.tenant_id });
 
+/**
+ * The reads of `payments` both ledgers make (the same table shape in the master database and in each
+ * tenant's), each answering rows through `map`: the platform's adds the tenant a payment is from.
+ */
+export function paymentReads<P>(map: (row: PaymentRow) => P) {
+  return {
+    async find(db: Queryable, id: string, lock = false): Promise<P | undefined> {
+      const { rows } = await db.query<PaymentRow>(`SELECT * FROM payments WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
+      return rows[0] && map(rows[0]);
+    },
+    /** The payment a provider event names: by the provider's id, else by our id in its metadata. */
+    async findByRef(db: Queryable, providerRef: string, paymentId: string | undefined, lock = false): Promise<P | undefined> {
+      const { rows } = await db.query<PaymentRow>(
+        `SELECT * FROM payments WHERE provider_ref = $1 OR id = $2::uuid ORDER BY (provider_ref = $1) DESC LIMIT 1${lock ? ' FOR UPDATE' : ''}`,
+        [providerRef, paymentId && /^[0-9a-f-]{36}$/i.test(paymentId) ? paymentId : null],
+      );
+      return rows[0] && map(rows[0]);
+    },
+    /** Stripe payments left pending (the process died before it learnt the outcome), oldest first. */
+    async stalePending(db: Queryable, olderThanSeconds: number): Promise<P[]> {
+      const { rows } = await db.query<PaymentRow>(
+        `SELECT * FROM payments WHERE status IN ('pending', 'processing') AND provider = 'stripe' AND updated_at < now() - make_interval(secs => $1)
+          ORDER BY created_at LIMIT 100`,
+        [olderThanSeconds],
+      );
+      return rows.map(map);
+    },
+  };
+}
+
+export const { find: findPayment, findByRef: findPaymentByRef, stalePending: stalePendingPayments } = paymentReads(toPayment);
+
 export interface InvoiceForPayment {
   id: string;
   tenantId: string;
@@ -138,19 +170,6 @@ export async function insertPayment(
   return rows[0] && toPayment(rows[0]);
 }
 
-export async function findPayment(db: Queryable, id: string, lock = false): Promise<Payment | undefined> {
-  const { rows } = await db.query<PaymentRow>(`SELECT * FROM payments WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id]);
-  return rows[0] && toPayment(rows[0]);
-}
-
-export async function findPaymentByRef(db: Queryable, providerRef: string, paymentId: string | undefined, lock = false): Promise<Payment | undefined> {
-  const { rows } = await db.query<PaymentRow>(
-    `SELECT * FROM payments WHERE provider_ref = $1 OR id = $2::uuid ORDER BY (provider_ref = $1) DESC LIMIT 1${lock ? ' FOR UPDATE' : ''}`,
-    [providerRef, paymentId && /^[0-9a-f-]{36}$/i.test(paymentId) ? paymentId : null],
-  );
-  return rows[0] && toPayment(rows[0]);
-}
-
 export async function updatePaymentOutcome(
   db: Queryable,
   id: string,
@@ -211,14 +230,6 @@ export async function succeededRefunds(db: Queryable, paymentId: string): Promis
 }
 
 /** Stripe payments left pending (the process died before it learnt the outcome), oldest first. */
-export async function stalePendingPayments(db: Queryable, olderThanSeconds: number): Promise<Payment[]> {
-  const { rows } = await db.query<PaymentRow>(
-    `SELECT * FROM payments WHERE status IN ('pending', 'processing') AND provider = 'stripe' AND updated_at < now() - make_interval(secs => $1)
-      ORDER BY created_at LIMIT 100`,
-    [olderThanSeconds],
-  );
-  return rows.map(toPayment);
-}
 
 export async function listPayments(db: Queryable, filter: { tenantId?: string; invoiceId?: string; status?: PaymentStatus; limit: number; offset: number }) {
   const where = `WHERE ($1::uuid IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR invoice_id = $2) AND ($3::text IS NULL OR status = $3)`;

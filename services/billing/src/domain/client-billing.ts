@@ -39,13 +39,12 @@ import {
   subscriptionChanges,
   subscriptionsToBill,
   takeClientInvoiceNumber,
-  updateClientPaymentOutcome,
   type ClientBillingSettings,
   type ClientInvoice,
   type ClientPayment,
 } from '../db/client-billing-repo';
 import { activeTenantIds, isActiveTenant } from '../db/invoices-repo';
-import { insertRefund, refundedOrPending, setRefunded, stalePendingRefunds, succeededRefunds, updateRefund } from '../db/payments-repo';
+import { insertRefund, refundedOrPending, setRefunded, stalePendingRefunds, succeededRefunds, updatePaymentOutcome, updateRefund } from '../db/payments-repo';
 import { reconcileRefunds } from './payments';
 import { clientInvoiceTerms, nextPeriodToInvoice } from './client-invoice-terms';
 import { invoiceHtml, invoicePdf } from './invoice-document';
@@ -247,7 +246,7 @@ async function tenantStripe(deps: ClientBillingDeps, db: Queryable): Promise<Str
 /** Applies the provider's answer to a locked payment; a success is added to its invoice exactly once. */
 async function applyClientOutcome(tx: Queryable, payment: ClientPayment, outcome: ChargeOutcome): Promise<void> {
   if (!movesForward(payment.status, outcome.status)) return;
-  await updateClientPaymentOutcome(tx, payment.id, { status: outcome.status, providerRef: outcome.providerRef, failureReason: outcome.failureReason ?? null });
+  await updatePaymentOutcome(tx, payment.id, { status: outcome.status, providerRef: outcome.providerRef, failureReason: outcome.failureReason ?? null });
   if (outcome.status === 'succeeded') await addToClientInvoicePaid(tx, payment.invoiceId, payment.amountMinor);
 }
 
@@ -364,13 +363,13 @@ export async function receiveClientStripeWebhook(
     const outcome = intentOutcome(event);
     if (outcome) {
       const intent = event.data.object as unknown as IntentObject;
-      const payment = await findClientPaymentByRef(tx, intent.id, intent.metadata?.paymentId);
+      const payment = await findClientPaymentByRef(tx, intent.id, intent.metadata?.paymentId, true);
       if (payment) await applyClientOutcome(tx, payment, outcome);
     }
     // Refunds are taken as the charge's refunded total, not as increments, so order does not matter.
     const charge = event.data.object as unknown as { payment_intent?: string | null; amount_refunded?: number; metadata?: { paymentId?: string } };
     if (event.type === 'charge.refunded' && charge.payment_intent) {
-      const payment = await findClientPaymentByRef(tx, charge.payment_intent, charge.metadata?.paymentId);
+      const payment = await findClientPaymentByRef(tx, charge.payment_intent, charge.metadata?.paymentId, true);
       if (payment) await setRefunded(tx, payment.id, charge.amount_refunded ?? 0);
     }
     return { received: true, duplicate: false };
