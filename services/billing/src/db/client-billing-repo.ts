@@ -349,15 +349,6 @@ export async function clientInvoicePaymentState(tx: Queryable, invoiceId: string
   return rows[0] ?? { open: false, succeeded: false };
 }
 
-/** Notes a webhook event of the tenant's account; false when it was handled before. */
-export async function noteClientWebhookEvent(tx: Queryable, eventId: string, type: string): Promise<boolean> {
-  const { rowCount } = await tx.query(`INSERT INTO webhook_events (provider, event_id, type) VALUES ('stripe', $1, $2) ON CONFLICT DO NOTHING`, [
-    eventId,
-    type,
-  ]);
-  return rowCount === 1;
-}
-
 export interface OverdueClientInvoice {
   invoiceId: string;
   subscriptionId: string;

@@ -30,7 +30,6 @@ import {
   lastChangesThrough,
   listClientInvoices,
   listClientPayments,
-  noteClientWebhookEvent,
   lockSubscriptionToBill,
   pricesOf,
   saveClientBillingSettings,
@@ -45,21 +44,11 @@ import {
 } from '../db/client-billing-repo';
 import { activeTenantIds, isActiveTenant } from '../db/invoices-repo';
 import { insertRefund, refundedOrPending, setRefunded, stalePendingRefunds, succeededRefunds, updatePaymentOutcome, updateRefund } from '../db/payments-repo';
-import { reconcileRefunds } from './payments';
+import { applyStripeEvent, reconcileRefunds } from './payments';
 import { clientInvoiceTerms, nextPeriodToInvoice } from './client-invoice-terms';
 import { invoiceHtml, invoicePdf } from './invoice-document';
 import { invoiceNumber } from './invoicing';
-import {
-  chargeOf,
-  intentOutcome,
-  manualProvider,
-  movesForward,
-  StripeProvider,
-  verifiedStripeEvent,
-  type ChargeOutcome,
-  type IntentObject,
-  type PaymentProvider,
-} from './payment-providers';
+import { chargeOf, manualProvider, movesForward, StripeProvider, verifiedStripeEvent, type ChargeOutcome, type PaymentProvider } from './payment-providers';
 
 /**
  * A tenant billing its own clients for their subscriptions: invoices and
@@ -358,22 +347,10 @@ export async function receiveClientStripeWebhook(
   const { stripe } = await deps.tenants.withConnection(tenantId, findClientBillingSettings);
   if (!stripe) throw new ConflictError('This tenant has no Stripe account set up', undefined, ErrorCode.PAYMENT_PROVIDER_NOT_CONFIGURED);
   const event = verifiedStripeEvent(payload, signature, deps.secrets.open(stripe.webhookSecretSealed));
-  return deps.tenants.transaction(tenantId, async (tx) => {
-    if (!(await noteClientWebhookEvent(tx, event.id, event.type))) return { received: true, duplicate: true };
-    const outcome = intentOutcome(event);
-    if (outcome) {
-      const intent = event.data.object as unknown as IntentObject;
-      const payment = await findClientPaymentByRef(tx, intent.id, intent.metadata?.paymentId, true);
-      if (payment) await applyClientOutcome(tx, payment, outcome);
-    }
-    // Refunds are taken as the charge's refunded total, not as increments, so order does not matter.
-    const charge = event.data.object as unknown as { payment_intent?: string | null; amount_refunded?: number; metadata?: { paymentId?: string } };
-    if (event.type === 'charge.refunded' && charge.payment_intent) {
-      const payment = await findClientPaymentByRef(tx, charge.payment_intent, charge.metadata?.paymentId, true);
-      if (payment) await setRefunded(tx, payment.id, charge.amount_refunded ?? 0);
-    }
-    return { received: true, duplicate: false };
-  });
+  const result = await deps.tenants.transaction(tenantId, (tx) =>
+    applyStripeEvent(tx, event, { findByRef: findClientPaymentByRef, applyOutcome: applyClientOutcome }),
+  );
+  return { received: true, duplicate: result.duplicate };
 }
 
 /**

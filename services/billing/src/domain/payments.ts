@@ -313,21 +313,35 @@ interface ChargeObject {
 export async function receiveStripeWebhook(deps: PaymentDeps, payload: Buffer, signature: string | undefined): Promise<{ received: true; duplicate: boolean }> {
   const { webhookSecret } = await stripeOf(deps);
   const event = verifiedStripeEvent(payload, signature, webhookSecret);
-  const result = await withTransaction(deps.db, async (tx) => {
-    if (!(await noteWebhookEvent(tx, 'stripe', event.id, event.type))) return { duplicate: true };
-    const object = event.data.object as unknown as IntentObject & ChargeObject;
-    if (event.type.startsWith('payment_intent.')) {
-      const payment = await findPaymentByRef(tx, object.id, object.metadata?.paymentId, true);
-      if (!payment) return { duplicate: false };
-      const outcome = intentOutcome(event);
-      return outcome ? { duplicate: false, ...(await applyOutcome(tx, payment, outcome)) } : { duplicate: false };
-    }
-    if (event.type === 'charge.refunded' && object.payment_intent) {
-      const payment = await findPaymentByRef(tx, object.payment_intent, object.metadata?.paymentId, true);
-      if (payment) await setRefunded(tx, payment.id, object.amount_refunded ?? 0);
-    }
-    return { duplicate: false };
-  });
-  await settled(deps, result);
+  const result = await withTransaction(deps.db, (tx) => applyStripeEvent(tx, event, { findByRef: findPaymentByRef, applyOutcome }));
+  await settled(deps, result.applied ?? {});
   return { received: true, duplicate: result.duplicate };
+}
+
+/**
+ * Applies one verified Stripe event to a ledger (the platform's, or a
+ * tenant's own), in the caller's transaction: once per event id, payments
+ * only moving forward, and refunds taken as the charge's refunded total
+ * rather than as increments, so the order events come in does not matter.
+ */
+export async function applyStripeEvent<P extends { id: string }, R>(
+  tx: Queryable,
+  event: ReturnType<typeof verifiedStripeEvent>,
+  ledger: {
+    findByRef(tx: Queryable, providerRef: string, paymentId: string | undefined, lock: boolean): Promise<P | undefined>;
+    applyOutcome(tx: Queryable, payment: P, outcome: ChargeOutcome): Promise<R>;
+  },
+): Promise<{ duplicate: boolean; applied?: R }> {
+  if (!(await noteWebhookEvent(tx, 'stripe', event.id, event.type))) return { duplicate: true };
+  const object = event.data.object as unknown as IntentObject & ChargeObject;
+  const outcome = intentOutcome(event);
+  if (outcome) {
+    const payment = await ledger.findByRef(tx, object.id, object.metadata?.paymentId, true);
+    return { duplicate: false, applied: payment && (await ledger.applyOutcome(tx, payment, outcome)) };
+  }
+  if (event.type === 'charge.refunded' && object.payment_intent) {
+    const payment = await ledger.findByRef(tx, object.payment_intent, object.metadata?.paymentId, true);
+    if (payment) await setRefunded(tx, payment.id, object.amount_refunded ?? 0);
+  }
+  return { duplicate: false };
 }
