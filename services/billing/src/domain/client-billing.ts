@@ -43,8 +43,8 @@ import {
   type ClientPayment,
 } from '../db/client-billing-repo';
 import { activeTenantIds, isActiveTenant } from '../db/invoices-repo';
-import { insertRefund, refundedOrPending, setRefunded, stalePendingRefunds, succeededRefunds, updatePaymentOutcome, updateRefund } from '../db/payments-repo';
-import { applyStripeEvent, reconcileRefunds } from './payments';
+import { insertRefund, refundedOrPending, stalePendingRefunds, updatePaymentOutcome } from '../db/payments-repo';
+import { applyStripeEvent, reconcileRefunds, recordRefundOutcome, REFUND_UNANSWERED } from './payments';
 import { clientInvoiceTerms, nextPeriodToInvoice } from './client-invoice-terms';
 import { invoiceHtml, invoicePdf } from './invoice-document';
 import { invoiceNumber } from './invoicing';
@@ -385,13 +385,9 @@ export async function refundClientPayment(
   try {
     outcome = await provider.refund({ refundId, providerRef: payment.providerRef ?? '', amountMinor });
   } catch (err) {
-    throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, 504, 'Stripe did not answer; the refund stays pending until Stripe reports it', err);
+    throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, 504, REFUND_UNANSWERED, err);
   }
-  await deps.tenants.transaction(actor.tenantId, async (tx) => {
-    await findClientPayment(tx, payment.id, true);
-    await updateRefund(tx, refundId, outcome);
-    await setRefunded(tx, payment.id, await succeededRefunds(tx, payment.id));
-  });
+  await deps.tenants.transaction(actor.tenantId, (tx) => recordRefundOutcome(tx, payment.id, refundId, outcome));
   if (outcome.status === 'failed')
     throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `Stripe refused the refund: ${outcome.failureReason ?? 'no reason given'}`);
   return (await deps.tenants.withConnection(actor.tenantId, (db) => findClientPayment(db, payment.id)))!;
@@ -431,7 +427,7 @@ export async function runClientDunning(deps: ClientBillingDeps, tenantId: string
         deps.logger.warn('a dunning retry of a client invoice failed to start', { err, tenantId, invoiceId: invoice.invoiceId });
         return undefined;
       });
-      retried += 1;
+      if (payment) retried += 1;
       if (payment?.status === 'succeeded') continue;
     }
     owing.add(invoice.subscriptionId);

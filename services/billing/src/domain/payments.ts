@@ -210,6 +210,20 @@ export async function reconcilePayments(deps: PaymentDeps, olderThanSeconds = 30
   return { reconciled, refunds: settledRefunds };
 }
 
+export const REFUND_UNANSWERED = 'Stripe did not answer; the refund stays pending until reconciliation asks Stripe again';
+
+/** Records the provider's answer to a refund (either ledger), the payment locked: its refunded total counts refunds that went through. */
+export async function recordRefundOutcome(
+  tx: Queryable,
+  paymentId: string,
+  refundId: string,
+  outcome: Awaited<ReturnType<PaymentProvider['refund']>>,
+): Promise<void> {
+  await lockPaymentRow(tx, paymentId);
+  await updateRefund(tx, refundId, outcome);
+  await setRefunded(tx, paymentId, await succeededRefunds(tx, paymentId));
+}
+
 /**
  * Asks the provider again about refunds it did not answer, with the same
  * idempotency key (so Stripe answers with the first refund, never makes a
@@ -232,11 +246,7 @@ export async function reconcileRefunds(
       logger.warn('refund outcome still unknown; the next reconciliation asks again', { refundId: refund.refundId, reason: (err as Error).message });
       continue;
     }
-    await transaction(async (tx) => {
-      await lockPaymentRow(tx, refund.paymentId);
-      await updateRefund(tx, refund.refundId, outcome);
-      await setRefunded(tx, refund.paymentId, await succeededRefunds(tx, refund.paymentId));
-    });
+    await transaction((tx) => recordRefundOutcome(tx, refund.paymentId, refund.refundId, outcome));
     answered += 1;
   }
   return answered;
@@ -284,15 +294,11 @@ export async function refundPayment(deps: PaymentDeps, adminId: string, paymentI
   try {
     outcome = await provider.refund({ refundId, providerRef: payment.providerRef ?? '', amountMinor });
   } catch (err) {
-    // No answer: the refund stays pending (and counts against what is left) until Stripe's charge.refunded
-    // webhook reports the charge's refunded total.
-    throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, 504, 'Stripe did not answer; the refund stays pending until Stripe reports it', err);
+    // No answer: the refund stays pending (and counts against what is left) until reconciliation asks
+    // Stripe again with its key, or Stripe's charge.refunded webhook reports the charge's refunded total.
+    throw new UpstreamError(ErrorCode.UPSTREAM_TIMEOUT, 504, REFUND_UNANSWERED, err);
   }
-  await withTransaction(deps.db, async (tx) => {
-    await findPayment(tx, payment.id, true);
-    await updateRefund(tx, refundId, outcome);
-    await setRefunded(tx, payment.id, await succeededRefunds(tx, payment.id));
-  });
+  await withTransaction(deps.db, (tx) => recordRefundOutcome(tx, payment.id, refundId, outcome));
   if (outcome.status === 'failed')
     throw new UpstreamError(ErrorCode.UPSTREAM_ERROR, 502, `Stripe refused the refund: ${outcome.failureReason ?? 'no reason given'}`);
   return (await findPayment(deps.db, payment.id))!;
