@@ -43,6 +43,8 @@ async function signUpFlowThroughGateway(gateway: string, adminPassword: string):
 }
 
 describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
+  // A whole platform starts in about 12 s alone; on a shared CI machine, beside other suites, it can take longer.
+  jest.setTimeout(120_000);
   const database = `cm_launch_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
   const databaseUrl = testServerUrl(database);
   let dataDir: string;
