@@ -97,10 +97,9 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
         ...(meter ? [meter.middleware()] : []),
       );
       for (const service of BACKEND_SERVICES) {
-        app.use(
-          `/api/v1/${service}`,
-          createServiceProxy({ service, baseUrl: config.serviceUrls[service], timeoutMs: config.upstreamTimeoutMs, logger, signer: deps.signer }),
-        );
+        const proxy = createServiceProxy({ service, baseUrl: config.serviceUrls[service], timeoutMs: config.upstreamTimeoutMs, logger, signer: deps.signer });
+        deps.onClose.push(() => proxy.close());
+        app.use(`/api/v1/${service}`, proxy.handler);
       }
     },
     routes: (app) => {
