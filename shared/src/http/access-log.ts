@@ -9,6 +9,9 @@ export function accessLog(logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const context = currentContext();
+    // Read now: once the answer is out the request may have let go of its socket (an upload the
+    // service answered early, cut off), and Express reads the address from it.
+    const ip = req.ip;
     res.once('finish', () => {
       const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
       logger.http('request', {
@@ -17,7 +20,7 @@ export function accessLog(logger: Logger): RequestHandler {
         method: req.method,
         path: req.originalUrl.split('?')[0],
         // The client's address as TRUST_PROXY lets Express read it (behind nginx: the real client).
-        ip: req.ip,
+        ip,
         status: res.statusCode,
         durationMs: Math.round(durationMs * 100) / 100,
       });
