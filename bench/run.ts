@@ -27,6 +27,7 @@ import { localSecrets } from '../scripts/lib/local-secrets';
 import { findNginx, startNginx } from '../scripts/lib/nginx';
 import { closedPortUrl, freePort } from '../test/support/listen';
 import { dropProvisionedTenants } from '../test/support/tenants';
+import { printProfiles } from './cpu-profile';
 import { CONNECTIONS, indexPicker, load, printTable, ratio, seededRandom, startProcess, type LoadResult, type Measurement, type Running } from './harness';
 
 /**
@@ -45,15 +46,27 @@ interface Context {
   cleanup: Array<() => Promise<void>>;
 }
 
+/** With `--profile`, every process the bench starts writes a V8 CPU profile here, summarized at the end. */
+const PROFILE_DIR = process.argv.includes('--profile') ? path.resolve('.data', 'bench-profiles', new Date().toISOString().replace(/[:.]/g, '-')) : undefined;
+
 async function start(ctx: Context, entry: string, env: Record<string, string> = {}): Promise<Running> {
-  const running = await startProcess(entry, { ...ctx.env, ...env });
+  const profiling: Record<string, string> = PROFILE_DIR
+    ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(PROFILE_DIR, entry.replace(/\.ts$/, '').replaceAll('/', '-'))}` }
+    : {};
+  const running = await startProcess(entry, { ...ctx.env, ...env, ...profiling });
   ctx.cleanup.push(() => running.stop());
   return running;
 }
 
+/**
+ * Auth and a gateway in front of it, with billing up as in production: the gateway meters every
+ * tenant request and sends the events to billing in batches (with billing away it would spool and
+ * replay them, which is the outage path the metering scenario measures).
+ */
 async function startAuthAndGateway(ctx: Context): Promise<{ auth: Running; gateway: Running }> {
   const auth = await start(ctx, 'services/auth/src/main.ts', { AUTH_PORT: '0' });
-  const gateway = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url });
+  const billing = await start(ctx, 'services/billing/src/main.ts', { BILLING_PORT: '0' });
+  const gateway = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url, BILLING_URL: billing.url });
   return { auth, gateway };
 }
 
@@ -737,6 +750,7 @@ async function main(): Promise<void> {
     await database.embedded?.stop();
   }
   printTable(rows);
+  if (PROFILE_DIR) await printProfiles(PROFILE_DIR);
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { pipeline } from 'node:stream';
 import { AppError, ErrorCode, sendError, type BackendServiceName, type Logger, type ServiceTokenSigner } from '@codex/shared';
 import type { Request, RequestHandler, Response } from 'express';
 import { Client, Pool, type Dispatcher } from 'undici';
@@ -116,8 +115,11 @@ export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {
       if (value !== undefined && !NOT_RELAYED.has(name)) headers[name] = value;
     }
     res.writeHead(status, headers);
-    // A failure after the head is sent can only end the connection, which pipeline does.
-    pipeline(answer.body, res, () => {});
+    // pipe, not stream.pipeline: pipeline makes an AbortController per call and aborts it when done,
+    // building a DOMException each time (3 % of the gateway's CPU under load). A failure after the
+    // head is sent can only end the connection.
+    answer.body.once('error', () => res.destroy());
+    answer.body.pipe(res);
   };
 
   /**
