@@ -20,7 +20,7 @@ import {
   withDatabase,
   type ServiceDeps,
 } from '@codex/shared';
-import { provisionTenant } from '@codex/admin';
+import { provisionTenant, type StepHook } from '@codex/admin';
 import { buildClientListQuery, type ClientQuery } from '@codex/client';
 import { openPlatformDatabase, type PlatformDatabase } from '../scripts/lib/database';
 import { localSecrets } from '../scripts/lib/local-secrets';
@@ -77,7 +77,7 @@ async function nginxInFrontOf(ctx: Context, upstream: string) {
   return nginx;
 }
 
-async function newTenant(ctx: Context) {
+async function newTenant(ctx: Context, afterStep?: StepHook) {
   return provisionTenant(
     {
       db: ctx.deps.db,
@@ -87,6 +87,7 @@ async function newTenant(ctx: Context) {
       logger: ctx.deps.logger,
     },
     { slug: `bench-${randomBytes(5).toString('hex')}`, name: 'bench', plan: 'free' },
+    afterStep,
   );
 }
 
@@ -307,6 +308,63 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
         { scenario: 'login', target: 'GET /auth/me @200/s, idle', ...idle },
         { scenario: 'login', target: 'GET /auth/me @200/s, during login load', ...busy, ratio: `p99 ${ratio(busy.p99, Math.max(idle.p99, 1))}` },
         { scenario: 'login', target: 'POST /auth/login, during the /me load', ...mixed, ratio: ratio(mixed.requestsPerSecond, ceiling) },
+      ];
+    },
+  },
+
+  provisioning: {
+    description: 'creating one tenant (role, database, lock-down, migrations, key) vs a bare CREATE DATABASE … TEMPLATE of the same template',
+    async run(ctx) {
+      const ROUNDS = 30;
+      const template = ctx.deps.config.provisioning.templateDatabase;
+      await newTenant(ctx); // builds the template when it is missing or stale, outside the timing
+      const admin = new pg.Client({ connectionString: withDatabase(ctx.masterUrl, 'postgres') });
+      await admin.connect();
+      // The copies are kept until the end, as tenants' are: PostgreSQL copies faster into a server
+      // whose last database was just dropped than into one that keeps growing.
+      const bare: number[] = [];
+      try {
+        for (let i = 0; i < ROUNDS; i += 1) {
+          const started = performance.now();
+          await admin.query(`CREATE DATABASE bench_bare_copy_${i} TEMPLATE ${template}`);
+          bare.push(performance.now() - started);
+        }
+      } finally {
+        for (let i = 0; i < ROUNDS; i += 1) await admin.query(`DROP DATABASE IF EXISTS bench_bare_copy_${i}`);
+        await admin.end();
+      }
+      const whole: number[] = [];
+      const steps = new Map<string, number>();
+      for (let i = 0; i < ROUNDS; i += 1) {
+        let last = performance.now();
+        const started = last;
+        await newTenant(ctx, (step) => {
+          const now = performance.now();
+          steps.set(step, (steps.get(step) ?? 0) + (now - last));
+          last = now;
+        });
+        whole.push(performance.now() - started);
+      }
+      const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+      const row = (target: string, values: number[], extra: Partial<Measurement> = {}): Measurement => {
+        const sorted = [...values].sort((a, b) => a - b);
+        return {
+          scenario: 'provisioning',
+          target,
+          requestsPerSecond: 0,
+          p50: Math.round(sorted[Math.floor(sorted.length / 2)]! * 10) / 10,
+          p99: Math.round(sorted[sorted.length - 1]! * 10) / 10,
+          errors: 0,
+          ...extra,
+        };
+      };
+      const byStep = [...steps].map(([step, total]) => `${step} ${(total / ROUNDS).toFixed(1)}`).join(', ');
+      return [
+        row(`bare CREATE DATABASE … TEMPLATE (reference), ${ROUNDS} rounds`, bare, { note: `mean ${mean(bare).toFixed(1)} ms` }),
+        row(`provision one tenant, ${ROUNDS} in a row`, whole, {
+          ratio: ratio(mean(whole), mean(bare)),
+          note: `mean ${mean(whole).toFixed(1)} ms; mean ms up to each step: ${byStep}`,
+        }),
       ];
     },
   },

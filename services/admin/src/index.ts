@@ -1,7 +1,7 @@
 /** What other parts of the repository (operator scripts, benchmarks, tests) may use of the admin service. */
 export { createApp } from './app';
 export { apiKeysOf, issueApiKey, revokeKey } from './domain/api-keys';
-export { provisionTenant, type ProvisionedTenant, type ProvisioningDeps } from './domain/provisioning';
+export { provisionTenant, type ProvisionedTenant, type ProvisioningDeps, type StepHook } from './domain/provisioning';
 export { CreateKey, CreateTenant } from './domain/tenant-input';
 export { publicTenant, tenantById, tenantBySlug, tenantPage } from './domain/tenants';
 export { restoreTenantAccess, tenantDatabases, type TenantDatabase } from './domain/tenant-backup';

@@ -82,8 +82,10 @@ describe('tenant provisioning (admin service)', () => {
     const templateClient = new pg.Client({ connectionString: withDatabase(testServerUrl(), templateDatabase) });
     await templateClient.connect();
     try {
-      // As if the last tenant migration had been reworked after the template applied it.
+      // As if the last tenant migration had been reworked after the template applied it: its history has the
+      // old checksum, and its marker names the files it was built from, which are not today's.
       await templateClient.query('UPDATE schema_migrations SET checksum = $1 WHERE name = (SELECT max(name) FROM schema_migrations)', ['0'.repeat(64)]);
+      await templateClient.query(`COMMENT ON DATABASE ${templateClient.escapeIdentifier(templateDatabase)} IS 'codex tenant migrations (older files)'`);
     } finally {
       await templateClient.end();
     }

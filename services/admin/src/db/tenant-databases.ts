@@ -1,20 +1,68 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
-import { assertSafeIdentifier, createClient, migrate, MigrationError, MIGRATION_DIRS, withDatabase, type Logger } from '@codex/shared';
+import {
+  assertSafeIdentifier,
+  createClient,
+  createPool,
+  migrate,
+  MigrationError,
+  MIGRATION_DIRS,
+  readMigrations,
+  withDatabase,
+  type Logger,
+  type Pool,
+} from '@codex/shared';
 
 /** Serialises template refresh + CREATE DATABASE across every provisioner on one server. */
 const TEMPLATE_LOCK = 7_300_002_025;
 /** Serialises the lock-down of the shared databases: two provisioners changing one database's ACL at once fail with "tuple concurrently updated". */
 const SHARED_LOCKDOWN_LOCK = 7_300_002_026;
 
-/** Runs `fn` with a superuser connection to the server's maintenance database. */
-export async function withServerAdmin<T>(serverUrl: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
-  const admin = createClient({ connectionString: withDatabase(serverUrl, 'postgres'), application_name: 'codex-provisioning' });
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.end();
+/**
+ * Superuser connections to each server's maintenance database, kept between
+ * provisionings (a new backend per tenant cost more than the rest of a step).
+ * Their commits do not wait for the disk (each step is repeated by a resumed
+ * attempt anyway): what makes them durable is the lock-down's last commit in
+ * the tenant database, on another connection to the same server, which
+ * flushes the server's log up to it before the tenant is activated.
+ */
+const serverAdmins = new Map<string, Pool>();
+
+function serverAdminPool(serverUrl: string): Pool {
+  let pool = serverAdmins.get(serverUrl);
+  if (!pool) {
+    pool = createPool(
+      { connectionString: withDatabase(serverUrl, 'postgres'), options: '-c synchronous_commit=off', allowExitOnIdle: true },
+      // Provisionings queue for the template lock holding one; more than a few at once wait here instead.
+      { max: 8, applicationName: 'codex-provisioning', statementTimeoutMs: 300_000, idleTimeoutMs: 30_000, connectionTimeoutMs: 120_000 },
+    );
+    serverAdmins.set(serverUrl, pool);
   }
+  return pool;
+}
+
+/**
+ * Runs `fn` with a superuser connection to the server's maintenance database.
+ * A connection `fn` failed on is closed rather than kept: it may still hold a
+ * session lock or be inside a transaction.
+ */
+export async function withServerAdmin<T>(serverUrl: string, fn: (admin: pg.Client) => Promise<T>): Promise<T> {
+  const admin = await serverAdminPool(serverUrl).connect();
+  try {
+    const result = await fn(admin);
+    admin.release();
+    return result;
+  } catch (err) {
+    admin.release(true);
+    throw err;
+  }
+}
+
+/** Closes the kept connections (at shutdown). */
+export async function closeServerAdmins(): Promise<void> {
+  const pools = [...serverAdmins.values()];
+  serverAdmins.clear();
+  await Promise.all(pools.map((pool) => pool.end()));
 }
 
 async function databaseExists(admin: pg.Client, name: string): Promise<boolean> {
@@ -37,33 +85,75 @@ export async function ensureTenantRole(admin: pg.Client, role: string, password:
 }
 
 /**
- * Creates `name` as a copy of the tenant template database, which is first
- * brought up to date with the tenant migrations (copying is much faster than
- * migrating each new database from scratch).
+ * What a template database was last migrated from, kept as its comment: the
+ * tenant migration files' names and checksums, hashed. A template whose
+ * comment names the current files needs no migration run (a connection into
+ * it, and a read of its history) before it is copied.
  */
-export async function createTenantDatabase(admin: pg.Client, serverUrl: string, name: string, template: string, logger?: Logger): Promise<void> {
+async function tenantMigrationsMarker(): Promise<string> {
+  const files = await readMigrations(MIGRATION_DIRS.tenant);
+  const digest = createHash('sha256');
+  for (const file of files) digest.update(`${file.name}\u0000${file.checksum}\n`);
+  return `codex tenant migrations ${digest.digest('hex')}`;
+}
+
+async function templateMarker(admin: pg.Client, template: string): Promise<string | undefined> {
+  const { rows } = await admin.query<{ marker: string | null }>(`SELECT shobj_description(oid, 'pg_database') AS marker FROM pg_database WHERE datname = $1`, [
+    template,
+  ]);
+  return rows[0]?.marker ?? undefined;
+}
+
+export interface TenantDatabaseOptions {
+  /** The platform's master database: tenant roles are kept out of it when the template is (re)built. */
+  masterDatabase: string;
+  logger?: Logger;
+}
+
+/**
+ * Creates `name` as a copy of the tenant template database, which is first
+ * brought up to date with the tenant migrations when its marker says it was
+ * built from other files (copying is much faster than migrating each new
+ * database from scratch). `copied`: a fresh copy of the up-to-date template,
+ * so already migrated; `existed`: made by an earlier, interrupted attempt.
+ */
+export async function createTenantDatabase(
+  admin: pg.Client,
+  serverUrl: string,
+  name: string,
+  template: string,
+  options: TenantDatabaseOptions,
+): Promise<'copied' | 'existed'> {
   assertSafeIdentifier(name);
   assertSafeIdentifier(template);
+  const { logger } = options;
   await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
   try {
-    if (await databaseExists(admin, name)) return;
+    if (await databaseExists(admin, name)) return 'existed';
+    const marker = await tenantMigrationsMarker();
     const prepareTemplate = async () => {
       if (!(await databaseExists(admin, template))) await admin.query(`CREATE DATABASE ${template}`);
       await admin.query(`REVOKE ALL ON DATABASE ${template} FROM PUBLIC`);
       await migrate({ connectionString: withDatabase(serverUrl, template), directory: MIGRATION_DIRS.tenant, logger });
+      // Once per template build, not per tenant: the server's shared databases stay closed to tenant roles.
+      await lockDownSharedDatabases(admin, options.masterDatabase);
+      await admin.query(`COMMENT ON DATABASE ${template} IS ${admin.escapeLiteral(marker)}`);
     };
-    try {
-      await prepareTemplate();
-    } catch (err) {
-      // The template only caches the tenant migrations; one built from files edited since (an unreleased
-      // migration reworked during development) is rebuilt instead of failing every new tenant. A tenant
-      // database migrated from the old files still refuses them, as it should.
-      if (!(err instanceof MigrationError && err.reason === 'changed')) throw err;
-      logger?.warn('the tenant template was built from migration files that have changed since; rebuilding it', { template, reason: err.message });
-      await admin.query(`DROP DATABASE ${template} WITH (FORCE)`);
-      await prepareTemplate();
+    if ((await templateMarker(admin, template)) !== marker) {
+      try {
+        await prepareTemplate();
+      } catch (err) {
+        // The template only caches the tenant migrations; one built from files edited since (an unreleased
+        // migration reworked during development) is rebuilt instead of failing every new tenant. A tenant
+        // database migrated from the old files still refuses them, as it should.
+        if (!(err instanceof MigrationError && err.reason === 'changed')) throw err;
+        logger?.warn('the tenant template was built from migration files that have changed since; rebuilding it', { template, reason: err.message });
+        await admin.query(`DROP DATABASE ${template} WITH (FORCE)`);
+        await prepareTemplate();
+      }
     }
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+    return 'copied';
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
   }
@@ -76,8 +166,8 @@ export async function createTenantDatabase(admin: pg.Client, serverUrl: string, 
 export async function lockDownTenantDatabase(admin: pg.Client, serverUrl: string, database: string, role: string): Promise<void> {
   const db = assertSafeIdentifier(database);
   const roleName = admin.escapeIdentifier(assertSafeIdentifier(role));
-  await admin.query(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
-  await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleName}`);
+  await admin.query(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC; GRANT CONNECT, TEMPORARY ON DATABASE ${db} TO ${roleName}`);
+  // A synchronous commit (the default), the last of the lock-down: see withServerAdmin.
   const tenantAdmin = createClient({ connectionString: withDatabase(serverUrl, db), application_name: 'codex-provisioning' });
   await tenantAdmin.connect();
   try {
@@ -90,7 +180,8 @@ export async function lockDownTenantDatabase(admin: pg.Client, serverUrl: string
       ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO ${roleName};
     `);
   } finally {
-    await tenantAdmin.end();
+    // Nothing waits for the goodbye: the grants are committed.
+    tenantAdmin.end().catch(() => undefined);
   }
 }
 

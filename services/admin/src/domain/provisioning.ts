@@ -15,7 +15,7 @@ import {
   type SecretBox,
 } from '@codex/shared';
 import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
-import { createTenantDatabase, ensureTenantRole, lockDownSharedDatabases, lockDownTenantDatabase, withServerAdmin } from '../db/tenant-databases';
+import { createTenantDatabase, ensureTenantRole, lockDownTenantDatabase, withServerAdmin } from '../db/tenant-databases';
 import { findTenantBySlug, insertProvisioningTenant, publicTenant, setTenantStatus, type Tenant, type TenantWithSecret } from '../db/tenants-repo';
 
 export interface ProvisioningDeps {
@@ -106,16 +106,20 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
     }
     const { dbName, dbRole, dbSecret } = tenant as TenantWithSecret & { dbName: string; dbRole: string; dbSecret: string };
     try {
-      await withServerAdmin(deps.serverUrl, async (admin) => {
+      const made = await withServerAdmin(deps.serverUrl, async (admin) => {
         await ensureTenantRole(admin, dbRole, deps.secrets.open(dbSecret));
         await afterStep?.('role', tenant);
-        await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, deps.logger);
+        const made = await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, {
+          masterDatabase: databaseName(deps.serverUrl),
+          logger: deps.logger,
+        });
         await afterStep?.('database', tenant);
         await lockDownTenantDatabase(admin, deps.serverUrl, dbName, dbRole);
-        await lockDownSharedDatabases(admin, databaseName(deps.serverUrl));
         await afterStep?.('locked-down', tenant);
+        return made;
       });
-      await migrateTenantDatabase(withDatabase(deps.serverUrl, dbName), deps.logger);
+      // A fresh copy of the template is as migrated as the template; one an interrupted attempt made may not be.
+      if (made === 'existed') await migrateTenantDatabase(withDatabase(deps.serverUrl, dbName), deps.logger);
       await afterStep?.('migrated', tenant);
       const apiKey = await withTransaction(deps.db, async (tx) => {
         // Keys of an unfinished attempt were never shown to anyone.
