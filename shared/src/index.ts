@@ -25,6 +25,7 @@ export * from './http/validate';
 export * from './db/platform-migrations';
 export * from './crypto/api-keys';
 export * from './crypto/secret-box';
+export * from './crypto/scram';
 export * from './auth/permissions';
 export * from './auth/access-tokens';
 export * from './http/rate-limit';

@@ -8,6 +8,7 @@ import {
   MigrationError,
   MIGRATION_DIRS,
   readMigrations,
+  scramSecret,
   withDatabase,
   type Logger,
   type Pool,
@@ -70,11 +71,15 @@ async function databaseExists(admin: pg.Client, name: string): Promise<boolean> 
   return Boolean(rowCount);
 }
 
-/** Creates the tenant's login role, or resets its password to the stored one on a retry. */
+/**
+ * Creates the tenant's login role, or resets its password to the stored one on
+ * a retry (or a restore). The password goes as a SCRAM secret made here, with
+ * few rounds for a random machine password (see scramSecret).
+ */
 export async function ensureTenantRole(admin: pg.Client, role: string, password: string): Promise<void> {
   const name = admin.escapeIdentifier(assertSafeIdentifier(role));
   const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-  const options = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 100 PASSWORD ${admin.escapeLiteral(password)}`;
+  const options = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 100 PASSWORD ${admin.escapeLiteral(scramSecret(password))}`;
   try {
     await admin.query(rowCount ? `ALTER ROLE ${name} WITH ${options}` : `CREATE ROLE ${name} WITH ${options}`);
   } catch (err) {
