@@ -172,9 +172,9 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** Starts a service entry point in its own process on a free port and waits for its URL. */
-export async function startProcess(entry: string, env: Record<string, string>): Promise<Running> {
-  const proc = runTypeScript(entry, { NODE_ENV: 'production', LOG_LEVEL: 'info', ...env });
+/** Starts a service entry point in its own process on a free port (on `node`, by default this Node) and waits for its URL. */
+export async function startProcess(entry: string, env: Record<string, string>, node?: string): Promise<Running> {
+  const proc = runTypeScript(entry, { NODE_ENV: 'production', LOG_LEVEL: 'info', ...env }, [], node);
   const [, url] = await proc.waitForOutput(/(?:"url":"|listening on )(http:\/\/[0-9.:]+)/, 30_000);
   return {
     url: url!,
@@ -190,10 +190,22 @@ export function ratio(value: number, reference: number): string {
   return `${(value / reference).toFixed(2)}×`;
 }
 
-export function printTable(rows: Measurement[]): void {
-  const header = '| scenario | target | req/s | p50 ms | p99 ms | errors | ratio | note |';
-  const lines = rows.map(
-    (r) => `| ${r.scenario} | ${r.target} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio ?? ''} | ${r.note ?? ''} |`,
-  );
-  process.stdout.write(`\n${header}\n|---|---|---:|---:|---:|---:|---:|---|\n${lines.join('\n')}\n`);
+/**
+ * The table: the headline runtime's rows in full and, when another runtime ran
+ * the same scenarios, its req/s, p99 and ratio beside them (matched by
+ * scenario and target, in order).
+ */
+export function printTable(rows: Measurement[], other?: { label: string; rows: Measurement[] }): void {
+  const others = new Map<string, Measurement[]>();
+  for (const r of other?.rows ?? []) others.set(`${r.scenario}\u0000${r.target}`, [...(others.get(`${r.scenario}\u0000${r.target}`) ?? []), r]);
+  const extraHeader = other ? ` ${other.label} req/s | ${other.label} p99 ms | ${other.label} ratio |` : '';
+  const header = `| scenario | target | req/s | p50 ms | p99 ms | errors | ratio | note |${extraHeader}`;
+  const lines = rows.map((r) => {
+    const base = `| ${r.scenario} | ${r.target} | ${r.requestsPerSecond} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.ratio ?? ''} | ${r.note ?? ''} |`;
+    if (!other) return base;
+    const match = others.get(`${r.scenario}\u0000${r.target}`)?.shift();
+    return `${base} ${match?.requestsPerSecond ?? '—'} | ${match?.p99 ?? '—'} | ${match?.ratio ?? ''} |`;
+  });
+  const rule = `|---|---|---:|---:|---:|---:|---:|---|${other ? '---:|---:|---:|' : ''}`;
+  process.stdout.write(`\n${header}\n${rule}\n${lines.join('\n')}\n`);
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -27,6 +28,7 @@ import { buildClientListQuery, type ClientQuery } from '@codex/client';
 import { openPlatformDatabase, type PlatformDatabase } from '../scripts/lib/database';
 import { localSecrets } from '../scripts/lib/local-secrets';
 import { findNginx, startNginx } from '../scripts/lib/nginx';
+import { node24Binary, nodeOfMajor } from '../scripts/lib/node-runtimes';
 import { closedPortUrl, freePort } from '../test/support/listen';
 import { dropProvisionedTenants } from '../test/support/tenants';
 import { printProfiles } from './cpu-profile';
@@ -42,6 +44,8 @@ const DURATION = Number(process.argv.find((a) => a.startsWith('--duration='))?.s
 const BCRYPT_COST = 10;
 
 interface Context {
+  /** The Node binary the started processes run on (the load generator stays on this one). */
+  node: string;
   masterUrl: string;
   env: Record<string, string>;
   deps: ServiceDeps<'admin'>;
@@ -55,7 +59,7 @@ async function start(ctx: Context, entry: string, env: Record<string, string> = 
   const profiling: Record<string, string> = PROFILE_DIR
     ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(PROFILE_DIR, entry.replace(/\.ts$/, '').replaceAll('/', '-'))}` }
     : {};
-  const running = await startProcess(entry, { ...ctx.env, ...env, ...profiling });
+  const running = await startProcess(entry, { ...ctx.env, ...env, ...profiling }, ctx.node);
   ctx.cleanup.push(() => running.stop());
   return running;
 }
@@ -622,7 +626,7 @@ SCENARIOS.metering = {
     const auth = await start(ctx, 'services/auth/src/main.ts', { AUTH_PORT: '0' });
     const port = await freePort();
     const billingEnv = { BILLING_PORT: String(port) };
-    let billing = await startProcess('services/billing/src/main.ts', { ...ctx.env, ...billingEnv });
+    let billing = await startProcess('services/billing/src/main.ts', { ...ctx.env, ...billingEnv }, ctx.node);
     ctx.cleanup.push(() => billing.stop());
     const spool = await mkdtemp(path.join(tmpdir(), 'bench-spool-'));
     ctx.cleanup.push(() => rm(spool, { recursive: true, force: true }));
@@ -678,7 +682,7 @@ SCENARIOS.metering = {
     billing.process.child.kill('SIGKILL');
     await billing.process.exited;
     const outage = await phase(OUTAGE);
-    billing = await startProcess('services/billing/src/main.ts', { ...ctx.env, ...billingEnv });
+    billing = await startProcess('services/billing/src/main.ts', { ...ctx.env, ...billingEnv }, ctx.node);
     const after = await phase(DURATION);
     await delay(1_000);
     const served = (await meteredCount()) - meteredBefore;
@@ -822,20 +826,25 @@ async function main(): Promise<void> {
     LOGIN_ACCOUNT_ATTEMPTS: '1000000000',
   };
   const deps = createServiceDeps(loadConfig('admin', env), createLogger('bench', { level: 'warn' }));
+  const runtimes = await benchRuntimes();
   process.stdout.write(
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}; ${CONNECTIONS} connections unless noted, ${DURATION} s per run; access logs off (LOG_LEVEL=info) on every process, nginx access_log off.\n`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}; servers on ${runtimes.map((r) => `${r.label} (${r.version})`).join(', then ')}, load generator on Node ${process.version}; ${CONNECTIONS} connections unless noted, ${DURATION} s per run; access logs off (LOG_LEVEL=info) on every process, nginx access_log off.\n`,
   );
-  const rows: Measurement[] = [];
+  const rowsByRuntime: Measurement[][] = [];
   try {
-    for (const name of names) {
-      const scenario = SCENARIOS[name]!;
-      process.stdout.write(`Running ${name}: ${scenario.description}…\n`);
-      const ctx: Context = { masterUrl: database.masterUrl, env, deps, cleanup: [] };
-      try {
-        rows.push(...(await scenario.run(ctx)));
-      } finally {
-        for (const step of ctx.cleanup.reverse()) await step();
+    for (const runtime of runtimes) {
+      const rows: Measurement[] = [];
+      for (const name of names) {
+        const scenario = SCENARIOS[name]!;
+        process.stdout.write(`Running ${name} on ${runtime.label}: ${scenario.description}…\n`);
+        const ctx: Context = { node: runtime.binary, masterUrl: database.masterUrl, env, deps, cleanup: [] };
+        try {
+          rows.push(...(await scenario.run(ctx)));
+        } finally {
+          for (const step of ctx.cleanup.reverse()) await step();
+        }
       }
+      rowsByRuntime.push(rows);
     }
   } finally {
     await closeServiceDeps(deps);
@@ -846,8 +855,29 @@ async function main(): Promise<void> {
     await master.end();
     await database.embedded?.stop();
   }
-  printTable(rows);
+  printTable(rowsByRuntime[0]!, runtimes[1] && { label: runtimes[1].label, rows: rowsByRuntime[1]! });
   if (PROFILE_DIR) await printProfiles(PROFILE_DIR);
+}
+
+/**
+ * The runtimes the servers run on, headline first: Node 24 LTS (production's,
+ * fetched like CI does) and Node 20 beside it, from `--runtimes=24,20` (the
+ * default). Work the bench does in its own process (provisioning, per-call
+ * timings) runs on the bench's Node either way.
+ */
+async function benchRuntimes(): Promise<Array<{ label: string; binary: string; version: string }>> {
+  const asked = (process.argv.find((a) => a.startsWith('--runtimes='))?.split('=')[1] ?? '24,20').split(',').map(Number);
+  const runtimes = [];
+  for (const major of asked) {
+    const binary = major === 24 ? await node24Binary() : nodeOfMajor(major);
+    if (!binary) {
+      process.stdout.write(`Node ${major} not found on PATH: its column is left out.\n`);
+      continue;
+    }
+    runtimes.push({ label: `Node ${major}`, binary, version: execFileSync(binary, ['--version'], { encoding: 'utf8' }).trim() });
+  }
+  if (runtimes.length === 0) throw new Error('no runtime to run the servers on');
+  return runtimes;
 }
 
 main().catch((err: unknown) => {

@@ -11,9 +11,9 @@ export interface RunningProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs a TypeScript entry point of the repository the way `npm start` does (node + tsx). */
-export function runTypeScript(entry: string, env: Record<string, string>, args: string[] = []): RunningProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry), ...args], {
+/** Runs a TypeScript entry point of the repository the way `npm start` does (node + tsx), on this Node or on `node`. */
+export function runTypeScript(entry: string, env: Record<string, string>, args: string[] = [], node = process.execPath): RunningProcess {
+  const child = spawn(node, ['--import', 'tsx', path.join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
