@@ -263,33 +263,24 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
         ...viaGateway,
         ratio: ratio(viaGateway.requestsPerSecond, viaNginx.requestsPerSecond),
       });
-      // Latency the pipeline adds at a fixed rate it can sustain, against the service directly, each baseline
-      // after the earlier load has drained.
-      const half = { durationSeconds: DURATION, overallRate: 500, connections: 20 };
-      await delay(2_000);
-      const directHalf = await load({ url: `${auth.url}${route}`, headers: serviceHeaders(), ...half });
-      await delay(2_000);
-      const gatewayHalf = await load({ url: `${gateway.url}${route}`, headers: gatewayHeaders, ...half });
-      rows.push({ scenario: 'auth-get @500/s', target: 'auth directly (service JWT), open-loop', ...directHalf });
-      rows.push({
-        scenario: 'auth-get @500/s',
-        target: 'gateway (full pipeline) → auth, open-loop',
-        ...gatewayHalf,
-        note: `p50 +${(gatewayHalf.p50 - directHalf.p50).toFixed(2)} ms; #13 asks < 1 ms`,
-      });
-      // The seed's rate.
-      const fixed = { durationSeconds: DURATION, overallRate: 1_000, connections: 20 };
-      await delay(2_000);
-      const nginxFixed = await load({ url: `${nginx.url}${route}`, headers: serviceHeaders(), ...fixed });
-      await delay(2_000);
-      const gatewayFixed = await load({ url: `${gateway.url}${route}`, headers: gatewayHeaders, ...fixed });
-      rows.push({ scenario: 'auth-get @1000/s', target: 'nginx → auth (reference)', ...nginxFixed });
-      rows.push({
-        scenario: 'auth-get @1000/s',
-        target: 'gateway (full pipeline) → auth',
-        ...gatewayFixed,
-        note: `p50 +${(gatewayFixed.p50 - nginxFixed.p50).toFixed(2)} ms`,
-      });
+      // At a fixed rate, open-loop, each run after the one before has drained: the reference, then the gateway.
+      const atRate = async (rate: number, reference: { label: string; url: string }, note = '') => {
+        const fixed = { durationSeconds: DURATION, overallRate: rate, connections: 20 };
+        await delay(2_000);
+        const referenceRun = await load({ url: `${reference.url}${route}`, headers: serviceHeaders(), ...fixed });
+        await delay(2_000);
+        const gatewayRun = await load({ url: `${gateway.url}${route}`, headers: gatewayHeaders, ...fixed });
+        rows.push({ scenario: `auth-get @${rate}/s`, target: `${reference.label}, open-loop`, ...referenceRun });
+        rows.push({
+          scenario: `auth-get @${rate}/s`,
+          target: 'gateway (full pipeline) → auth, open-loop',
+          ...gatewayRun,
+          note: `p50 +${(gatewayRun.p50 - referenceRun.p50).toFixed(2)} ms${note}`,
+        });
+      };
+      // The latency the pipeline adds at a rate it can sustain, against the service itself; then the seed's rate.
+      await atRate(500, { label: 'auth directly (service JWT)', url: auth.url }, '; #13 asks < 1 ms');
+      await atRate(1_000, { label: 'nginx → auth (reference)', url: nginx.url });
       return rows;
     },
   },
