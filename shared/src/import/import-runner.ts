@@ -303,17 +303,29 @@ export class ImportRunner {
     this.rowsWritten?.inc({ entity: job.entity, result: 'failed' }, job.rowsFailed);
   }
 
-  /** Uploads left by a process that was killed mid-import are removed once they are a day old. */
+  /**
+   * Uploads left by a process that was killed mid-import are removed once they
+   * are a day old. Other processes (the CRM and the client service share the
+   * spool directory) add and remove their uploads meanwhile: one gone between
+   * the listing and its stat is skipped, not the end of the sweep.
+   */
   private async sweepAbandonedUploads(): Promise<void> {
+    const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+    let names: string[];
     try {
-      const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
-      for (const name of await readdir(this.spoolDir)) {
-        if (!name.startsWith(SPOOL_PREFIX)) continue;
-        const file = path.join(this.spoolDir, name);
-        if ((await stat(file)).mtimeMs < dayAgo) await rm(file, { force: true });
-      }
+      names = await readdir(this.spoolDir);
     } catch (err) {
       this.logger.warn('could not sweep abandoned import uploads', { err });
+      return;
+    }
+    for (const name of names) {
+      if (!name.startsWith(SPOOL_PREFIX)) continue;
+      const file = path.join(this.spoolDir, name);
+      const modified = await stat(file).then(
+        (stats) => stats.mtimeMs,
+        () => undefined,
+      );
+      if (modified !== undefined && modified < dayAgo) await rm(file, { force: true });
     }
   }
 
@@ -330,7 +342,12 @@ export class ImportRunner {
       await this.tenants.withConnection(actor.tenantId, (db) => recordProgress(db, job.id, noProgress(), { status: 'failed', failure }));
       throw err instanceof AppError ? err : new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The upload was interrupted');
     }
-    const done = runImport(this.tenants, actor, job, createReadStream(file), options, write).finally(() => rm(file, { force: true }));
+    // The upload leaves the directory as soon as it is open for reading (the open file stays readable), so a
+    // finished job never has one left, and a process killed mid-import leaves none; rm after is the fallback
+    // for a stream that failed to open.
+    const spooled = createReadStream(file);
+    spooled.once('open', () => void rm(file, { force: true }));
+    const done = runImport(this.tenants, actor, job, spooled, options, write).finally(() => rm(file, { force: true }));
     const tracked = done.then(
       (finished) => this.count(finished),
       (err: unknown) => {
