@@ -18,10 +18,12 @@ export interface ServiceProxy {
   close(): Promise<void>;
 }
 
+/** Hop-by-hop headers: about one connection, never passed on either way (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'];
+
 /**
- * Never passed on: headers a client might use to claim an identity (services ignore them), `expect`
- * (this server has already answered a 100-continue), and hop-by-hop headers, which are about one
- * connection (RFC 9110 §7.6.1).
+ * Never passed on to a service: headers a client might use to claim an identity (services ignore them;
+ * the service JWT carries it), `expect` (this server has already answered a 100-continue), hop-by-hop.
  */
 const NOT_FORWARDED = new Set([
   'x-api-key',
@@ -34,17 +36,11 @@ const NOT_FORWARDED = new Set([
   'cookie',
   'authorization',
   'expect',
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
+  ...HOP_BY_HOP,
 ]);
 
-/** Hop-by-hop headers of an answer. */
-const NOT_RELAYED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+/** Never relayed from a service's answer. */
+const NOT_RELAYED = new Set(HOP_BY_HOP);
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
 const TIMED_OUT = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -162,7 +158,8 @@ export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {
           res.destroy();
           return;
         }
-        if (err.code && DROPPED.has(err.code) && REPEATABLE.has(req.method) && attempt < RETRIES) return send(attempt + 1);
+        // A body already streamed upstream cannot be sent again.
+        if (err.code && DROPPED.has(err.code) && REPEATABLE.has(req.method) && !hasBody && attempt < RETRIES) return send(attempt + 1);
         const error = failure(err);
         options.logger.warn('proxy error', { upstream: options.service, code: err.code, status: error.status });
         sendError(res, error, req.id);

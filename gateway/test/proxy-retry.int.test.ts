@@ -53,4 +53,13 @@ describe('the gateway proxy when a service drops the connection before answering
     expect(seen).toBe(3);
     drops = 0;
   });
+
+  it('when a GET with a body is dropped, then it is not sent again (its body is spent): 502 after one attempt', async () => {
+    drops = 1;
+    seen = 0;
+    const res = await request(gateway).get('/api/v1/crm/health').set('Content-Type', 'application/json').send('{"q":1}');
+    expect(res.status).toBe(502);
+    expect(seen).toBe(1);
+    drops = 0;
+  });
 });
