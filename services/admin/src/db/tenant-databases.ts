@@ -25,7 +25,8 @@ const SHARED_LOCKDOWN_LOCK = 7_300_002_026;
  * Their commits do not wait for the disk (each step is repeated by a resumed
  * attempt anyway): what makes them durable is the lock-down's last commit in
  * the tenant database, on another connection to the same server, which
- * flushes the server's log up to it before the tenant is activated.
+ * flushes the server's log up to it before the tenant is activated (and the
+ * shared lock-down, which commits synchronously itself).
  */
 const serverAdmins = new Map<string, Pool>();
 
@@ -109,12 +110,6 @@ async function templateMarker(admin: pg.Client, template: string): Promise<strin
   return rows[0]?.marker ?? undefined;
 }
 
-export interface TenantDatabaseOptions {
-  /** The platform's master database: tenant roles are kept out of it when the template is (re)built. */
-  masterDatabase: string;
-  logger?: Logger;
-}
-
 /**
  * Creates `name` as a copy of the tenant template database, which is first
  * brought up to date with the tenant migrations when its marker says it was
@@ -127,11 +122,10 @@ export async function createTenantDatabase(
   serverUrl: string,
   name: string,
   template: string,
-  options: TenantDatabaseOptions,
+  logger?: Logger,
 ): Promise<'copied' | 'existed'> {
   assertSafeIdentifier(name);
   assertSafeIdentifier(template);
-  const { logger } = options;
   await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
   try {
     if (await databaseExists(admin, name)) return 'existed';
@@ -140,8 +134,6 @@ export async function createTenantDatabase(
       if (!(await databaseExists(admin, template))) await admin.query(`CREATE DATABASE ${template}`);
       await admin.query(`REVOKE ALL ON DATABASE ${template} FROM PUBLIC`);
       await migrate({ connectionString: withDatabase(serverUrl, template), directory: MIGRATION_DIRS.tenant, logger });
-      // Once per template build, not per tenant: the server's shared databases stay closed to tenant roles.
-      await lockDownSharedDatabases(admin, options.masterDatabase);
       await admin.query(`COMMENT ON DATABASE ${template} IS ${admin.escapeLiteral(marker)}`);
     };
     if ((await templateMarker(admin, template)) !== marker) {
@@ -193,11 +185,13 @@ export async function lockDownTenantDatabase(admin: pg.Client, serverUrl: string
 /**
  * No tenant role may connect anywhere but its own database: not the master
  * database, nor the maintenance ones (from which it could list every tenant's
- * database). Superusers, which the platform uses, are not affected.
+ * database). Superusers, which the platform uses, are not affected. Committed
+ * synchronously: it may be the last thing a restore does on the server.
  */
 export async function lockDownSharedDatabases(admin: pg.Client, masterDatabase: string): Promise<void> {
   await admin.query('BEGIN');
   try {
+    await admin.query('SET LOCAL synchronous_commit TO on');
     await admin.query('SELECT pg_advisory_xact_lock($1)', [SHARED_LOCKDOWN_LOCK]);
     for (const database of new Set([masterDatabase, 'postgres', 'template1'])) {
       await admin.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${admin.escapeIdentifier(database)} FROM PUBLIC`);
@@ -207,4 +201,20 @@ export async function lockDownSharedDatabases(admin: pg.Client, masterDatabase: 
     await admin.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+}
+
+/** Servers and master databases whose shared databases this process has locked down. */
+const sharedLockedDown = new Set<string>();
+
+/**
+ * lockDownSharedDatabases once per process for each server and master
+ * database, instead of once per tenant: an ACL stays as it was set, and a
+ * restarted process (or another platform's master on the same server) does
+ * it again.
+ */
+export async function lockDownSharedDatabasesOnce(admin: pg.Client, serverUrl: string, masterDatabase: string): Promise<void> {
+  const key = `${serverUrl}\u0000${masterDatabase}`;
+  if (sharedLockedDown.has(key)) return;
+  await lockDownSharedDatabases(admin, masterDatabase);
+  sharedLockedDown.add(key);
 }

@@ -15,7 +15,7 @@ import {
   type SecretBox,
 } from '@codex/shared';
 import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
-import { createTenantDatabase, ensureTenantRole, lockDownTenantDatabase, withServerAdmin } from '../db/tenant-databases';
+import { createTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, lockDownTenantDatabase, withServerAdmin } from '../db/tenant-databases';
 import { findTenantBySlug, insertProvisioningTenant, publicTenant, setTenantStatus, type Tenant, type TenantWithSecret } from '../db/tenants-repo';
 
 export interface ProvisioningDeps {
@@ -109,14 +109,12 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
       const made = await withServerAdmin(deps.serverUrl, async (admin) => {
         await ensureTenantRole(admin, dbRole, deps.secrets.open(dbSecret));
         await afterStep?.('role', tenant);
-        const made = await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, {
-          masterDatabase: databaseName(deps.serverUrl),
-          logger: deps.logger,
-        });
+        const copy = await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, deps.logger);
         await afterStep?.('database', tenant);
         await lockDownTenantDatabase(admin, deps.serverUrl, dbName, dbRole);
+        await lockDownSharedDatabasesOnce(admin, deps.serverUrl, databaseName(deps.serverUrl));
         await afterStep?.('locked-down', tenant);
-        return made;
+        return copy;
       });
       // A fresh copy of the template is as migrated as the template; one an interrupted attempt made may not be.
       if (made === 'existed') await migrateTenantDatabase(withDatabase(deps.serverUrl, dbName), deps.logger);
