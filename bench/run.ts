@@ -110,9 +110,10 @@ async function signUp(gateway: string, key: string): Promise<{ accessToken: stri
 }
 
 /** Peak resident memory of a process so far (Linux), in MiB. */
-async function peakMemoryMiB(pid: number): Promise<number> {
+/** A process's resident memory now (`VmRSS`) or at its peak (`VmHWM`), in MiB. */
+async function memoryMiB(pid: number, which: 'VmRSS' | 'VmHWM'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Math.round(Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024);
+  return Math.round(Number(new RegExp(`${which}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024);
 }
 
 /** Calls per second of `fn` over about `ms` milliseconds, after a warm-up, and the time of one call in µs. */
@@ -434,8 +435,7 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
         overallRate: 500,
         connections: 20,
       };
-      const rssMiB = async () =>
-        Math.round(Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${gateway.process.child.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024);
+      const rssMiB = () => memoryMiB(gateway.process.child.pid!, 'VmRSS');
       const alone = await load(steady);
       const rssAlone = await rssMiB();
       // Each idle connection asks once for /health with keep-alive and then stays open, as a browser's would.
@@ -632,7 +632,7 @@ interface TransferBench {
 /** Imports a CSV file through the gateway and records rows/s and the client service's peak memory. */
 async function measureImport(bench: TransferBench, entity: 'clients' | 'contacts', lines: string[]): Promise<void> {
   const csv = lines.join('\n');
-  const beforeMiB = await peakMemoryMiB(bench.clientPid);
+  const beforeMiB = await memoryMiB(bench.clientPid, 'VmHWM');
   const started = performance.now();
   // Asked to answer at once, then polled: the time is until the job finishes, not until the upload is stored.
   const imported = await fetch(`${bench.gateway.url}/api/v1/client/import?entity=${entity}&format=csv`, {
@@ -646,7 +646,7 @@ async function measureImport(bench: TransferBench, entity: 'clients' | 'contacts
     job = (await (await fetch(`${bench.gateway.url}${imported.headers.get('location')}`, { headers: bench.headers })).json()) as typeof job;
   }
   const seconds = (performance.now() - started) / 1000;
-  const afterMiB = await peakMemoryMiB(bench.clientPid);
+  const afterMiB = await memoryMiB(bench.clientPid, 'VmHWM');
   bench.rows.push({
     scenario: 'customer-data',
     target: `import ${(lines.length - 1).toLocaleString('en')} ${entity} (CSV) via gateway`,
@@ -676,7 +676,7 @@ async function measureExport(bench: TransferBench, entity: 'clients' | 'contacts
     p50: 0,
     p99: 0,
     errors: exported.status === 200 ? 0 : 1,
-    note: `rows/s; ${(lines - 1).toLocaleString('en')} rows, ${Math.round(bytes / 1048576)} MiB in ${seconds.toFixed(1)} s; client service peak RSS ${await peakMemoryMiB(bench.clientPid)} MiB; ${extraNote}`,
+    note: `rows/s; ${(lines - 1).toLocaleString('en')} rows, ${Math.round(bytes / 1048576)} MiB in ${seconds.toFixed(1)} s; client service peak RSS ${await memoryMiB(bench.clientPid, 'VmHWM')} MiB; ${extraNote}`,
   });
 }
 

