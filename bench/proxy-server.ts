@@ -35,7 +35,12 @@ if (library === 'hpm') {
     }),
   );
 } else {
-  app.use('/api/v1/crm', createServiceProxy({ service: 'crm', baseUrl: upstream, timeoutMs: 30_000, logger, signer }).handler);
+  const proxy = createServiceProxy({ service: 'crm', baseUrl: upstream, timeoutMs: 30_000, logger, signer });
+  app.use('/api/v1/crm', (req, res) => {
+    // The mount took its prefix off req.url; the service is asked for the whole path.
+    req.url = req.originalUrl;
+    proxy.forward(req, res, { requestId: 'bench', identity: { caller: 'gateway', roles: [] }, protocol: 'http' });
+  });
 }
 
 const server = app.listen(0, '127.0.0.1', () => {

@@ -1,20 +1,20 @@
 import {
   BACKEND_SERVICES,
-  createRateLimit,
   sharedCounters,
   createServiceApp,
   opsAccess,
   degradedDependencies,
-  ipKeyGenerator,
   ServiceUnavailableError,
   standardHealthChecks,
+  WindowLimit,
   type ServiceDeps,
 } from '@codex/shared';
 import type { Express } from 'express';
 import { ApiKeyResolver } from './api-key-resolver';
-import { authenticate } from './authenticate';
+import { Authenticator } from './authenticate';
 import { CallQuota } from './call-quota';
-import { perKeyLimit, planLimits } from './plan-limits';
+import { PlanLimits } from './plan-limits';
+import { proxiedRoutes } from './proxied-routes';
 import { createCombinedOpenApi } from './combined-openapi';
 import { createServiceHealthRouter } from './service-health';
 import { KeyUsageReporter } from './key-usage';
@@ -62,6 +62,13 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
   const tokens = new UserTokenVerifier(config.serviceUrls.auth, { minRefetchMs: options.jwksMinRefetchMs });
   const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
   const operators = opsAccess(config.gateway.opsAllowFrom);
+  const proxies = new Map(
+    BACKEND_SERVICES.map((service) => [
+      service,
+      createServiceProxy({ service, baseUrl: config.serviceUrls[service], timeoutMs: config.upstreamTimeoutMs, logger, signer: deps.signer }),
+    ]),
+  );
+  for (const proxy of proxies.values()) deps.onClose.push(() => proxy.close());
 
   return createServiceApp({
     service: 'gateway',
@@ -73,8 +80,18 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
     openApiDocument: createCombinedOpenApi(config.serviceUrls),
     metrics: deps.metrics,
     opsAccess: operators,
-    // Proxied requests are labelled by the route template they matched in the route table, never the raw path.
-    metricsRouteLabel: (req) => req.res?.locals.routeTemplate ?? 'unmatched',
+    direct: proxiedRoutes({
+      proxies,
+      authenticator: new Authenticator(keys, tokens, keyUsage),
+      ipLimit: { limit: new WindowLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, redis: sharedCounters(deps) }), max: rateLimitPerIp },
+      keyLimit: {
+        limit: new WindowLimit({ name: 'gateway-key', windowMs: rateLimitWindowMs, redis: sharedCounters(deps) }),
+        fallbackMax: rateLimitPerKey,
+        windowMs: rateLimitWindowMs,
+      },
+      plans: config.gateway.planLimits ? new PlanLimits(deps.entitlements, quota) : undefined,
+      meter,
+    }),
     streamingRoutes: (app) => {
       app.get('/.well-known/jwks.json', async (_req, res) => {
         const jwks = await tokens.jwks().catch((err: unknown) => {
@@ -82,25 +99,6 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
         });
         res.set('Cache-Control', 'public, max-age=300').json(jwks);
       });
-      app.use(
-        '/api/v1',
-        createRateLimit({ name: 'gateway-ip', windowMs: rateLimitWindowMs, limit: rateLimitPerIp, redis: sharedCounters(deps) }),
-        authenticate(keys, tokens, keyUsage),
-        ...(config.gateway.planLimits ? [planLimits(deps.entitlements, quota)] : []),
-        createRateLimit({
-          name: 'gateway-key',
-          windowMs: rateLimitWindowMs,
-          limit: (_req, res) => perKeyLimit(res.locals.planRequestsPerMinute, rateLimitWindowMs, rateLimitPerKey),
-          redis: sharedCounters(deps),
-          key: (req) => req.res?.locals.apiKeyId ?? ipKeyGenerator(req.ip ?? 'unknown'),
-        }),
-        ...(meter ? [meter.middleware()] : []),
-      );
-      for (const service of BACKEND_SERVICES) {
-        const proxy = createServiceProxy({ service, baseUrl: config.serviceUrls[service], timeoutMs: config.upstreamTimeoutMs, logger, signer: deps.signer });
-        deps.onClose.push(() => proxy.close());
-        app.use(`/api/v1/${service}`, proxy.handler);
-      }
     },
     routes: (app) => {
       app.use('/health/services', operators, createServiceHealthRouter({ serviceUrls: config.serviceUrls, breakerStates: () => deps.clients.breakerStates() }));

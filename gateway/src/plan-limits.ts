@@ -1,25 +1,27 @@
 import type { Entitlements } from '@codex/shared';
-import type { RequestHandler } from 'express';
 import { ANSWERS_SUSPENDED } from './authenticate';
 import type { CallQuota } from './call-quota';
 
 /**
- * The tenant's plan where it bites in the gateway: its requests per minute
- * become the per-key limit (applied next), and its API calls per period are
- * counted against the quota (429 QUOTA_EXCEEDED when used up). The plan comes
- * from the shared entitlements cache, so a change is in force within about a
- * second on every instance. Admin calls have no tenant and no plan.
+ * The tenant's plan where it bites in the gateway: its API calls per period
+ * are counted against the quota (429 QUOTA_EXCEEDED when used up), and its
+ * requests per minute are answered for the per-key limit (applied next;
+ * undefined without a plan in force). The plan comes from the shared
+ * entitlements cache, so a change is in force within about a second on every
+ * instance.
  */
-export function planLimits(entitlements: Entitlements, quota: CallQuota): RequestHandler {
-  return async (req, res, next) => {
-    const tenantId = req.identity?.tenantId;
-    if (!tenantId) return next();
-    const inForce = await entitlements.of(tenantId);
-    if (!inForce) return next();
-    res.locals.planRequestsPerMinute = inForce.plan.limits.requestsPerMinute;
-    if (!ANSWERS_SUSPENDED.has(`${req.method} ${res.locals.routeTemplate}`)) quota.take(tenantId, inForce.period, inForce.plan.limits.apiCallsPerMonth);
-    next();
-  };
+export class PlanLimits {
+  constructor(
+    private readonly entitlements: Entitlements,
+    private readonly quota: CallQuota,
+  ) {}
+
+  async apply(tenantId: string, method: string, template: string): Promise<number | null | undefined> {
+    const inForce = await this.entitlements.of(tenantId);
+    if (!inForce) return undefined;
+    if (!ANSWERS_SUSPENDED.has(`${method} ${template}`)) this.quota.take(tenantId, inForce.period, inForce.plan.limits.apiCallsPerMonth);
+    return inForce.plan.limits.requestsPerMinute;
+  }
 }
 
 /**

@@ -1,6 +1,5 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { AppError, ErrorCode, sendError, type BackendServiceName, type Logger, type ServiceTokenSigner } from '@codex/shared';
-import type { Request, RequestHandler, Response } from 'express';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { AppError, ErrorCode, sendError, type BackendServiceName, type Identity, type Logger, type ServiceTokenSigner } from '@codex/shared';
 import { Client, Pool, type Dispatcher } from 'undici';
 
 export interface ServiceProxyOptions {
@@ -12,8 +11,17 @@ export interface ServiceProxyOptions {
   signer: ServiceTokenSigner;
 }
 
+/** A request the gateway has let through, and who it is for. */
+export interface ForwardedCall {
+  requestId: string;
+  identity: Identity;
+  /** The scheme the client used, as TRUST_PROXY lets it be read. */
+  protocol: string;
+}
+
 export interface ServiceProxy {
-  handler: RequestHandler;
+  /** Streams the request to the service and its answer back; failures answer in the standard error body. */
+  forward(req: IncomingMessage, res: ServerResponse, call: ForwardedCall): void;
   /** Closes the kept-alive connections to the service. */
   close(): Promise<void>;
 }
@@ -68,20 +76,20 @@ export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {
   const timeouts = { headersTimeout: options.timeoutMs, bodyTimeout: options.timeoutMs };
   const pool = new Pool(upstream.origin, { ...timeouts, connections: 512, keepAliveTimeout: 4_000 });
 
-  const upstreamHeaders = (req: Request): Record<string, string | string[]> => {
+  const upstreamHeaders = (req: IncomingMessage, call: ForwardedCall): Record<string, string | string[]> => {
     const headers: Record<string, string | string[]> = {};
     const incoming: IncomingHttpHeaders = req.headers;
     for (const name in incoming) {
       const value = incoming[name];
       if (value !== undefined && !NOT_FORWARDED.has(name)) headers[name] = value;
     }
-    const { caller: _caller, ...identity } = req.identity ?? { caller: 'gateway', roles: [] };
+    const { caller: _caller, ...identity } = call.identity;
     headers.authorization = `Bearer ${options.signer.sign(options.service, identity)}`;
-    headers['x-request-id'] = req.id;
+    headers['x-request-id'] = call.requestId;
     const remote = req.socket.remoteAddress ?? '';
     const forwardedFor = incoming['x-forwarded-for'];
     headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${remote}` : remote;
-    headers['x-forwarded-proto'] = req.protocol;
+    headers['x-forwarded-proto'] = call.protocol;
     if (incoming.host) headers['x-forwarded-host'] = incoming.host;
     return headers;
   };
@@ -97,12 +105,12 @@ export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {
    * passed on (its Location would name an internal address, and services do
    * not redirect): it reads as 502 UPSTREAM_ERROR. 304 is not a redirect.
    */
-  const relay = (answer: Dispatcher.ResponseData, req: Request, res: Response) => {
+  const relay = (answer: Dispatcher.ResponseData, res: ServerResponse, requestId: string) => {
     const status = answer.statusCode;
     if (status >= 300 && status < 400 && status !== 304) {
       answer.body.resume();
       options.logger.warn('upstream answered a redirect', { upstream: options.service, status });
-      sendError(res, new AppError(ErrorCode.UPSTREAM_ERROR, 502, `${options.service} service answered a redirect`), req.id);
+      sendError(res, new AppError(ErrorCode.UPSTREAM_ERROR, 502, `${options.service} service answered a redirect`), requestId);
       return;
     }
     const headers: Record<string, string | string[]> = {};
@@ -136,22 +144,22 @@ export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {
     }
   };
 
-  const handler: RequestHandler = (req, res) => {
+  const forward = (req: IncomingMessage, res: ServerResponse, call: ForwardedCall) => {
     const abort = new AbortController();
     res.once('close', () => {
       if (!res.writableFinished) abort.abort();
     });
     const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
     const request: Dispatcher.RequestOptions = {
-      path: pathPrefix + req.originalUrl,
+      path: pathPrefix + req.url,
       method: req.method as Dispatcher.HttpMethod,
-      headers: upstreamHeaders(req),
+      headers: upstreamHeaders(req, call),
       body: hasBody ? req : null,
       signal: abort.signal,
     };
     const send = async (attempt: number): Promise<void> => {
       try {
-        relay(await (attempt === 0 ? pool.request(request) : onFreshConnection(request)), req, res);
+        relay(await (attempt === 0 ? pool.request(request) : onFreshConnection(request)), res, call.requestId);
       } catch (caught) {
         const err = caught as Error & { code?: string };
         if (abort.signal.aborted || res.headersSent) {
@@ -159,14 +167,14 @@ export function createServiceProxy(options: ServiceProxyOptions): ServiceProxy {
           return;
         }
         // A body already streamed upstream cannot be sent again.
-        if (err.code && DROPPED.has(err.code) && REPEATABLE.has(req.method) && !hasBody && attempt < RETRIES) return send(attempt + 1);
+        if (err.code && DROPPED.has(err.code) && REPEATABLE.has(request.method) && !hasBody && attempt < RETRIES) return send(attempt + 1);
         const error = failure(err);
         options.logger.warn('proxy error', { upstream: options.service, code: err.code, status: error.status });
-        sendError(res, error, req.id);
+        sendError(res, error, call.requestId);
       }
     };
     void send(0);
   };
 
-  return { handler, close: () => pool.close() };
+  return { forward, close: () => pool.close() };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   API_REQUEST_EVENT,
   counter,
@@ -9,7 +10,6 @@ import {
   type ServiceClient,
   type UsageEventRecord,
 } from '@codex/shared';
-import type { RequestHandler } from 'express';
 import type { UsageBuffer } from './usage-buffer';
 
 /** Buffered batches sent per replay round, one report each. */
@@ -23,6 +23,15 @@ export interface UsageMeterOptions {
   flushMs: number;
   logger: Logger;
   metrics: MetricsRegistry;
+}
+
+/** The proxied call an event is about. */
+export interface MeteredCall {
+  tenantId: string;
+  keyId?: string;
+  service: string;
+  /** The route template it matched. */
+  route: string;
 }
 
 type Outcome = 'sent' | 'buffered' | 'replayed' | 'dropped';
@@ -62,39 +71,34 @@ export class UsageMeter {
     });
   }
 
-  /** Counts each finished request of a tenant: its key, service, route, status, bytes and duration. */
-  middleware(): RequestHandler {
-    return (req, res, next) => {
-      const tenantId = req.identity?.tenantId;
-      if (!tenantId) {
-        next();
-        return;
-      }
-      const started = performance.now();
-      const occurredAt = new Date().toISOString();
-      const socket = req.socket;
-      const readBefore = socket.bytesRead;
-      const writtenBefore = socket.bytesWritten;
-      res.once('close', () => {
-        this.record({
-          id: randomUUID(),
-          tenantId,
-          occurredAt,
-          code: API_REQUEST_EVENT,
-          properties: {
-            keyId: res.locals.apiKeyId ?? null,
-            service: req.baseUrl.split('/')[3] ?? null,
-            route: res.locals.routeTemplate ?? null,
-            method: req.method,
-            status: res.statusCode,
-            bytesIn: Math.max(0, socket.bytesRead - readBefore),
-            bytesOut: Math.max(0, socket.bytesWritten - writtenBefore),
-            durationMs: Math.round((performance.now() - started) * 1000) / 1000,
-          },
-        });
+  /**
+   * Counts the request once it is over, finished or cut off: the tenant's key, service, route, status,
+   * bytes each way and duration.
+   */
+  track(req: IncomingMessage, res: ServerResponse, call: MeteredCall): void {
+    const started = performance.now();
+    const occurredAt = new Date().toISOString();
+    const socket = req.socket;
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    res.once('close', () => {
+      this.record({
+        id: randomUUID(),
+        tenantId: call.tenantId,
+        occurredAt,
+        code: API_REQUEST_EVENT,
+        properties: {
+          keyId: call.keyId ?? null,
+          service: call.service,
+          route: call.route,
+          method: req.method ?? null,
+          status: res.statusCode,
+          bytesIn: Math.max(0, socket.bytesRead - readBefore),
+          bytesOut: Math.max(0, socket.bytesWritten - writtenBefore),
+          durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        },
       });
-      next();
-    };
+    });
   }
 
   record(event: UsageEventRecord): void {

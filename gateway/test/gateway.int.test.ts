@@ -12,6 +12,8 @@ describe('gateway', () => {
   let gatewayDeps: ServiceDeps<'gateway'>;
   let crm: Listening;
   let hanging: Listening;
+  /** Answers with the headers it was sent, standing in for the admin service. */
+  let echo: Listening;
   let gateway: ReturnType<typeof createApp>;
 
   beforeAll(async () => {
@@ -19,6 +21,10 @@ describe('gateway', () => {
     crmDeps = createTestDeps('crm', db.url);
     crm = await listenOnFreePort(createCrmApp(crmDeps));
     hanging = await listenOnFreePort(() => undefined);
+    echo = await listenOnFreePort((req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify(req.headers));
+    });
     const down = await closedPortUrl();
     gatewayDeps = createTestDeps('gateway', db.url, {
       CRM_URL: crm.url,
@@ -27,13 +33,14 @@ describe('gateway', () => {
       AUTH_URL: crm.url,
       SUBSCRIPTION_URL: down,
       CLIENT_URL: down,
-      ADMIN_URL: down,
+      ADMIN_URL: echo.url,
       UPSTREAM_TIMEOUT_MS: '300',
+      CORS_ORIGINS: 'https://app.example',
     });
     gateway = createApp(gatewayDeps);
   });
   afterAll(async () => {
-    await Promise.all([crm.close(), hanging.close()]);
+    await Promise.all([crm.close(), hanging.close(), echo.close()]);
     await closeServiceDeps(crmDeps);
     await closeServiceDeps(gatewayDeps);
     await db.drop();
@@ -114,5 +121,43 @@ describe('gateway', () => {
     expect(metrics.text).toMatch(/route="\/api\/v1\/crm\/deals\/:id"/);
     expect(metrics.text).not.toMatch(/route="[^"]*0b9a5d6e/);
     expect(metrics.text).toMatch(/db_pool_connections\{state="open",service="gateway"\}/);
+  });
+
+  it('when a proxied request is answered, then it carries the same security headers as the gateway’s own answers, and CORS as configured', async () => {
+    const own = await request(gateway).get('/health');
+    const proxied = await request(gateway).get('/api/v1/crm/health').set('Origin', 'https://app.example');
+    for (const name of ['content-security-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options', 'referrer-policy']) {
+      expect(proxied.headers[name]).toBeDefined();
+      expect(proxied.headers[name]).toBe(own.headers[name]);
+    }
+    expect(proxied.headers['x-powered-by']).toBeUndefined();
+    expect(proxied.headers['access-control-allow-origin']).toBe('https://app.example');
+    expect(proxied.headers['access-control-expose-headers']).toContain('X-Request-Id');
+
+    const preflight = await request(gateway)
+      .options('/api/v1/crm/deals')
+      .set('Origin', 'https://app.example')
+      .set('Access-Control-Request-Method', 'POST')
+      .set('Access-Control-Request-Headers', 'x-api-key, authorization, content-type');
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers['access-control-allow-methods']).toContain('POST');
+    expect(preflight.headers['access-control-allow-headers']).toBe('x-api-key, authorization, content-type');
+  });
+
+  it('when a trusted proxy (loopback, by default) says how the client came, then the service is told the same; credentials and identity headers stay here', async () => {
+    const res = await request(gateway)
+      .get('/api/v1/admin/health')
+      .set('X-Forwarded-Proto', 'https')
+      .set('X-Forwarded-For', '203.0.113.9')
+      .set('X-Api-Key', 'cdx_not_for_the_service')
+      .set('X-Tenant-Id', 'c0ffee00-0000-4000-8000-000000000000')
+      .set('Cookie', 'session=secret');
+    expect(res.status).toBe(200);
+    const seen = res.body as Record<string, string>;
+    expect(seen['x-forwarded-proto']).toBe('https');
+    expect(seen['x-forwarded-for']).toMatch(/^203\.0\.113\.9, (::ffff:)?127\.0\.0\.1$/);
+    expect(seen['x-request-id']).toBe(res.headers['x-request-id']);
+    expect(seen.authorization).toMatch(/^Bearer /);
+    for (const name of ['x-api-key', 'x-tenant-id', 'cookie']) expect(seen[name]).toBeUndefined();
   });
 });

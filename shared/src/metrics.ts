@@ -47,6 +47,8 @@ export function counter<L extends string>(registry: MetricsRegistry, name: strin
 export interface HttpMetrics {
   middleware: RequestHandler;
   router: Router;
+  /** Counts one answered request and its latency (for handlers outside Express). */
+  record(method: string, route: string, status: number, seconds: number): void;
 }
 
 /** The matched route template (`/api/v1/crm/deals/:id`), never the raw path, to keep label cardinality bounded. */
@@ -70,13 +72,15 @@ export function httpMetrics(registry: MetricsRegistry, routeLabel: (req: Request
       registers: [registry],
     });
 
+  const record = (method: string, route: string, status: number, seconds: number) => {
+    const labels = { method, route, status: String(status) };
+    requests.inc(labels);
+    duration.observe(labels, seconds);
+  };
+
   const middleware: RequestHandler = (req, res, next) => {
-    const end = duration.startTimer();
-    res.once('finish', () => {
-      const labels = { method: req.method, route: routeLabel(req), status: String(res.statusCode) };
-      requests.inc(labels);
-      end(labels);
-    });
+    const started = performance.now();
+    res.once('finish', () => record(req.method, routeLabel(req), res.statusCode, (performance.now() - started) / 1000));
     next();
   };
 
@@ -84,5 +88,5 @@ export function httpMetrics(registry: MetricsRegistry, routeLabel: (req: Request
   router.get('/', async (_req, res) => {
     res.set('Content-Type', registry.contentType).send(await registry.metrics());
   });
-  return { middleware, router };
+  return { middleware, router, record };
 }

@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import cors from 'cors';
-import express, { type Express, type Request, type RequestHandler } from 'express';
+import express, { type Express, type NextFunction, type RequestHandler } from 'express';
 import helmet from 'helmet';
+import proxyAddr from 'proxy-addr';
 import type { ServiceConfig } from '../config';
 import { type HealthCheck, HealthReportSchema, healthHandler } from '../health';
 import type { Logger } from '../logger';
@@ -10,9 +12,10 @@ import type { BreakerState } from '../service-client';
 import type { ServiceName } from '../services';
 import { requireServiceToken } from '../service-token';
 import { PLATFORM_VERSION } from '../version';
-import { accessLog } from './access-log';
-import { errorHandler, notFoundHandler } from './error-handler';
-import { requestId } from './request-id';
+import { runWithContext } from '../request-context';
+import { accessLog, logWhenFinished } from './access-log';
+import { answerError, errorHandler, notFoundHandler } from './error-handler';
+import { acceptRequestId, requestId } from './request-id';
 import { requireJsonBody } from './require-json';
 
 export interface ServiceAppOptions {
@@ -29,12 +32,34 @@ export interface ServiceAppOptions {
   streamingRoutes?: (app: Express, openapi: OpenApiRegistry) => void;
   /** Replaces the service's own OpenAPI document (the gateway serves a combined one). */
   openApiDocument?: () => Record<string, unknown> | Promise<Record<string, unknown>>;
-  /** Route label for metrics when Express has no matched route (e.g. proxied paths). */
-  metricsRouteLabel?: (req: Request) => string;
   /** The process's registry (from the deps); a new one when absent. */
   metrics?: MetricsRegistry;
   /** Who may read `/metrics` (the gateway is public; services sit behind it). */
   opsAccess?: RequestHandler;
+  /** Requests answered outside Express, as plain function calls (the gateway's proxied requests). */
+  direct?: DirectRoutes;
+}
+
+/** One request a DirectRoutes handler answers, as the common steps have read it. */
+export interface DirectRequest {
+  readonly id: string;
+  /** The client's address as TRUST_PROXY lets it be read (behind nginx: the real client). */
+  readonly ip: string;
+  /** The scheme the client used, read the same way. */
+  readonly protocol: string;
+  /** The metrics label of the route it matched: set by the handler once known, 'unmatched' until then. */
+  route: string;
+}
+
+/**
+ * A hot path that bypasses Express: requests it `takes` get the same request
+ * id, access log, metrics, security headers and CORS as every other request,
+ * as function calls, and are then `serve`d; whatever `serve` throws or
+ * rejects with is answered in the standard error body.
+ */
+export interface DirectRoutes {
+  takes(req: IncomingMessage): boolean;
+  serve(req: IncomingMessage, res: ServerResponse, request: DirectRequest): Promise<void>;
 }
 
 /** Response headers a browser app may read. */
@@ -61,10 +86,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     title: `Codex Metatron ${options.service} service`,
     version: PLATFORM_VERSION,
   });
-  const metrics = httpMetrics(
-    options.metrics ?? createMetricsRegistry(options.service),
-    options.metricsRouteLabel && ((req) => (req.route ? `${req.baseUrl}${String(req.route.path)}` : options.metricsRouteLabel!(req))),
-  );
+  const metrics = httpMetrics(options.metrics ?? createMetricsRegistry(options.service));
   const health = healthHandler({
     service: options.service,
     version: PLATFORM_VERSION,
@@ -78,17 +100,17 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.locals.openapi = openapi;
   app.disable('x-powered-by');
   app.set('trust proxy', options.config.trustProxy);
+  const securityHeaders = helmet();
+  const crossOrigin = cors({
+    origin: options.config.corsOrigins.includes('*') ? true : options.config.corsOrigins,
+    // What a browser app may read: the headers our answers really carry (rate limits in the draft-7 form).
+    exposedHeaders: EXPOSED_HEADERS,
+  });
   app.use(requestId());
   app.use(accessLog(options.logger));
   app.use(metrics.middleware);
-  app.use(helmet());
-  app.use(
-    cors({
-      origin: options.config.corsOrigins.includes('*') ? true : options.config.corsOrigins,
-      // What a browser app may read: the headers our answers really carry (rate limits in the draft-7 form).
-      exposedHeaders: EXPOSED_HEADERS,
-    }),
-  );
+  app.use(securityHeaders);
+  app.use(crossOrigin);
   app.get('/health', health);
   app.use('/metrics', ...(options.opsAccess ? [options.opsAccess] : []), metrics.router);
   app.use(createDocsRouter(options.openApiDocument ?? (() => openapi.document())));
@@ -124,5 +146,47 @@ export function createServiceApp(options: ServiceAppOptions): Express {
 
   app.use(notFoundHandler((path) => openapi.methodsAt(path)));
   app.use(errorHandler(options.logger));
+
+  if (options.direct) {
+    const direct = options.direct;
+    const { logger } = options;
+    const logAccess = logger.isLevelEnabled('http');
+    // The compiled TRUST_PROXY setting, so the address and scheme read here are the ones Express reads.
+    const trust = app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean;
+    const answer = (req: IncomingMessage, res: ServerResponse) => {
+      const id = acceptRequestId(req.headers['x-request-id']);
+      res.setHeader('X-Request-Id', id);
+      const request: DirectRequest = { id, ip: proxyAddr(req, trust), protocol: protocolOf(req, trust), route: 'unmatched' };
+      runWithContext({ requestId: id }, () => {
+        if (logAccess) logWhenFinished(logger, req, res, request.ip);
+        const started = performance.now();
+        res.once('finish', () => metrics.record(req.method ?? '', request.route, res.statusCode, (performance.now() - started) / 1000));
+        const failed = (err: unknown) => {
+          if (res.headersSent) res.destroy();
+          else answerError(logger, res, err, id, { method: req.method, path: req.url?.split('?')[0] });
+        };
+        securityHeaders(req, res, () =>
+          crossOrigin(req, res, () => {
+            direct.serve(req, res, request).catch(failed);
+          }),
+        );
+      });
+    };
+    // The app is the server's request listener (app.listen, supertest), and it calls its own handle
+    // for every request; the requests the direct routes take never reach the router.
+    const routed = app as Express & { handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void };
+    const viaExpress = routed.handle.bind(app);
+    routed.handle = (req, res, next) => (direct.takes(req) ? answer(req, res) : viaExpress(req, res, next));
+  }
   return app;
+}
+
+/** `http` or `https` as the client used it: X-Forwarded-Proto when the peer is a trusted proxy (as Express's req.protocol). */
+function protocolOf(req: IncomingMessage, trust: (address: string | undefined, hop: number) => boolean): string {
+  const own = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http';
+  if (!trust(req.socket.remoteAddress, 0)) return own;
+  const forwarded = req.headers['x-forwarded-proto'];
+  const header = (typeof forwarded === 'string' && forwarded) || own;
+  const comma = header.indexOf(',');
+  return (comma === -1 ? header : header.slice(0, comma)).trim();
 }

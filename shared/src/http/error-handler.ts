@@ -33,22 +33,27 @@ export function toAppError(err: unknown): AppError | undefined {
 }
 
 /**
- * The one error middleware: answers `{ error: { code, message, details?, requestId } }`.
- * Unknown errors are logged with their stack and answered with a bare 500.
+ * Answers a thrown value in the standard body: an AppError as itself, a bug
+ * (anything else) logged with its stack and answered with a bare 500.
  */
+export function answerError(logger: Logger, res: ServerResponse, err: unknown, requestId: string, request: { method?: string; path?: string }): void {
+  const appError = toAppError(err);
+  if (!appError) {
+    logger.error('unhandled error', { err, method: request.method, path: request.path });
+  } else if (appError.status >= 500) {
+    logger.warn(appError.message, { code: appError.code, status: appError.status, cause: String(appError.cause ?? '') });
+  }
+  sendError(res, appError ?? new AppError(ErrorCode.INTERNAL, 500, 'Internal server error'), requestId);
+}
+
+/** The one error middleware: answers `{ error: { code, message, details?, requestId } }` (see answerError). */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
     if (res.headersSent) {
       next(err);
       return;
     }
-    const appError = toAppError(err);
-    if (!appError) {
-      logger.error('unhandled error', { err, method: req.method, path: req.originalUrl.split('?')[0] });
-    } else if (appError.status >= 500) {
-      logger.warn(appError.message, { code: appError.code, status: appError.status, cause: String(appError.cause ?? '') });
-    }
-    sendError(res, appError ?? new AppError(ErrorCode.INTERNAL, 500, 'Internal server error'), req.id);
+    answerError(logger, res, err, req.id, { method: req.method, path: req.originalUrl.split('?')[0] });
   };
 }
 

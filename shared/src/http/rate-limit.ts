@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, MemoryStore, type Options, rateLimit, type Store } from 'express-rate-limit';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
@@ -120,6 +121,37 @@ class FallbackStore implements Store {
   }
 }
 
+/** A limiter's counters in Redis, shared by every instance, while Redis answers. */
+function sharedStore(name: string, shared: SharedCounters): Store {
+  return new FallbackStore(new RedisStore({ prefix: `${shared.prefix}:rl:${name}:`, sendCommand: (...args: string[]) => shared.send(args) }));
+}
+
+/**
+ * A fixed-window limit called as a function rather than as middleware, for a
+ * hot path outside Express (the gateway's proxied requests): the same stores
+ * (shared through Redis when given), counting, draft-7 `RateLimit` headers and
+ * 429 as createRateLimit, without a middleware chain per request.
+ */
+export class WindowLimit {
+  private readonly store: Store;
+  private readonly windowSeconds: number;
+
+  constructor(options: Pick<RateLimitOptions, 'name' | 'windowMs' | 'redis'>) {
+    this.store = options.redis ? sharedStore(options.name, options.redis) : new MemoryStore();
+    this.store.init?.({ windowMs: options.windowMs } as Options);
+    this.windowSeconds = Math.ceil(options.windowMs / 1000);
+  }
+
+  /** Counts one request of `key` and sets the `RateLimit` headers on `res`; past `limit` it throws 429 RATE_LIMITED. */
+  async take(key: string, limit: number, res: ServerResponse): Promise<void> {
+    const { totalHits, resetTime } = await this.store.increment(key);
+    const resetSeconds = resetTime ? Math.max(0, Math.ceil((resetTime.getTime() - Date.now()) / 1000)) : this.windowSeconds;
+    res.setHeader('RateLimit-Policy', `${limit};w=${this.windowSeconds}`);
+    res.setHeader('RateLimit', `limit=${limit}, remaining=${Math.max(limit - totalHits, 0)}, reset=${resetSeconds}`);
+    if (totalHits > limit) throw new RateLimitedError(resetSeconds);
+  }
+}
+
 /**
  * express-rate-limit with our conventions: `RateLimit-*` headers (draft 7),
  * 429 `RATE_LIMITED` in the standard body with `Retry-After`.
@@ -133,9 +165,7 @@ export function createRateLimit(options: RateLimitOptions): RequestHandler {
     legacyHeaders: false,
     skipSuccessfulRequests: options.onlyFailures ?? false,
     keyGenerator: options.key ?? ((req) => ipKeyGenerator(req.ip ?? 'unknown')),
-    store: shared
-      ? new FallbackStore(new RedisStore({ prefix: `${shared.prefix}:rl:${options.name}:`, sendCommand: (...args: string[]) => shared.send(args) }))
-      : undefined,
+    store: shared ? sharedStore(options.name, shared) : undefined,
     handler: (req, _res, next) => {
       const resetTime = (req as Request & { rateLimit?: { resetTime?: Date } }).rateLimit?.resetTime;
       const retryAfterSeconds = resetTime ? (resetTime.getTime() - Date.now()) / 1000 : options.windowMs / 1000;

@@ -14,14 +14,18 @@ declare module 'express-serve-static-core' {
   }
 }
 
+/** The request's own id when it sent a sane one, else a new one. */
+export function acceptRequestId(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
 /**
  * Accepts a sane incoming `X-Request-Id` or makes one, echoes it, and runs the
  * rest of the request inside a context that loggers and clients read.
  */
 export function requestId(): RequestHandler {
   return (req, res, next) => {
-    const incoming = req.get(REQUEST_ID_HEADER);
-    const id = incoming && SANE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    const id = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
     req.id = id;
     res.setHeader('X-Request-Id', id);
     runWithContext({ requestId: id }, next);
