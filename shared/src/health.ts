@@ -75,10 +75,11 @@ async function runChecks(checks: Record<string, HealthCheck>, timeoutMs: number)
 }
 
 /**
- * `GET /health`: 200 when every check passes, 503 otherwise, with per-check
- * detail and breaker states (also each service's public `GET /api/v1/<service>/health`).
+ * The health report: 200 when every check passes, 503 otherwise, with per-check
+ * detail and breaker states; checks run at most once per `cacheMs`. Served as
+ * `GET /health` and each service's public `GET /api/v1/<service>/health`.
  */
-export function healthHandler(options: HealthOptions): (req: unknown, res: Response) => Promise<void> {
+export function healthReporter(options: HealthOptions): () => Promise<{ status: 200 | 503; report: HealthReport }> {
   const timeoutMs = options.checkTimeoutMs ?? 800;
   const cacheMs = options.cacheMs ?? 1_000;
   let cached: { at: number; results: Promise<Record<string, CheckResult>> } | undefined;
@@ -89,7 +90,7 @@ export function healthHandler(options: HealthOptions): (req: unknown, res: Respo
     return cached.results;
   };
 
-  return async (_req: unknown, res: Response) => {
+  return async () => {
     const checks = await checkResults();
     const healthy = Object.values(checks).every((check) => check.status === 'ok');
     const report: HealthReport = {
@@ -102,9 +103,15 @@ export function healthHandler(options: HealthOptions): (req: unknown, res: Respo
       degraded: options.degraded?.() ?? [],
       instance: options.instance ?? null,
     };
-    res
-      .status(healthy ? 200 : 503)
-      .set('Cache-Control', 'no-store')
-      .json(report);
+    return { status: healthy ? 200 : 503, report };
+  };
+}
+
+/** The health report as an Express handler (see healthReporter). */
+export function healthHandler(options: HealthOptions): (req: unknown, res: Response) => Promise<void> {
+  const health = healthReporter(options);
+  return async (_req: unknown, res: Response) => {
+    const { status, report } = await health();
+    res.status(status).set('Cache-Control', 'no-store').json(report);
   };
 }

@@ -4,7 +4,7 @@ import express, { type Express, type NextFunction, type RequestHandler } from 'e
 import helmet from 'helmet';
 import proxyAddr from 'proxy-addr';
 import type { ServiceConfig } from '../config';
-import { type HealthCheck, HealthReportSchema, healthHandler } from '../health';
+import { type HealthCheck, HealthReportSchema, healthHandler, healthReporter } from '../health';
 import type { Logger } from '../logger';
 import { createMetricsRegistry, httpMetrics, type MetricsRegistry } from '../metrics';
 import { ApiRouter, createDocsRouter, OpenApiRegistry } from '../openapi';
@@ -87,14 +87,15 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     version: PLATFORM_VERSION,
   });
   const metrics = httpMetrics(options.metrics ?? createMetricsRegistry(options.service));
-  const health = healthHandler({
+  const healthOptions = {
     service: options.service,
     version: PLATFORM_VERSION,
     checks: options.healthChecks,
     breakerStates: options.breakerStates,
     degraded: options.degraded,
     instance: options.config.instanceId,
-  });
+  };
+  const health = healthHandler(healthOptions);
 
   // The route specs of this app, for tools that read its contract (route table, combined document).
   app.locals.openapi = openapi;
@@ -111,7 +112,6 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(metrics.middleware);
   app.use(securityHeaders);
   app.use(crossOrigin);
-  app.get('/health', health);
   app.use('/metrics', ...(options.opsAccess ? [options.opsAccess] : []), metrics.router);
   app.use(createDocsRouter(options.openApiDocument ?? (() => openapi.document())));
 
@@ -147,38 +147,50 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(notFoundHandler((path) => openapi.methodsAt(path)));
   app.use(errorHandler(options.logger));
 
-  if (options.direct) {
-    const direct = options.direct;
-    const { logger } = options;
-    const logAccess = logger.isLevelEnabled('http');
-    // The compiled TRUST_PROXY setting, so the address and scheme read here are the ones Express reads.
-    const trust = app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean;
-    const answer = (req: IncomingMessage, res: ServerResponse) => {
-      const id = acceptRequestId(req.headers['x-request-id']);
-      res.setHeader('X-Request-Id', id);
-      const request: DirectRequest = { id, ip: proxyAddr(req, trust), protocol: protocolOf(req, trust), route: 'unmatched' };
-      runWithContext({ requestId: id }, () => {
-        if (logAccess) logWhenFinished(logger, req, res, request.ip);
-        const started = performance.now();
-        res.once('finish', () => metrics.record(req.method ?? '', request.route, res.statusCode, (performance.now() - started) / 1000));
-        const failed = (err: unknown) => {
-          if (res.headersSent) res.destroy();
-          else answerError(logger, res, err, id, { method: req.method, path: req.url?.split('?')[0] });
-        };
-        securityHeaders(req, res, () =>
-          crossOrigin(req, res, () => {
-            direct.serve(req, res, request).catch(failed);
-          }),
-        );
-      });
-    };
-    // The app is the server's request listener (app.listen, supertest), and it calls its own handle
-    // for every request; the requests the direct routes take never reach the router.
-    const routed = app as Express & { handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void };
-    const viaExpress = routed.handle.bind(app);
-    routed.handle = (req, res, next) => (direct.takes(req) ? answer(req, res) : viaExpress(req, res, next));
-  }
+  // `GET /health`, polled by every load balancer and supervisor, costs no more than it must.
+  const directs = [directHealth(healthReporter(healthOptions)), ...(options.direct ? [options.direct] : [])];
+  const { logger } = options;
+  const logAccess = logger.isLevelEnabled('http');
+  // The compiled TRUST_PROXY setting, so the address and scheme read here are the ones Express reads.
+  const trust = app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean;
+  const answer = (direct: DirectRoutes, req: IncomingMessage, res: ServerResponse) => {
+    const id = acceptRequestId(req.headers['x-request-id']);
+    res.setHeader('X-Request-Id', id);
+    const request: DirectRequest = { id, ip: proxyAddr(req, trust), protocol: protocolOf(req, trust), route: 'unmatched' };
+    runWithContext({ requestId: id }, () => {
+      if (logAccess) logWhenFinished(logger, req, res, request.ip);
+      const started = performance.now();
+      res.once('finish', () => metrics.record(req.method ?? '', request.route, res.statusCode, (performance.now() - started) / 1000));
+      const failed = (err: unknown) => {
+        if (res.headersSent) res.destroy();
+        else answerError(logger, res, err, id, { method: req.method, path: req.url?.split('?')[0] });
+      };
+      securityHeaders(req, res, () => crossOrigin(req, res, () => direct.serve(req, res, request).catch(failed)));
+    });
+  };
+  // The app is the server's request listener (app.listen, supertest), and it calls its own handle
+  // for every request; the requests a direct route takes never reach the router.
+  const routed = app as Express & { handle(req: IncomingMessage, res: ServerResponse, next?: NextFunction): void };
+  const viaExpress = routed.handle.bind(app);
+  routed.handle = (req, res, next) => {
+    for (const direct of directs) if (direct.takes(req)) return answer(direct, req, res);
+    viaExpress(req, res, next);
+  };
   return app;
+}
+
+/** `GET /health` (and HEAD) answered directly: the same report, status and `Cache-Control` as the Express route before it. */
+function directHealth(health: ReturnType<typeof healthReporter>): DirectRoutes {
+  return {
+    takes: (req) => (req.method === 'GET' || req.method === 'HEAD') && (req.url === '/health' || req.url?.startsWith('/health?') === true),
+    async serve(_req, res, request) {
+      request.route = '/health';
+      const { status, report } = await health();
+      const body = JSON.stringify(report);
+      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+      res.end(body);
+    },
+  };
 }
 
 /** `http` or `https` as the client used it: X-Forwarded-Proto when the peer is a trusted proxy (as Express's req.protocol). */
