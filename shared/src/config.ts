@@ -163,8 +163,10 @@ const provisioningSettings = z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case identifier')
       .default('codex_tenant_template'),
+    // Tenant databases made ahead in the background, so that creating a tenant renames one instead of copying.
+    PROVISIONING_SPARES: z.coerce.number().int().min(0).max(50).default(2),
   })
-  .transform((env) => ({ provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE } }));
+  .transform((env) => ({ provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE, spares: env.PROVISIONING_SPARES } }));
 
 /** Usage metering and invoicing (billing service). */
 const billingSettings = z

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { withDatabase } from '../../shared/src';
 import { TEST_ENV } from './test-env';
 
-/** Drops every database this run made (templates and any a failed test left), then stops the embedded server. */
+/** Drops every database this run made (templates, spares and any a failed test left), then stops the embedded server. */
 export default async function globalTeardown(): Promise<void> {
   const serverUrl = process.env[TEST_ENV.serverUrl];
   const runId = process.env[TEST_ENV.runId];
@@ -14,6 +14,11 @@ export default async function globalTeardown(): Promise<void> {
         `%${runId}%`,
       ]);
       for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(datname)} WITH (FORCE)`);
+      // Spare tenant databases the platforms started by tests made ahead (each with a role of the same name).
+      const spares = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'tenant\\_spare\\_%'`);
+      for (const { datname } of spares.rows) await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(datname)} WITH (FORCE)`);
+      const roles = await admin.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'tenant\\_spare\\_%'`);
+      for (const { rolname } of roles.rows) await admin.query(`DROP ROLE IF EXISTS ${admin.escapeIdentifier(rolname)}`);
     } finally {
       await admin.end();
     }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import {
   assertSafeIdentifier,
@@ -16,6 +16,12 @@ import {
 
 /** Serialises template refresh + CREATE DATABASE across every provisioner on one server. */
 const TEMPLATE_LOCK = 7_300_002_025;
+/** One filler of spare databases per server at a time. */
+const SPARE_FILL_LOCK = 7_300_002_027;
+/** Spare databases and their roles share one name with this prefix. */
+const SPARE_PREFIX = 'tenant_spare_';
+/** A spare is ready to claim when its comment is this prefix and the migrations marker it was copied under. */
+const SPARE_READY = 'codex spare: ';
 /** Serialises the lock-down of the shared databases: two provisioners changing one database's ACL at once fail with "tuple concurrently updated". */
 const SHARED_LOCKDOWN_LOCK = 7_300_002_026;
 
@@ -78,16 +84,20 @@ async function databaseExists(admin: pg.Client, name: string): Promise<boolean> 
  * few rounds for a random machine password (see scramSecret).
  */
 export async function ensureTenantRole(admin: pg.Client, role: string, password: string): Promise<void> {
-  const name = admin.escapeIdentifier(assertSafeIdentifier(role));
   const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
-  const options = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 100 PASSWORD ${admin.escapeLiteral(scramSecret(password))}`;
   try {
-    await admin.query(rowCount ? `ALTER ROLE ${name} WITH ${options}` : `CREATE ROLE ${name} WITH ${options}`);
+    await admin.query(tenantRoleStatement(admin, role, password, Boolean(rowCount)));
   } catch (err) {
     // A concurrent retry created it first; the stored password is the same, so align it.
     if ((err as { code?: string }).code !== '42710') throw err;
-    await admin.query(`ALTER ROLE ${name} WITH ${options}`);
+    await admin.query(tenantRoleStatement(admin, role, password, true));
   }
+}
+
+function tenantRoleStatement(admin: pg.Client, role: string, password: string, exists: boolean): string {
+  const name = admin.escapeIdentifier(assertSafeIdentifier(role));
+  const options = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 100 PASSWORD ${admin.escapeLiteral(scramSecret(password))}`;
+  return exists ? `ALTER ROLE ${name} WITH ${options}` : `CREATE ROLE ${name} WITH ${options}`;
 }
 
 /**
@@ -217,4 +227,86 @@ export async function lockDownSharedDatabasesOnce(admin: pg.Client, serverUrl: s
   if (sharedLockedDown.has(key)) return;
   await lockDownSharedDatabases(admin, masterDatabase);
   sharedLockedDown.add(key);
+}
+
+/**
+ * Keeps `count` spare tenant databases on the server: each a copy of the
+ * current template, locked down to a role of its own with a password nobody
+ * holds, and marked ready (its comment) only when complete. Spares copied
+ * under other migration files, or left unfinished by a filler that died, are
+ * dropped first. One filler per server at a time; `stop` is asked between
+ * spares. Answers how many ready spares there are.
+ */
+export async function fillSpareDatabases(
+  admin: pg.Client,
+  serverUrl: string,
+  template: string,
+  count: number,
+  stop: () => boolean,
+  logger?: Logger,
+): Promise<number> {
+  const { rows: locked } = await admin.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [SPARE_FILL_LOCK]);
+  if (!locked[0]?.locked) return 0;
+  try {
+    const ready = SPARE_READY + (await tenantMigrationsMarker());
+    const { rows } = await admin.query<{ name: string; comment: string | null }>(
+      `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'tenant\\_spare\\_%'`,
+    );
+    const { rows: roles } = await admin.query<{ name: string }>(`SELECT rolname AS name FROM pg_roles WHERE rolname LIKE 'tenant\\_spare\\_%'`);
+    const usable = new Set(rows.filter((row) => row.comment === ready).map((row) => row.name));
+    for (const row of rows) if (!usable.has(row.name)) await admin.query(`DROP DATABASE IF EXISTS ${assertSafeIdentifier(row.name)} WITH (FORCE)`);
+    for (const role of roles) if (!usable.has(role.name)) await admin.query(`DROP ROLE IF EXISTS ${assertSafeIdentifier(role.name)}`);
+    let spares = usable.size;
+    while (spares < count && !stop()) {
+      const name = `${SPARE_PREFIX}${randomBytes(8).toString('hex')}`;
+      await ensureTenantRole(admin, name, randomBytes(32).toString('base64url'));
+      await createTenantDatabase(admin, serverUrl, name, template, logger);
+      await lockDownTenantDatabase(admin, serverUrl, name, name);
+      // Marked ready last, synchronously: a spare is claimed only complete.
+      await admin.query('BEGIN');
+      await admin.query('SET LOCAL synchronous_commit TO on');
+      await admin.query(`COMMENT ON DATABASE ${name} IS ${admin.escapeLiteral(ready)}`);
+      await admin.query('COMMIT');
+      spares += 1;
+    }
+    return spares;
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock($1)', [SPARE_FILL_LOCK]);
+  }
+}
+
+/**
+ * Makes a ready spare the tenant's: its database and role renamed to the
+ * tenant's names, the role given the tenant's password, in one transaction
+ * (no copy, no new backend). False when no ready spare could be taken (none
+ * left, another provisioner took the last, or the tenant's role or database
+ * exists already from an earlier attempt), and the caller copies as before.
+ */
+export async function claimSpareDatabase(admin: pg.Client, database: string, role: string, password: string): Promise<boolean> {
+  const ready = SPARE_READY + (await tenantMigrationsMarker());
+  const { rows } = await admin.query<{ name: string }>(
+    `SELECT datname AS name FROM pg_database WHERE datname LIKE 'tenant\\_spare\\_%' AND shobj_description(oid, 'pg_database') = $1 ORDER BY datname LIMIT 3`,
+    [ready],
+  );
+  const db = assertSafeIdentifier(database);
+  const roleName = assertSafeIdentifier(role);
+  for (const { name } of rows) {
+    const spare = assertSafeIdentifier(name);
+    await admin.query('BEGIN');
+    try {
+      // Durable before the tenant is activated in the master database, which may live on another server.
+      await admin.query('SET LOCAL synchronous_commit TO on');
+      await admin.query(`ALTER DATABASE ${spare} RENAME TO ${db}`);
+      await admin.query(`ALTER ROLE ${spare} RENAME TO ${roleName}`);
+      await admin.query(tenantRoleStatement(admin, roleName, password, true));
+      await admin.query(`COMMENT ON DATABASE ${db} IS NULL`);
+      await admin.query('COMMIT');
+      return true;
+    } catch {
+      // Taken by another provisioner meanwhile, still being let go by its filler's connection, or the
+      // tenant's names are in use: nothing of this attempt stays.
+      await admin.query('ROLLBACK');
+    }
+  }
+  return false;
 }

@@ -15,7 +15,15 @@ import {
   type SecretBox,
 } from '@codex/shared';
 import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
-import { createTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, lockDownTenantDatabase, withServerAdmin } from '../db/tenant-databases';
+import {
+  claimSpareDatabase,
+  createTenantDatabase,
+  ensureTenantRole,
+  lockDownSharedDatabasesOnce,
+  lockDownTenantDatabase,
+  withServerAdmin,
+} from '../db/tenant-databases';
+import type { SpareDatabases } from './spare-databases';
 import { findTenantBySlug, insertProvisioningTenant, publicTenant, setTenantStatus, type Tenant, type TenantWithSecret } from '../db/tenants-repo';
 
 export interface ProvisioningDeps {
@@ -27,6 +35,8 @@ export interface ProvisioningDeps {
   templateDatabase: string;
   secrets: SecretBox;
   logger: Logger;
+  /** Databases made ahead: a new tenant claims one when there is one. */
+  spares?: SpareDatabases;
 }
 
 export interface NewTenant {
@@ -91,6 +101,8 @@ async function claim(deps: ProvisioningDeps, input: NewTenant): Promise<TenantWi
  * Creates a tenant end to end: master row (`provisioning`) → login role →
  * database copied from the migrated template → access locked down → tenant
  * migrations → first API key and `active`, the last two in one transaction.
+ * With a spare database ready, the role, copy and lock-down are one rename of
+ * the spare instead.
  * Every step is safe to repeat, so calling this again with the same slug
  * after a failure at any point finishes the job; a finished slug is 409.
  */
@@ -107,6 +119,14 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
     const { dbName, dbRole, dbSecret } = tenant as TenantWithSecret & { dbName: string; dbRole: string; dbSecret: string };
     try {
       const made = await withServerAdmin(deps.serverUrl, async (admin) => {
+        if (deps.spares?.enabled && (await claimSpareDatabase(admin, dbName, dbRole, deps.secrets.open(dbSecret)))) {
+          deps.spares.refill();
+          await afterStep?.('role', tenant);
+          await afterStep?.('database', tenant);
+          await lockDownSharedDatabasesOnce(admin, deps.serverUrl, databaseName(deps.serverUrl));
+          await afterStep?.('locked-down', tenant);
+          return 'copied';
+        }
         await ensureTenantRole(admin, dbRole, deps.secrets.open(dbSecret));
         await afterStep?.('role', tenant);
         const copy = await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, deps.logger);

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { apiKeysOf, issueApiKey, revokeKey } from '../domain/api-keys';
 import { CreateKey, CreateTenant, TENANT_STATUSES } from '../domain/tenant-input';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
+import type { SpareDatabases } from '../domain/spare-databases';
 import { changeTenant, publicTenant, tenantById, tenantPage } from '../domain/tenants';
 
 const TenantIdParams = z.object({ id: z.uuid() });
@@ -52,13 +53,14 @@ const ApiKeySchema = z
 const IssuedApiKeySchema = z.object({ ...ApiKeySchema.shape, key: z.string().describe('The secret: shown once, never again') }).meta({ id: 'IssuedApiKey' });
 
 /** `/api/v1/admin/tenants…`: provisioning and API keys, for platform admins. */
-export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry) {
+export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry, spares?: SpareDatabases) {
   const provisioning: ProvisioningDeps = {
     db: deps.db,
     serverUrl: deps.config.databaseUrl,
     templateDatabase: deps.config.provisioning.templateDatabase,
     secrets: deps.secrets,
     logger: deps.logger,
+    spares,
   };
   const api = new ApiRouter(openapi, '/api/v1/admin');
   const reads = { access: 'admin', permission: 'tenants:read' } as const;
