@@ -580,7 +580,7 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
       // #13 allows each service up to 100 tenant backends; the server must have room for them beside
       // every other pool (PostgreSQL's default max_connections is 100, the embedded cluster's 400).
       const { rows: limits } = await ctx.deps.db.query<{ max: number }>(`SELECT current_setting('max_connections')::int AS max`);
-      const tenantBackends = Math.max(20, Math.min(100, limits[0]!.max - 60));
+      const tenantBackends = Number(process.env.BENCH_TENANT_BACKENDS ?? Math.max(20, Math.min(100, limits[0]!.max - 60)));
       const { gateway } = await startAuthAndGateway(ctx, {
         TENANT_POOL_MAX_CONNECTIONS: String(tenantBackends),
         TENANT_POOL_MAX_POOLS: String(tenantBackends),
