@@ -35,7 +35,8 @@ export interface ServiceSurface {
 export async function readApiSurface(): Promise<ServiceSurface[]> {
   const surfaces: ServiceSurface[] = [];
   for (const service of BACKEND_SERVICES) {
-    const config = loadConfig(service, { NODE_ENV: 'test', DATABASE_URL: 'postgres://nobody@127.0.0.1:9/unused' });
+    // No spare databases: nothing here may touch a database.
+    const config = loadConfig(service, { NODE_ENV: 'test', DATABASE_URL: 'postgres://nobody@127.0.0.1:9/unused', PROVISIONING_SPARES: '0' });
     const deps = createServiceDeps(config, createLogger(service, { silent: true }));
     try {
       const registry = appOf(service)(deps).locals.openapi!;

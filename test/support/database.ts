@@ -29,6 +29,17 @@ async function adminQuery(sql: string): Promise<void> {
  * A fresh database of the caller's own, cloned from the migrated template
  * (`master` or `tenant`), or empty. Drop it in afterAll.
  */
+/** Runs one statement as the superuser on the test server's maintenance database and answers its rows. */
+export async function serverQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: testServerUrl() });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 export async function createTestDatabase(kind: 'master' | 'tenant' | 'empty'): Promise<TestDatabase> {
   const name = `cm_${kind}_${testEnv('runId')}_${randomBytes(4).toString('hex')}`;
   const template = kind === 'master' ? testEnv('masterTemplate') : kind === 'tenant' ? testEnv('tenantTemplate') : 'template0';

@@ -6,7 +6,7 @@ import { createApp } from '../src/app';
 import { lockDownSharedDatabases, withServerAdmin } from '../src/db/tenant-databases';
 import { findTenantBySlug } from '../src/db/tenants-repo';
 import { provisionTenant, type ProvisioningDeps, type ProvisioningStep } from '../src/domain/provisioning';
-import { testServerUrl, type TestDatabase } from '../../../test/support/database';
+import { serverQuery, testServerUrl, type TestDatabase } from '../../../test/support/database';
 import { createTenantTestBed, type TenantTestBed } from '../../../test/support/tenant-test-bed';
 import { createTestDeps } from '../../../test/support/service-deps';
 import { connectAs } from '../../../test/support/tenants';
@@ -22,16 +22,6 @@ describe('tenant provisioning (admin service)', () => {
 
   const asAdmin = (role = 'super_admin') => serviceAuth(deps, 'admin', { adminId: 'a1', roles: [role] });
   const uniqueSlug = () => `t-${randomBytes(4).toString('hex')}`;
-
-  async function serverQuery<T extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const client = new pg.Client({ connectionString: testServerUrl() });
-    await client.connect();
-    try {
-      return (await client.query<T>(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  }
 
   async function create(body: Record<string, unknown>, auth = asAdmin()) {
     return request(app).post('/api/v1/admin/tenants').set('Authorization', auth).send(body);

@@ -159,7 +159,11 @@ export async function createTenantDatabase(
         await prepareTemplate();
       }
     }
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
+    // A new database lets PUBLIC connect until told otherwise (the template's ACL is not copied): it is
+    // created closed to everyone, its CONNECT taken from PUBLIC, and only then opened.
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template} ALLOW_CONNECTIONS false`);
+    await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+    await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
     return 'copied';
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
