@@ -108,8 +108,7 @@ export function healthReporter(options: HealthOptions): () => Promise<{ status: 
 }
 
 /** The health report as an Express handler (see healthReporter). */
-export function healthHandler(options: HealthOptions): (req: unknown, res: Response) => Promise<void> {
-  const health = healthReporter(options);
+export function healthHandler(health: ReturnType<typeof healthReporter>): (req: unknown, res: Response) => Promise<void> {
   return async (_req: unknown, res: Response) => {
     const { status, report } = await health();
     res.status(status).set('Cache-Control', 'no-store').json(report);

@@ -95,7 +95,9 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     degraded: options.degraded,
     instance: options.config.instanceId,
   };
-  const health = healthHandler(healthOptions);
+  // One report (and one cache of its checks) for the direct `/health` and the public route.
+  const report = healthReporter(healthOptions);
+  const health = healthHandler(report);
 
   // The route specs of this app, for tools that read its contract (route table, combined document).
   app.locals.openapi = openapi;
@@ -148,7 +150,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   app.use(errorHandler(options.logger));
 
   // `GET /health`, polled by every load balancer and supervisor, costs no more than it must.
-  const directs = [directHealth(healthReporter(healthOptions)), ...(options.direct ? [options.direct] : [])];
+  const directs = [directHealth(report), ...(options.direct ? [options.direct] : [])];
   const { logger } = options;
   const logAccess = logger.isLevelEnabled('http');
   // The compiled TRUST_PROXY setting, so the address and scheme read here are the ones Express reads.
