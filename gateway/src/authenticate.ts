@@ -52,5 +52,5 @@ export class Authenticator {
   }
 }
 
-/** A header sent once; repeated, it reads as absent (Node joins repeats of most headers with ", "). */
+/** A header's value as one string (Node joins a repeated `X-API-Key` with ", ", which no key matches). */
 const single = (value: string | string[] | undefined): string | undefined => (typeof value === 'string' ? value : undefined);

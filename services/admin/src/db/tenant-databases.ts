@@ -20,6 +20,8 @@ const TEMPLATE_LOCK = 7_300_002_025;
 const SPARE_FILL_LOCK = 7_300_002_027;
 /** Spare databases and their roles share one name with this prefix. */
 const SPARE_PREFIX = 'tenant_spare_';
+/** LIKE pattern of spare names (the prefix's underscores taken literally). */
+const SPARE_NAMES = `${SPARE_PREFIX.replaceAll('_', '\\_')}%`;
 /** A spare is ready to claim when its comment is this prefix and the migrations marker it was copied under. */
 const SPARE_READY = 'codex spare: ';
 /** Serialises the lock-down of the shared databases: two provisioners changing one database's ACL at once fail with "tuple concurrently updated". */
@@ -254,9 +256,10 @@ export async function fillSpareDatabases(
   try {
     const ready = SPARE_READY + (await tenantMigrationsMarker());
     const { rows } = await admin.query<{ name: string; comment: string | null }>(
-      `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE 'tenant\\_spare\\_%'`,
+      `SELECT datname AS name, shobj_description(oid, 'pg_database') AS comment FROM pg_database WHERE datname LIKE $1`,
+      [SPARE_NAMES],
     );
-    const { rows: roles } = await admin.query<{ name: string }>(`SELECT rolname AS name FROM pg_roles WHERE rolname LIKE 'tenant\\_spare\\_%'`);
+    const { rows: roles } = await admin.query<{ name: string }>('SELECT rolname AS name FROM pg_roles WHERE rolname LIKE $1', [SPARE_NAMES]);
     const usable = new Set(rows.filter((row) => row.comment === ready).map((row) => row.name));
     for (const row of rows) if (!usable.has(row.name)) await admin.query(`DROP DATABASE IF EXISTS ${assertSafeIdentifier(row.name)} WITH (FORCE)`);
     for (const role of roles) if (!usable.has(role.name)) await admin.query(`DROP ROLE IF EXISTS ${assertSafeIdentifier(role.name)}`);
@@ -289,8 +292,8 @@ export async function fillSpareDatabases(
 export async function claimSpareDatabase(admin: pg.Client, database: string, role: string, password: string): Promise<boolean> {
   const ready = SPARE_READY + (await tenantMigrationsMarker());
   const { rows } = await admin.query<{ name: string }>(
-    `SELECT datname AS name FROM pg_database WHERE datname LIKE 'tenant\\_spare\\_%' AND shobj_description(oid, 'pg_database') = $1 ORDER BY datname LIMIT 3`,
-    [ready],
+    `SELECT datname AS name FROM pg_database WHERE datname LIKE $1 AND shobj_description(oid, 'pg_database') = $2 ORDER BY datname LIMIT 3`,
+    [SPARE_NAMES, ready],
   );
   const db = assertSafeIdentifier(database);
   const roleName = assertSafeIdentifier(role);
