@@ -99,6 +99,11 @@ async function newTenant(ctx: Context, afterStep?: StepHook, spares?: SpareDatab
   );
 }
 
+/** The service JWT the gateway would send to `audience` for a tenant's owner (requests straight to a service). */
+function asOwner(ctx: Context, audience: 'auth' | 'client', tenantId: string, userId: string): string {
+  return `Bearer ${createServiceTokenSigner('gateway', ctx.env.SERVICE_JWT_SECRET!).sign(audience, { tenantId, userId, roles: ['owner'] })}`;
+}
+
 async function signUp(gateway: string, key: string): Promise<{ accessToken: string; user: { id: string }; email: string }> {
   const email = `bench-${randomBytes(4).toString('hex')}@example.com`;
   const response = await fetch(`${gateway}/api/v1/auth/register`, {
@@ -243,7 +248,7 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
       const user = await signUp(gateway.url, tenant.apiKey.key);
       const route = '/api/v1/auth/me';
       const serviceHeaders = () => ({
-        Authorization: `Bearer ${createServiceTokenSigner('gateway', ctx.env.SERVICE_JWT_SECRET!).sign('auth', { tenantId: tenant.tenant.id, userId: user.user.id, roles: ['owner'] })}`,
+        Authorization: asOwner(ctx, 'auth', tenant.tenant.id, user.user.id),
       });
       const gatewayHeaders = { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` };
       const rows: Measurement[] = [
@@ -313,7 +318,7 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
         ? await load({
             url: `${nginx.url}${route}`,
             headers: {
-              Authorization: `Bearer ${createServiceTokenSigner('gateway', ctx.env.SERVICE_JWT_SECRET!).sign('auth', { tenantId: tenant.tenant.id, userId: user.user.id, roles: ['owner'] })}`,
+              Authorization: asOwner(ctx, 'auth', tenant.tenant.id, user.user.id),
             },
             durationSeconds: DURATION,
           })
@@ -371,7 +376,7 @@ const SCENARIOS: Record<string, { description: string; run(ctx: Context): Promis
       const user = await signUp(gateway.url, tenant.apiKey.key);
       const route = '/api/v1/client/clients?limit=20';
       const direct = {
-        Authorization: `Bearer ${createServiceTokenSigner('gateway', ctx.env.SERVICE_JWT_SECRET!).sign('client', { tenantId: tenant.tenant.id, userId: user.user.id, roles: ['owner'] })}`,
+        Authorization: asOwner(ctx, 'client', tenant.tenant.id, user.user.id),
       };
       const viaGateway = { 'X-API-Key': tenant.apiKey.key, Authorization: `Bearer ${user.accessToken}` };
       const directRun = await load({ url: `${client.url}${route}`, headers: direct, durationSeconds: DURATION });
