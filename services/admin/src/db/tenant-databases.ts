@@ -140,7 +140,11 @@ export async function createTenantDatabase(
   assertSafeIdentifier(template);
   await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
   try {
-    if (await databaseExists(admin, name)) return 'existed';
+    if (await databaseExists(admin, name)) {
+      // An attempt killed between the copy and its opening left it closed: finish that here.
+      await openTenantDatabase(admin, name);
+      return 'existed';
+    }
     const marker = await tenantMigrationsMarker();
     const prepareTemplate = async () => {
       if (!(await databaseExists(admin, template))) await admin.query(`CREATE DATABASE ${template}`);
@@ -164,12 +168,17 @@ export async function createTenantDatabase(
     // A new database lets PUBLIC connect until told otherwise (the template's ACL is not copied): it is
     // created closed to everyone, its CONNECT taken from PUBLIC, and only then opened.
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template} ALLOW_CONNECTIONS false`);
-    await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
-    await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+    await openTenantDatabase(admin, name);
     return 'copied';
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
   }
+}
+
+/** Takes CONNECT from PUBLIC, then lets connections in (a copy is made closed to everyone). */
+async function openTenantDatabase(admin: pg.Client, name: string): Promise<void> {
+  await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
+  await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
 }
 
 /**
