@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createLogger, TenantPoolCache } from '../src';
-import { createTestDatabase, type TestDatabase } from '../../test/support/database';
+import { createLogger, ServiceUnavailableError, TenantPoolCache } from '../src';
+import { createTestDatabase, serverQuery, type TestDatabase } from '../../test/support/database';
 
 /** Connections the server sees from this cache, by application name. */
 async function serverConnections(url: string, applicationName: string): Promise<number> {
@@ -120,6 +120,38 @@ describe('TenantPoolCache', () => {
       expect(pools.stats().pools).toBeLessThanOrEqual(2);
     } finally {
       await pools.close();
+    }
+  });
+
+  it('when the server has no connection slot left, then an idle pool of ours is closed to make one', async () => {
+    // A role limited to one connection stands in for a full server: PostgreSQL refuses both with 53300.
+    const role = `pool_full_${process.pid}`;
+    const password = 'pool-full-password';
+    await serverQuery(`CREATE ROLE ${role} LOGIN CONNECTION LIMIT 1 PASSWORD '${password}'`);
+    const asRole = (url: string) => Object.assign(new URL(url), { username: role, password }).toString();
+    const pools = new TenantPoolCache({
+      resolve: async (tenantId) => ({ connectionString: asRole(databases[tenantId]!.url), application_name: applicationName }),
+      maxPools: 10,
+      maxConnections: 10,
+      poolSize: 2,
+      acquireTimeoutMs: 2_000,
+    });
+    try {
+      await pools.withConnection('a', (c) => c.query('SELECT 1'));
+      expect(pools.stats().connections).toBe(1);
+      const database = await pools.withConnection('b', async (c) => (await c.query('SELECT current_database() AS db')).rows[0].db);
+      expect(database).toBe(databases.b!.name);
+      expect(pools.stats()).toMatchObject({ pools: 1, connections: 1 });
+      // With nothing idle to give back, the caller gets 503 once its wait is over, not at the first refusal.
+      const held = await pools.acquire('b');
+      const startedAt = Date.now();
+      const refused = await pools.acquire('c').catch((err: unknown) => err);
+      expect(refused).toBeInstanceOf(ServiceUnavailableError);
+      expect(Date.now() - startedAt).toBeGreaterThanOrEqual(1_500);
+      held.release();
+    } finally {
+      await pools.close();
+      await serverQuery(`DROP ROLE ${role}`);
     }
   });
 

@@ -137,7 +137,7 @@ describe('plans and tier enforcement through the gateway', () => {
     const cheap = await planWith({}, 1000);
     const dear = await planWith({}, 3000);
     const tenant = await platform.newTenant();
-    await moveTo(tenant, cheap);
+    expect((await moveTo(tenant, cheap)).status).toBe(200);
     const upgrade = await moveTo(tenant, dear);
     expect(upgrade.status).toBe(200);
     expect(upgrade.body.kind).toBe('upgrade');
@@ -158,7 +158,7 @@ describe('plans and tier enforcement through the gateway', () => {
   it('when 20 clients are created at once at max − 1, then exactly one 201 and 19 × 403 PLAN_LIMIT_REACHED', async () => {
     const planCode = await planWith({ maxClients: 5 });
     const tenant = await platform.newTenant();
-    await moveTo(tenant, planCode);
+    expect((await moveTo(tenant, planCode)).status).toBe(200);
     await platform.deps.client!.entitlements.refresh();
     for (let i = 0; i < 4; i += 1)
       expect(
@@ -183,14 +183,14 @@ describe('plans and tier enforcement through the gateway', () => {
     expect(refused.body.error).toMatchObject({ code: 'PLAN_LIMIT_REACHED', details: { limit: 'clients', max: 5, current: 5 } });
     // Another tenant on the same plan is not affected by this one's count.
     const other = await platform.newTenant();
-    await moveTo(other, planCode);
+    expect((await moveTo(other, planCode)).status).toBe(200);
     expect((await platform.as(other).post('/api/v1/client/clients').send({ name: 'Mine' })).status).toBe(201);
   });
 
   it("when content would take a tenant past its plan's storage, then 403 PLAN_LIMIT_REACHED and nothing is saved", async () => {
     const planCode = await planWith({ storageBytes: 200 });
     const tenant = await platform.newTenant();
-    await moveTo(tenant, planCode);
+    expect((await moveTo(tenant, planCode)).status).toBe(200);
     await platform.deps.client!.entitlements.refresh();
     const save = (slug: string, body: string) =>
       platform.as(tenant).post('/api/v1/client/content').send({ type: 'page', slug, title: slug, bodyFormat: 'markdown', body });
@@ -204,7 +204,7 @@ describe('plans and tier enforcement through the gateway', () => {
   it('when a tenant at its max users signs up one more, then 403 PLAN_LIMIT_REACHED', async () => {
     const planCode = await planWith({ maxUsers: 1 });
     const tenant = await platform.newTenant();
-    await moveTo(tenant, planCode);
+    expect((await moveTo(tenant, planCode)).status).toBe(200);
     // Services see a plan change at their next poll of the entitlements epoch (each second); this one now.
     await platform.deps.auth!.entitlements.refresh();
     const res = await request(platform.gateway.url)
@@ -218,7 +218,7 @@ describe('plans and tier enforcement through the gateway', () => {
   it('when a tenant has used its monthly calls, then 429 QUOTA_EXCEEDED naming the limit and reset; entitlements still answer', async () => {
     const planCode = await planWith({ apiCallsPerMonth: 5 });
     const tenant = await platform.newTenant();
-    await moveTo(tenant, planCode);
+    expect((await moveTo(tenant, planCode)).status).toBe(200);
     await platform.deps.gateway!.entitlements.refresh();
     // The owner's sign-up through the gateway was the period's first call.
     const statuses: number[] = [];

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import { ServiceUnavailableError } from '../errors';
 import type { Logger } from '../logger';
@@ -20,6 +21,16 @@ export interface TenantPoolCacheOptions {
   /** For tests: how a pool is made. */
   createPool?: (config: pg.PoolConfig) => pg.Pool;
 }
+
+/** How long to wait before asking a full server again when no idle connection of ours can be given back. */
+const SERVER_FULL_RETRY_MS = 100;
+
+/** PostgreSQL's too_many_connections: the server's slots are taken, or the role is at its CONNECTION LIMIT. */
+const isServerFull = (err: unknown): boolean => {
+  // The pool hands connection failures on as a 503 whose cause is the server's error.
+  const failure = err as { code?: string; cause?: { code?: string } } | null;
+  return failure?.code === '53300' || failure?.cause?.code === '53300';
+};
 
 interface Entry {
   tenantId: string;
@@ -85,6 +96,7 @@ export class TenantPoolCache {
             } catch (err) {
               entry.leased -= 1;
               this.notify();
+              if (isServerFull(err) && (await this.makeRoomOnServer(entry, deadline))) continue;
               throw new ServiceUnavailableError('Tenant database unavailable', err);
             }
           }
@@ -218,6 +230,19 @@ export class TenantPoolCache {
       return true;
     }
     return false;
+  }
+
+  /**
+   * The server (or the tenant's role) has no connection slot left: give one
+   * back by closing an idle pool of ours, else wait a moment for others to.
+   * False once the deadline has passed.
+   */
+  private async makeRoomOnServer(entry: Entry, deadline: number): Promise<boolean> {
+    if (Date.now() >= deadline) return false;
+    this.options.logger?.debug('the database server refused a tenant connection: no slot left', { tenantId: entry.tenantId });
+    if (await this.evictIdle('connections', entry)) return true;
+    await delay(Math.min(SERVER_FULL_RETRY_MS, Math.max(0, deadline - Date.now())));
+    return Date.now() < deadline;
   }
 
   private waitForRoom(deadline: number): Promise<void> {
