@@ -98,6 +98,9 @@ describe('tenant provisioning (admin service)', () => {
     const password = deps.secrets.open(tenantA.dbSecret!);
     const own = await connectAs(tenantA.dbName!, tenantA.dbRole!, password);
     await own.query('INSERT INTO users (email) VALUES ($1)', ['x@a.example']);
+    // Its rights come through the access group every tenant role is in: they use tables, never change the schema.
+    await expect(own.query('CREATE TABLE mine (id int)')).rejects.toMatchObject({ code: '42501' });
+    await expect(own.query('DROP TABLE users')).rejects.toMatchObject({ code: '42501' });
     // Nor can it list the server's other databases, roles or sessions (their names carry tenant ids).
     for (const catalog of ['pg_database', 'pg_stat_database', 'pg_stat_activity', 'pg_roles']) {
       await expect(own.query(`SELECT * FROM pg_catalog.${catalog}`)).rejects.toMatchObject({ code: '42501' });

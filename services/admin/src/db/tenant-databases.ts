@@ -31,10 +31,10 @@ const SHARED_LOCKDOWN_LOCK = 7_300_002_026;
  * Superuser connections to each server's maintenance database, kept between
  * provisionings (a new backend per tenant cost more than the rest of a step).
  * Their commits do not wait for the disk (each step is repeated by a resumed
- * attempt anyway): what makes them durable is the lock-down's last commit in
- * the tenant database, on another connection to the same server, which
- * flushes the server's log up to it before the tenant is activated (and the
- * shared lock-down, which commits synchronously itself).
+ * attempt anyway): what makes them durable is the synchronous commit that
+ * opens the tenant's database (or claims a spare), which flushes the server's
+ * log up to it before the tenant is activated (and the shared lock-down,
+ * which commits synchronously itself).
  */
 const serverAdmins = new Map<string, Pool>();
 
@@ -80,15 +80,21 @@ async function databaseExists(admin: pg.Client, name: string): Promise<boolean> 
   return Boolean(rowCount);
 }
 
+/** The group role that holds the table rights in every tenant database (migrations/tenant/0018). */
+const TENANT_ACCESS_ROLE = 'codex_tenant_access';
+/** The group, made here too because a tenant's role is created before the template is first migrated. */
+const ENSURE_TENANT_ACCESS_ROLE = `DO $$ BEGIN CREATE ROLE ${TENANT_ACCESS_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$`;
+
 /**
- * Creates the tenant's login role, or resets its password to the stored one on
- * a retry (or a restore). The password goes as a SCRAM secret made here, with
- * few rounds for a random machine password (see scramSecret).
+ * Creates the tenant's login role, a member of the tenant access group, or
+ * resets its password to the stored one on a retry (or a restore). The
+ * password goes as a SCRAM secret made here, with few rounds for a random
+ * machine password (see scramSecret).
  */
 export async function ensureTenantRole(admin: pg.Client, role: string, password: string): Promise<void> {
   const { rowCount } = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
   try {
-    await admin.query(tenantRoleStatement(admin, role, password, Boolean(rowCount)));
+    await admin.query(`${ENSURE_TENANT_ACCESS_ROLE}; ${tenantRoleStatement(admin, role, password, Boolean(rowCount))}`);
   } catch (err) {
     // A concurrent retry created it first; the stored password is the same, so align it.
     if ((err as { code?: string }).code !== '42710') throw err;
@@ -96,10 +102,17 @@ export async function ensureTenantRole(admin: pg.Client, role: string, password:
   }
 }
 
+/**
+ * The role inherits only the access group's rights (it is a member of
+ * nothing else); an existing role is made a member again, as one made before
+ * the group existed is not.
+ */
 function tenantRoleStatement(admin: pg.Client, role: string, password: string, exists: boolean): string {
   const name = admin.escapeIdentifier(assertSafeIdentifier(role));
-  const options = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION CONNECTION LIMIT 100 PASSWORD ${admin.escapeLiteral(scramSecret(password))}`;
-  return exists ? `ALTER ROLE ${name} WITH ${options}` : `CREATE ROLE ${name} WITH ${options}`;
+  const options = `LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT NOREPLICATION CONNECTION LIMIT 100 PASSWORD ${admin.escapeLiteral(scramSecret(password))}`;
+  return exists
+    ? `ALTER ROLE ${name} WITH ${options}; GRANT ${TENANT_ACCESS_ROLE} TO ${name}`
+    : `CREATE ROLE ${name} WITH ${options} IN ROLE ${TENANT_ACCESS_ROLE}`;
 }
 
 /**
@@ -133,6 +146,7 @@ export async function createTenantDatabase(
   admin: pg.Client,
   serverUrl: string,
   name: string,
+  role: string,
   template: string,
   logger?: Logger,
 ): Promise<'copied' | 'existed'> {
@@ -142,7 +156,7 @@ export async function createTenantDatabase(
   try {
     if (await databaseExists(admin, name)) {
       // An attempt killed between the copy and its opening left it closed: finish that here.
-      await openTenantDatabase(admin, name);
+      await openTenantDatabase(admin, name, role);
       return 'existed';
     }
     const marker = await tenantMigrationsMarker();
@@ -168,22 +182,34 @@ export async function createTenantDatabase(
     // A new database lets PUBLIC connect until told otherwise (the template's ACL is not copied): it is
     // created closed to everyone, its CONNECT taken from PUBLIC, and only then opened.
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template} ALLOW_CONNECTIONS false`);
-    await openTenantDatabase(admin, name);
+    await openTenantDatabase(admin, name, role);
     return 'copied';
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
   }
 }
 
-/** Takes CONNECT from PUBLIC, then lets connections in (a copy is made closed to everyone). */
-async function openTenantDatabase(admin: pg.Client, name: string): Promise<void> {
-  await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
-  await admin.query(`ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
+/**
+ * Takes CONNECT from PUBLIC and gives it to the tenant's role alone, then lets
+ * connections in (a copy is made closed to everyone). The rights inside come
+ * with the copy, through the access group, so nothing connects into it. The
+ * commit is synchronous, the last of provisioning on this server: see
+ * withServerAdmin.
+ */
+async function openTenantDatabase(admin: pg.Client, name: string, role: string): Promise<void> {
+  const roleName = admin.escapeIdentifier(assertSafeIdentifier(role));
+  // One query string is one transaction, all or nothing.
+  await admin.query(`SELECT set_config('synchronous_commit', 'on', true);
+    REVOKE ALL ON DATABASE ${name} FROM PUBLIC;
+    GRANT CONNECT, TEMPORARY ON DATABASE ${name} TO ${roleName};
+    ALTER DATABASE ${name} ALLOW_CONNECTIONS true`);
 }
 
 /**
  * Only the tenant's role may connect to its database (CONNECT revoked from
- * PUBLIC), and that role can use the tables but not change the schema.
+ * PUBLIC), and that role can use the tables but not change the schema. For a
+ * database restored from a dump: a new one gets this from its template and
+ * openTenantDatabase.
  */
 export async function lockDownTenantDatabase(admin: pg.Client, serverUrl: string, database: string, role: string): Promise<void> {
   const db = assertSafeIdentifier(database);
@@ -276,8 +302,7 @@ export async function fillSpareDatabases(
     while (spares < count && !stop()) {
       const name = `${SPARE_PREFIX}${randomBytes(8).toString('hex')}`;
       await ensureTenantRole(admin, name, randomBytes(32).toString('base64url'));
-      await createTenantDatabase(admin, serverUrl, name, template, logger);
-      await lockDownTenantDatabase(admin, serverUrl, name, name);
+      await createTenantDatabase(admin, serverUrl, name, name, template, logger);
       // Marked ready last, synchronously: a spare is claimed only complete.
       await admin.query('BEGIN');
       await admin.query('SET LOCAL synchronous_commit TO on');

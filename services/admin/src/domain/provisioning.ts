@@ -15,14 +15,7 @@ import {
   type SecretBox,
 } from '@codex/shared';
 import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
-import {
-  claimSpareDatabase,
-  createTenantDatabase,
-  ensureTenantRole,
-  lockDownSharedDatabasesOnce,
-  lockDownTenantDatabase,
-  withServerAdmin,
-} from '../db/tenant-databases';
+import { claimSpareDatabase, createTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, withServerAdmin } from '../db/tenant-databases';
 import type { SpareDatabases } from './spare-databases';
 import { findTenantBySlug, insertProvisioningTenant, publicTenant, setTenantStatus, type Tenant, type TenantWithSecret } from '../db/tenants-repo';
 
@@ -129,9 +122,8 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
         }
         await ensureTenantRole(admin, dbRole, deps.secrets.open(dbSecret));
         await afterStep?.('role', tenant);
-        const copy = await createTenantDatabase(admin, deps.serverUrl, dbName, deps.templateDatabase, deps.logger);
+        const copy = await createTenantDatabase(admin, deps.serverUrl, dbName, dbRole, deps.templateDatabase, deps.logger);
         await afterStep?.('database', tenant);
-        await lockDownTenantDatabase(admin, deps.serverUrl, dbName, dbRole);
         await lockDownSharedDatabasesOnce(admin, deps.serverUrl, databaseName(deps.serverUrl));
         await afterStep?.('locked-down', tenant);
         return copy;
