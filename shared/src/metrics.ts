@@ -72,10 +72,25 @@ export function httpMetrics(registry: MetricsRegistry, routeLabel: (req: Request
       registers: [registry],
     });
 
+  // Each method, route and status gets its labelled series once; a request then adds to them without
+  // building a label object and its hash string twice (as inc(labels) and observe(labels) would).
+  const series = new Map<string, Map<string, Map<number, { count: client.Counter.Internal; latency: client.Histogram.Internal<string> }>>>();
+  const seriesOf = (method: string, route: string, status: number) => {
+    let byRoute = series.get(method);
+    if (!byRoute) series.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    let found = byStatus.get(status);
+    if (!found) {
+      const labels = { method, route, status: String(status) };
+      byStatus.set(status, (found = { count: requests.labels(labels), latency: duration.labels(labels) }));
+    }
+    return found;
+  };
   const record = (method: string, route: string, status: number, seconds: number) => {
-    const labels = { method, route, status: String(status) };
-    requests.inc(labels);
-    duration.observe(labels, seconds);
+    const { count, latency } = seriesOf(method, route, status);
+    count.inc();
+    latency.observe(seconds);
   };
 
   const middleware: RequestHandler = (req, res, next) => {

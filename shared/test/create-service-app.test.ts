@@ -190,6 +190,21 @@ describe('createServiceApp', () => {
     expect(typeof line?.durationMs).toBe('number');
   });
 
+  it('when a direct route (/health) answers, then it is logged and counted like any other request, once each', async () => {
+    const counted = async () => {
+      const text = (await request(app).get('/metrics')).text;
+      return Number(/http_requests_total\{method="GET",route="\/health",status="200",service="crm"\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    const before = await counted();
+    await request(app).get('/health?probe=1').set('X-Request-Id', 'direct-log-check');
+    await request(app).get('/health');
+    expect(await counted()).toBe(before + 2);
+    const logged = lines.filter((entry) => entry.message === 'request' && entry.requestId === 'direct-log-check');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toMatchObject({ level: 'http', method: 'GET', path: '/health', status: 200 });
+    expect(typeof logged[0]?.durationMs).toBe('number');
+  });
+
   it('when /health is called with a passing check, then 200 with the check detail', async () => {
     const res = await request(app).get('/health');
     expect(res.status).toBe(200);

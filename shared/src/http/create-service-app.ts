@@ -6,14 +6,14 @@ import proxyAddr from 'proxy-addr';
 import type { ServiceConfig } from '../config';
 import { type HealthCheck, HealthReportSchema, healthHandler, healthReporter } from '../health';
 import type { Logger } from '../logger';
-import { createMetricsRegistry, httpMetrics, type MetricsRegistry } from '../metrics';
+import { createMetricsRegistry, httpMetrics, type HttpMetrics, type MetricsRegistry } from '../metrics';
 import { ApiRouter, createDocsRouter, OpenApiRegistry } from '../openapi';
 import type { BreakerState } from '../service-client';
 import type { ServiceName } from '../services';
 import { requireServiceToken } from '../service-token';
 import { PLATFORM_VERSION } from '../version';
-import { runWithContext } from '../request-context';
-import { accessLog, logWhenFinished } from './access-log';
+import { runWithContext, type RequestContext } from '../request-context';
+import { accessLog, writeAccessLine } from './access-log';
 import { answerError, errorHandler, notFoundHandler } from './error-handler';
 import { acceptRequestId, requestId } from './request-id';
 import { requireJsonBody } from './require-json';
@@ -152,17 +152,17 @@ export function createServiceApp(options: ServiceAppOptions): Express {
   // `GET /health`, polled by every load balancer and supervisor, costs no more than it must.
   const directs = [directHealth(report), ...(options.direct ? [options.direct] : [])];
   const { logger } = options;
-  const logAccess = logger.isLevelEnabled('http');
   // The compiled TRUST_PROXY setting, so the address and scheme read here are the ones Express reads.
   const trust = app.get('trust proxy fn') as (address: string | undefined, hop: number) => boolean;
+  const accessLogger = logger.isLevelEnabled('http') ? logger : undefined;
   const answer = (direct: DirectRoutes, req: IncomingMessage, res: ServerResponse) => {
     const id = acceptRequestId(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', id);
     const request: DirectRequest = { id, ip: proxyAddr(req, trust), protocol: protocolOf(req, trust), route: 'unmatched' };
-    runWithContext({ requestId: id }, () => {
-      if (logAccess) logWhenFinished(logger, req, res, request.ip);
-      const started = performance.now();
-      res.once('finish', () => metrics.record(req.method ?? '', request.route, res.statusCode, (performance.now() - started) / 1000));
+    const context: RequestContext = { requestId: id };
+    (res as Finishable)[FINISHING] = { req, request, context, started: performance.now(), logger: accessLogger, metrics };
+    res.on('finish', requestFinished);
+    runWithContext(context, () => {
       const failed = (err: unknown) => {
         if (res.headersSent) res.destroy();
         else answerError(logger, res, err, id, { method: req.method, path: req.url?.split('?')[0] });
@@ -179,6 +179,29 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     viaExpress(req, res, next);
   };
   return app;
+}
+
+/** What a direct request's 'finish' listener reads, kept on its response: one listener for all, no closure per request. */
+interface Finishing {
+  req: IncomingMessage;
+  request: DirectRequest;
+  context: RequestContext;
+  started: number;
+  /** Set when `http` lines are written. */
+  logger: Logger | undefined;
+  metrics: HttpMetrics;
+}
+const FINISHING = Symbol('finishing');
+type Finishable = ServerResponse & { [FINISHING]?: Finishing };
+
+/** Counts a finished direct request in the metrics and writes its access line. */
+function requestFinished(this: Finishable): void {
+  const finishing = this[FINISHING];
+  if (!finishing) return;
+  this[FINISHING] = undefined;
+  const durationMs = performance.now() - finishing.started;
+  finishing.metrics.record(finishing.req.method ?? '', finishing.request.route, this.statusCode, durationMs / 1000);
+  if (finishing.logger) writeAccessLine(finishing.logger, finishing.req, this.statusCode, finishing.request.ip, durationMs, finishing.context);
 }
 
 /** `GET /health` (and HEAD) answered directly: the same report, status and `Cache-Control` as the Express route before it. */
