@@ -77,13 +77,20 @@ export function httpMetrics(registry: MetricsRegistry, routeLabel: (req: Request
   const series = new Map<string, Map<string, Map<number, { count: client.Counter.Internal; latency: client.Histogram.Internal<string> }>>>();
   const seriesOf = (method: string, route: string, status: number) => {
     let byRoute = series.get(method);
-    if (!byRoute) series.set(method, (byRoute = new Map()));
+    if (!byRoute) {
+      byRoute = new Map();
+      series.set(method, byRoute);
+    }
     let byStatus = byRoute.get(route);
-    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    if (!byStatus) {
+      byStatus = new Map();
+      byRoute.set(route, byStatus);
+    }
     let found = byStatus.get(status);
     if (!found) {
       const labels = { method, route, status: String(status) };
-      byStatus.set(status, (found = { count: requests.labels(labels), latency: duration.labels(labels) }));
+      found = { count: requests.labels(labels), latency: duration.labels(labels) };
+      byStatus.set(status, found);
     }
     return found;
   };
