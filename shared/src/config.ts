@@ -52,6 +52,7 @@ const baseSchema = z.object({
   TENANT_POOL_MAX_CONNECTIONS: positiveInt.default(20),
   TENANT_POOL_SIZE: positiveInt.default(4),
   TENANT_POOL_IDLE_MS: positiveInt.default(30_000),
+  TENANT_POOL_WARM: z.coerce.number().int().min(0).default(20),
   SERVICE_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SECRETS_KEYS: secretKeys.optional(),
   CORS_ORIGINS: commaList.default([]),
@@ -237,7 +238,8 @@ export interface BaseServiceConfig {
   port: number;
   databaseUrl: string;
   dbPoolSize: number;
-  tenantPool: { maxPools: number; maxConnections: number; poolSize: number; idleMs: number };
+  /** `warm`: how many of the most recently active tenants get a connection opened at start. */
+  tenantPool: { maxPools: number; maxConnections: number; poolSize: number; idleMs: number; warm: number };
   serviceJwtSecret: string;
   /** Keys for SecretBox: the first seals, all open (rotation). */
   secretKeys: SecretKey[];
@@ -319,6 +321,7 @@ export function loadConfig<S extends ServiceName>(service: S, env: Env = process
       maxConnections: base.TENANT_POOL_MAX_CONNECTIONS,
       poolSize: base.TENANT_POOL_SIZE,
       idleMs: base.TENANT_POOL_IDLE_MS,
+      warm: base.TENANT_POOL_WARM,
     },
     serviceJwtSecret: base.SERVICE_JWT_SECRET ?? DEV_SERVICE_JWT_SECRET,
     secretKeys: base.SECRETS_KEYS ?? parseSecretKeys(DEV_SECRETS_KEYS),

@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { SecretBox } from './crypto/secret-box';
 import { createPool, pingDatabase, type Pool } from './db/pool';
-import { createTenantConnectionResolver } from './db/tenant-connection';
+import { createTenantConnectionResolver, recentlyActiveTenants } from './db/tenant-connection';
 import { TenantPoolCache } from './db/tenant-pool-cache';
 import { createServiceApp, type ServiceAppOptions } from './http/create-service-app';
 import { SharedCounters } from './http/rate-limit';
@@ -16,7 +16,7 @@ import { type BreakerState, ServiceClients } from './service-client';
 
 const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
 import { createServiceTokenSigner, type ServiceTokenSigner } from './service-token';
-import type { ServiceName } from './services';
+import { TENANT_DATA_SERVICES, type ServiceName } from './services';
 
 /** Everything a service's createApp needs; main.ts builds it, tests build it their own way. */
 export interface ServiceDeps<S extends ServiceName = ServiceName> {
@@ -150,6 +150,19 @@ export async function runService<S extends ServiceName>(service: S, createApp: (
   deps.logger.info('listening', { url: `http://${address.address}:${address.port}` });
   // Under PM2 (wait_ready), a reload waits for this before stopping the instance it replaces.
   process.send?.('ready');
+  if (TENANT_DATA_SERVICES.has(service) && config.tenantPool.warm > 0) void warmTenantPools(deps, config.tenantPool.warm);
+}
+
+/** After a start: a connection to each of the `count` most recently active tenants' databases, in the background. */
+export async function warmTenantPools(deps: ServiceDeps, count: number): Promise<number> {
+  try {
+    const warmed = await deps.tenants.warm(await recentlyActiveTenants(deps.db, count));
+    deps.logger.info('tenant pools warmed', { tenants: warmed });
+    return warmed;
+  } catch (err) {
+    deps.logger.warn('could not warm tenant pools', { err });
+    return 0;
+  }
 }
 
 /** A service app with the standard health checks and breaker reporting; `routes` mounts the service's own API. */

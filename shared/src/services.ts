@@ -18,6 +18,9 @@ export type BackendServiceName = Exclude<ServiceName, 'gateway'>;
 
 export const BACKEND_SERVICES = SERVICE_NAMES.filter((n): n is BackendServiceName => n !== 'gateway');
 
+/** The services that read and write tenant databases (the gateway and admin reach them only to provision). */
+export const TENANT_DATA_SERVICES: ReadonlySet<ServiceName> = new Set(['auth', 'billing', 'subscription', 'crm', 'client']);
+
 /** `crm` → `CRM`, for environment variable names such as `CRM_PORT`. */
 export function envPrefix(service: ServiceName): string {
   return service.toUpperCase();

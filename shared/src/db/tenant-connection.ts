@@ -42,3 +42,17 @@ export function createTenantConnectionResolver(
     };
   };
 }
+
+/**
+ * The tenants whose API keys were used most recently, newest first, as far
+ * back as `limit` tenants: the ones worth a warm pool after a restart.
+ */
+export async function recentlyActiveTenants(master: Queryable, limit: number): Promise<string[]> {
+  const { rows } = await master.query<{ id: string }>(
+    `SELECT t.id FROM tenants t JOIN api_keys k ON k.tenant_id = t.id
+      WHERE t.status = 'active' AND t.db_name IS NOT NULL AND k.last_used_at IS NOT NULL
+      GROUP BY t.id ORDER BY max(k.last_used_at) DESC LIMIT $1`,
+    [limit],
+  );
+  return rows.map((row) => row.id);
+}
