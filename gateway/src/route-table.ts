@@ -3,6 +3,10 @@ import type { RouteAccess } from '@codex/shared';
 
 /** Every public route the services serve: method, Express path template and who may call it. */
 export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: Exclude<RouteAccess, 'service'> }> = [
+  { method: 'GET', path: '/api/v1/admin/audit-log', access: 'admin' },
+  { method: 'POST', path: '/api/v1/admin/audit-log/checkpoints', access: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/audit-log/export', access: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/audit-log/verify', access: 'admin' },
   { method: 'GET', path: '/api/v1/admin/health', access: 'public' },
   { method: 'GET', path: '/api/v1/admin/tenants', access: 'admin' },
   { method: 'POST', path: '/api/v1/admin/tenants', access: 'admin' },

@@ -157,8 +157,8 @@ const importSettings = z
   })
   .transform((env) => ({ imports: { maxBytes: env.IMPORT_MAX_BYTES, waitMs: env.IMPORT_WAIT_MS } }));
 
-/** Tenant provisioning (admin service). */
-const provisioningSettings = z
+/** Tenant provisioning and the audit log's checkpoints (admin service). */
+const adminSettings = z
   .object({
     TENANT_TEMPLATE_DATABASE: z
       .string()
@@ -166,8 +166,16 @@ const provisioningSettings = z
       .default('codex_tenant_template'),
     // Tenant databases made ahead in the background, so that creating a tenant renames one instead of copying.
     PROVISIONING_SPARES: z.coerce.number().int().min(0).max(50).default(2),
+    // Signed checkpoints of the audit log's hash chain are appended here, outside the database, so that
+    // removing its newest rows is detected too. Keep it where the database's operators cannot write.
+    AUDIT_CHECKPOINT_FILE: z.string().min(1).default('.data/audit-checkpoints.jsonl'),
+    // How often a checkpoint is written when the log has grown; 0 writes them only when asked (the API).
+    AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   })
-  .transform((env) => ({ provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE, spares: env.PROVISIONING_SPARES } }));
+  .transform((env) => ({
+    provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE, spares: env.PROVISIONING_SPARES },
+    audit: { checkpointFile: env.AUDIT_CHECKPOINT_FILE, checkpointIntervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS },
+  }));
 
 /** Usage metering and invoicing (billing service). */
 const billingSettings = z
@@ -218,7 +226,7 @@ const SERVICE_SETTINGS = {
   subscription: noSettings,
   crm: importSettings,
   client: importSettings,
-  admin: provisioningSettings,
+  admin: adminSettings,
 } satisfies Record<ServiceName, z.ZodType>;
 
 /** The settings only service `S` reads (`config.auth`, `config.gateway`, `config.imports`, `config.provisioning`). */

@@ -1,7 +1,9 @@
 import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
 import { closeServerAdmins } from './db/tenant-databases';
+import { AuditCheckpoints } from './domain/audit-log';
 import { SpareDatabases } from './domain/spare-databases';
+import { auditLogRoutes } from './routes/audit-log';
 import { internalRoutes } from './routes/internal-routes';
 import { tenantRoutes } from './routes/tenants';
 
@@ -14,9 +16,16 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     logger: deps.logger,
   });
   spares.refill();
-  deps.onClose.push(() => spares.close(), closeServerAdmins);
+  const checkpoints = new AuditCheckpoints(deps.config.audit.checkpointFile, deps.config.secretKeys, deps.logger);
+  checkpoints.start(deps.db, deps.config.audit.checkpointIntervalMs);
+  deps.onClose.push(
+    () => spares.close(),
+    closeServerAdmins,
+    async () => checkpoints.stop(),
+  );
   return createStandardServiceApp('admin', deps, (app, openapi) => {
     app.use('/api/v1/admin', tenantRoutes(deps, openapi, spares));
+    app.use('/api/v1/admin', auditLogRoutes(deps, openapi, checkpoints));
     app.use('/internal', internalRoutes(deps, openapi));
   });
 }
