@@ -1,5 +1,6 @@
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { closeServiceDeps, createLogger, createServiceDeps, loadLauncherConfig, parseInput } from '@codex/shared';
+import { closeServiceDeps, createLogger, createServiceDeps, loadLauncherConfig, parseInput, type AuditActor } from '@codex/shared';
 import { z } from 'zod';
 import { apiKeysOf, CreateKey, CreateTenant, issueApiKey, provisionTenant, publicTenant, revokeKey, tenantBySlug, tenantPage } from '@codex/admin';
 import { openPlatformDatabase } from './lib/database';
@@ -14,6 +15,8 @@ const USAGE = `Usage: npm run tenant -- <command>
   revoke-key <slug> <key-id>                        revoke an API key`;
 
 const ListFilter = z.strictObject({ status: z.enum(['provisioning', 'active', 'suspended', 'deleting', 'deleted', 'failed']).optional() });
+/** Changes made from the command line are audited as the operating-system user who ran it. */
+const CLI_ACTOR: AuditActor = { actorType: 'system', actorId: `cli:${userInfo().username}` };
 const KeyId = z.uuid({ error: 'must be a key id (a UUID, as `keys` lists them)' });
 
 /**
@@ -47,7 +50,7 @@ async function main(): Promise<void> {
           secrets: deps.secrets,
           logger: deps.logger,
         };
-        print(await provisionTenant(provisioning, input));
+        print(await provisionTenant(provisioning, input, undefined, CLI_ACTOR));
         break;
       }
       case 'list': {
@@ -60,13 +63,13 @@ async function main(): Promise<void> {
         break;
       case 'issue-key': {
         const { name } = parseInput(CreateKey, { name: values.name }, 'arguments');
-        print(await issueApiKey(deps.db, (await tenantOf(args[0])).id, name));
+        print(await issueApiKey(deps.db, (await tenantOf(args[0])).id, name, CLI_ACTOR));
         break;
       }
       case 'revoke-key': {
         const tenant = await tenantOf(args[0]);
         const keyId = parseInput(KeyId, args[1], 'arguments.keyId');
-        await revokeKey(deps.db, tenant.id, keyId);
+        await revokeKey(deps.db, tenant.id, keyId, CLI_ACTOR);
         print({ revoked: keyId });
         break;
       }

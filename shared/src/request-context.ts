@@ -3,6 +3,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 /** What every log line and outgoing call of one request should know. */
 export interface RequestContext {
   requestId: string;
+  /** The client's address as the service's TRUST_PROXY setting reads it (audit entries record it). */
+  ip?: string;
   tenantId?: string;
   userId?: string;
 }

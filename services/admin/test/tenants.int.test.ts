@@ -233,6 +233,49 @@ describe('tenant provisioning (admin service)', () => {
       expect(own.status).toBe(204);
     });
 
+    it("when an admin creates, renames and suspends a tenant and issues and revokes a key, then each is in the audit log as that admin's", async () => {
+      const admin = serviceAuth(deps, 'admin', { adminId: 'audited-admin', roles: ['admin'] });
+      const created = await create({ name: 'Audited', slug: uniqueSlug() }, admin);
+      const id = created.body.tenant.id as string;
+      expect((await request(app).patch(`/api/v1/admin/tenants/${id}`).set('Authorization', admin).send({ name: 'Audited Co' })).status).toBe(200);
+      expect((await request(app).patch(`/api/v1/admin/tenants/${id}`).set('Authorization', admin).send({ status: 'suspended' })).status).toBe(200);
+      const key = await request(app).post(`/api/v1/admin/tenants/${id}/api-keys`).set('Authorization', admin).send({ name: 'rotated' });
+      expect((await request(app).delete(`/api/v1/admin/tenants/${id}/api-keys/${key.body.id}`).set('Authorization', admin)).status).toBe(204);
+      // A refused change leaves no entry.
+      expect((await request(app).delete(`/api/v1/admin/tenants/${tenantB.id}/api-keys/${key.body.id}`).set('Authorization', admin)).status).toBe(404);
+
+      const { rows } = await deps.db.query(
+        'SELECT actor_type, actor_id, action, target_type, target_id, details FROM audit_log WHERE tenant_id = $1 ORDER BY seq',
+        [id],
+      );
+      expect(rows).toEqual([
+        expect.objectContaining({
+          actor_id: 'audited-admin',
+          action: 'tenant.created',
+          target_id: id,
+          details: expect.objectContaining({ after: expect.objectContaining({ name: 'Audited' }) }),
+        }),
+        expect.objectContaining({
+          action: 'tenant.updated',
+          details: { before: { name: 'Audited', status: 'active' }, after: { name: 'Audited Co', status: 'active' } },
+        }),
+        expect.objectContaining({
+          action: 'tenant.suspended',
+          details: { reason: 'admin', before: { name: 'Audited Co', status: 'active' }, after: { name: 'Audited Co', status: 'suspended' } },
+        }),
+        expect.objectContaining({
+          action: 'api_key.issued',
+          target_type: 'api_key',
+          target_id: key.body.id,
+          details: { after: { name: 'rotated', prefix: key.body.prefix } },
+        }),
+        expect.objectContaining({ action: 'api_key.revoked', target_type: 'api_key', target_id: key.body.id }),
+      ]);
+      expect(rows.every((row) => row.actor_type === 'admin' && row.actor_id === 'audited-admin')).toBe(true);
+      const verified = await request(app).get('/api/v1/admin/audit-log/verify').set('Authorization', admin);
+      expect(verified.body).toMatchObject({ valid: true, firstBreak: null });
+    });
+
     it('when a tenant id is unknown or malformed, then 404 or 400', async () => {
       const unknown = await request(app).get('/api/v1/admin/tenants/7d0f2b1e-1111-4a4a-9a9a-123456789abc').set('Authorization', asAdmin());
       expect(unknown.status).toBe(404);

@@ -14,6 +14,7 @@ export function createApp(deps: ServiceDeps<'auth'>): Express {
     passwords,
     master: deps.db,
     reuseGrace: { seconds: deps.config.auth.refreshReuseGraceSeconds, secrets: deps.secrets },
+    logger: deps.logger,
   };
   return createStandardServiceApp('auth', deps, (app, openapi) => {
     app.get('/.well-known/jwks.json', async (_req, res) => {

@@ -315,6 +315,44 @@ describe('auth service', () => {
       expect(me.body).toMatchObject({ email: adminEmail, roles: ['super_admin'] });
     });
 
+    it('when an admin signs in, or fails to, then each attempt is in the audit log with its address and reason', async () => {
+      const signIn = (password: string) =>
+        request(app)
+          .post('/api/v1/auth/admin/login')
+          .set('Authorization', as({ roles: [] }))
+          .set('X-Forwarded-For', '198.51.100.23')
+          .send({ email: adminEmail, password });
+      expect((await signIn('not the password')).status).toBe(401);
+      const ok = await signIn(PASSWORD);
+      expect(ok.status).toBe(200);
+      const unknown = await request(app)
+        .post('/api/v1/auth/admin/login')
+        .set('Authorization', as({ roles: [] }))
+        .send({ email: `nobody-${randomBytes(3).toString('hex')}@platform.example`, password: PASSWORD });
+      expect(unknown.status).toBe(401);
+      const { rows } = await deps.db.query(
+        `SELECT action, actor_id, host(ip) AS ip, details, request_id FROM audit_log WHERE action LIKE 'admin.login%' AND (details->>'email' = $1 OR actor_id = $2 OR details->>'email' LIKE 'nobody-%') ORDER BY seq`,
+        [adminEmail, ok.body.user.id],
+      );
+      expect(rows.slice(-3)).toEqual([
+        {
+          action: 'admin.login_failed',
+          actor_id: ok.body.user.id,
+          ip: '198.51.100.23',
+          details: { email: adminEmail, reason: 'wrong password' },
+          request_id: expect.any(String),
+        },
+        { action: 'admin.login', actor_id: ok.body.user.id, ip: '198.51.100.23', details: {}, request_id: ok.headers['x-request-id'] },
+        {
+          action: 'admin.login_failed',
+          actor_id: null,
+          ip: expect.any(String),
+          details: { email: expect.stringMatching(/^nobody-/), reason: 'unknown email' },
+          request_id: expect.any(String),
+        },
+      ]);
+    });
+
     it("when a tenant user's credentials are used at the admin login, then 401", async () => {
       const address = email();
       await registerUser(tenantA, address);

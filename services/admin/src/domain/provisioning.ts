@@ -8,8 +8,10 @@ import {
   withDatabase,
   withTransaction,
   planIsOpen,
+  recordAudit,
   startTenantPlan,
   ValidationError,
+  type AuditActor,
   type Logger,
   type Pool,
   type SecretBox,
@@ -99,7 +101,12 @@ async function claim(deps: ProvisioningDeps, input: NewTenant): Promise<TenantWi
  * Every step is safe to repeat, so calling this again with the same slug
  * after a failure at any point finishes the job; a finished slug is 409.
  */
-export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, afterStep?: StepHook): Promise<ProvisionedTenant> {
+export async function provisionTenant(
+  deps: ProvisioningDeps,
+  input: NewTenant,
+  afterStep?: StepHook,
+  actor: AuditActor = { actorType: 'system', actorId: 'provisioning' },
+): Promise<ProvisionedTenant> {
   if (!(await planIsOpen(deps.db, input.plan)))
     throw new ValidationError('No such plan', [{ path: 'body.plan', message: `no open plan has the code ${JSON.stringify(input.plan)}` }]);
   const claimed = await claim(deps, input);
@@ -138,6 +145,14 @@ export async function provisionTenant(deps: ProvisioningDeps, input: NewTenant, 
         const stored = await insertApiKey(tx, tenant.id, 'default', generated);
         await startTenantPlan(tx, tenant.id, tenant.plan);
         await setTenantStatus(tx, tenant.id, 'active');
+        await recordAudit(tx, {
+          ...actor,
+          tenantId: tenant.id,
+          action: 'tenant.created',
+          targetType: 'tenant',
+          targetId: tenant.id,
+          details: { after: { slug: tenant.slug, name: tenant.name, plan: tenant.plan, dbServer: tenant.dbServer, apiKeyPrefix: stored.prefix } },
+        });
         return { ...stored, key: generated.key };
       });
       const active = { ...tenant, status: 'active' as const };

@@ -1,4 +1,14 @@
-import { ErrorCode, ConflictError, NotFoundError, recordAudit, withTransaction, type Pool, type Queryable, type TenantPoolCache } from '@codex/shared';
+import {
+  ErrorCode,
+  ConflictError,
+  NotFoundError,
+  recordAudit,
+  withTransaction,
+  type AuditActor,
+  type Pool,
+  type Queryable,
+  type TenantPoolCache,
+} from '@codex/shared';
 import {
   findTenantById,
   findTenantBySlug,
@@ -21,17 +31,34 @@ export type TenantChanges = Parameters<typeof updateTenant>[2];
  * still provisioning is finished by provisioning, not by an admin.
  */
 export async function changeTenant(
-  { db, tenants }: { db: Queryable; tenants: Pick<TenantPoolCache, 'invalidate'> },
+  { db, tenants }: { db: Pool; tenants: Pick<TenantPoolCache, 'invalidate'> },
   id: string,
   changes: TenantChanges,
+  actor: AuditActor,
 ): Promise<TenantWithSecret> {
-  const current = await tenantById(db, id);
-  if (changes.status && current.status !== 'active' && current.status !== 'suspended') {
-    throw new ConflictError(`A ${current.status} tenant cannot be ${changes.status}`, undefined, ErrorCode.TENANT_NOT_READY);
-  }
-  // The UPDATE itself only moves status between active and suspended, so a concurrent change cannot slip past this check.
-  const updated = await updateTenant(db, id, changes);
-  if (!updated) throw TENANT_NOT_FOUND();
+  const updated = await withTransaction(db, async (tx) => {
+    const current = await tenantById(tx, id);
+    if (changes.status && current.status !== 'active' && current.status !== 'suspended') {
+      throw new ConflictError(`A ${current.status} tenant cannot be ${changes.status}`, undefined, ErrorCode.TENANT_NOT_READY);
+    }
+    // The UPDATE itself only moves status between active and suspended, so a concurrent change cannot slip past this check.
+    const changed = await updateTenant(tx, id, changes);
+    if (!changed) throw TENANT_NOT_FOUND();
+    const statusChanged = changed.status !== current.status;
+    await recordAudit(tx, {
+      ...actor,
+      tenantId: id,
+      action: statusChanged ? (changed.status === 'suspended' ? 'tenant.suspended' : 'tenant.reactivated') : 'tenant.updated',
+      targetType: 'tenant',
+      targetId: id,
+      details: {
+        ...(statusChanged ? { reason: 'admin' } : {}),
+        before: { name: current.name, status: current.status },
+        after: { name: changed.name, status: changed.status, ...(changes.settings ? { settings: changes.settings } : {}) },
+      },
+    });
+    return changed;
+  });
   // A suspended tenant's pooled connections in this process close now rather than idling out.
   if (updated.status === 'suspended') await tenants.invalidate(id);
   return updated;

@@ -1,4 +1,4 @@
-import { ApiRouter, idempotent, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { adminActor, adminOf, ApiRouter, idempotent, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { apiKeysOf, issueApiKey, revokeKey } from '../domain/api-keys';
 import { CreateKey, CreateTenant, TENANT_STATUSES } from '../domain/tenant-input';
@@ -80,7 +80,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     },
     once,
     async (req, res) => {
-      const result = await provisionTenant(provisioning, req.body);
+      const result = await provisionTenant(provisioning, req.body, undefined, adminActor(adminOf(req)));
       res.status(201).location(`/api/v1/admin/tenants/${result.tenant.id}`).json(result);
     },
   );
@@ -134,7 +134,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
       ...writes,
     },
     async (req, res) => {
-      res.json(publicTenant(await changeTenant(deps, req.params.id, req.body)));
+      res.json(publicTenant(await changeTenant(deps, req.params.id, req.body, adminActor(adminOf(req)))));
     },
   );
 
@@ -167,7 +167,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     },
     once,
     async (req, res) => {
-      const issued = await issueApiKey(deps.db, req.params.id, req.body.name);
+      const issued = await issueApiKey(deps.db, req.params.id, req.body.name, adminActor(adminOf(req)));
       res.status(201).location(`/api/v1/admin/tenants/${req.params.id}/api-keys/${issued.id}`).json(issued);
     },
   );
@@ -183,7 +183,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
       ...writes,
     },
     async (req, res) => {
-      await revokeKey(deps.db, req.params.id, req.params.keyId);
+      await revokeKey(deps.db, req.params.id, req.params.keyId, adminActor(adminOf(req)));
       res.status(204).end();
     },
   );

@@ -5,8 +5,10 @@ import {
   withTransaction,
   NotFoundError,
   permissionsOf,
+  recordAudit,
   UnauthorizedError,
   type Entitlements,
+  type Logger,
   type Pool,
   type PoolClient,
   type TenantPoolCache,
@@ -39,6 +41,7 @@ export interface AuthDeps {
   master: Pool;
   /** How a refresh token presented twice at once is treated. */
   reuseGrace: ReuseGrace;
+  logger: Logger;
 }
 
 /** Where accounts live: a tenant's database for its users, the master database for admins. */
@@ -113,9 +116,25 @@ export async function register(authDeps: AuthDeps, realm: Realm, input: { email:
 export async function login(authDeps: AuthDeps, realm: Realm, input: { email: string; password: string }): Promise<SignedIn> {
   const account = await realm.withConnection((db) => findAccountByEmail(db, realm.kind, input.email));
   const passwordOk = await authDeps.passwords.verify(input.password, account?.passwordHash);
-  if (!account || !passwordOk || account.status !== 'active') throw INVALID_CREDENTIALS();
+  if (!account || !passwordOk || account.status !== 'active') {
+    if (realm.kind === 'admin') {
+      // A failed sign-in changes nothing else, so its audit entry stands alone; failing to write it must not turn the 401 into a 500.
+      const reason = !account ? 'unknown email' : !passwordOk ? 'wrong password' : `account ${account.status}`;
+      await recordAudit(authDeps.master, {
+        actorType: 'admin',
+        actorId: account?.id,
+        action: 'admin.login_failed',
+        targetType: 'admin',
+        targetId: account?.id,
+        details: { email: input.email, reason },
+      }).catch((err: unknown) => authDeps.logger.warn('audit entry for a failed admin sign-in not written', { err }));
+    }
+    throw INVALID_CREDENTIALS();
+  }
   return realm.transaction(async (tx) => {
     await recordLogin(tx, realm.kind, account.id);
+    if (realm.kind === 'admin')
+      await recordAudit(tx, { actorType: 'admin', actorId: account.id, action: 'admin.login', targetType: 'admin', targetId: account.id });
     return { user: publicAccount(account), ...(await startSession(authDeps.keys, tx, subjectOf(realm, account))) };
   });
 }
