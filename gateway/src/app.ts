@@ -40,6 +40,7 @@ export interface GatewayOptions {
 export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions = {}): Express {
   const { config, logger } = deps;
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
+  deps.accessChanges.onChange((change) => keys.forget(change));
   const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);
   const quota = new CallQuota(deps.db, CALL_COUNT_FLUSH_MS, logger);
   const usage = config.gateway.usage;

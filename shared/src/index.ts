@@ -46,5 +46,6 @@ export * from './plans/plan-store';
 export * from './plans/entitlements';
 export * from './plans/limits';
 export * from './db/audit';
+export * from './db/access-changes';
 export * from './db/page-total';
 export * from './client-links';

@@ -3,6 +3,7 @@ import { createClient } from 'redis';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { SecretBox } from './crypto/secret-box';
+import { AccessChanges } from './db/access-changes';
 import { createPool, pingDatabase, type Pool } from './db/pool';
 import { createTenantConnectionResolver, recentlyActiveTenants } from './db/tenant-connection';
 import { TenantPoolCache } from './db/tenant-pool-cache';
@@ -39,6 +40,8 @@ export interface ServiceDeps<S extends ServiceName = ServiceName> {
   metrics: MetricsRegistry;
   /** Tenants' plans and feature flags, cached and kept current (see Entitlements). */
   entitlements: Entitlements;
+  /** Suspensions, resumptions and key revocations made by any instance, read each second. */
+  accessChanges: AccessChanges;
   /** What an app made from these deps must release on shutdown (worker pools, timers); run first. */
   onClose: Array<() => Promise<void>>;
 }
@@ -104,7 +107,8 @@ export function createServiceDeps<S extends ServiceName>(
   if (counters)
     observedGauge(metrics, 'redis_available', 'Whether Redis answers (1) or limits count per instance (0)', [], () => [[{}, counters.degraded ? 0 : 1]]);
   const entitlements = new Entitlements(db, { logger });
-  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, entitlements, onClose: [] };
+  const accessChanges = new AccessChanges(db, { logger });
+  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, entitlements, accessChanges, onClose: [] };
 }
 
 /** Releases what createServiceDeps opened. */
@@ -112,6 +116,7 @@ export async function closeServiceDeps(deps: ServiceDeps): Promise<void> {
   for (const close of deps.onClose.splice(0)) await close();
   deps.clients.shutdown();
   deps.entitlements.close();
+  deps.accessChanges.close();
   if (deps.redis?.isOpen) await deps.redis.close();
   await deps.tenants.close();
   await deps.db.end();
@@ -173,6 +178,8 @@ export function createStandardServiceApp(
   /** Routes that read the raw request stream (uploads); mounted before JSON parsing. */
   streamingRoutes?: ServiceAppOptions['streamingRoutes'],
 ): Express {
+  // A tenant suspended anywhere has its pooled connections in this process closed within a poll.
+  deps.accessChanges.onChange((change) => (change.kind === 'tenant_suspended' ? deps.tenants.invalidate(change.tenantId) : undefined));
   return createServiceApp({
     service,
     config: deps.config,

@@ -142,7 +142,7 @@ export async function provisionTenant(
         // Keys of an unfinished attempt were never shown to anyone.
         await revokeAllApiKeys(tx, tenant.id);
         const generated = generateApiKey();
-        const stored = await insertApiKey(tx, tenant.id, 'default', generated);
+        const stored = await insertApiKey(tx, tenant.id, 'default', generated, actor.actorId ?? null);
         await startTenantPlan(tx, tenant.id, tenant.plan);
         await setTenantStatus(tx, tenant.id, 'active');
         await recordAudit(tx, {

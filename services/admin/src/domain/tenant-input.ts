@@ -25,3 +25,14 @@ export const CreateTenant = z.strictObject({
 
 /** Another API key for a tenant. */
 export const CreateKey = z.strictObject({ name: z.string().trim().min(1).max(100).default('default') });
+const DAY_SECONDS = 86_400;
+export const RotateKey = z.strictObject({
+  overlapSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * DAY_SECONDS)
+    .default(DAY_SECONDS)
+    .describe('How long the old key keeps working (default 24 h, at most 30 days; 0 ends it now)'),
+  name: z.string().trim().min(1).max(100).optional().describe("The new key's name; the old key's when not given"),
+});

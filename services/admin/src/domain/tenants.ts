@@ -2,6 +2,7 @@ import {
   ErrorCode,
   ConflictError,
   NotFoundError,
+  recordAccessChange,
   recordAudit,
   withTransaction,
   type AuditActor,
@@ -45,6 +46,7 @@ export async function changeTenant(
     const changed = await updateTenant(tx, id, changes);
     if (!changed) throw TENANT_NOT_FOUND();
     const statusChanged = changed.status !== current.status;
+    if (statusChanged) await recordAccessChange(tx, { kind: changed.status === 'suspended' ? 'tenant_suspended' : 'tenant_resumed', tenantId: id });
     await recordAudit(tx, {
       ...actor,
       tenantId: id,
@@ -65,6 +67,22 @@ export async function changeTenant(
 }
 
 /**
+ * Suspends or resumes a tenant by an admin's decision. Asked again, it changes nothing and answers the
+ * tenant as it is (no second audit entry). Resuming lifts an unpaid suspension too: the admin overrides it.
+ */
+export async function setTenantSuspended(
+  deps: { db: Pool; tenants: Pick<TenantPoolCache, 'invalidate'> },
+  id: string,
+  suspended: boolean,
+  actor: AuditActor,
+): Promise<TenantWithSecret> {
+  const current = await tenantById(deps.db, id);
+  const already = suspended ? current.status === 'suspended' && current.suspendedFor === 'admin' : current.status === 'active';
+  if (already) return current;
+  return changeTenant(deps, id, { status: suspended ? 'suspended' : 'active' }, actor);
+}
+
+/**
  * The billing service's dunning: suspends an active tenant for an unpaid
  * invoice, or reactivates one suspended for that reason alone. An admin's
  * own suspension is never lifted by this, and an admin who reactivates a
@@ -78,6 +96,7 @@ export async function setBillingHold(
   const outcome = await withTransaction(db, async (tx) => {
     const changed = await setUnpaidHold(tx, id, hold.hold);
     if (!changed) return { tenant: await tenantById(tx, id), changed: false };
+    await recordAccessChange(tx, { kind: changed.status === 'suspended' ? 'tenant_suspended' : 'tenant_resumed', tenantId: id });
     await recordAudit(tx, {
       actorType: 'service',
       actorId: 'billing',

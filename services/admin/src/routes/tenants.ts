@@ -1,10 +1,10 @@
 import { adminActor, adminOf, ApiRouter, idempotent, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { apiKeysOf, issueApiKey, revokeKey } from '../domain/api-keys';
-import { CreateKey, CreateTenant, TENANT_STATUSES } from '../domain/tenant-input';
+import { apiKeysOf, issueApiKey, revokeKey, rotateApiKey } from '../domain/api-keys';
+import { CreateKey, CreateTenant, RotateKey, TENANT_STATUSES } from '../domain/tenant-input';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
 import type { SpareDatabases } from '../domain/spare-databases';
-import { changeTenant, publicTenant, tenantById, tenantPage } from '../domain/tenants';
+import { changeTenant, publicTenant, setTenantSuspended, tenantById, tenantPage } from '../domain/tenants';
 
 const TenantIdParams = z.object({ id: z.uuid() });
 const UpdateTenant = z
@@ -47,6 +47,9 @@ const ApiKeySchema = z
     prefix: z.string(),
     lastUsedAt: z.iso.datetime().nullable(),
     revokedAt: z.iso.datetime().nullable(),
+    expiresAt: z.iso.datetime().nullable().describe('When a rotated key stops working'),
+    replacedBy: z.uuid().nullable().describe('The key that replaced it in a rotation'),
+    createdBy: z.string().nullable().describe('Who issued it: an admin id, `cli:<user>` or `provisioning`'),
     createdAt: z.iso.datetime(),
   })
   .meta({ id: 'ApiKey' });
@@ -138,6 +141,29 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     },
   );
 
+  for (const [action, suspended] of [
+    ['suspend', true],
+    ['resume', false],
+  ] as const) {
+    api.post(
+      `/tenants/:id/${action}`,
+      {
+        operationId: `${action}Tenant`,
+        summary: suspended
+          ? 'Suspend a tenant: its keys get 403 TENANT_SUSPENDED on every gateway within seconds and its pooled connections close (idempotent)'
+          : 'Resume a suspended tenant, whatever suspended it (idempotent)',
+        tags: ['tenants'],
+        params: TenantIdParams,
+        responses: { 200: { description: 'The tenant as it now is', schema: TenantSchema } },
+        errors: [409],
+        ...writes,
+      },
+      async (req, res) => {
+        res.json(publicTenant(await setTenantSuspended(deps, req.params.id, suspended, adminActor(adminOf(req)))));
+      },
+    );
+  }
+
   api.get(
     '/tenants/:id/api-keys',
     {
@@ -169,6 +195,27 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     async (req, res) => {
       const issued = await issueApiKey(deps.db, req.params.id, req.body.name, adminActor(adminOf(req)));
       res.status(201).location(`/api/v1/admin/tenants/${req.params.id}/api-keys/${issued.id}`).json(issued);
+    },
+  );
+
+  api.post(
+    '/tenants/:id/api-keys/:keyId/rotate',
+    {
+      operationId: 'rotateApiKey',
+      summary: 'Replace a key: the new one (shown once) works at once, the old one until the overlap ends',
+      tags: ['api keys'],
+      params: KeyParams,
+      body: RotateKey,
+      responses: {
+        201: { description: 'Rotated', schema: z.object({ key: IssuedApiKeySchema, previous: ApiKeySchema.describe('The old key, with its expiresAt') }) },
+      },
+      errors: [404, 409],
+      ...writes,
+    },
+    once,
+    async (req, res) => {
+      const rotated = await rotateApiKey(deps.db, req.params.id, req.params.keyId, req.body, adminActor(adminOf(req)));
+      res.status(201).location(`/api/v1/admin/tenants/${req.params.id}/api-keys/${rotated.key.id}`).json(rotated);
     },
   );
 

@@ -1,0 +1,105 @@
+import type { Logger } from '../logger';
+import type { Queryable } from './pool';
+
+export type AccessChangeKind = 'tenant_suspended' | 'tenant_resumed' | 'key_revoked' | 'key_expiry_changed';
+
+export interface AccessChange {
+  seq: number;
+  kind: AccessChangeKind;
+  tenantId: string;
+  keyId: string | null;
+}
+
+/** Records a change to who may call the platform; call in the transaction of the change. */
+export async function recordAccessChange(db: Queryable, change: { kind: AccessChangeKind; tenantId: string; keyId?: string }): Promise<void> {
+  await db.query('INSERT INTO access_changes (kind, tenant_id, key_id) VALUES ($1, $2, $3)', [change.kind, change.tenantId, change.keyId ?? null]);
+}
+
+/** How far back each read looks, beyond the last sequence number seen: a row whose transaction commits late still arrives. */
+const LOOK_BACK_MS = 10_000;
+/** Every this many reads an instance removes rows older than an hour. */
+const PRUNE_EVERY_POLLS = 60;
+
+export interface AccessChangesOptions {
+  /** How often the table is read (default 1 s): a change is in force everywhere within about this. */
+  pollMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * Tells this process about suspensions, resumptions and key revocations made by any instance, by reading
+ * `access_changes` each second. Each change is handed to the handlers once. Polling starts with the first
+ * handler, from the changes made from then on.
+ */
+export class AccessChanges {
+  private readonly handlers: Array<(change: AccessChange) => void | Promise<void>> = [];
+  private readonly seen = new Map<number, number>();
+  private lastSeq?: number;
+  private lastReadAt?: Date;
+  private timer?: NodeJS.Timeout;
+  private polling?: Promise<void>;
+  private polls = 0;
+  private readonly pollMs: number;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly options: AccessChangesOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 1_000;
+  }
+
+  onChange(handler: (change: AccessChange) => void | Promise<void>): void {
+    this.handlers.push(handler);
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.poll(), this.pollMs);
+    this.timer.unref();
+    // The first read only marks where this process starts; changes just before it still arrive through the look-back.
+    void this.poll();
+  }
+
+  /** Reads and hands out what changed since the last read (tests call it to skip the wait). */
+  poll(): Promise<void> {
+    this.polling ??= this.read().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async read(): Promise<void> {
+    try {
+      if (this.lastSeq === undefined) {
+        const { rows } = await this.db.query<{ seq: string | null; read_at: Date }>('SELECT max(seq) AS seq, now() AS read_at FROM access_changes');
+        this.lastSeq = Number(rows[0]!.seq ?? 0);
+        this.lastReadAt = rows[0]!.read_at;
+        return;
+      }
+      const since = new Date(this.lastReadAt!.getTime() - LOOK_BACK_MS);
+      const { rows } = await this.db.query<{
+        read_at: Date;
+        changes: Array<{ seq: number; kind: AccessChangeKind; tenant_id: string; key_id: string | null }>;
+      }>(
+        `SELECT now() AS read_at,
+                coalesce((SELECT json_agg(c ORDER BY c.seq) FROM (SELECT seq, kind, tenant_id, key_id FROM access_changes WHERE seq > $1 OR changed_at > $2) c), '[]') AS changes`,
+        [this.lastSeq, since],
+      );
+      const { read_at: readAt, changes } = rows[0]!;
+      for (const row of changes) {
+        if (this.seen.has(row.seq)) continue;
+        this.seen.set(row.seq, readAt.getTime());
+        this.lastSeq = Math.max(this.lastSeq, row.seq);
+        const change: AccessChange = { seq: row.seq, kind: row.kind, tenantId: row.tenant_id, keyId: row.key_id };
+        for (const handler of this.handlers) await handler(change);
+      }
+      this.lastReadAt = readAt;
+      for (const [seq, at] of this.seen) if (at < readAt.getTime() - 2 * LOOK_BACK_MS) this.seen.delete(seq);
+      if (++this.polls % PRUNE_EVERY_POLLS === 0) await this.db.query(`DELETE FROM access_changes WHERE changed_at < now() - interval '1 hour'`);
+    } catch (err) {
+      this.options.logger?.debug('access changes poll failed', { err });
+    }
+  }
+}
