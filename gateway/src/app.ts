@@ -40,7 +40,6 @@ export interface GatewayOptions {
 export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions = {}): Express {
   const { config, logger } = deps;
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
-  deps.accessChanges.onChange((change) => keys.forget(change));
   const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);
   const quota = new CallQuota(deps.db, CALL_COUNT_FLUSH_MS, logger);
   const usage = config.gateway.usage;
@@ -61,6 +60,8 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
     async () => meter?.close(),
   );
   const tokens = new UserTokenVerifier(config.serviceUrls.auth, { minRefetchMs: options.jwksMinRefetchMs });
+  // Suspensions, revocations and ended admin sessions made through any instance are in force here within a poll.
+  deps.accessChanges.onChange((change) => (change.kind === 'admin_sessions_ended' ? tokens.endSessions(change.adminId, change.at) : keys.forget(change)));
   const { rateLimitPerIp, rateLimitPerKey, rateLimitWindowMs } = config.gateway;
   const operators = opsAccess(config.gateway.opsAllowFrom);
   const proxies = new Map(

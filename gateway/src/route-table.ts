@@ -3,6 +3,12 @@ import type { RouteAccess } from '@codex/shared';
 
 /** Every public route the services serve: method, Express path template and who may call it. */
 export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: Exclude<RouteAccess, 'service'> }> = [
+  { method: 'GET', path: '/api/v1/admin/admins', access: 'admin' },
+  { method: 'POST', path: '/api/v1/admin/admins', access: 'admin' },
+  { method: 'DELETE', path: '/api/v1/admin/admins/:id', access: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/admins/:id', access: 'admin' },
+  { method: 'PATCH', path: '/api/v1/admin/admins/:id', access: 'admin' },
+  { method: 'POST', path: '/api/v1/admin/admins/:id/password-reset', access: 'admin' },
   { method: 'GET', path: '/api/v1/admin/audit-log', access: 'admin' },
   { method: 'POST', path: '/api/v1/admin/audit-log/checkpoints', access: 'admin' },
   { method: 'GET', path: '/api/v1/admin/audit-log/export', access: 'admin' },
@@ -22,6 +28,7 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'POST', path: '/api/v1/auth/admin/login', access: 'public' },
   { method: 'POST', path: '/api/v1/auth/admin/logout', access: 'public' },
   { method: 'GET', path: '/api/v1/auth/admin/me', access: 'admin' },
+  { method: 'POST', path: '/api/v1/auth/admin/password', access: 'public' },
   { method: 'POST', path: '/api/v1/auth/admin/refresh', access: 'public' },
   { method: 'GET', path: '/api/v1/auth/health', access: 'public' },
   { method: 'POST', path: '/api/v1/auth/invitations/accept', access: 'apiKey' },

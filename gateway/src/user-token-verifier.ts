@@ -5,9 +5,14 @@ export interface VerifiedToken {
   subject: string;
   tenantId?: string;
   roles: string[];
+  /** `iat`, seconds since the epoch. */
+  issuedAt: number;
 }
 
 export type TokenAudience = keyof typeof TOKEN_AUDIENCE;
+
+/** No access token lives longer than this (they are issued for 15 minutes); ended sessions are remembered as long. */
+const ACCESS_TOKEN_MAX_SECONDS = 3_600;
 
 const INVALID_TOKEN = () => new UnauthorizedError('Access token is missing, invalid or expired', ErrorCode.INVALID_TOKEN);
 /** A valid token of the other kind: the caller is known, just not allowed here. */
@@ -93,6 +98,8 @@ export class UserTokenVerifier {
   // A client sends the same access token with every request for up to 15 minutes; verifying
   // its ES256 signature once instead of per request is the largest CPU saving in the pipeline.
   private readonly verified = new Map<string, CachedToken>();
+  /** Subjects whose sessions were ended (an admin disabled, or its password reset), with when, in seconds. */
+  private readonly ended = new Map<string, number>();
 
   constructor(authBaseUrl: string, options: { minRefetchMs?: number; timeoutMs?: number } = {}) {
     this.keys = new KeySet(new URL('/.well-known/jwks.json', authBaseUrl).toString(), options.minRefetchMs ?? 1_000, options.timeoutMs ?? 2_000);
@@ -107,13 +114,31 @@ export class UserTokenVerifier {
         this.verified.delete(token);
         throw INVALID_TOKEN();
       }
-      if (cached.audience === audience) return cached.token;
-      throw WRONG_KIND(audience);
+      if (cached.audience !== audience) throw WRONG_KIND(audience);
+      return this.unlessEnded(cached.token);
     }
     const verified = await this.verifySignature(token, audience);
     if (this.verified.size >= MAX_CACHED_TOKENS) this.verified.delete(this.verified.keys().next().value!);
     this.verified.set(token, { token: verified.token, audience, expiresAt: verified.expiresAt });
-    return verified.token;
+    return this.unlessEnded(verified.token);
+  }
+
+  /**
+   * Refuses from now on every token of `subject` issued up to `at`, though it has not expired: what makes
+   * disabling an admin end its sessions at once rather than at the token's exp. `iat` counts whole
+   * seconds, so a token issued in the same second as the end, even just after it, is refused too.
+   */
+  endSessions(subject: string, at: Date): void {
+    const now = Date.now() / 1000;
+    for (const [ended, when] of this.ended) if (when < now - ACCESS_TOKEN_MAX_SECONDS) this.ended.delete(ended);
+    this.ended.set(subject, Math.max(this.ended.get(subject) ?? 0, Math.floor(at.getTime() / 1000)));
+  }
+
+  private unlessEnded(token: VerifiedToken): VerifiedToken {
+    if (this.ended.size === 0) return token;
+    const endedAt = this.ended.get(token.subject);
+    if (endedAt !== undefined && token.issuedAt <= endedAt) throw new UnauthorizedError('This session was ended; sign in again', ErrorCode.INVALID_TOKEN);
+    return token;
   }
 
   private async verifySignature(token: string, audience: TokenAudience): Promise<{ token: VerifiedToken; expiresAt: number }> {
@@ -141,7 +166,7 @@ export class UserTokenVerifier {
       const tenantId = typeof payload.tid === 'string' ? payload.tid : undefined;
       if (audience === 'tenant' && !tenantId) throw INVALID_TOKEN();
       if (audience === 'admin' && tenantId) throw INVALID_TOKEN();
-      return { token: { subject: payload.sub!, tenantId, roles }, expiresAt: payload.exp! };
+      return { token: { subject: payload.sub!, tenantId, roles, issuedAt: payload.iat! }, expiresAt: payload.exp! };
     } catch (err) {
       // jose checks claims only after the signature: a wrong audience here is a genuine token of the other kind.
       // Only a well-formed one: a tenant token names its tenant, an admin token none.

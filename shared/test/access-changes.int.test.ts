@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { AccessChanges, createPool, recordAccessChange, withTransaction, type AccessChange, type Pool } from '@codex/shared';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
 
+const subjectOf = (change: AccessChange) => (change.kind === 'admin_sessions_ended' ? change.adminId : change.tenantId);
+
 describe('AccessChanges: suspensions and revocations from any instance', () => {
   let db: TestDatabase;
   let pool: Pool;
@@ -28,13 +30,16 @@ describe('AccessChanges: suspensions and revocations from any instance', () => {
   it('when changes are recorded, then the next read hands each out once, in order', async () => {
     const tenantId = randomUUID();
     const keyId = randomUUID();
+    const adminId = randomUUID();
     await recordAccessChange(pool, { kind: 'tenant_suspended', tenantId });
     await recordAccessChange(pool, { kind: 'key_revoked', tenantId, keyId });
+    await recordAccessChange(pool, { kind: 'admin_sessions_ended', adminId });
     await feed.poll();
     await feed.poll();
-    expect(seen.map(({ kind, tenantId: t, keyId: k }) => ({ kind, t, k }))).toEqual([
-      { kind: 'tenant_suspended', t: tenantId, k: null },
-      { kind: 'key_revoked', t: tenantId, k: keyId },
+    expect(seen.map((change) => ({ kind: change.kind, subject: subjectOf(change), keyId: 'keyId' in change ? change.keyId : undefined }))).toEqual([
+      { kind: 'tenant_suspended', subject: tenantId, keyId: null },
+      { kind: 'key_revoked', subject: tenantId, keyId },
+      { kind: 'admin_sessions_ended', subject: adminId, keyId: undefined },
     ]);
   });
 
@@ -53,12 +58,12 @@ describe('AccessChanges: suspensions and revocations from any instance', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await recordAccessChange(pool, { kind: 'tenant_suspended', tenantId: late });
     await feed.poll();
-    expect(seen.map((change) => change.tenantId)).toEqual([late]);
+    expect(seen.map(subjectOf)).toEqual([late]);
     commitEarly();
     await slow;
     await feed.poll();
     await feed.poll();
-    expect(seen.map((change) => change.tenantId)).toEqual([late, early]);
+    expect(seen.map(subjectOf)).toEqual([late, early]);
   });
 
   it('when a read fails, then the changes arrive with the next one that works', async () => {
@@ -70,6 +75,6 @@ describe('AccessChanges: suspensions and revocations from any instance', () => {
     expect(seen).toEqual([]);
     await pool.query('ALTER TABLE access_changes_away RENAME TO access_changes');
     await feed.poll();
-    expect(seen.map((change) => change.tenantId)).toEqual([tenantId]);
+    expect(seen.map(subjectOf)).toEqual([tenantId]);
   });
 });

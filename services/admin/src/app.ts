@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import { closeServerAdmins } from './db/tenant-databases';
 import { AuditCheckpoints } from './domain/audit-log';
 import { SpareDatabases } from './domain/spare-databases';
+import { adminRoutes } from './routes/admins';
 import { auditLogRoutes } from './routes/audit-log';
 import { internalRoutes } from './routes/internal-routes';
 import { tenantRoutes } from './routes/tenants';
@@ -26,6 +27,7 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
   return createStandardServiceApp('admin', deps, (app, openapi) => {
     app.use('/api/v1/admin', tenantRoutes(deps, openapi, spares));
     app.use('/api/v1/admin', auditLogRoutes(deps, openapi, checkpoints));
+    app.use('/api/v1/admin', adminRoutes(deps, openapi));
     app.use('/internal', internalRoutes(deps, openapi));
   });
 }

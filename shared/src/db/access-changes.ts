@@ -1,18 +1,20 @@
 import type { Logger } from '../logger';
 import type { Queryable } from './pool';
 
-export type AccessChangeKind = 'tenant_suspended' | 'tenant_resumed' | 'key_revoked' | 'key_expiry_changed';
+export type AccessChangeKind = 'tenant_suspended' | 'tenant_resumed' | 'key_revoked' | 'key_expiry_changed' | 'admin_sessions_ended';
 
-export interface AccessChange {
-  seq: number;
-  kind: AccessChangeKind;
-  tenantId: string;
-  keyId: string | null;
-}
+export type AccessChange =
+  | { seq: number; kind: Exclude<AccessChangeKind, 'admin_sessions_ended'>; tenantId: string; keyId: string | null; at: Date }
+  | { seq: number; kind: 'admin_sessions_ended'; adminId: string; at: Date };
+
+type NewAccessChange =
+  | { kind: Exclude<AccessChangeKind, 'admin_sessions_ended'>; tenantId: string; keyId?: string }
+  | { kind: 'admin_sessions_ended'; adminId: string };
 
 /** Records a change to who may call the platform; call in the transaction of the change. */
-export async function recordAccessChange(db: Queryable, change: { kind: AccessChangeKind; tenantId: string; keyId?: string }): Promise<void> {
-  await db.query('INSERT INTO access_changes (kind, tenant_id, key_id) VALUES ($1, $2, $3)', [change.kind, change.tenantId, change.keyId ?? null]);
+export async function recordAccessChange(db: Queryable, change: NewAccessChange): Promise<void> {
+  const subject = change.kind === 'admin_sessions_ended' ? [null, null, change.adminId] : [change.tenantId, change.keyId ?? null, null];
+  await db.query('INSERT INTO access_changes (kind, tenant_id, key_id, admin_id) VALUES ($1, $2, $3, $4)', [change.kind, ...subject]);
 }
 
 /** How far back each read looks, beyond the last sequence number seen: a row whose transaction commits late still arrives. */
@@ -29,7 +31,7 @@ export interface AccessChangesOptions {
 /**
  * Tells this process about suspensions, resumptions and key revocations made by any instance, by reading
  * `access_changes` each second. Each change is handed to the handlers once. Polling starts with the first
- * handler, from the changes made from then on.
+ * handler, with every change still kept.
  */
 export class AccessChanges {
   private readonly handlers: Array<(change: AccessChange) => void | Promise<void>> = [];
@@ -53,7 +55,6 @@ export class AccessChanges {
     if (this.timer) return;
     this.timer = setInterval(() => void this.poll(), this.pollMs);
     this.timer.unref();
-    // The first read only marks where this process starts; changes just before it still arrive through the look-back.
     void this.poll();
   }
 
@@ -72,27 +73,28 @@ export class AccessChanges {
 
   private async read(): Promise<void> {
     try {
-      if (this.lastSeq === undefined) {
-        const { rows } = await this.db.query<{ seq: string | null; read_at: Date }>('SELECT max(seq) AS seq, now() AS read_at FROM access_changes');
-        this.lastSeq = Number(rows[0]!.seq ?? 0);
-        this.lastReadAt = rows[0]!.read_at;
-        return;
-      }
-      const since = new Date(this.lastReadAt!.getTime() - LOOK_BACK_MS);
+      // The first read hands out every change still kept (an hour): a gateway started after an admin's
+      // sessions were ended must still refuse that admin's unexpired tokens. The rest are harmless again.
+      const since = new Date((this.lastReadAt?.getTime() ?? 0) - LOOK_BACK_MS);
       const { rows } = await this.db.query<{
         read_at: Date;
-        changes: Array<{ seq: number; kind: AccessChangeKind; tenant_id: string; key_id: string | null }>;
+        changes: Array<{ seq: number; kind: AccessChangeKind; tenant_id: string | null; key_id: string | null; admin_id: string | null; changed_at: string }>;
       }>(
         `SELECT now() AS read_at,
-                coalesce((SELECT json_agg(c ORDER BY c.seq) FROM (SELECT seq, kind, tenant_id, key_id FROM access_changes WHERE seq > $1 OR changed_at > $2) c), '[]') AS changes`,
-        [this.lastSeq, since],
+                coalesce((SELECT json_agg(c ORDER BY c.seq)
+                            FROM (SELECT seq, kind, tenant_id, key_id, admin_id, changed_at FROM access_changes WHERE seq > $1 OR changed_at > $2) c), '[]') AS changes`,
+        [this.lastSeq ?? 0, since],
       );
       const { read_at: readAt, changes } = rows[0]!;
       for (const row of changes) {
         if (this.seen.has(row.seq)) continue;
         this.seen.set(row.seq, readAt.getTime());
-        this.lastSeq = Math.max(this.lastSeq, row.seq);
-        const change: AccessChange = { seq: row.seq, kind: row.kind, tenantId: row.tenant_id, keyId: row.key_id };
+        this.lastSeq = Math.max(this.lastSeq ?? 0, row.seq);
+        const at = new Date(row.changed_at);
+        const change: AccessChange =
+          row.kind === 'admin_sessions_ended'
+            ? { seq: row.seq, kind: row.kind, adminId: row.admin_id!, at }
+            : { seq: row.seq, kind: row.kind, tenantId: row.tenant_id!, keyId: row.key_id, at };
         for (const handler of this.handlers) await handler(change);
       }
       this.lastReadAt = readAt;

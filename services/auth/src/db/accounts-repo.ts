@@ -91,3 +91,14 @@ export async function insertAdmin(db: Queryable, admin: { email: string; name: s
   ]);
   return toAccount(rows[0]!);
 }
+
+/** Marks an unexpired, unused admin password token used and returns its admin; undefined otherwise. */
+export async function consumeAdminPasswordToken(db: Queryable, tokenHash: string): Promise<string | undefined> {
+  const { rows } = await db.query<{ admin_id: string }>(
+    `UPDATE admin_password_tokens SET used_at = now()
+      WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+      RETURNING admin_id`,
+    [tokenHash],
+  );
+  return rows[0]?.admin_id;
+}

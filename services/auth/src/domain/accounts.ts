@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import {
+  AppError,
   assertWithinLimit,
   ErrorCode,
   ForbiddenError,
@@ -19,6 +21,7 @@ import {
   findAccountById,
   insertUser,
   publicAccount,
+  consumeAdminPasswordToken,
   recordLogin,
   updatePasswordHash,
   type Account,
@@ -185,5 +188,23 @@ export async function changePassword(
   await realm.transaction(async (tx) => {
     await updatePasswordHash(tx, realm.kind, accountId, passwordHash);
     await revokeAllRefreshTokensOf(tx, realm.kind, accountId);
+  });
+}
+
+/**
+ * An admin made by another, or whose password was reset, sets a password with the one-time token they
+ * were given (the admin service issues it, keeping only its SHA-256). A used, expired or unknown token
+ * is 400 PASSWORD_TOKEN_INVALID.
+ */
+export async function setAdminPassword(authDeps: AuthDeps, input: { token: string; password: string }): Promise<void> {
+  const passwordHash = await authDeps.passwords.hash(input.password);
+  await withTransaction(authDeps.master, async (tx) => {
+    const adminId = await consumeAdminPasswordToken(tx, createHash('sha256').update(input.token).digest('hex'));
+    if (!adminId)
+      throw new AppError(ErrorCode.PASSWORD_TOKEN_INVALID, 400, 'The token is unknown, used or expired; ask a super admin for a new one', [
+        { path: 'body.token', message: 'is unknown, used or expired' },
+      ]);
+    await updatePasswordHash(tx, 'admin', adminId, passwordHash);
+    await recordAudit(tx, { actorType: 'admin', actorId: adminId, action: 'admin.password_set', targetType: 'admin', targetId: adminId });
   });
 }

@@ -14,7 +14,7 @@ import {
 } from '@codex/shared';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { adminRealm, changePassword, login, logout, me, refresh, register, tenantRealm, type AuthDeps } from '../domain/accounts';
+import { adminRealm, changePassword, login, logout, me, refresh, register, setAdminPassword, tenantRealm, type AuthDeps } from '../domain/accounts';
 import { Password } from '../domain/passwords';
 import { RefreshToken } from '../domain/sessions';
 import { acceptUserInvitation, changeUser, getTenantUser, inviteUser, listTenantUsers, removeUser } from '../domain/users';
@@ -294,6 +294,23 @@ export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openap
     ...loginThrottles(deps, 'admin'),
     async (req, res) => {
       res.json(await login(authDeps, admins, req.body));
+    },
+  );
+  api.post(
+    '/admin/password',
+    {
+      operationId: 'setAdminPassword',
+      summary: "Set an admin's password with the one-time token a super admin was given (new admin, or a reset); then sign in",
+      tags: ['admins'],
+      body: z.strictObject({ token: z.string().regex(/^apt_[A-Za-z0-9_-]{43}$/, 'is not an admin password token'), password: Password }),
+      responses: { 204: { description: 'Password set' } },
+      errors: [400],
+      access: 'public',
+    },
+    ...loginThrottles(deps, 'admin'),
+    async (req, res) => {
+      await setAdminPassword(authDeps, req.body);
+      res.status(204).end();
     },
   );
   api.post(
