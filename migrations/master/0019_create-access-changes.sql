@@ -1,5 +1,5 @@
--- Changes to who may call the platform (a tenant suspended or resumed, a key revoked or given an end, an
--- admin's sessions ended),
+-- Changes to who may call the platform (a tenant suspended, resumed, deleted or restored, a key revoked or
+-- given an end, an admin's sessions ended),
 -- read by every gateway and service instance each second so the change is in force everywhere within
 -- seconds rather than after the key cache's TTL (#14). A table, not a pub/sub message: an instance that
 -- was down or lost its connection reads what it missed, and nothing is needed beyond PostgreSQL.
@@ -7,7 +7,7 @@
 CREATE TABLE IF NOT EXISTS access_changes (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   kind text NOT NULL CONSTRAINT access_changes_kind_check
-    CHECK (kind IN ('tenant_suspended', 'tenant_resumed', 'key_revoked', 'key_expiry_changed', 'admin_sessions_ended')),
+    CHECK (kind IN ('tenant_suspended', 'tenant_resumed', 'tenant_deleted', 'tenant_restored', 'key_revoked', 'key_expiry_changed', 'admin_sessions_ended')),
   tenant_id uuid,
   key_id uuid,
   admin_id uuid,

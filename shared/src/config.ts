@@ -171,10 +171,20 @@ const adminSettings = z
     AUDIT_CHECKPOINT_FILE: z.string().min(1).default('.data/audit-checkpoints.jsonl'),
     // How often a checkpoint is written when the log has grown; 0 writes them only when asked (the API).
     AUDIT_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+    // A deleted tenant can be restored this long; then the purge job drops its database and role.
+    TENANT_DELETE_GRACE_HOURS: z.coerce
+      .number()
+      .min(0)
+      .max(24 * 365)
+      .default(168),
+    // The admin service's scheduled jobs (the tenant purge) run in this process; `off` for an instance that
+    // should not. They are coordinated through PostgreSQL, so any number of instances may run them.
+    ADMIN_JOBS: z.enum(['on', 'off']).default('on'),
   })
   .transform((env) => ({
     provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE, spares: env.PROVISIONING_SPARES },
     audit: { checkpointFile: env.AUDIT_CHECKPOINT_FILE, checkpointIntervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS },
+    lifecycle: { deleteGraceMs: env.TENANT_DELETE_GRACE_HOURS * 3_600_000, jobs: env.ADMIN_JOBS === 'on' },
   }));
 
 /** Usage metering and invoicing (billing service). */

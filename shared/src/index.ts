@@ -47,5 +47,6 @@ export * from './plans/entitlements';
 export * from './plans/limits';
 export * from './db/audit';
 export * from './db/access-changes';
+export * from './jobs/scheduled-jobs';
 export * from './db/page-total';
 export * from './client-links';

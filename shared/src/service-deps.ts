@@ -178,8 +178,10 @@ export function createStandardServiceApp(
   /** Routes that read the raw request stream (uploads); mounted before JSON parsing. */
   streamingRoutes?: ServiceAppOptions['streamingRoutes'],
 ): Express {
-  // A tenant suspended anywhere has its pooled connections in this process closed within a poll.
-  deps.accessChanges.onChange((change) => (change.kind === 'tenant_suspended' ? deps.tenants.invalidate(change.tenantId) : undefined));
+  // A tenant suspended or deleted anywhere has its pooled connections in this process closed within a poll.
+  deps.accessChanges.onChange((change) =>
+    change.kind === 'tenant_suspended' || change.kind === 'tenant_deleted' ? deps.tenants.invalidate(change.tenantId) : undefined,
+  );
   return createServiceApp({
     service,
     config: deps.config,

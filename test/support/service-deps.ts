@@ -12,10 +12,16 @@ export function createTestDeps<S extends ServiceName>(service: S, databaseUrl: s
   // it would report to whatever listens on billing's default port, and spool under the checkout's .data.
   const metering = service === 'gateway' ? { USAGE_METERING: 'off' } : {};
   // Spare tenant databases are made in the background; only the suites about them ask for some.
-  // Audit checkpoints go to a file of the test's own, written when a test asks, not on a timer.
+  // Audit checkpoints go to a file of the test's own, written when a test asks, not on a timer; the
+  // admin's scheduled jobs (the tenant purge) run where a test calls them.
   const admin =
     service === 'admin'
-      ? { PROVISIONING_SPARES: '0', AUDIT_CHECKPOINT_FILE: join(tmpdir(), `codex-audit-checkpoints-${randomUUID()}.jsonl`), AUDIT_CHECKPOINT_INTERVAL_MS: '0' }
+      ? {
+          PROVISIONING_SPARES: '0',
+          AUDIT_CHECKPOINT_FILE: join(tmpdir(), `codex-audit-checkpoints-${randomUUID()}.jsonl`),
+          AUDIT_CHECKPOINT_INTERVAL_MS: '0',
+          ADMIN_JOBS: 'off',
+        }
       : {};
   // Two suites share one server (100 connections on CI's machine PostgreSQL): idle tenant connections go
   // back to it after 2 s, not the production 30 s.

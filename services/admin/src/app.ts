@@ -1,8 +1,9 @@
-import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
+import { createStandardServiceApp, ScheduledJobs, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
 import { closeServerAdmins } from './db/tenant-databases';
 import { AuditCheckpoints } from './domain/audit-log';
 import { SpareDatabases } from './domain/spare-databases';
+import { purgeDeletedTenants, type LifecycleDeps } from './domain/tenant-lifecycle';
 import { adminRoutes } from './routes/admins';
 import { auditLogRoutes } from './routes/audit-log';
 import { internalRoutes } from './routes/internal-routes';
@@ -24,8 +25,25 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     closeServerAdmins,
     async () => checkpoints.stop(),
   );
+  const lifecycle: LifecycleDeps = {
+    db: deps.db,
+    tenants: deps.tenants,
+    serverUrl: deps.config.databaseUrl,
+    deleteGraceMs: deps.config.lifecycle.deleteGraceMs,
+    logger: deps.logger,
+  };
+  if (deps.config.lifecycle.jobs) {
+    const jobs = new ScheduledJobs(
+      deps.config.databaseUrl,
+      [{ name: 'tenant-purge', cron: '*/5 * * * *', run: () => purgeDeletedTenants(lifecycle) }],
+      deps.logger,
+      'codex-admin-jobs',
+    );
+    jobs.start();
+    deps.onClose.push(() => jobs.stop());
+  }
   return createStandardServiceApp('admin', deps, (app, openapi) => {
-    app.use('/api/v1/admin', tenantRoutes(deps, openapi, spares));
+    app.use('/api/v1/admin', tenantRoutes(deps, openapi, lifecycle, spares));
     app.use('/api/v1/admin', auditLogRoutes(deps, openapi, checkpoints));
     app.use('/api/v1/admin', adminRoutes(deps, openapi));
     app.use('/internal', internalRoutes(deps, openapi));

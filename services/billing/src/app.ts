@@ -1,11 +1,10 @@
-import { createStandardServiceApp, type ServiceDeps } from '@codex/shared';
+import { createStandardServiceApp, ScheduledJobs, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
 import { runClientBilling } from './domain/client-billing';
 import { runDunning, syncTenantDunning, type DunningDeps } from './domain/dunning';
 import { closePeriods } from './domain/invoicing';
 import { maintainPartitions } from './domain/metering';
 import { reconcilePayments, type PaymentDeps } from './domain/payments';
-import { BillingJobs } from './jobs';
 import { clientBillingDeps, clientBillingRoutes } from './routes/client-billing-routes';
 import { dunningRoutes } from './routes/dunning-routes';
 import { invoiceRoutes } from './routes/invoice-routes';
@@ -24,7 +23,7 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
   const dunning = dunningDeps(deps, payments);
   const clientBilling = clientBillingDeps(deps);
   if (config.billing.jobs) {
-    const jobs = new BillingJobs(
+    const jobs = new ScheduledJobs(
       config.databaseUrl,
       [
         { name: 'usage-partitions', cron: '17 * * * *', run: () => maintainPartitions(deps.db, config.billing.usageRetentionMonths) },
@@ -38,6 +37,7 @@ export function createApp(deps: ServiceDeps<'billing'>): Express {
         },
       ],
       deps.logger,
+      'codex-billing-jobs',
     );
     jobs.start();
     deps.onClose.push(() => jobs.stop());

@@ -1,7 +1,14 @@
 import type { Logger } from '../logger';
 import type { Queryable } from './pool';
 
-export type AccessChangeKind = 'tenant_suspended' | 'tenant_resumed' | 'key_revoked' | 'key_expiry_changed' | 'admin_sessions_ended';
+export type AccessChangeKind =
+  | 'tenant_suspended'
+  | 'tenant_resumed'
+  | 'tenant_deleted'
+  | 'tenant_restored'
+  | 'key_revoked'
+  | 'key_expiry_changed'
+  | 'admin_sessions_ended';
 
 export type AccessChange =
   | { seq: number; kind: Exclude<AccessChangeKind, 'admin_sessions_ended'>; tenantId: string; keyId: string | null; at: Date }

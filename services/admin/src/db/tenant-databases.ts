@@ -351,3 +351,9 @@ export async function claimSpareDatabase(admin: pg.Client, database: string, rol
   }
   return false;
 }
+
+/** Drops a tenant's database (closing whatever is connected to it) and its login role; nothing when already gone. */
+export async function dropTenantDatabase(admin: pg.Client, database: string, role: string): Promise<void> {
+  await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(assertSafeIdentifier(database))} WITH (FORCE)`);
+  await admin.query(`DROP ROLE IF EXISTS ${admin.escapeIdentifier(assertSafeIdentifier(role))}`);
+}

@@ -17,6 +17,9 @@ export interface Tenant {
   dbServer: string;
   dbName: string | null;
   dbRole: string | null;
+  /** Set while it is `deleting`: when it was deleted, and when the purge may drop its database. */
+  deletedAt: Date | null;
+  purgeAfter: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -37,12 +40,14 @@ interface TenantRow {
   db_name: string | null;
   db_role: string | null;
   db_secret: string | null;
+  deleted_at: Date | null;
+  purge_after: Date | null;
   created_at: Date;
   updated_at: Date;
 }
 
 // tenants.plan is the plan asked for at creation; the plan in force is the subscription service's tenant_plans.
-const COLUMNS = `id, slug, name, status, suspended_for, coalesce((SELECT tp.plan_code FROM tenant_plans tp WHERE tp.tenant_id = tenants.id), plan) AS plan, db_server, db_name, db_role, db_secret, created_at, updated_at`;
+const COLUMNS = `id, slug, name, status, suspended_for, coalesce((SELECT tp.plan_code FROM tenant_plans tp WHERE tp.tenant_id = tenants.id), plan) AS plan, db_server, db_name, db_role, db_secret, deleted_at, purge_after, created_at, updated_at`;
 
 function toTenant(row: TenantRow): TenantWithSecret {
   return {
@@ -56,6 +61,8 @@ function toTenant(row: TenantRow): TenantWithSecret {
     dbName: row.db_name,
     dbRole: row.db_role,
     dbSecret: row.db_secret,
+    deletedAt: row.deleted_at,
+    purgeAfter: row.purge_after,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -150,4 +157,44 @@ export async function setUnpaidHold(db: Queryable, id: string, hold: boolean): P
     [id],
   );
   return rows[0] && toTenant(rows[0]);
+}
+
+/** Locks the tenant's row for a lifecycle change. */
+export async function findTenantForUpdate(db: Queryable, id: string): Promise<TenantWithSecret | undefined> {
+  const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM tenants WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] && toTenant(rows[0]);
+}
+
+/** Soft delete: out of reach at once, restorable until `purgeAfter`. */
+export async function markTenantDeleting(db: Queryable, id: string, purgeAfter: Date): Promise<TenantWithSecret> {
+  const { rows } = await db.query<TenantRow>(
+    `UPDATE tenants SET status_before_delete = status, status = 'deleting', deleted_at = now(), purge_after = $2
+      WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, purgeAfter],
+  );
+  return toTenant(rows[0]!);
+}
+
+/** Undoes a soft delete: the status it had before (a suspension keeps its reason). */
+export async function restoreDeletedTenant(db: Queryable, id: string): Promise<TenantWithSecret> {
+  const { rows } = await db.query<TenantRow>(
+    `UPDATE tenants SET status = coalesce(status_before_delete, 'active'), status_before_delete = NULL, deleted_at = NULL, purge_after = NULL
+      WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id],
+  );
+  return toTenant(rows[0]!);
+}
+
+/** Up to `limit` tenants whose grace has run out, locked; others purging at the same time skip them. */
+export async function lockTenantsDueForPurge(db: Queryable, limit: number): Promise<TenantWithSecret[]> {
+  const { rows } = await db.query<TenantRow>(
+    `SELECT ${COLUMNS} FROM tenants WHERE status = 'deleting' AND purge_after <= now() ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [limit],
+  );
+  return rows.map(toTenant);
+}
+
+/** After its database and role are dropped: `deleted`, with no password kept. */
+export async function markTenantPurged(db: Queryable, id: string): Promise<void> {
+  await db.query(`UPDATE tenants SET status = 'deleted', db_secret = NULL, purge_after = NULL WHERE id = $1`, [id]);
 }

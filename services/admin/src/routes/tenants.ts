@@ -4,6 +4,7 @@ import { apiKeysOf, issueApiKey, revokeKey, rotateApiKey } from '../domain/api-k
 import { CreateKey, CreateTenant, RotateKey, TENANT_STATUSES } from '../domain/tenant-input';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
 import type { SpareDatabases } from '../domain/spare-databases';
+import { deleteTenant, restoreTenant, type LifecycleDeps } from '../domain/tenant-lifecycle';
 import { changeTenant, publicTenant, setTenantSuspended, tenantById, tenantPage } from '../domain/tenants';
 
 const TenantIdParams = z.object({ id: z.uuid() });
@@ -35,6 +36,8 @@ const TenantSchema = z
     dbServer: z.string(),
     dbName: z.string().nullable(),
     dbRole: z.string().nullable(),
+    deletedAt: z.iso.datetime().nullable().describe('Set while the tenant is being deleted'),
+    purgeAfter: z.iso.datetime().nullable().describe('When its database may be dropped; it can be restored until then'),
     createdAt: z.iso.datetime(),
     updatedAt: z.iso.datetime(),
   })
@@ -56,7 +59,7 @@ const ApiKeySchema = z
 const IssuedApiKeySchema = z.object({ ...ApiKeySchema.shape, key: z.string().describe('The secret: shown once, never again') }).meta({ id: 'IssuedApiKey' });
 
 /** `/api/v1/admin/tenants…`: provisioning and API keys, for platform admins. */
-export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry, spares?: SpareDatabases) {
+export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry, lifecycle: LifecycleDeps, spares?: SpareDatabases) {
   const provisioning: ProvisioningDeps = {
     db: deps.db,
     serverUrl: deps.config.databaseUrl,
@@ -163,6 +166,38 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
       },
     );
   }
+
+  api.delete(
+    '/tenants/:id',
+    {
+      operationId: 'deleteTenant',
+      summary: 'Delete a tenant: its keys stop working at once; it can be restored until purgeAfter, when its database and role are dropped (idempotent)',
+      tags: ['tenants'],
+      params: TenantIdParams,
+      responses: { 202: { description: 'Being deleted', schema: TenantSchema } },
+      errors: [404, 409],
+      ...writes,
+    },
+    async (req, res) => {
+      res.status(202).json(publicTenant(await deleteTenant(lifecycle, req.params.id, adminActor(adminOf(req)))));
+    },
+  );
+
+  api.post(
+    '/tenants/:id/restore',
+    {
+      operationId: 'restoreTenant',
+      summary: 'Restore a tenant being deleted, as it was before (409 TENANT_NOT_DELETING for any other)',
+      tags: ['tenants'],
+      params: TenantIdParams,
+      responses: { 200: { description: 'The tenant', schema: TenantSchema } },
+      errors: [404, 409],
+      ...writes,
+    },
+    async (req, res) => {
+      res.json(publicTenant(await restoreTenant(lifecycle, req.params.id, adminActor(adminOf(req)))));
+    },
+  );
 
   api.get(
     '/tenants/:id/api-keys',

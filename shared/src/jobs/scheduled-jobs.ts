@@ -1,8 +1,8 @@
-import type { Logger } from '@codex/shared';
+import type { Logger } from '../logger';
 import PgBoss from 'pg-boss';
 
-/** A job of the billing service: a name, when it runs, and what it does. */
-export interface BillingJob {
+/** A scheduled job: a name, when it runs, and what it does. */
+export interface ScheduledJob {
   name: string;
   /** Cron (UTC); the job also runs once at start. */
   cron: string;
@@ -13,30 +13,33 @@ export interface BillingJob {
 const START_RETRY_MS = 5_000;
 
 /**
- * The billing jobs on pg-boss, a queue in the master database: every
- * instance schedules them, and the queue hands each run to one instance (a
- * singleton queue, so two runs of one job never overlap). A run that fails
+ * A service's scheduled jobs on pg-boss, a queue in the master database
+ * (billing's period close and dunning, the admin service's tenant purge):
+ * every instance schedules them, and the queue hands each run to one instance
+ * (a singleton queue, so two runs of one job never overlap). A run that fails
  * or dies with its process is retried; each job is written to be run again safely.
  */
-export class BillingJobs {
+export class ScheduledJobs {
   private readonly boss: PgBoss;
   private stopped = false;
   private started?: Promise<void>;
 
   constructor(
     databaseUrl: string,
-    private readonly jobs: BillingJob[],
+    private readonly jobs: ScheduledJob[],
     private readonly logger: Logger,
+    /** Shown in pg_stat_activity, e.g. `codex-billing-jobs`. */
+    applicationName: string,
   ) {
-    this.boss = new PgBoss({ connectionString: databaseUrl, max: 2, application_name: 'codex-billing-jobs', schema: 'pgboss' });
-    this.boss.on('error', (err) => logger.warn('billing job queue error', { err }));
+    this.boss = new PgBoss({ connectionString: databaseUrl, max: 2, application_name: applicationName, schema: 'pgboss' });
+    this.boss.on('error', (err) => logger.warn('job queue error', { err }));
   }
 
   /** Starts in the background, retrying while the database is unreachable. */
   start(): void {
     this.started = this.startOnce().catch(async (err: unknown) => {
       if (this.stopped) return;
-      this.logger.warn('billing jobs could not start; retrying', { reason: (err as Error).message });
+      this.logger.warn('scheduled jobs could not start; retrying', { reason: (err as Error).message });
       await new Promise((resolve) => setTimeout(resolve, START_RETRY_MS).unref());
       if (!this.stopped) this.start();
     });
@@ -55,7 +58,7 @@ export class BillingJobs {
       await this.boss.work(job.name, { pollingIntervalSeconds: 2 }, async () => {
         const started = Date.now();
         const outcome = await job.run();
-        this.logger.info('billing job done', { job: job.name, ms: Date.now() - started, outcome });
+        this.logger.info('job done', { job: job.name, ms: Date.now() - started, outcome });
       });
       await this.boss.send(job.name, {}, { singletonKey: 'start' });
     }
