@@ -14,6 +14,8 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'GET', path: '/api/v1/admin/audit-log/export', access: 'admin' },
   { method: 'GET', path: '/api/v1/admin/audit-log/verify', access: 'admin' },
   { method: 'GET', path: '/api/v1/admin/health', access: 'public' },
+  { method: 'GET', path: '/api/v1/admin/services', access: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/services/:name/history', access: 'admin' },
   { method: 'GET', path: '/api/v1/admin/tenants', access: 'admin' },
   { method: 'POST', path: '/api/v1/admin/tenants', access: 'admin' },
   { method: 'DELETE', path: '/api/v1/admin/tenants/:id', access: 'admin' },

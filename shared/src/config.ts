@@ -180,11 +180,22 @@ const adminSettings = z
     // The admin service's scheduled jobs (the tenant purge) run in this process; `off` for an instance that
     // should not. They are coordinated through PostgreSQL, so any number of instances may run them.
     ADMIN_JOBS: z.enum(['on', 'off']).default('on'),
+    // How often the service registry polls every service's /health (0: not at all, e.g. on a second instance).
+    SERVICE_POLL_MS: z.coerce.number().int().min(0).default(10_000),
+    // Told of a service going down or coming back, a breaker opening or a database server unreachable: a JSON POST, retried.
+    ALERT_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' }).optional(),
+    // The webhook's host may resolve to a private, loopback or link-local address only when this is `true`.
+    ALERT_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   })
   .transform((env) => ({
     provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE, spares: env.PROVISIONING_SPARES },
     audit: { checkpointFile: env.AUDIT_CHECKPOINT_FILE, checkpointIntervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS },
     lifecycle: { deleteGraceMs: env.TENANT_DELETE_GRACE_HOURS * 3_600_000, jobs: env.ADMIN_JOBS === 'on' },
+    registry: {
+      pollMs: env.SERVICE_POLL_MS,
+      alertWebhookUrl: env.ALERT_WEBHOOK_URL,
+      alertWebhookAllowPrivate: env.ALERT_WEBHOOK_ALLOW_PRIVATE === 'true',
+    },
   }));
 
 /** Usage metering and invoicing (billing service). */

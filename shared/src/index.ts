@@ -48,5 +48,6 @@ export * from './plans/limits';
 export * from './db/audit';
 export * from './db/access-changes';
 export * from './jobs/scheduled-jobs';
+export * from './service-probe';
 export * from './db/page-total';
 export * from './client-links';

@@ -13,7 +13,7 @@ export function createTestDeps<S extends ServiceName>(service: S, databaseUrl: s
   const metering = service === 'gateway' ? { USAGE_METERING: 'off' } : {};
   // Spare tenant databases are made in the background; only the suites about them ask for some.
   // Audit checkpoints go to a file of the test's own, written when a test asks, not on a timer; the
-  // admin's scheduled jobs (the tenant purge) run where a test calls them.
+  // admin's scheduled jobs (the tenant purge) and the service registry's polls run where a test calls them.
   const admin =
     service === 'admin'
       ? {
@@ -21,6 +21,7 @@ export function createTestDeps<S extends ServiceName>(service: S, databaseUrl: s
           AUDIT_CHECKPOINT_FILE: join(tmpdir(), `codex-audit-checkpoints-${randomUUID()}.jsonl`),
           AUDIT_CHECKPOINT_INTERVAL_MS: '0',
           ADMIN_JOBS: 'off',
+          SERVICE_POLL_MS: '0',
         }
       : {};
   // Two suites share one server (100 connections on CI's machine PostgreSQL): idle tenant connections go

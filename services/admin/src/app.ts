@@ -1,12 +1,15 @@
 import { createStandardServiceApp, ScheduledJobs, type ServiceDeps } from '@codex/shared';
 import type { Express } from 'express';
 import { closeServerAdmins } from './db/tenant-databases';
+import { AlertWebhook } from './domain/alerts';
 import { AuditCheckpoints } from './domain/audit-log';
+import { ServiceRegistry } from './domain/service-registry';
 import { SpareDatabases } from './domain/spare-databases';
 import { purgeDeletedTenants, type LifecycleDeps } from './domain/tenant-lifecycle';
 import { adminRoutes } from './routes/admins';
 import { auditLogRoutes } from './routes/audit-log';
 import { internalRoutes } from './routes/internal-routes';
+import { serviceRoutes } from './routes/services';
 import { tenantRoutes } from './routes/tenants';
 
 /** The admin service: tenants, platform admins, system configuration and audit log. */
@@ -42,10 +45,21 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     jobs.start();
     deps.onClose.push(() => jobs.stop());
   }
+  const { registry: registrySettings } = deps.config;
+  const registry = new ServiceRegistry({
+    db: deps.db,
+    serviceUrls: deps.config.serviceUrls,
+    breakerStates: () => deps.clients.breakerStates(),
+    alerts: new AlertWebhook({ url: registrySettings.alertWebhookUrl, allowPrivate: registrySettings.alertWebhookAllowPrivate, logger: deps.logger }),
+    logger: deps.logger,
+  });
+  registry.start(registrySettings.pollMs);
+  deps.onClose.push(async () => registry.stop());
   return createStandardServiceApp('admin', deps, (app, openapi) => {
     app.use('/api/v1/admin', tenantRoutes(deps, openapi, lifecycle, spares));
     app.use('/api/v1/admin', auditLogRoutes(deps, openapi, checkpoints));
     app.use('/api/v1/admin', adminRoutes(deps, openapi));
+    app.use('/api/v1/admin', serviceRoutes(deps, openapi));
     app.use('/internal', internalRoutes(deps, openapi));
   });
 }
