@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { closeServiceDeps, createLogger, createServiceDeps, loadLauncherConfig, parseInput, type AuditActor } from '@codex/shared';
+import { closeServiceDeps, createLogger, createServiceDeps, currentPlatformConfig, loadLauncherConfig, parseInput, type AuditActor } from '@codex/shared';
 import { z } from 'zod';
 import { apiKeysOf, CreateKey, CreateTenant, issueApiKey, provisionTenant, publicTenant, revokeKey, tenantBySlug, tenantPage } from '@codex/admin';
 import { openPlatformDatabase } from './lib/database';
@@ -50,7 +50,8 @@ async function main(): Promise<void> {
           secrets: deps.secrets,
           logger: deps.logger,
         };
-        print(await provisionTenant(provisioning, input, undefined, CLI_ACTOR));
+        const plan = input.plan ?? (await currentPlatformConfig(deps.db)).settings.defaultPlan;
+        print(await provisionTenant(provisioning, { ...input, plan }, undefined, CLI_ACTOR));
         break;
       }
       case 'list': {

@@ -49,5 +49,6 @@ export * from './db/audit';
 export * from './db/access-changes';
 export * from './jobs/scheduled-jobs';
 export * from './service-probe';
+export * from './platform-config';
 export * from './db/page-total';
 export * from './client-links';

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { SecretBox } from './crypto/secret-box';
 import { AccessChanges } from './db/access-changes';
+import { PlatformConfig } from './platform-config';
 import { createPool, pingDatabase, type Pool } from './db/pool';
 import { createTenantConnectionResolver, recentlyActiveTenants } from './db/tenant-connection';
 import { TenantPoolCache } from './db/tenant-pool-cache';
@@ -42,6 +43,8 @@ export interface ServiceDeps<S extends ServiceName = ServiceName> {
   entitlements: Entitlements;
   /** Suspensions, resumptions and key revocations made by any instance, read each second. */
   accessChanges: AccessChanges;
+  /** The live platform configuration (GET/PUT /api/v1/admin/config), reloaded within a second of a change. */
+  platformConfig: PlatformConfig;
   /** What an app made from these deps must release on shutdown (worker pools, timers); run first. */
   onClose: Array<() => Promise<void>>;
 }
@@ -108,7 +111,8 @@ export function createServiceDeps<S extends ServiceName>(
     observedGauge(metrics, 'redis_available', 'Whether Redis answers (1) or limits count per instance (0)', [], () => [[{}, counters.degraded ? 0 : 1]]);
   const entitlements = new Entitlements(db, { logger });
   const accessChanges = new AccessChanges(db, { logger });
-  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, entitlements, accessChanges, onClose: [] };
+  const platformConfig = new PlatformConfig(db, { logger });
+  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, entitlements, accessChanges, platformConfig, onClose: [] };
 }
 
 /** Releases what createServiceDeps opened. */
@@ -117,6 +121,7 @@ export async function closeServiceDeps(deps: ServiceDeps): Promise<void> {
   deps.clients.shutdown();
   deps.entitlements.close();
   deps.accessChanges.close();
+  deps.platformConfig.close();
   if (deps.redis?.isOpen) await deps.redis.close();
   await deps.tenants.close();
   await deps.db.end();

@@ -8,6 +8,7 @@ import { SpareDatabases } from './domain/spare-databases';
 import { purgeDeletedTenants, type LifecycleDeps } from './domain/tenant-lifecycle';
 import { adminRoutes } from './routes/admins';
 import { auditLogRoutes } from './routes/audit-log';
+import { configRoutes } from './routes/config';
 import { internalRoutes } from './routes/internal-routes';
 import { serviceRoutes } from './routes/services';
 import { tenantRoutes } from './routes/tenants';
@@ -32,7 +33,10 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     db: deps.db,
     tenants: deps.tenants,
     serverUrl: deps.config.databaseUrl,
-    deleteGraceMs: deps.config.lifecycle.deleteGraceMs,
+    deleteGraceMs: async () => {
+      const { softDeleteGraceHours } = (await deps.platformConfig.current()).settings;
+      return softDeleteGraceHours === null ? deps.config.lifecycle.deleteGraceMs : softDeleteGraceHours * 3_600_000;
+    },
     logger: deps.logger,
   };
   if (deps.config.lifecycle.jobs) {
@@ -60,6 +64,7 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     app.use('/api/v1/admin', auditLogRoutes(deps, openapi, checkpoints));
     app.use('/api/v1/admin', adminRoutes(deps, openapi));
     app.use('/api/v1/admin', serviceRoutes(deps, openapi));
+    app.use('/api/v1/admin', configRoutes(deps, openapi));
     app.use('/internal', internalRoutes(deps, openapi));
   });
 }

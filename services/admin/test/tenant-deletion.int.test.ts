@@ -43,7 +43,7 @@ describe('tenant soft delete, restore and purge', () => {
       db: admin.db,
       tenants: admin.tenants,
       serverUrl: admin.config.databaseUrl,
-      deleteGraceMs: admin.config.lifecycle.deleteGraceMs,
+      deleteGraceMs: async () => admin.config.lifecycle.deleteGraceMs,
       logger: admin.logger,
     };
   });

@@ -20,7 +20,8 @@ export const CreateTenant = z.strictObject({
   plan: z
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,39}$/)
-    .default('free'),
+    .optional()
+    .describe("The plan's code; the platform configuration's defaultPlan when left out"),
 });
 
 /** Another API key for a tenant. */

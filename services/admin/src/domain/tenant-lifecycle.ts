@@ -25,7 +25,8 @@ export interface LifecycleDeps {
   db: Pool;
   tenants: Pick<TenantPoolCache, 'invalidate'>;
   serverUrl: string;
-  deleteGraceMs: number;
+  /** How long a deleted tenant can be restored: the live configuration's softDeleteGraceHours, else the setting. */
+  deleteGraceMs: () => Promise<number>;
   logger: Logger;
 }
 
@@ -37,6 +38,7 @@ const TENANT_NOT_FOUND = () => new NotFoundError('Tenant not found', ErrorCode.T
  * back as it was. Asked again while it is being deleted, it changes nothing. A purged tenant is 404.
  */
 export async function deleteTenant(deps: LifecycleDeps, id: string, actor: AuditActor): Promise<TenantWithSecret> {
+  const graceMs = await deps.deleteGraceMs();
   const tenant = await withTransaction(deps.db, async (tx) => {
     const current = await findTenantForUpdate(tx, id);
     if (!current || current.status === 'deleted') throw TENANT_NOT_FOUND();
@@ -44,7 +46,7 @@ export async function deleteTenant(deps: LifecycleDeps, id: string, actor: Audit
     if (current.status === 'provisioning') {
       throw new ConflictError('The tenant is still being provisioned; delete it once that has finished or failed', undefined, ErrorCode.TENANT_NOT_READY);
     }
-    const deleting = await markTenantDeleting(tx, id, new Date(Date.now() + deps.deleteGraceMs));
+    const deleting = await markTenantDeleting(tx, id, new Date(Date.now() + graceMs));
     await recordAccessChange(tx, { kind: 'tenant_deleted', tenantId: id });
     await recordAudit(tx, {
       ...actor,

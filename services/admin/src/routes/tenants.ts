@@ -86,7 +86,8 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     },
     once,
     async (req, res) => {
-      const result = await provisionTenant(provisioning, req.body, undefined, adminActor(adminOf(req)));
+      const plan = req.body.plan ?? (await deps.platformConfig.current()).settings.defaultPlan;
+      const result = await provisionTenant(provisioning, { ...req.body, plan }, undefined, adminActor(adminOf(req)));
       res.status(201).location(`/api/v1/admin/tenants/${result.tenant.id}`).json(result);
     },
   );

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import type { Logger } from './logger';
+import type { Queryable } from './db/pool';
+
+/**
+ * The platform settings an operator changes at run time (GET/PUT /api/v1/admin/config), one schema for
+ * all: a PUT sends the whole document, and anything left out takes its default. Each setting here is in
+ * force: a setting joins the schema with the code that applies it (sign-up policy, password policy,
+ * session lengths and "MFA required" come with their features, #14).
+ */
+export const PlatformSettings = z
+  .strictObject({
+    defaultPlan: z
+      .string()
+      .regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be a plan code')
+      .default('free')
+      .describe('The plan a tenant created without one gets'),
+    softDeleteGraceHours: z
+      .number()
+      .min(0)
+      .max(24 * 365)
+      .nullable()
+      .default(null)
+      .describe('How long a deleted tenant can be restored; null: the TENANT_DELETE_GRACE_HOURS setting'),
+    maintenanceBanner: z
+      .strictObject({ message: z.string().trim().min(1).max(500), level: z.enum(['info', 'warning']).default('info') })
+      .nullable()
+      .default(null)
+      .describe('Shown by the console while set'),
+  })
+  .meta({ id: 'PlatformSettings' });
+
+export type PlatformSettingsValue = z.output<typeof PlatformSettings>;
+
+export interface PlatformConfigVersion {
+  /** 0 before anything was ever saved: every setting at its default. */
+  version: number;
+  settings: PlatformSettingsValue;
+  changedBy: string | null;
+  changedAt: Date | null;
+  restoredFrom: number | null;
+}
+
+export const DEFAULT_PLATFORM_CONFIG: PlatformConfigVersion = {
+  version: 0,
+  settings: PlatformSettings.parse({}),
+  changedBy: null,
+  changedAt: null,
+  restoredFrom: null,
+};
+
+/** The newest saved version, or the defaults. Settings saved by an older schema are read with today's defaults filled in. */
+export async function currentPlatformConfig(db: Queryable): Promise<PlatformConfigVersion> {
+  const { rows } = await db.query<{ version: number; settings: unknown; changed_by: string | null; changed_at: Date; restored_from: number | null }>(
+    'SELECT version, settings, changed_by, changed_at, restored_from FROM platform_config_versions ORDER BY version DESC LIMIT 1',
+  );
+  const row = rows[0];
+  if (!row) return DEFAULT_PLATFORM_CONFIG;
+  const parsed = PlatformSettings.safeParse(row.settings);
+  return {
+    version: row.version,
+    settings: parsed.success ? parsed.data : DEFAULT_PLATFORM_CONFIG.settings,
+    changedBy: row.changed_by,
+    changedAt: row.changed_at,
+    restoredFrom: row.restored_from,
+  };
+}
+
+/**
+ * The platform configuration in force, kept in process and reloaded when the newest version number moves
+ * (read each second, like the entitlements epoch), so a change applies on every instance within seconds
+ * without a restart. Polling starts with the first read.
+ */
+export class PlatformConfig {
+  private loaded?: Promise<PlatformConfigVersion>;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly options: { pollMs?: number; logger?: Logger } = {},
+  ) {}
+
+  current(): Promise<PlatformConfigVersion> {
+    this.startPolling();
+    if (!this.loaded) {
+      const loading = currentPlatformConfig(this.db);
+      loading.catch(() => {
+        if (this.loaded === loading) this.loaded = undefined;
+      });
+      this.loaded = loading;
+    }
+    return this.loaded;
+  }
+
+  /** Reads the newest version number now and reloads when it moved (tests, and after a local change). */
+  async refresh(): Promise<void> {
+    const { rows } = await this.db.query<{ version: number | null }>('SELECT max(version) AS version FROM platform_config_versions');
+    const newest = rows[0]?.version ?? 0;
+    const held = await this.loaded?.catch(() => undefined);
+    if (!held || held.version !== newest) this.loaded = undefined;
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private startPolling(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.refresh().catch((err: unknown) => this.options.logger?.debug('platform config poll failed', { err }));
+    }, this.options.pollMs ?? 1_000);
+    this.timer.unref();
+  }
+}
