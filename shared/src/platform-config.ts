@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Logger } from './logger';
 import type { Queryable } from './db/pool';
+import { Poller, Reloadable } from './polling';
 
 /**
  * The platform settings an operator changes at run time (GET/PUT /api/v1/admin/config), one schema for
@@ -72,44 +73,30 @@ export async function currentPlatformConfig(db: Queryable): Promise<PlatformConf
  * without a restart. Polling starts with the first read.
  */
 export class PlatformConfig {
-  private loaded?: Promise<PlatformConfigVersion>;
-  private timer?: NodeJS.Timeout;
+  private readonly loaded: Reloadable<PlatformConfigVersion>;
+  private readonly poller: Poller;
 
   constructor(
     private readonly db: Queryable,
-    private readonly options: { pollMs?: number; logger?: Logger } = {},
-  ) {}
+    options: { pollMs?: number; logger?: Logger } = {},
+  ) {
+    this.loaded = new Reloadable(() => currentPlatformConfig(db));
+    this.poller = new Poller(() => this.refresh(), options.pollMs ?? 1_000, { logger: options.logger, message: 'platform config poll failed' });
+  }
 
   current(): Promise<PlatformConfigVersion> {
-    this.startPolling();
-    if (!this.loaded) {
-      const loading = currentPlatformConfig(this.db);
-      loading.catch(() => {
-        if (this.loaded === loading) this.loaded = undefined;
-      });
-      this.loaded = loading;
-    }
-    return this.loaded;
+    this.poller.start();
+    return this.loaded.get();
   }
 
   /** Reads the newest version number now and reloads when it moved (tests, and after a local change). */
   async refresh(): Promise<void> {
     const { rows } = await this.db.query<{ version: number | null }>('SELECT max(version) AS version FROM platform_config_versions');
-    const newest = rows[0]?.version ?? 0;
-    const held = await this.loaded?.catch(() => undefined);
-    if (!held || held.version !== newest) this.loaded = undefined;
+    const held = await this.loaded.held()?.catch(() => undefined);
+    if (!held || held.version !== (rows[0]?.version ?? 0)) this.loaded.drop();
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private startPolling(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.options.logger?.debug('platform config poll failed', { err }));
-    }, this.options.pollMs ?? 1_000);
-    this.timer.unref();
+    this.poller.stop();
   }
 }

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool';
 import type { Logger } from '../logger';
+import { Poller, Reloadable } from '../polling';
 import { periodAt, type Period } from './periods';
 import { entitlementsEpoch, findTenantPlan, listFeatureFlags, type FeatureFlag, type PlanVersion, type TenantPlanRow } from './plan-store';
 import { inRollout, pickVariant } from './rollout';
@@ -84,21 +85,21 @@ export interface EntitlementsOptions {
  */
 export class Entitlements {
   private readonly tenants = new Map<string, Promise<TenantPlanRow | undefined>>();
-  private flags?: Promise<FeatureFlag[]>;
+  private readonly flags: Reloadable<FeatureFlag[]>;
   private epoch?: string;
-  private timer?: NodeJS.Timeout;
-  private readonly pollMs: number;
+  private readonly poller: Poller;
 
   constructor(
     private readonly db: Queryable,
-    private readonly options: EntitlementsOptions = {},
+    options: EntitlementsOptions = {},
   ) {
-    this.pollMs = options.pollMs ?? 1_000;
+    this.flags = new Reloadable(() => listFeatureFlags(db));
+    this.poller = new Poller(() => this.refresh(), options.pollMs ?? 1_000, { logger: options.logger, message: 'entitlements poll failed' });
   }
 
   /** The tenant's plan in force now, or undefined for a tenant with no plan. */
   async of(tenantId: string, now = new Date()): Promise<TenantEntitlements | undefined> {
-    this.startPolling();
+    this.poller.start();
     let row = this.tenants.get(tenantId);
     if (!row) {
       row = findTenantPlan(this.db, tenantId);
@@ -127,16 +128,8 @@ export class Entitlements {
   }
 
   async allFlags(): Promise<FeatureFlag[]> {
-    this.startPolling();
-    if (!this.flags) {
-      const loading = listFeatureFlags(this.db);
-      // A failed load is not kept: the next call tries again.
-      loading.catch(() => {
-        if (this.flags === loading) this.flags = undefined;
-      });
-      this.flags = loading;
-    }
-    return this.flags;
+    this.poller.start();
+    return this.flags.get();
   }
 
   /** Reads the epoch now and drops everything when it moved (tests, and after a local change). */
@@ -145,20 +138,11 @@ export class Entitlements {
     if (epoch !== this.epoch) {
       this.epoch = epoch;
       this.tenants.clear();
-      this.flags = undefined;
+      this.flags.drop();
     }
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private startPolling(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.options.logger?.debug('entitlements poll failed', { err }));
-    }, this.pollMs);
-    this.timer.unref();
+    this.poller.stop();
   }
 }
