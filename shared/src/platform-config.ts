@@ -6,8 +6,8 @@ import { Poller, Reloadable } from './polling';
 /**
  * The platform settings an operator changes at run time (GET/PUT /api/v1/admin/config), one schema for
  * all: a PUT sends the whole document, and anything left out takes its default. Each setting here is in
- * force: a setting joins the schema with the code that applies it (sign-up policy, password policy,
- * session lengths and "MFA required" come with their features, #14).
+ * force: a setting joins the schema with the code that applies it (session lengths and "MFA required"
+ * come with their features, #14).
  */
 export const PlatformSettings = z
   .strictObject({
@@ -16,6 +16,11 @@ export const PlatformSettings = z
       .regex(/^[a-z][a-z0-9_-]{0,39}$/, 'must be a plan code')
       .default('free')
       .describe('The plan a tenant created without one gets'),
+    signupPolicy: z.enum(['open', 'invite']).default('open').describe("A new tenant's sign-up setting: anyone with its API key, or invited users only"),
+    passwordPolicy: z
+      .strictObject({ minLength: z.number().int().min(10).max(72).default(10) })
+      .default({ minLength: 10 })
+      .describe('For tenant users and admins, checked when a password is set; never below 10'),
     softDeleteGraceHours: z
       .number()
       .min(0)

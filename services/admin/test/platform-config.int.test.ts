@@ -57,7 +57,7 @@ describe('platform configuration (through the gateway, and a second admin instan
       changedBy: null,
       changedAt: null,
       restoredFrom: null,
-      settings: { defaultPlan: 'free', softDeleteGraceHours: null, maintenanceBanner: null },
+      settings: { defaultPlan: 'free', signupPolicy: 'open', passwordPolicy: { minLength: 10 }, softDeleteGraceHours: null, maintenanceBanner: null },
     });
     expect((await createThroughOther()).plan).toBe('free'); // the other instance has read version 0
   });
@@ -115,6 +115,35 @@ describe('platform configuration (through the gateway, and a second admin instan
     expect(missing.body.error.code).toBe('CONFIG_VERSION_NOT_FOUND');
     const { rows } = await platform.deps.admin!.db.query(`SELECT action FROM audit_log WHERE target_type = 'config' ORDER BY seq`);
     expect(rows.map((row) => row.action)).toEqual(['config.changed', 'config.changed', 'config.rolled_back']);
+  });
+
+  it('when the sign-up and password policies change, then new tenants are invite-only and the auth service asks for longer passwords', async () => {
+    const saved = await put({ signupPolicy: 'invite', passwordPolicy: { minLength: 16 } });
+    expect(saved.body.version).toBe(4);
+    const auth = platform.deps.auth!;
+    const started = Date.now();
+    while ((await auth.platformConfig.current()).version !== 4 || (await platform.deps.admin!.platformConfig.current()).version !== 4) {
+      expect(Date.now() - started).toBeLessThan(IN_FORCE_WITHIN_MS);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const created = await request(platform.gateway.url)
+      .post('/api/v1/admin/tenants')
+      .set('Authorization', `Bearer ${operator}`)
+      .send({ name: 'Invite only', slug: `inv-${randomBytes(4).toString('hex')}` });
+    expect(created.status).toBe(201);
+    const signUp = await request(platform.gateway.url)
+      .post('/api/v1/auth/register')
+      .set('X-API-Key', created.body.apiKey.key)
+      .send({ email: 'someone@tenant.example', password: 'a long enough password' });
+    expect(signUp.status).toBe(403);
+    expect(signUp.body.error.code).toBe('SIGNUP_CLOSED');
+
+    const tenant = await platform.newTenant(); // its owner signs up through the gateway with a 21-character password
+    const change = (newPassword: string) => platform.as(tenant).post('/api/v1/auth/password').send({ currentPassword: 'correct horse battery', newPassword });
+    const short = await change('twelve chars');
+    expect(short.status).toBe(400);
+    expect(short.body.error.details).toEqual([{ path: 'body.newPassword', message: 'must be at least 16 characters' }]);
+    expect((await change('sixteen characters!')).status).toBe(204);
   });
 
   it('when a role without system:manage changes it, then 403 naming the permission; readers may read', async () => {

@@ -15,6 +15,7 @@ export function createApp(deps: ServiceDeps<'auth'>): Express {
     master: deps.db,
     reuseGrace: { seconds: deps.config.auth.refreshReuseGraceSeconds, secrets: deps.secrets },
     logger: deps.logger,
+    platformConfig: deps.platformConfig,
   };
   return createStandardServiceApp('auth', deps, (app, openapi) => {
     app.get('/.well-known/jwks.json', async (_req, res) => {

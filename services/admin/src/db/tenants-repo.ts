@@ -76,14 +76,14 @@ export function publicTenant(tenant: TenantWithSecret): Tenant {
 
 export async function insertProvisioningTenant(
   db: Queryable,
-  input: { id: string; slug: string; name: string; plan: string; dbName: string; dbRole: string; dbSecret: string },
+  input: { id: string; slug: string; name: string; plan: string; signup?: 'open' | 'invite'; dbName: string; dbRole: string; dbSecret: string },
 ): Promise<TenantWithSecret | undefined> {
   const { rows } = await db.query<TenantRow>(
-    `INSERT INTO tenants (id, slug, name, plan, status, db_name, db_role, db_secret)
-     VALUES ($1, $2, $3, $4, 'provisioning', $5, $6, $7)
+    `INSERT INTO tenants (id, slug, name, plan, status, db_name, db_role, db_secret, settings)
+     VALUES ($1, $2, $3, $4, 'provisioning', $5, $6, $7, CASE WHEN $8::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('signup', $8::text) END)
      ON CONFLICT (slug) DO NOTHING
      RETURNING ${COLUMNS}`,
-    [input.id, input.slug, input.name, input.plan, input.dbName, input.dbRole, input.dbSecret],
+    [input.id, input.slug, input.name, input.plan, input.dbName, input.dbRole, input.dbSecret, input.signup ?? null],
   );
   return rows[0] && toTenant(rows[0]);
 }

@@ -38,6 +38,8 @@ export interface NewTenant {
   slug: string;
   name: string;
   plan: string;
+  /** Its sign-up setting; `open` when not given (the platform configuration's signupPolicy, from the API). */
+  signup?: 'open' | 'invite';
 }
 
 export interface IssuedApiKey extends ApiKey {

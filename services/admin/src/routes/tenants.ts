@@ -86,8 +86,9 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     },
     once,
     async (req, res) => {
-      const plan = req.body.plan ?? (await deps.platformConfig.current()).settings.defaultPlan;
-      const result = await provisionTenant(provisioning, { ...req.body, plan }, undefined, adminActor(adminOf(req)));
+      const { settings } = await deps.platformConfig.current();
+      const tenant = { ...req.body, plan: req.body.plan ?? settings.defaultPlan, signup: settings.signupPolicy };
+      const result = await provisionTenant(provisioning, tenant, undefined, adminActor(adminOf(req)));
       res.status(201).location(`/api/v1/admin/tenants/${result.tenant.id}`).json(result);
     },
   );

@@ -9,8 +9,10 @@ import {
   permissionsOf,
   recordAudit,
   UnauthorizedError,
+  ValidationError,
   type Entitlements,
   type Logger,
+  type PlatformConfig,
   type Pool,
   type PoolClient,
   type TenantPoolCache,
@@ -45,6 +47,16 @@ export interface AuthDeps {
   /** How a refresh token presented twice at once is treated. */
   reuseGrace: ReuseGrace;
   logger: Logger;
+  /** The live platform configuration: its password policy applies whenever a password is set. */
+  platformConfig: Pick<PlatformConfig, 'current'>;
+}
+
+/** 400 naming `field` when the password is shorter than the platform's password policy asks (the schema already caps it at 72 bytes). */
+export async function assertPasswordPolicy(authDeps: AuthDeps, password: string, field = 'body.password'): Promise<void> {
+  const { minLength } = (await authDeps.platformConfig.current()).settings.passwordPolicy;
+  if (password.length < minLength) {
+    throw new ValidationError('The password is too short for this platform', [{ path: field, message: `must be at least ${minLength} characters` }]);
+  }
 }
 
 /** Where accounts live: a tenant's database for its users, the master database for admins. */
@@ -100,6 +112,7 @@ export async function register(authDeps: AuthDeps, realm: Realm, input: { email:
   const mode = await findSignupMode(authDeps.master, realm.tenantId!);
   if (!mode) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
   if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', ErrorCode.SIGNUP_CLOSED);
+  await assertPasswordPolicy(authDeps, input.password);
   const passwordHash = await authDeps.passwords.hash(input.password);
   return realm.transaction(async (tx) => {
     await realm.assertRoomForAccount(tx);
@@ -184,6 +197,7 @@ export async function changePassword(
   if (!account || !(await authDeps.passwords.verify(input.currentPassword, account.passwordHash))) {
     throw new UnauthorizedError('Current password is incorrect', ErrorCode.INVALID_CREDENTIALS);
   }
+  await assertPasswordPolicy(authDeps, input.newPassword, 'body.newPassword');
   const passwordHash = await authDeps.passwords.hash(input.newPassword);
   await realm.transaction(async (tx) => {
     await updatePasswordHash(tx, realm.kind, accountId, passwordHash);
@@ -197,6 +211,7 @@ export async function changePassword(
  * is 400 PASSWORD_TOKEN_INVALID.
  */
 export async function setAdminPassword(authDeps: AuthDeps, input: { token: string; password: string }): Promise<void> {
+  await assertPasswordPolicy(authDeps, input.password);
   const passwordHash = await authDeps.passwords.hash(input.password);
   await withTransaction(authDeps.master, async (tx) => {
     const adminId = await consumeAdminPasswordToken(tx, createHash('sha256').update(input.token).digest('hex'));

@@ -13,7 +13,7 @@ import {
   updateUser,
   type UserFilter,
 } from '../db/users-repo';
-import { emailTaken, type AuthDeps, type Realm, type SignedIn } from './accounts';
+import { assertPasswordPolicy, emailTaken, type AuthDeps, type Realm, type SignedIn } from './accounts';
 import { startSession } from './sessions';
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -67,6 +67,7 @@ export async function inviteUser(realm: Realm, actor: ManagingUser, input: { ema
 
 /** The invited person sets a password and is signed in. */
 export async function acceptUserInvitation(authDeps: AuthDeps, realm: Realm, input: { token: string; password: string }): Promise<SignedIn> {
+  await assertPasswordPolicy(authDeps, input.password);
   const passwordHash = await authDeps.passwords.hash(input.password);
   return realm.transaction(async (tx) => {
     const userId = await acceptInvitation(tx, hashToken(input.token));
