@@ -93,6 +93,7 @@ async function newTenant(ctx: Context, afterStep?: StepHook, spares?: SpareDatab
       secrets: ctx.deps.secrets,
       logger: ctx.deps.logger,
       spares,
+      settings: ctx.deps.platformConfig,
     },
     { slug: `bench-${randomBytes(5).toString('hex')}`, name: 'bench', plan: 'free' },
     afterStep,

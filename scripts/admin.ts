@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ADMIN_ROLES, createPool, loadLauncherConfig, parseInput } from '@codex/shared';
+import { AccountEmail, ADMIN_ROLES, createPool, loadLauncherConfig, parseInput } from '@codex/shared';
 import { oneTimePassword, operatorAdmins } from '@codex/auth';
 import { z } from 'zod';
 import { openPlatformDatabase } from './lib/database';
@@ -12,11 +12,6 @@ const USAGE = `Usage: npm run admin -- <command>
   create <email> [--role admin] [--stdin]     a new admin; prints a one-time password (or reads one from stdin)
   reset-password <email> [--stdin]            a new password for an admin (ends its sessions); printed once, or read from stdin`;
 
-const Email = z
-  .string()
-  .trim()
-  .max(254)
-  .pipe(z.email({ error: 'must be an email address' }));
 const Password = z
   .string()
   .min(12, 'must be at least 12 characters')
@@ -41,13 +36,13 @@ async function main(): Promise<void> {
         process.stdout.write(`${JSON.stringify(await admins.list(), null, 2)}\n`);
         break;
       case 'create': {
-        const input = parseInput(z.object({ email: Email, role: z.enum(ADMIN_ROLES).default('admin') }), { email, role: values.role }, 'arguments');
+        const input = parseInput(z.object({ email: AccountEmail, role: z.enum(ADMIN_ROLES).default('admin') }), { email, role: values.role }, 'arguments');
         const chosen = password();
         show(await admins.create({ ...input, password: chosen }), chosen);
         break;
       }
       case 'reset-password': {
-        const address = parseInput(Email, email, 'arguments.email');
+        const address = parseInput(AccountEmail, email, 'arguments.email');
         const chosen = password();
         show(await admins.resetPassword(address, chosen), chosen);
         break;

@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { closeServiceDeps, createLogger, createServiceDeps, currentPlatformConfig, loadLauncherConfig, parseInput, type AuditActor } from '@codex/shared';
+import { closeServiceDeps, createLogger, createServiceDeps, loadLauncherConfig, parseInput, type AuditActor } from '@codex/shared';
 import { z } from 'zod';
 import { apiKeysOf, CreateKey, CreateTenant, issueApiKey, provisionTenant, publicTenant, revokeKey, tenantBySlug, tenantPage } from '@codex/admin';
 import { openPlatformDatabase } from './lib/database';
@@ -49,9 +49,9 @@ async function main(): Promise<void> {
           templateDatabase: config.provisioning.templateDatabase,
           secrets: deps.secrets,
           logger: deps.logger,
+          settings: deps.platformConfig,
         };
-        const plan = input.plan ?? (await currentPlatformConfig(deps.db)).settings.defaultPlan;
-        print(await provisionTenant(provisioning, { ...input, plan }, undefined, CLI_ACTOR));
+        print(await provisionTenant(provisioning, input, undefined, CLI_ACTOR));
         break;
       }
       case 'list': {

@@ -1,21 +1,37 @@
 import type { Logger } from './logger';
 
-/** Runs `refresh` every `pollMs` once started, off the event loop's keep-alive; a failed run is logged at debug and the next one tries again. */
+/**
+ * Runs `run` every `pollMs` once started, without keeping the process alive. A run never overlaps the
+ * one before it, and a failed run is logged (at `level`, debug by default) while the next one tries again.
+ */
 export class Poller {
   private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
 
   constructor(
-    private readonly refresh: () => Promise<void>,
+    private readonly run: () => Promise<void>,
     private readonly pollMs: number,
-    private readonly failure: { logger?: Logger; message: string },
+    private readonly failure: { logger?: Logger; message: string; level?: 'debug' | 'warn' },
   ) {}
 
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.failure.logger?.debug(this.failure.message, { err }));
-    }, this.pollMs);
+  /** Starts the schedule (once); `immediately` also runs now rather than after the first interval. */
+  start(options: { immediately?: boolean } = {}): void {
+    if (this.timer || this.pollMs <= 0) return;
+    this.timer = setInterval(() => void this.runNow(), this.pollMs);
     this.timer.unref();
+    if (options.immediately) void this.runNow();
+  }
+
+  /** Runs now, or joins the run in progress; never rejects. */
+  runNow(): Promise<void> {
+    this.running ??= this.run()
+      .catch((err: unknown) => {
+        this.failure.logger?.[this.failure.level ?? 'debug'](this.failure.message, { err });
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
   }
 
   stop(): void {

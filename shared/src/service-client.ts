@@ -207,7 +207,7 @@ export class ServiceClient {
 /** One ServiceClient per upstream, created on first use, so each upstream has exactly one breaker. */
 export class ServiceClients {
   private readonly clients = new Map<ServiceName, ServiceClient>();
-  private stateListener?: (upstream: ServiceName, to: BreakerState) => void;
+  private readonly stateListeners: Array<(upstream: ServiceName, to: BreakerState) => void> = [];
 
   constructor(
     private readonly options: Omit<ServiceClientOptions, 'target' | 'baseUrl'> & {
@@ -222,16 +222,18 @@ export class ServiceClients {
         ...this.options,
         target,
         baseUrl: this.options.serviceUrls[target],
-        onStateChange: (upstream, to) => this.stateListener?.(upstream, to),
+        onStateChange: (upstream, to) => {
+          for (const listener of this.stateListeners) listener(upstream, to);
+        },
       });
       this.clients.set(target, client);
     }
     return client;
   }
 
-  /** Called on every breaker state change (metrics). */
+  /** Called on every breaker state change (metrics, the admin service's alerts). */
   onStateChange(listener: (upstream: ServiceName, to: BreakerState) => void): void {
-    this.stateListener = listener;
+    this.stateListeners.push(listener);
   }
 
   /** Breaker state of every upstream called so far, for /health. */

@@ -33,10 +33,8 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     db: deps.db,
     tenants: deps.tenants,
     serverUrl: deps.config.databaseUrl,
-    deleteGraceMs: async () => {
-      const { softDeleteGraceHours } = (await deps.platformConfig.current()).settings;
-      return softDeleteGraceHours === null ? deps.config.lifecycle.deleteGraceMs : softDeleteGraceHours * 3_600_000;
-    },
+    defaultGraceMs: deps.config.lifecycle.deleteGraceMs,
+    settings: deps.platformConfig,
     logger: deps.logger,
   };
   if (deps.config.lifecycle.jobs) {
@@ -53,11 +51,12 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
   const registry = new ServiceRegistry({
     db: deps.db,
     serviceUrls: deps.config.serviceUrls,
-    breakerStates: () => deps.clients.breakerStates(),
+    onBreakerChange: (listener) => deps.clients.onStateChange(listener),
+    pollMs: registrySettings.pollMs,
     alerts: new AlertWebhook({ url: registrySettings.alertWebhookUrl, allowPrivate: registrySettings.alertWebhookAllowPrivate, logger: deps.logger }),
     logger: deps.logger,
   });
-  registry.start(registrySettings.pollMs);
+  registry.start();
   deps.onClose.push(async () => registry.stop());
   return createStandardServiceApp('admin', deps, (app, openapi) => {
     app.use('/api/v1/admin', tenantRoutes(deps, openapi, lifecycle, spares));

@@ -20,6 +20,7 @@ describe('service registry and alerting', () => {
   let webhook: AlertWebhook;
   let registry: ServiceRegistry;
   let serviceUrls: Record<ServiceName, string>;
+  let breakerChanged: (upstream: ServiceName, to: 'open' | 'half-open' | 'closed') => void;
 
   beforeAll(async () => {
     platform = await startTestPlatform({ services: [] });
@@ -49,7 +50,15 @@ describe('service registry and alerting', () => {
       client: nowhere,
     } as Record<ServiceName, string>;
     webhook = new AlertWebhook({ url: receiver.url, allowPrivate: true, logger: createLogger('admin', { silent: true }), firstRetryMs: 20 });
-    registry = new ServiceRegistry({ db: admin.db, serviceUrls, breakerStates: () => ({}), alerts: webhook, logger: admin.logger, timeoutMs: 500 });
+    registry = new ServiceRegistry({
+      db: admin.db,
+      serviceUrls,
+      onBreakerChange: (listener) => (breakerChanged = listener),
+      pollMs: 0,
+      alerts: webhook,
+      logger: admin.logger,
+      timeoutMs: 500,
+    });
   });
   afterAll(async () => {
     registry.stop();
@@ -120,7 +129,8 @@ describe('service registry and alerting', () => {
     const twin = new ServiceRegistry({
       db: admin.db,
       serviceUrls,
-      breakerStates: () => ({}),
+      onBreakerChange: () => undefined,
+      pollMs: 0,
       alerts: webhook,
       logger: admin.logger,
       timeoutMs: 500,
@@ -133,6 +143,18 @@ describe('service registry and alerting', () => {
     expect(alerts.filter((alert) => alert.event === 'service.down')).toHaveLength(1);
     crmAnswer = { status: 200, degraded: [] };
     await registry.poll();
+    await webhook.settled();
+  });
+
+  it('when a breaker of the admin service opens, then that is a warning, an audit entry and an alert at once', async () => {
+    alerts.length = 0;
+    breakerChanged('billing', 'half-open');
+    breakerChanged('billing', 'open');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await webhook.settled();
+    expect(alerts).toEqual([expect.objectContaining({ event: 'breaker.opened', service: 'billing' })]);
+    const { rows } = await platform.deps.admin!.db.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'breaker.opened' AND target_id = 'billing'`);
+    expect(rows[0].n).toBe(1);
   });
 
   it('when the history is asked badly or of an unknown service, or by a role without system:read, then 400, 404 or 403', async () => {

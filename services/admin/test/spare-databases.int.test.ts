@@ -38,7 +38,15 @@ describe('spare tenant databases', () => {
     bed = await createTenantTestBed();
     deps = createTestDeps('admin', bed.db.url, { TENANT_TEMPLATE_DATABASE: bed.template });
     spares = new SpareDatabases({ serverUrl: deps.config.databaseUrl, templateDatabase: bed.template, count: 1, logger: deps.logger });
-    provisioning = { db: deps.db, serverUrl: deps.config.databaseUrl, templateDatabase: bed.template, secrets: deps.secrets, logger: deps.logger, spares };
+    provisioning = {
+      db: deps.db,
+      serverUrl: deps.config.databaseUrl,
+      templateDatabase: bed.template,
+      secrets: deps.secrets,
+      logger: deps.logger,
+      spares,
+      settings: deps.platformConfig,
+    };
   });
   afterAll(async () => {
     await spares.close();

@@ -43,7 +43,8 @@ describe('tenant soft delete, restore and purge', () => {
       db: admin.db,
       tenants: admin.tenants,
       serverUrl: admin.config.databaseUrl,
-      deleteGraceMs: async () => admin.config.lifecycle.deleteGraceMs,
+      defaultGraceMs: admin.config.lifecycle.deleteGraceMs,
+      settings: admin.platformConfig,
       logger: admin.logger,
     };
   });

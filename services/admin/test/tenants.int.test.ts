@@ -39,6 +39,7 @@ describe('tenant provisioning (admin service)', () => {
       templateDatabase,
       secrets: deps.secrets,
       logger: deps.logger,
+      settings: deps.platformConfig,
     };
   });
   afterAll(async () => {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger';
+import { Poller } from '../polling';
 import type { Queryable } from './pool';
 
 export type AccessChangeKind =
@@ -45,70 +46,57 @@ export class AccessChanges {
   private readonly seen = new Map<number, number>();
   private lastSeq?: number;
   private lastReadAt?: Date;
-  private timer?: NodeJS.Timeout;
-  private polling?: Promise<void>;
   private polls = 0;
-  private readonly pollMs: number;
+  private readonly poller: Poller;
 
   constructor(
     private readonly db: Queryable,
-    private readonly options: AccessChangesOptions = {},
+    options: AccessChangesOptions = {},
   ) {
-    this.pollMs = options.pollMs ?? 1_000;
+    this.poller = new Poller(() => this.read(), options.pollMs ?? 1_000, { logger: options.logger, message: 'access changes poll failed' });
   }
 
   onChange(handler: (change: AccessChange) => void | Promise<void>): void {
     this.handlers.push(handler);
-    if (this.timer) return;
-    this.timer = setInterval(() => void this.poll(), this.pollMs);
-    this.timer.unref();
-    void this.poll();
+    this.poller.start({ immediately: true });
   }
 
   /** Reads and hands out what changed since the last read (tests call it to skip the wait). */
   poll(): Promise<void> {
-    this.polling ??= this.read().finally(() => {
-      this.polling = undefined;
-    });
-    return this.polling;
+    return this.poller.runNow();
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.poller.stop();
   }
 
   private async read(): Promise<void> {
-    try {
-      // The first read hands out every change still kept (an hour): a gateway started after an admin's
-      // sessions were ended must still refuse that admin's unexpired tokens. The rest are harmless again.
-      const since = new Date((this.lastReadAt?.getTime() ?? 0) - LOOK_BACK_MS);
-      const { rows } = await this.db.query<{
-        read_at: Date;
-        changes: Array<{ seq: number; kind: AccessChangeKind; tenant_id: string | null; key_id: string | null; admin_id: string | null; changed_at: string }>;
-      }>(
-        `SELECT now() AS read_at,
+    // The first read hands out every change still kept (an hour): a gateway started after an admin's
+    // sessions were ended must still refuse that admin's unexpired tokens. The rest are harmless again.
+    const since = new Date((this.lastReadAt?.getTime() ?? 0) - LOOK_BACK_MS);
+    const { rows } = await this.db.query<{
+      read_at: Date;
+      changes: Array<{ seq: number; kind: AccessChangeKind; tenant_id: string | null; key_id: string | null; admin_id: string | null; changed_at: string }>;
+    }>(
+      `SELECT now() AS read_at,
                 coalesce((SELECT json_agg(c ORDER BY c.seq)
                             FROM (SELECT seq, kind, tenant_id, key_id, admin_id, changed_at FROM access_changes WHERE seq > $1 OR changed_at > $2) c), '[]') AS changes`,
-        [this.lastSeq ?? 0, since],
-      );
-      const { read_at: readAt, changes } = rows[0]!;
-      for (const row of changes) {
-        if (this.seen.has(row.seq)) continue;
-        this.seen.set(row.seq, readAt.getTime());
-        this.lastSeq = Math.max(this.lastSeq ?? 0, row.seq);
-        const at = new Date(row.changed_at);
-        const change: AccessChange =
-          row.kind === 'admin_sessions_ended'
-            ? { seq: row.seq, kind: row.kind, adminId: row.admin_id!, at }
-            : { seq: row.seq, kind: row.kind, tenantId: row.tenant_id!, keyId: row.key_id, at };
-        for (const handler of this.handlers) await handler(change);
-      }
-      this.lastReadAt = readAt;
-      for (const [seq, at] of this.seen) if (at < readAt.getTime() - 2 * LOOK_BACK_MS) this.seen.delete(seq);
-      if (++this.polls % PRUNE_EVERY_POLLS === 0) await this.db.query(`DELETE FROM access_changes WHERE changed_at < now() - interval '1 hour'`);
-    } catch (err) {
-      this.options.logger?.debug('access changes poll failed', { err });
+      [this.lastSeq ?? 0, since],
+    );
+    const { read_at: readAt, changes } = rows[0]!;
+    for (const row of changes) {
+      if (this.seen.has(row.seq)) continue;
+      this.seen.set(row.seq, readAt.getTime());
+      this.lastSeq = Math.max(this.lastSeq ?? 0, row.seq);
+      const at = new Date(row.changed_at);
+      const change: AccessChange =
+        row.kind === 'admin_sessions_ended'
+          ? { seq: row.seq, kind: row.kind, adminId: row.admin_id!, at }
+          : { seq: row.seq, kind: row.kind, tenantId: row.tenant_id!, keyId: row.key_id, at };
+      for (const handler of this.handlers) await handler(change);
     }
+    this.lastReadAt = readAt;
+    for (const [seq, at] of this.seen) if (at < readAt.getTime() - 2 * LOOK_BACK_MS) this.seen.delete(seq);
+    if (++this.polls % PRUNE_EVERY_POLLS === 0) await this.db.query(`DELETE FROM access_changes WHERE changed_at < now() - interval '1 hour'`);
   }
 }

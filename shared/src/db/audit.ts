@@ -39,7 +39,7 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<voi
       entry.targetType ?? null,
       entry.targetId ?? null,
       entry.requestId ?? currentContext()?.requestId ?? null,
-      entry.ip ?? currentContext()?.ip ?? null,
+      entry.ip ?? currentContext()?.client?.ip ?? null,
       JSON.stringify(entry.details ?? {}),
     ],
   );

@@ -159,7 +159,7 @@ export function createServiceApp(options: ServiceAppOptions): Express {
     const id = acceptRequestId(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', id);
     const request: DirectRequest = { id, ip: proxyAddr(req, trust), protocol: protocolOf(req, trust), route: 'unmatched' };
-    const context: RequestContext = { requestId: id, ip: request.ip };
+    const context: RequestContext = { requestId: id, client: request };
     (res as Finishable)[FINISHING] = { req, request, context, started: performance.now(), logger: accessLogger, metrics };
     res.on('finish', requestFinished);
     runWithContext(context, () => {

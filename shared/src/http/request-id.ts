@@ -28,6 +28,6 @@ export function requestId(): RequestHandler {
     const id = acceptRequestId(req.headers[REQUEST_ID_HEADER]);
     req.id = id;
     res.setHeader('X-Request-Id', id);
-    runWithContext({ requestId: id, ip: req.ip }, next);
+    runWithContext({ requestId: id, client: req }, next);
   };
 }

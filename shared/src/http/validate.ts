@@ -104,6 +104,13 @@ export const Instant = z
   .transform((value) => new Date(value))
   .describe('ISO 8601 date-time with offset, or a date (midnight UTC)');
 
+/** The email of a sign-in account (tenant user or platform admin); accounts match it case-insensitively. */
+export const AccountEmail = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ error: 'must be an email address' }));
+
 /** A calendar date (`2026-12-01`), year 0001–9999, kept as its string. */
 export const CalendarDate = z.iso.date().refine(storableYear, 'must be a date in the years 0001-9999');
 

@@ -1,4 +1,5 @@
-import { Transform } from 'node:stream';
+import { PassThrough, type Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 
 /** Spreadsheet programs run cells starting with these as formulas; exported cells get a leading quote. */
@@ -45,4 +46,19 @@ export function recordEncoder<T>(format: TransferFormat, csv: { header: string[]
     }),
     stringify({ header: true, columns: csv.header }),
   ];
+}
+
+/**
+ * Streams one query cursor through `stages` (records → file) to `out`, with backpressure, nothing held
+ * whole. The cursor is one long statement, so its transaction (`tx`) gets a limit of its own first
+ * rather than the pool's per-query one.
+ */
+export async function streamCursor(
+  tx: { query(sql: string): Promise<unknown> },
+  open: () => NodeJS.ReadableStream,
+  stages: Transform[],
+  out: Writable,
+): Promise<void> {
+  await tx.query(`SET LOCAL statement_timeout = '30min'`);
+  await pipeline([open() as unknown as Readable, ...stages, new PassThrough(), out]);
 }

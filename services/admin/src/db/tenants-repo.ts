@@ -185,13 +185,12 @@ export async function restoreDeletedTenant(db: Queryable, id: string): Promise<T
   return toTenant(rows[0]!);
 }
 
-/** Up to `limit` tenants whose grace has run out, locked; others purging at the same time skip them. */
-export async function lockTenantsDueForPurge(db: Queryable, limit: number): Promise<TenantWithSecret[]> {
+/** The tenant whose grace ran out longest ago, locked; other instances purging at the same time skip it. */
+export async function lockTenantDueForPurge(db: Queryable): Promise<TenantWithSecret | undefined> {
   const { rows } = await db.query<TenantRow>(
-    `SELECT ${COLUMNS} FROM tenants WHERE status = 'deleting' AND purge_after <= now() ORDER BY purge_after LIMIT $1 FOR UPDATE SKIP LOCKED`,
-    [limit],
+    `SELECT ${COLUMNS} FROM tenants WHERE status = 'deleting' AND purge_after <= now() ORDER BY purge_after LIMIT 1 FOR UPDATE SKIP LOCKED`,
   );
-  return rows.map(toTenant);
+  return rows[0] && toTenant(rows[0]);
 }
 
 /** After its database and role are dropped: `deleted`, with no password kept. */

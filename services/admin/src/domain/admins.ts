@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
 import {
   ConflictError,
   ErrorCode,
+  hashOpaqueToken,
+  newAdminPasswordToken,
   NotFoundError,
   recordAccessChange,
   recordAudit,
@@ -49,10 +50,10 @@ export async function adminById(db: Queryable, id: string): Promise<Admin> {
 }
 
 async function issuePasswordToken(tx: PoolClient, adminId: string, purpose: 'invite' | 'reset', actor: AuditActor): Promise<PasswordToken> {
-  const passwordToken = `apt_${randomBytes(32).toString('base64url')}`;
+  const passwordToken = newAdminPasswordToken();
   const expiresAt = new Date(Date.now() + PASSWORD_TOKEN_TTL_MS);
   await replacePasswordToken(tx, {
-    hash: createHash('sha256').update(passwordToken).digest('hex'),
+    hash: hashOpaqueToken(passwordToken),
     adminId,
     purpose,
     createdBy: actor.actorId ?? null,

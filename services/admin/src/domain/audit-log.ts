@@ -1,9 +1,18 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { recordEncoder, withTransaction, type Logger, type Pool, type Queryable, type SecretKey, type TransferFormat } from '@codex/shared';
+import { Transform, type Writable } from 'node:stream';
+import {
+  Poller,
+  recordEncoder,
+  streamCursor,
+  withTransaction,
+  type Logger,
+  type Pool,
+  type Queryable,
+  type SecretKey,
+  type TransferFormat,
+} from '@codex/shared';
 import {
   auditPage,
   chainHead,
@@ -56,13 +65,11 @@ const csvRow = (entry: AuditRecord) => [
 
 /** Streams every entry matching the filter, oldest first, from one cursor, as JSON lines or CSV. */
 export async function exportAuditLog(db: Pool, filter: AuditFilter, format: TransferFormat, out: Writable): Promise<void> {
-  await withTransaction(db, async (tx) => {
-    // One cursor over the log is one long statement: it gets its own limit, not the pool's per-query one.
-    await tx.query(`SET LOCAL statement_timeout = '30min'`);
+  await withTransaction(db, (tx) => {
     const toRecords = new Transform({ objectMode: true, transform: (row, _e, done) => done(null, toAuditRecord(row)) });
     // JSON escapes CR and LF inside strings, and CSV quotes any cell holding them: one entry is one record either way.
     const encode = recordEncoder<AuditRecord>(format, { header: CSV_HEADER, row: csvRow });
-    await pipeline(streamAuditRows(tx, filter) as unknown as Readable, toRecords, ...(encode as [Transform]), new PassThrough(), out);
+    return streamCursor(tx, () => streamAuditRows(tx, filter), [toRecords, ...encode], out);
   });
 }
 
@@ -85,9 +92,8 @@ const SIGNING_INFO = 'codex-metatron audit checkpoint v1';
 export class AuditCheckpoints {
   private readonly signingKeys: Map<string, Buffer>;
   private readonly currentKid: string;
-  private timer?: NodeJS.Timeout;
+  private poller?: Poller;
   private lastWritten?: number;
-  private writing?: Promise<Checkpoint | null>;
 
   constructor(
     private readonly file: string,
@@ -140,27 +146,19 @@ export class AuditCheckpoints {
 
   /** Writes a checkpoint every `intervalMs` when the log has grown since the last one. */
   start(db: Queryable, intervalMs: number): void {
-    if (intervalMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => void this.tick(db), intervalMs).unref();
-  }
-
-  private async tick(db: Queryable): Promise<void> {
-    if (this.writing) return;
-    try {
-      const head = await chainHead(db);
-      if (!head || head.seq === this.lastWritten) return;
-      this.writing = this.write(db);
-      await this.writing;
-    } catch (err) {
-      this.logger?.warn('audit checkpoint not written', { err: (err as Error).message, file: this.file });
-    } finally {
-      this.writing = undefined;
-    }
+    this.poller ??= new Poller(
+      async () => {
+        const head = await chainHead(db);
+        if (head && head.seq !== this.lastWritten) await this.write(db);
+      },
+      intervalMs,
+      { logger: this.logger, message: `audit checkpoint not written to ${this.file}`, level: 'warn' },
+    );
+    this.poller.start();
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.poller?.stop();
   }
 }
 

@@ -13,6 +13,7 @@ import {
   ValidationError,
   type AuditActor,
   type Logger,
+  type PlatformConfig,
   type Pool,
   type SecretBox,
 } from '@codex/shared';
@@ -32,14 +33,15 @@ export interface ProvisioningDeps {
   logger: Logger;
   /** Databases made ahead: a new tenant claims one when there is one. */
   spares?: SpareDatabases;
+  /** The live platform configuration: its defaultPlan for a tenant asked without a plan, its signupPolicy for every new tenant. */
+  settings: Pick<PlatformConfig, 'current'>;
 }
 
 export interface NewTenant {
   slug: string;
   name: string;
-  plan: string;
-  /** Its sign-up setting; `open` when not given (the platform configuration's signupPolicy, from the API). */
-  signup?: 'open' | 'invite';
+  /** The configured defaultPlan when not given. */
+  plan?: string;
 }
 
 export interface IssuedApiKey extends ApiKey {
@@ -80,7 +82,7 @@ async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T
 }
 
 /** Claims the slug with a `provisioning` row, or resumes an unfinished one with that slug. */
-async function claim(deps: ProvisioningDeps, input: NewTenant): Promise<TenantWithSecret> {
+async function claim(deps: ProvisioningDeps, input: Required<NewTenant> & { signup: 'open' | 'invite' }): Promise<TenantWithSecret> {
   const id = randomUUID();
   const inserted = await insertProvisioningTenant(deps.db, {
     id,
@@ -109,9 +111,11 @@ export async function provisionTenant(
   afterStep?: StepHook,
   actor: AuditActor = { actorType: 'system', actorId: 'provisioning' },
 ): Promise<ProvisionedTenant> {
-  if (!(await planIsOpen(deps.db, input.plan)))
-    throw new ValidationError('No such plan', [{ path: 'body.plan', message: `no open plan has the code ${JSON.stringify(input.plan)}` }]);
-  const claimed = await claim(deps, input);
+  const { settings } = await deps.settings.current();
+  const plan = input.plan ?? settings.defaultPlan;
+  if (!(await planIsOpen(deps.db, plan)))
+    throw new ValidationError('No such plan', [{ path: 'body.plan', message: `no open plan has the code ${JSON.stringify(plan)}` }]);
+  const claimed = await claim(deps, { ...input, plan, signup: settings.signupPolicy });
   await afterStep?.('claimed', claimed);
   return withTenantLock(deps.db, claimed.id, async () => {
     const tenant = (await findTenantBySlug(deps.db, input.slug))!;

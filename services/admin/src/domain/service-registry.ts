@@ -1,6 +1,7 @@
 import {
   ErrorCode,
   NotFoundError,
+  Poller,
   probeService,
   recordAudit,
   SERVICE_NAMES,
@@ -27,8 +28,10 @@ import type { AlertWebhook } from './alerts';
 export interface RegistryDeps {
   db: Pool;
   serviceUrls: Record<ServiceName, string>;
-  /** This process's circuit breakers towards the other services. */
-  breakerStates: () => Record<string, BreakerState>;
+  /** Subscribes to this process's circuit breakers towards the other services (ServiceClients.onStateChange). */
+  onBreakerChange: (listener: (upstream: ServiceName, to: BreakerState) => void) => void;
+  /** How often every service is polled; 0: only when `poll` is called. */
+  pollMs: number;
   alerts: AlertWebhook;
   logger: Logger;
   /** Each /health must answer within this (default 2 s). */
@@ -48,36 +51,45 @@ interface RegistryEvent {
  * instances polling, one records each round (a transaction-scoped advisory lock).
  */
 export class ServiceRegistry {
-  private timer?: NodeJS.Timeout;
-  private polling?: Promise<void>;
-  private breakersBefore: Record<string, BreakerState> = {};
+  private readonly poller: Poller;
 
-  constructor(private readonly deps: RegistryDeps) {}
+  constructor(private readonly deps: RegistryDeps) {
+    this.poller = new Poller(() => this.round(), deps.pollMs, { logger: deps.logger, message: 'service registry poll failed', level: 'warn' });
+    // A breaker of this process that opens is news at once, not at the next poll.
+    deps.onBreakerChange((upstream, to) => {
+      if (to === 'open') void this.breakerOpened(upstream).catch((err: unknown) => deps.logger.warn('breaker alert not recorded', { err, upstream }));
+    });
+  }
 
-  start(pollMs: number): void {
-    if (pollMs <= 0 || this.timer) return;
-    this.timer = setInterval(() => void this.poll(), pollMs);
-    this.timer.unref();
-    void this.poll();
+  start(): void {
+    this.poller.start({ immediately: true });
   }
 
   stop(): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.poller.stop();
   }
 
   /** One round: every service probed, changes recorded, then told (tests call it directly). */
   poll(): Promise<void> {
-    if (!this.polling) {
-      this.polling = this.round()
-        .catch((err: unknown) => {
-          this.deps.logger.warn('service registry poll failed', { err });
-        })
-        .finally(() => {
-          this.polling = undefined;
-        });
-    }
-    return this.polling;
+    return this.poller.runNow();
+  }
+
+  private async breakerOpened(upstream: string): Promise<void> {
+    const event: RegistryEvent = { event: 'breaker.opened', service: upstream, details: { observedBy: 'admin' } };
+    await recordAudit(this.deps.db, {
+      actorType: 'system',
+      actorId: 'service-registry',
+      action: event.event,
+      targetType: 'service',
+      targetId: upstream,
+      details: event.details,
+    });
+    this.tell(event);
+  }
+
+  private tell(event: RegistryEvent): void {
+    this.deps.logger.warn(`console warning: ${event.event} ${event.service}`, { event: event.event, service: event.service, ...event.details });
+    this.deps.alerts.send({ ...event });
   }
 
   private async round(): Promise<void> {
@@ -116,26 +128,7 @@ export class ServiceRegistry {
         events.push(event);
       }
     });
-    const breakers = this.deps.breakerStates();
-    for (const [upstream, state] of Object.entries(breakers)) {
-      if (state === 'open' && this.breakersBefore[upstream] !== 'open') {
-        const event: RegistryEvent = { event: 'breaker.opened', service: upstream, details: { observedBy: 'admin' } };
-        await recordAudit(this.deps.db, {
-          actorType: 'system',
-          actorId: 'service-registry',
-          action: event.event,
-          targetType: 'service',
-          targetId: upstream,
-          details: event.details,
-        });
-        events.push(event);
-      }
-    }
-    this.breakersBefore = breakers;
-    for (const event of events) {
-      this.deps.logger.warn(`console warning: ${event.event} ${event.service}`, { event: event.event, service: event.service, ...event.details });
-      this.deps.alerts.send({ ...event });
-    }
+    for (const event of events) this.tell(event);
   }
 }
 

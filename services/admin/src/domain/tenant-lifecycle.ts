@@ -7,6 +7,7 @@ import {
   withTransaction,
   type AuditActor,
   type Logger,
+  type PlatformConfig,
   type Pool,
   type TenantPoolCache,
 } from '@codex/shared';
@@ -14,7 +15,7 @@ import { revokeAllApiKeys } from '../db/api-keys-repo';
 import { dropTenantDatabase, withServerAdmin } from '../db/tenant-databases';
 import {
   findTenantForUpdate,
-  lockTenantsDueForPurge,
+  lockTenantDueForPurge,
   markTenantDeleting,
   markTenantPurged,
   restoreDeletedTenant,
@@ -25,8 +26,9 @@ export interface LifecycleDeps {
   db: Pool;
   tenants: Pick<TenantPoolCache, 'invalidate'>;
   serverUrl: string;
-  /** How long a deleted tenant can be restored: the live configuration's softDeleteGraceHours, else the setting. */
-  deleteGraceMs: () => Promise<number>;
+  /** TENANT_DELETE_GRACE_HOURS, in force while the live configuration's softDeleteGraceHours is null. */
+  defaultGraceMs: number;
+  settings: Pick<PlatformConfig, 'current'>;
   logger: Logger;
 }
 
@@ -38,7 +40,8 @@ const TENANT_NOT_FOUND = () => new NotFoundError('Tenant not found', ErrorCode.T
  * back as it was. Asked again while it is being deleted, it changes nothing. A purged tenant is 404.
  */
 export async function deleteTenant(deps: LifecycleDeps, id: string, actor: AuditActor): Promise<TenantWithSecret> {
-  const graceMs = await deps.deleteGraceMs();
+  const { softDeleteGraceHours } = (await deps.settings.current()).settings;
+  const graceMs = softDeleteGraceHours === null ? deps.defaultGraceMs : softDeleteGraceHours * 3_600_000;
   const tenant = await withTransaction(deps.db, async (tx) => {
     const current = await findTenantForUpdate(tx, id);
     if (!current || current.status === 'deleted') throw TENANT_NOT_FOUND();
@@ -82,8 +85,6 @@ export async function restoreTenant(deps: LifecycleDeps, id: string, actor: Audi
   });
 }
 
-const PURGE_BATCH = 20;
-
 /**
  * The purge job: drops the database and role of every tenant whose grace has run out, revokes its keys
  * and marks it `deleted`, one tenant per transaction (its row stays locked while its database is
@@ -93,7 +94,7 @@ export async function purgeDeletedTenants(deps: LifecycleDeps): Promise<{ purged
   let purged = 0;
   for (;;) {
     const done = await withTransaction(deps.db, async (tx) => {
-      const [tenant] = await lockTenantsDueForPurge(tx, 1);
+      const tenant = await lockTenantDueForPurge(tx);
       if (!tenant) return false;
       await deps.tenants.invalidate(tenant.id);
       if (tenant.dbName && tenant.dbRole) await withServerAdmin(deps.serverUrl, (admin) => dropTenantDatabase(admin, tenant.dbName!, tenant.dbRole!));
@@ -112,7 +113,7 @@ export async function purgeDeletedTenants(deps: LifecycleDeps): Promise<{ purged
     });
     if (!done) break;
     purged += 1;
-    if (purged % PURGE_BATCH === 0) deps.logger.info('tenant purge progress', { purged });
   }
+  if (purged > 0) deps.logger.info('tenants purged', { purged });
   return { purged };
 }

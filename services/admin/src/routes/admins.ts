@@ -1,15 +1,9 @@
-import { ADMIN_ROLES, adminActor, adminOf, ApiRouter, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { AccountEmail, ADMIN_ROLES, adminActor, adminOf, ApiRouter, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { adminById, adminList, changeAdmin, createAdmin, removeAdmin, resetAdminPassword } from '../domain/admins';
 
 const AdminIdParams = z.object({ id: z.uuid() });
-const Email = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .max(254)
-  .pipe(z.email({ error: 'must be an email address' }));
-const CreateAdmin = z.strictObject({ email: Email, name: z.string().trim().max(200).default(''), role: z.enum(ADMIN_ROLES) });
+const CreateAdmin = z.strictObject({ email: AccountEmail, name: z.string().trim().max(200).default(''), role: z.enum(ADMIN_ROLES) });
 const UpdateAdmin = z
   .strictObject({
     name: z.string().trim().max(200).optional(),

@@ -1,6 +1,6 @@
-import { ApiRouter, TRANSFER_MEDIA_TYPES, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { ApiRouter, Instant, TRANSFER_MEDIA_TYPES, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { auditEntries, exportAuditLog, verifyAuditLog, type AuditCheckpoints, type AuditFilter } from '../domain/audit-log';
+import { auditEntries, exportAuditLog, verifyAuditLog, type AuditCheckpoints } from '../domain/audit-log';
 
 const FilterQuery = {
   actor: z.string().min(1).max(200).optional().describe('The acting admin, user or service id'),
@@ -9,8 +9,8 @@ const FilterQuery = {
   tenantId: z.uuid().optional(),
   targetType: z.string().min(1).max(100).optional(),
   targetId: z.string().min(1).max(200).optional(),
-  from: z.iso.datetime({ offset: true }).optional().describe('Entries at or after this time'),
-  to: z.iso.datetime({ offset: true }).optional().describe('Entries before this time'),
+  from: Instant.optional().describe('Entries at or after this time'),
+  to: Instant.optional().describe('Entries before this time'),
 };
 const ListQuery = z
   .strictObject({
@@ -65,19 +65,6 @@ const VerificationSchema = z
   })
   .meta({ id: 'AuditVerification' });
 
-function filterOf(query: z.output<typeof ExportQuery> | z.output<typeof ListQuery>): AuditFilter {
-  return {
-    actor: query.actor,
-    actorType: query.actorType,
-    action: query.action,
-    tenantId: query.tenantId,
-    targetType: query.targetType,
-    targetId: query.targetId,
-    from: query.from ? new Date(query.from) : undefined,
-    to: query.to ? new Date(query.to) : undefined,
-  };
-}
-
 /** `/api/v1/admin/audit-log…`: reading, verifying and exporting the hash-chained audit log. */
 export function auditLogRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry, checkpoints: AuditCheckpoints) {
   const api = new ApiRouter(openapi, '/api/v1/admin');
@@ -102,8 +89,8 @@ export function auditLogRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegis
       ...reads,
     },
     async (req, res) => {
-      const { cursor, limit } = req.query;
-      const items = await auditEntries(deps.db, filterOf(req.query), limit, cursor ? Number(cursor) : undefined);
+      const { cursor, limit, ...filter } = req.query;
+      const items = await auditEntries(deps.db, filter, limit, cursor ? Number(cursor) : undefined);
       res.json({ items, nextCursor: items.length === limit ? String(items.at(-1)!.seq) : null });
     },
   );
@@ -153,13 +140,13 @@ export function auditLogRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegis
       ...reads,
     },
     async (req, res) => {
-      const { format } = req.query;
+      const { format, ...filter } = req.query;
       res.set({
         'Content-Type': `${TRANSFER_MEDIA_TYPES[format][0]}; charset=utf-8`,
         'Content-Disposition': `attachment; filename="audit-log.${format}"`,
         'Cache-Control': 'no-store',
       });
-      await exportAuditLog(deps.db, filterOf(req.query), format, res);
+      await exportAuditLog(deps.db, filter, format, res);
     },
   );
 

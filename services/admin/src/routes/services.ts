@@ -1,4 +1,4 @@
-import { ApiRouter, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { ApiRouter, Instant, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { serviceHistory, serviceOverview } from '../domain/service-registry';
 
@@ -25,11 +25,11 @@ const IncidentSchema = z.object({
 });
 const HistoryQuery = z
   .strictObject({
-    from: z.iso.datetime({ offset: true }).optional().describe('Default: 24 hours before `to`'),
-    to: z.iso.datetime({ offset: true }).optional().describe('Default: now'),
+    from: Instant.optional().describe('Default: 24 hours before `to`'),
+    to: Instant.optional().describe('Default: now'),
   })
   .refine((query) => !query.from || !query.to || query.from < query.to, { path: ['to'], message: 'must be after from' })
-  .refine((query) => !query.from || !query.to || Date.parse(query.to) - Date.parse(query.from) <= 366 * DAY_MS, {
+  .refine((query) => !query.from || !query.to || query.to.getTime() - query.from.getTime() <= 366 * DAY_MS, {
     path: ['from'],
     message: 'the range is at most 366 days',
   });
@@ -78,8 +78,8 @@ export function serviceRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegist
       ...reads,
     },
     async (req, res) => {
-      const to = req.query.to ? new Date(req.query.to) : new Date();
-      const from = req.query.from ? new Date(req.query.from) : new Date(to.getTime() - DAY_MS);
+      const to = req.query.to ?? new Date();
+      const from = req.query.from ?? new Date(to.getTime() - DAY_MS);
       res.json(await serviceHistory(deps.db, req.params.name, from, to));
     },
   );

@@ -67,6 +67,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     secrets: deps.secrets,
     logger: deps.logger,
     spares,
+    settings: deps.platformConfig,
   };
   const api = new ApiRouter(openapi, '/api/v1/admin');
   const reads = { access: 'admin', permission: 'tenants:read' } as const;
@@ -86,9 +87,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     },
     once,
     async (req, res) => {
-      const { settings } = await deps.platformConfig.current();
-      const tenant = { ...req.body, plan: req.body.plan ?? settings.defaultPlan, signup: settings.signupPolicy };
-      const result = await provisionTenant(provisioning, tenant, undefined, adminActor(adminOf(req)));
+      const result = await provisionTenant(provisioning, req.body, undefined, adminActor(adminOf(req)));
       res.status(201).location(`/api/v1/admin/tenants/${result.tenant.id}`).json(result);
     },
   );

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import {
   AppError,
   assertWithinLimit,
   ErrorCode,
   ForbiddenError,
+  hashOpaqueToken,
   withTransaction,
   NotFoundError,
   permissionsOf,
@@ -214,7 +214,7 @@ export async function setAdminPassword(authDeps: AuthDeps, input: { token: strin
   await assertPasswordPolicy(authDeps, input.password);
   const passwordHash = await authDeps.passwords.hash(input.password);
   await withTransaction(authDeps.master, async (tx) => {
-    const adminId = await consumeAdminPasswordToken(tx, createHash('sha256').update(input.token).digest('hex'));
+    const adminId = await consumeAdminPasswordToken(tx, hashOpaqueToken(input.token));
     if (!adminId)
       throw new AppError(ErrorCode.PASSWORD_TOKEN_INVALID, 400, 'The token is unknown, used or expired; ask a super admin for a new one', [
         { path: 'body.token', message: 'is unknown, used or expired' },

@@ -1,8 +1,9 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import {
   ErrorCode,
   ACCESS_TOKEN_ALGORITHM,
+  hashOpaqueToken,
   ACCESS_TOKEN_TTL_SECONDS,
   REFRESH_TOKEN_TTL_SECONDS,
   TOKEN_AUDIENCE,
@@ -41,8 +42,6 @@ export interface Subject {
   tenantId?: string;
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
-
 function kindOf(subject: Subject): RefreshTokenKind {
   return subject.tenantId ? 'user' : 'admin';
 }
@@ -66,7 +65,7 @@ async function issue(keys: KeyRing, db: Queryable, subject: Subject, familyId: s
   const refreshTokenId = await insertRefreshToken(db, kindOf(subject), {
     ownerId: subject.id,
     familyId,
-    hash: hashToken(refreshToken),
+    hash: hashOpaqueToken(refreshToken),
     expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000),
   });
   return { tokenType: 'Bearer', accessToken: await signAccessToken(keys, subject), expiresIn: ACCESS_TOKEN_TTL_SECONDS, refreshToken, refreshTokenId };
@@ -105,7 +104,7 @@ export async function rotateSession(
   loadSubject: (ownerId: string) => Promise<Subject | undefined>,
   grace: ReuseGrace,
 ): Promise<Session | { reused: true }> {
-  const stored = await findRefreshTokenForUpdate(tx, kind, hashToken(refreshToken));
+  const stored = await findRefreshTokenForUpdate(tx, kind, hashOpaqueToken(refreshToken));
   if (!stored) throw INVALID_REFRESH();
   if (stored.usedAt || stored.revokedAt) {
     const withinGrace = stored.usedAt && !stored.revokedAt && Date.now() - stored.usedAt.getTime() <= grace.seconds * 1_000;
@@ -136,7 +135,7 @@ export async function rotateSession(
 
 /** Logout: the token's whole family stops working. Unknown tokens are ignored (no oracle). */
 export async function endSession(tx: PoolClient, kind: RefreshTokenKind, refreshToken: string): Promise<void> {
-  const stored = await findRefreshTokenForUpdate(tx, kind, hashToken(refreshToken));
+  const stored = await findRefreshTokenForUpdate(tx, kind, hashOpaqueToken(refreshToken));
   if (stored) await revokeRefreshFamily(tx, kind, stored.familyId);
 }
 

@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { ErrorCode, ConflictError, ForbiddenError, NotFoundError, UnauthorizedError, type PoolClient, type TenantRole } from '@codex/shared';
+import { randomBytes } from 'node:crypto';
+import { ErrorCode, ConflictError, hashOpaqueToken, ForbiddenError, NotFoundError, UnauthorizedError, type PoolClient, type TenantRole } from '@codex/shared';
 import { findAccountById, publicAccount, type Account } from '../db/accounts-repo';
 import { revokeAllRefreshTokensOf } from '../db/refresh-tokens-repo';
 import {
@@ -17,7 +17,6 @@ import { assertPasswordPolicy, emailTaken, type AuthDeps, type Realm, type Signe
 import { startSession } from './sessions';
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
-const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 /** Who is acting: their id and tenant role. Only owners may make or touch owners. */
 export interface ManagingUser {
@@ -59,7 +58,7 @@ export async function inviteUser(realm: Realm, actor: ManagingUser, input: { ema
     const invited = await insertInvitedUser(tx, input).catch((err: unknown) => {
       throw emailTaken(err);
     });
-    await insertInvitation(tx, { userId: invited.id, tokenHash: hashToken(invitationToken), expiresAt: new Date(Date.now() + INVITATION_TTL_MS) });
+    await insertInvitation(tx, { userId: invited.id, tokenHash: hashOpaqueToken(invitationToken), expiresAt: new Date(Date.now() + INVITATION_TTL_MS) });
     return invited;
   });
   return { user: publicAccount(user), invitationToken, expiresInSeconds: INVITATION_TTL_MS / 1000 };
@@ -70,7 +69,7 @@ export async function acceptUserInvitation(authDeps: AuthDeps, realm: Realm, inp
   await assertPasswordPolicy(authDeps, input.password);
   const passwordHash = await authDeps.passwords.hash(input.password);
   return realm.transaction(async (tx) => {
-    const userId = await acceptInvitation(tx, hashToken(input.token));
+    const userId = await acceptInvitation(tx, hashOpaqueToken(input.token));
     const user = userId ? await activateWithPassword(tx, userId, passwordHash) : undefined;
     if (!user) throw new UnauthorizedError('Invitation is invalid, used or expired', ErrorCode.INVALID_INVITATION);
     return { user: publicAccount(user), ...(await startSession(authDeps.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId })) };

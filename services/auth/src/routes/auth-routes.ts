@@ -1,4 +1,6 @@
 import {
+  AccountEmail,
+  ADMIN_PASSWORD_TOKEN,
   adminOf,
   ApiRouter,
   idempotent,
@@ -19,15 +21,10 @@ import { Password } from '../domain/passwords';
 import { RefreshToken } from '../domain/sessions';
 import { acceptUserInvitation, changeUser, getTenantUser, inviteUser, listTenantUsers, removeUser } from '../domain/users';
 
-const Email = z
-  .string()
-  .trim()
-  .max(254)
-  .pipe(z.email({ error: 'must be an email address' }));
 /** Login does not re-check password rules (they may have changed), only that it is a plausible string. */
 const LoginPassword = z.string().min(1).max(1_024);
-const Credentials = z.strictObject({ email: Email, password: LoginPassword });
-const Registration = z.strictObject({ email: Email, password: Password, name: z.string().trim().max(200).default('') });
+const Credentials = z.strictObject({ email: AccountEmail, password: LoginPassword });
+const Registration = z.strictObject({ email: AccountEmail, password: Password, name: z.string().trim().max(200).default('') });
 const RefreshBody = z.strictObject({ refreshToken: RefreshToken });
 const PasswordChange = z.strictObject({ currentPassword: LoginPassword, newPassword: Password });
 
@@ -49,11 +46,17 @@ const Me = z.object({ ...Account.shape, roles: z.array(z.string()), permissions:
 const AccountPage = z.object({ items: z.array(Account), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
 const Invited = z.object({ user: Account, invitationToken: z.string(), expiresInSeconds: z.number().int() });
 
+/** Attempts per client address within the login window, under `name`. */
+function ipThrottle(deps: ServiceDeps<'auth'>, name: string): RequestHandler {
+  const { loginIpAttempts, loginWindowMs } = deps.config.auth;
+  return createRateLimit({ name, windowMs: loginWindowMs, limit: loginIpAttempts, redis: sharedCounters(deps) });
+}
+
 /** Per-IP and per-account login throttles; only failed attempts count against the account. */
 function loginThrottles(deps: ServiceDeps<'auth'>, realm: 'tenant' | 'admin'): RequestHandler[] {
-  const { loginAccountAttempts, loginIpAttempts, loginWindowMs } = deps.config.auth;
+  const { loginAccountAttempts, loginWindowMs } = deps.config.auth;
   return [
-    createRateLimit({ name: `login-ip-${realm}`, windowMs: loginWindowMs, limit: loginIpAttempts, redis: sharedCounters(deps) }),
+    ipThrottle(deps, `login-ip-${realm}`),
     createRateLimit({
       name: `login-account-${realm}`,
       windowMs: loginWindowMs,
@@ -203,7 +206,7 @@ export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openap
       operationId: 'inviteUser',
       summary: 'Invite a user; the invitation token is shown once',
       tags: ['users'],
-      body: z.strictObject({ email: Email, name: z.string().trim().max(200).default(''), role: Role.default('member') }),
+      body: z.strictObject({ email: AccountEmail, name: z.string().trim().max(200).default(''), role: Role.default('member') }),
       responses: { 201: { description: 'Invited', schema: Invited } },
       errors: [409, 422],
       access: 'user',
@@ -302,12 +305,14 @@ export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openap
       operationId: 'setAdminPassword',
       summary: "Set an admin's password with the one-time token a super admin was given (new admin, or a reset); then sign in",
       tags: ['admins'],
-      body: z.strictObject({ token: z.string().regex(/^apt_[A-Za-z0-9_-]{43}$/, 'is not an admin password token'), password: Password }),
+      body: z.strictObject({ token: z.string().regex(ADMIN_PASSWORD_TOKEN, 'is not an admin password token'), password: Password }),
       responses: { 204: { description: 'Password set' } },
       errors: [400],
       access: 'public',
     },
-    ...loginThrottles(deps, 'admin'),
+    // Per address only: the body names no account (a per-account limiter would count every caller's
+    // failures under one empty key), and the token is 256 random bits, so guessing gets nowhere.
+    ipThrottle(deps, 'admin-password-ip'),
     async (req, res) => {
       await setAdminPassword(authDeps, req.body);
       res.status(204).end();

@@ -1,6 +1,5 @@
-import { PassThrough, type Readable, Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { recordEncoder, type Actor, type TenantPoolCache, type TransferFormat } from '@codex/shared';
+import { Transform, type Writable } from 'node:stream';
+import { recordEncoder, streamCursor, type Actor, type TenantPoolCache, type TransferFormat } from '@codex/shared';
 import { customFieldNames, streamClientRows } from '../db/client-transfer-repo';
 import { toClient, type Client, type ClientRow } from '../db/clients-repo';
 import { csvHeader, toCsvCells, toRecord } from './client-records';
@@ -11,12 +10,10 @@ import { csvHeader, toCsvCells, toRecord } from './client-records';
  */
 export async function exportClients(tenants: TenantPoolCache, actor: Actor, format: TransferFormat, out: Writable): Promise<void> {
   await tenants.transaction(actor.tenantId, async (db) => {
-    // One cursor over the whole table is one long statement: it gets its own limit, not the pool's per-query one.
-    await db.query(`SET LOCAL statement_timeout = '30min'`);
     const customColumns = format === 'csv' ? await customFieldNames(db) : [];
     const toClients = new Transform({ objectMode: true, transform: (row: ClientRow, _e, done) => done(null, toClient(row)) });
     const encode = recordEncoder<Client>(format, { header: csvHeader(customColumns), row: (client) => toCsvCells(client, customColumns) });
     const jsonForm = format === 'jsonl' ? [new Transform({ objectMode: true, transform: (client: Client, _e, done) => done(null, toRecord(client)) })] : [];
-    await pipeline(streamClientRows(db) as unknown as Readable, toClients, ...jsonForm, ...(encode as [Transform]), new PassThrough(), out);
+    await streamCursor(db, () => streamClientRows(db), [toClients, ...jsonForm, ...encode], out);
   });
 }
