@@ -5,7 +5,10 @@ module.exports = {
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
+    // @scure/base (otplib's Base32) ships ES modules only; Node runs it through require(esm), Jest's module system needs it compiled.
+    '/node_modules/@scure/base/.+\\.js$': ['ts-jest', { tsconfig: { allowJs: true, module: 'commonjs', target: 'es2022' } }],
   },
+  transformIgnorePatterns: ['/node_modules/(?!@scure/base/)'],
   moduleNameMapper: {
     '^@codex/shared$': '<rootDir>/shared/src/index.ts',
     '^@codex/gateway$': '<rootDir>/gateway/src/index.ts',

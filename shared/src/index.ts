@@ -29,6 +29,7 @@ export * from './crypto/opaque-tokens';
 export * from './crypto/scram';
 export * from './auth/permissions';
 export * from './auth/access-tokens';
+export * from './auth/admin-mfa';
 export * from './http/rate-limit';
 export * from './http/idempotency';
 export * from './http/preconditions';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACCESS_TOKEN_MAX_TTL_SECONDS } from './auth/access-tokens';
 import type { Logger } from './logger';
 import type { Queryable } from './db/pool';
 import { Poller, Reloadable } from './polling';
@@ -6,8 +7,7 @@ import { Poller, Reloadable } from './polling';
 /**
  * The platform settings an operator changes at run time (GET/PUT /api/v1/admin/config), one schema for
  * all: a PUT sends the whole document, and anything left out takes its default. Each setting here is in
- * force: a setting joins the schema with the code that applies it (session lengths and "MFA required"
- * come with their features, #14).
+ * force: a setting joins the schema with the code that applies it.
  */
 export const PlatformSettings = z
   .strictObject({
@@ -21,6 +21,30 @@ export const PlatformSettings = z
       .strictObject({ minLength: z.number().int().min(10).max(72).default(10) })
       .default({ minLength: 10 })
       .describe('For tenant users and admins, checked when a password is set; never below 10'),
+    sessions: z
+      .strictObject({
+        accessTokenMinutes: z
+          .number()
+          .int()
+          .min(5)
+          .max(ACCESS_TOKEN_MAX_TTL_SECONDS / 60)
+          .default(15),
+        userRefreshDays: z.number().int().min(1).max(365).default(30),
+        adminRefreshHours: z
+          .number()
+          .int()
+          .min(1)
+          .max(30 * 24)
+          .default(30 * 24),
+      })
+      .default({ accessTokenMinutes: 15, userRefreshDays: 30, adminRefreshHours: 30 * 24 })
+      .describe(
+        'How long a sign-in lasts: access tokens for everyone, refresh tokens per realm (tenant users, admins); for sessions started or refreshed after the change',
+      ),
+    mfaRequired: z
+      .boolean()
+      .default(false)
+      .describe('Every admin signs in with a second factor (TOTP or a recovery code); an admin without one enrols at their next sign-in'),
     softDeleteGraceHours: z
       .number()
       .min(0)

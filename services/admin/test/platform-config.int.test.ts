@@ -57,7 +57,15 @@ describe('platform configuration (through the gateway, and a second admin instan
       changedBy: null,
       changedAt: null,
       restoredFrom: null,
-      settings: { defaultPlan: 'free', signupPolicy: 'open', passwordPolicy: { minLength: 10 }, softDeleteGraceHours: null, maintenanceBanner: null },
+      settings: {
+        defaultPlan: 'free',
+        signupPolicy: 'open',
+        passwordPolicy: { minLength: 10 },
+        sessions: { accessTokenMinutes: 15, userRefreshDays: 30, adminRefreshHours: 720 },
+        mfaRequired: false,
+        softDeleteGraceHours: null,
+        maintenanceBanner: null,
+      },
     });
     expect((await createThroughOther()).plan).toBe('free'); // the other instance has read version 0
   });

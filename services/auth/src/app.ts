@@ -16,6 +16,7 @@ export function createApp(deps: ServiceDeps<'auth'>): Express {
     reuseGrace: { seconds: deps.config.auth.refreshReuseGraceSeconds, secrets: deps.secrets },
     logger: deps.logger,
     platformConfig: deps.platformConfig,
+    secrets: deps.secrets,
   };
   return createStandardServiceApp('auth', deps, (app, openapi) => {
     app.get('/.well-known/jwks.json', async (_req, res) => {

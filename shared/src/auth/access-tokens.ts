@@ -8,8 +8,8 @@ export const TOKEN_AUDIENCE = {
 } as const;
 
 export const ACCESS_TOKEN_ALGORITHM = 'ES256';
-export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
-export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 60 * 60;
+/** The longest an access token can be made to live (the `sessions.accessTokenMinutes` setting's ceiling): a retired signing key stays published this long. */
+export const ACCESS_TOKEN_MAX_TTL_SECONDS = 60 * 60;
 
 /** Claims of an access token beyond the registered ones (iss, aud, sub, exp, iat, jti). */
 export interface AccessTokenClaims {

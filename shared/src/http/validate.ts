@@ -99,7 +99,8 @@ export const Instant = z
   .max(40)
   .refine(
     (value) => (DATE_TIME.safeParse(value).success || DATE.safeParse(value).success) && storableYear(value),
-    'must be an ISO 8601 date-time (2026-12-01T09:30:00Z) or date (2026-12-01), years 0001-9999',
+    // Aborting: refinements of the enclosing object (from < to, …) must never see the unparsed string.
+    { message: 'must be an ISO 8601 date-time (2026-12-01T09:30:00Z) or date (2026-12-01), years 0001-9999', abort: true },
   )
   .transform((value) => new Date(value))
   .describe('ISO 8601 date-time with offset, or a date (midnight UTC)');

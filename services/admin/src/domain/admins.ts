@@ -1,4 +1,5 @@
 import {
+  clearAdminSecondFactor,
   ConflictError,
   ErrorCode,
   hashOpaqueToken,
@@ -150,5 +151,16 @@ export async function resetAdminPassword(db: Pool, id: string, actor: AuditActor
     await endSessions(tx, id);
     await recordAudit(tx, { ...actor, action: 'admin.password_reset', targetType: 'admin', targetId: id });
     return token;
+  });
+}
+
+/** Removes an admin's second factor (a lost device) and ends their sessions; they enrol again at their next sign-in. */
+export async function resetAdminMfa(db: Pool, id: string, actor: AuditActor): Promise<void> {
+  await withTransaction(db, async (tx) => {
+    const admin = await findAdmin(tx, id, { forUpdate: true });
+    if (!admin) throw ADMIN_NOT_FOUND();
+    await clearAdminSecondFactor(tx, id);
+    await endSessions(tx, id);
+    await recordAudit(tx, { ...actor, action: 'admin.mfa_reset', targetType: 'admin', targetId: id, details: { before: { mfaEnrolled: admin.mfaEnrolled } } });
   });
 }

@@ -1,6 +1,6 @@
 import { AccountEmail, ADMIN_ROLES, adminActor, adminOf, ApiRouter, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { adminById, adminList, changeAdmin, createAdmin, removeAdmin, resetAdminPassword } from '../domain/admins';
+import { adminById, adminList, changeAdmin, createAdmin, removeAdmin, resetAdminMfa, resetAdminPassword } from '../domain/admins';
 
 const AdminIdParams = z.object({ id: z.uuid() });
 const CreateAdmin = z.strictObject({ email: AccountEmail, name: z.string().trim().max(200).default(''), role: z.enum(ADMIN_ROLES) });
@@ -131,6 +131,23 @@ export function adminRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry
     },
     async (req, res) => {
       res.status(201).json(await resetAdminPassword(deps.db, req.params.id, adminActor(adminOf(req))));
+    },
+  );
+
+  api.delete(
+    '/admins/:id/mfa',
+    {
+      operationId: 'resetAdminMfa',
+      summary: "Remove an admin's second factor (a lost device) and end their sessions; they sign in with their password and enrol again",
+      tags: ['admins'],
+      params: AdminIdParams,
+      responses: { 204: { description: 'Removed' } },
+      errors: [404],
+      ...manages,
+    },
+    async (req, res) => {
+      await resetAdminMfa(deps.db, req.params.id, adminActor(adminOf(req)));
+      res.status(204).end();
     },
   );
 

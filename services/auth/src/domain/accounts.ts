@@ -15,6 +15,7 @@ import {
   type PlatformConfig,
   type Pool,
   type PoolClient,
+  type SecretBox,
   type TenantPoolCache,
   uniqueConflict,
 } from '@codex/shared';
@@ -33,7 +34,8 @@ import { revokeAllRefreshTokensOf } from '../db/refresh-tokens-repo';
 import { findSignupMode } from '../db/tenant-settings-repo';
 import type { KeyRing } from './key-ring';
 import type { PasswordHasher } from './passwords';
-import { endSession, REUSED_REFRESH, type ReuseGrace, rotateSession, startSession, type Session, type Subject } from './sessions';
+import { demandSecondFactor } from './admin-mfa';
+import { endSession, REUSED_REFRESH, type ReuseGrace, rotateSession, type SessionLengths, startSession, type Session, type Subject } from './sessions';
 
 /** An account's email is unique in its realm (tenant users, platform admins): a clash is 409 EMAIL_TAKEN. */
 export const emailTaken = (err: unknown) => uniqueConflict(err, 'account', ErrorCode.EMAIL_TAKEN, { users_email_key: 'email', admins_email_key: 'email' });
@@ -47,8 +49,19 @@ export interface AuthDeps {
   /** How a refresh token presented twice at once is treated. */
   reuseGrace: ReuseGrace;
   logger: Logger;
-  /** The live platform configuration: its password policy applies whenever a password is set. */
+  /** The live platform configuration: password policy, session lengths and "MFA required", in force at once. */
   platformConfig: Pick<PlatformConfig, 'current'>;
+  /** Seals what must never sit in the database in the clear (TOTP secrets). */
+  secrets: SecretBox;
+}
+
+/** The platform's session-length settings for a realm, read now (a change applies to the next sign-in or refresh). */
+export async function sessionLengths(authDeps: AuthDeps, kind: AccountKind): Promise<SessionLengths> {
+  const { sessions } = (await authDeps.platformConfig.current()).settings;
+  return {
+    accessSeconds: sessions.accessTokenMinutes * 60,
+    refreshSeconds: kind === 'admin' ? sessions.adminRefreshHours * 3_600 : sessions.userRefreshDays * 86_400,
+  };
 }
 
 /** 400 naming `field` when the password is shorter than the platform's password policy asks (the schema already caps it at 72 bytes). */
@@ -114,12 +127,13 @@ export async function register(authDeps: AuthDeps, realm: Realm, input: { email:
   if (mode === 'invite') throw new ForbiddenError('This application accepts invited users only', ErrorCode.SIGNUP_CLOSED);
   await assertPasswordPolicy(authDeps, input.password);
   const passwordHash = await authDeps.passwords.hash(input.password);
+  const lengths = await sessionLengths(authDeps, realm.kind);
   return realm.transaction(async (tx) => {
     await realm.assertRoomForAccount(tx);
     const account = await insertUser(tx, { email: input.email, name: input.name, passwordHash }).catch((err: unknown) => {
       throw emailTaken(err);
     });
-    return { user: publicAccount(account), ...(await startSession(authDeps.keys, tx, subjectOf(realm, account))) };
+    return { user: publicAccount(account), ...(await startSession(authDeps.keys, tx, subjectOf(realm, account), lengths)) };
   });
 }
 
@@ -147,15 +161,29 @@ export async function login(authDeps: AuthDeps, realm: Realm, input: { email: st
     }
     throw INVALID_CREDENTIALS();
   }
-  return realm.transaction(async (tx) => {
-    await recordLogin(tx, realm.kind, account.id);
-    if (realm.kind === 'admin')
-      await recordAudit(tx, { actorType: 'admin', actorId: account.id, action: 'admin.login', targetType: 'admin', targetId: account.id });
-    return { user: publicAccount(account), ...(await startSession(authDeps.keys, tx, subjectOf(realm, account))) };
-  });
+  // An admin with a second factor (or on a platform that requires one) gets a challenge, not a session.
+  if (realm.kind === 'admin') await demandSecondFactor(authDeps, account.id);
+  return realm.transaction((tx) => signIn(authDeps, realm, tx, account));
+}
+
+/** The end of a successful sign-in, in the caller's transaction: last login, the audit entry, a new session. */
+export async function signIn(authDeps: AuthDeps, realm: Realm, tx: PoolClient, account: Account, secondFactor?: string): Promise<SignedIn> {
+  const lengths = await sessionLengths(authDeps, realm.kind);
+  await recordLogin(tx, realm.kind, account.id);
+  if (realm.kind === 'admin')
+    await recordAudit(tx, {
+      actorType: 'admin',
+      actorId: account.id,
+      action: 'admin.login',
+      targetType: 'admin',
+      targetId: account.id,
+      ...(secondFactor ? { details: { secondFactor } } : {}),
+    });
+  return { user: publicAccount(account), ...(await startSession(authDeps.keys, tx, subjectOf(realm, account), lengths)) };
 }
 
 export async function refresh(authDeps: AuthDeps, realm: Realm, refreshToken: string): Promise<Session> {
+  const lengths = await sessionLengths(authDeps, realm.kind);
   const result = await realm.transaction((tx) =>
     rotateSession(
       authDeps.keys,
@@ -167,6 +195,7 @@ export async function refresh(authDeps: AuthDeps, realm: Realm, refreshToken: st
         return account?.status === 'active' ? subjectOf(realm, account) : undefined;
       },
       authDeps.reuseGrace,
+      lengths,
     ),
   );
   if ('reused' in result) throw REUSED_REFRESH();

@@ -1,10 +1,10 @@
 import { createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TTL_SECONDS, withTransaction, type Pool, type SecretBox } from '@codex/shared';
+import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_MAX_TTL_SECONDS, withTransaction, type Pool, type SecretBox } from '@codex/shared';
 import type { JWK } from 'jose';
 import { findPublishedKeys, insertKeyIfNone, promoteNextKey, retireCurrentKey, type SigningKeyRecord } from '../db/signing-keys-repo';
 
 /** Retired keys stay in the JWKS this long: every token they signed has expired by then. */
-const RETIRED_KEY_GRACE_SECONDS = ACCESS_TOKEN_TTL_SECONDS + 5 * 60;
+const RETIRED_KEY_GRACE_SECONDS = ACCESS_TOKEN_MAX_TTL_SECONDS + 5 * 60;
 
 export interface SigningKey {
   kid: string;

@@ -4,8 +4,6 @@ import {
   ErrorCode,
   ACCESS_TOKEN_ALGORITHM,
   hashOpaqueToken,
-  ACCESS_TOKEN_TTL_SECONDS,
-  REFRESH_TOKEN_TTL_SECONDS,
   TOKEN_AUDIENCE,
   TOKEN_ISSUER,
   UnauthorizedError,
@@ -35,6 +33,12 @@ export interface Session {
   refreshToken: string;
 }
 
+/** How long a session's tokens last: the platform's session-length settings for the subject's realm. */
+export interface SessionLengths {
+  accessSeconds: number;
+  refreshSeconds: number;
+}
+
 export interface Subject {
   id: string;
   roles: string[];
@@ -46,7 +50,7 @@ function kindOf(subject: Subject): RefreshTokenKind {
   return subject.tenantId ? 'user' : 'admin';
 }
 
-async function signAccessToken(keys: KeyRing, subject: Subject): Promise<string> {
+async function signAccessToken(keys: KeyRing, subject: Subject, lengths: SessionLengths): Promise<string> {
   const { kid, privateKey } = await keys.current();
   const claims: AccessTokenClaims = { roles: subject.roles, ...(subject.tenantId ? { tid: subject.tenantId } : {}) };
   return jwt.sign(claims, privateKey, {
@@ -55,25 +59,25 @@ async function signAccessToken(keys: KeyRing, subject: Subject): Promise<string>
     issuer: TOKEN_ISSUER,
     audience: subject.tenantId ? TOKEN_AUDIENCE.tenant : TOKEN_AUDIENCE.admin,
     subject: subject.id,
-    expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+    expiresIn: lengths.accessSeconds,
     jwtid: randomUUID(),
   });
 }
 
-async function issue(keys: KeyRing, db: Queryable, subject: Subject, familyId: string): Promise<Session & { refreshTokenId: string }> {
+async function issue(keys: KeyRing, db: Queryable, subject: Subject, familyId: string, lengths: SessionLengths): Promise<Session & { refreshTokenId: string }> {
   const refreshToken = `rt_${randomBytes(32).toString('base64url')}`;
   const refreshTokenId = await insertRefreshToken(db, kindOf(subject), {
     ownerId: subject.id,
     familyId,
     hash: hashOpaqueToken(refreshToken),
-    expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_SECONDS * 1000),
+    expiresAt: new Date(Date.now() + lengths.refreshSeconds * 1000),
   });
-  return { tokenType: 'Bearer', accessToken: await signAccessToken(keys, subject), expiresIn: ACCESS_TOKEN_TTL_SECONDS, refreshToken, refreshTokenId };
+  return { tokenType: 'Bearer', accessToken: await signAccessToken(keys, subject, lengths), expiresIn: lengths.accessSeconds, refreshToken, refreshTokenId };
 }
 
 /** A new login: a new refresh-token family and an access token. */
-export async function startSession(keys: KeyRing, db: Queryable, subject: Subject): Promise<Session> {
-  const { refreshTokenId: _id, ...session } = await issue(keys, db, subject, randomUUID());
+export async function startSession(keys: KeyRing, db: Queryable, subject: Subject, lengths: SessionLengths): Promise<Session> {
+  const { refreshTokenId: _id, ...session } = await issue(keys, db, subject, randomUUID(), lengths);
   return session;
 }
 
@@ -103,6 +107,7 @@ export async function rotateSession(
   refreshToken: string,
   loadSubject: (ownerId: string) => Promise<Subject | undefined>,
   grace: ReuseGrace,
+  lengths: SessionLengths,
 ): Promise<Session | { reused: true }> {
   const stored = await findRefreshTokenForUpdate(tx, kind, hashOpaqueToken(refreshToken));
   if (!stored) throw INVALID_REFRESH();
@@ -113,8 +118,8 @@ export async function rotateSession(
       if (subject) {
         return {
           tokenType: 'Bearer',
-          accessToken: await signAccessToken(keys, subject),
-          expiresIn: ACCESS_TOKEN_TTL_SECONDS,
+          accessToken: await signAccessToken(keys, subject, lengths),
+          expiresIn: lengths.accessSeconds,
           refreshToken: grace.secrets.open(stored.successorSealed),
         };
       }
@@ -128,7 +133,7 @@ export async function rotateSession(
     await revokeRefreshFamily(tx, kind, stored.familyId);
     return { reused: true };
   }
-  const { refreshTokenId, ...successor } = await issue(keys, tx, subject, stored.familyId);
+  const { refreshTokenId, ...successor } = await issue(keys, tx, subject, stored.familyId, lengths);
   await markRefreshTokenUsed(tx, kind, stored.id, { id: refreshTokenId, sealed: grace.secrets.seal(successor.refreshToken) });
   return successor;
 }

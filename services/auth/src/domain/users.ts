@@ -13,7 +13,7 @@ import {
   updateUser,
   type UserFilter,
 } from '../db/users-repo';
-import { assertPasswordPolicy, emailTaken, type AuthDeps, type Realm, type SignedIn } from './accounts';
+import { assertPasswordPolicy, emailTaken, sessionLengths, type AuthDeps, type Realm, type SignedIn } from './accounts';
 import { startSession } from './sessions';
 
 const INVITATION_TTL_MS = 7 * 24 * 60 * 60 * 1000;
@@ -68,11 +68,12 @@ export async function inviteUser(realm: Realm, actor: ManagingUser, input: { ema
 export async function acceptUserInvitation(authDeps: AuthDeps, realm: Realm, input: { token: string; password: string }): Promise<SignedIn> {
   await assertPasswordPolicy(authDeps, input.password);
   const passwordHash = await authDeps.passwords.hash(input.password);
+  const lengths = await sessionLengths(authDeps, realm.kind);
   return realm.transaction(async (tx) => {
     const userId = await acceptInvitation(tx, hashOpaqueToken(input.token));
     const user = userId ? await activateWithPassword(tx, userId, passwordHash) : undefined;
     if (!user) throw new UnauthorizedError('Invitation is invalid, used or expired', ErrorCode.INVALID_INVITATION);
-    return { user: publicAccount(user), ...(await startSession(authDeps.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId })) };
+    return { user: publicAccount(user), ...(await startSession(authDeps.keys, tx, { id: user.id, roles: [user.role], tenantId: realm.tenantId }, lengths)) };
   });
 }
 

@@ -7,6 +7,7 @@ import {
   createRateLimit,
   sharedCounters,
   ipKeyGenerator,
+  MFA_CHALLENGE_TOKEN,
   tenantOf,
   tenantUserOf,
   TENANT_ROLES,
@@ -16,6 +17,15 @@ import {
 } from '@codex/shared';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import {
+  activateEnrolment,
+  beginEnrolment,
+  completeSignInWithSecondFactor,
+  disableOwnMfa,
+  enrolDuringSignIn,
+  mfaStatus,
+  renewRecoveryCodes,
+} from '../domain/admin-mfa';
 import { adminRealm, changePassword, login, logout, me, refresh, register, setAdminPassword, tenantRealm, type AuthDeps } from '../domain/accounts';
 import { Password } from '../domain/passwords';
 import { RefreshToken } from '../domain/sessions';
@@ -44,6 +54,31 @@ const Account = z
 const SignedIn = z.object({ ...Tokens.shape, user: Account }).meta({ id: 'SignedIn' });
 const Me = z.object({ ...Account.shape, roles: z.array(z.string()), permissions: z.array(z.string()) }).meta({ id: 'Me' });
 const AccountPage = z.object({ items: z.array(Account), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+const TotpCode = z.string().regex(/^\d{6}$/, 'must be the 6-digit code from the authenticator app');
+const RecoveryCode = z.string().regex(/^[A-Za-z2-7]{4}(-?[A-Za-z2-7]{4}){3}$/, 'is not a recovery code');
+const ChallengeToken = z.string().regex(MFA_CHALLENGE_TOKEN, 'is not a sign-in challenge token');
+const SecondFactor = z.union([
+  z.strictObject({ challengeToken: ChallengeToken, code: TotpCode }),
+  z.strictObject({ challengeToken: ChallengeToken, recoveryCode: RecoveryCode }),
+]);
+const RecoveryCodes = z
+  .object({ recoveryCodes: z.array(z.string()).describe('Shown once; each signs in once in place of a code') })
+  .meta({ id: 'RecoveryCodes' });
+const Enrolment = z
+  .object({
+    secret: z.string().describe('Base32, for typing into an authenticator app'),
+    otpauthUri: z.string().describe('otpauth:// URI, for a QR code'),
+  })
+  .meta({ id: 'MfaEnrolment' });
+const MfaStatus = z
+  .object({
+    enabled: z.boolean(),
+    enabledAt: z.iso.datetime().nullable(),
+    enrolling: z.boolean().describe('An enrolment was started and waits for its first code'),
+    recoveryCodesLeft: z.number().int(),
+    requiredByPlatform: z.boolean(),
+  })
+  .meta({ id: 'MfaStatus' });
 const Invited = z.object({ user: Account, invitationToken: z.string(), expiresInSeconds: z.number().int() });
 
 /** Attempts per client address within the login window, under `name`. */
@@ -288,15 +323,125 @@ export function authRoutes(deps: ServiceDeps<'auth'>, authDeps: AuthDeps, openap
     '/admin/login',
     {
       operationId: 'adminLogin',
-      summary: 'Log a platform admin in',
+      summary:
+        'Log a platform admin in. With a second factor (or on a platform that requires one) the answer is 401 MFA_REQUIRED (or MFA_ENROLMENT_REQUIRED) with a challenge token in `details`, for POST …/admin/login/mfa',
       tags: ['admins'],
       body: Credentials,
       responses: { 200: { description: 'Signed in', schema: SignedIn } },
+      errors: [401],
       access: 'public',
     },
     ...loginThrottles(deps, 'admin'),
     async (req, res) => {
       res.json(await login(authDeps, admins, req.body));
+    },
+  );
+  api.post(
+    '/admin/login/mfa',
+    {
+      operationId: 'adminLoginSecondFactor',
+      summary:
+        'Finish an admin sign-in with a TOTP code or a recovery code; after an enrolment challenge, the first code turns MFA on and the recovery codes come back once. Five wrong codes lock the challenge',
+      tags: ['admins'],
+      body: SecondFactor,
+      responses: {
+        200: { description: 'Signed in', schema: z.object({ ...SignedIn.shape, recoveryCodes: RecoveryCodes.shape.recoveryCodes.optional() }) },
+      },
+      errors: [401, 409],
+      access: 'public',
+    },
+    ipThrottle(deps, 'admin-mfa-ip'),
+    async (req, res) => {
+      res.json(await completeSignInWithSecondFactor(authDeps, req.body));
+    },
+  );
+  api.post(
+    '/admin/login/mfa/enrol',
+    {
+      operationId: 'adminLoginEnrolSecondFactor',
+      summary: 'During a sign-in the platform requires MFA for: a new authenticator secret (then POST …/admin/login/mfa with its first code)',
+      tags: ['admins'],
+      body: z.strictObject({ challengeToken: ChallengeToken }),
+      responses: { 200: { description: 'The secret to enrol', schema: Enrolment } },
+      errors: [401, 409],
+      access: 'public',
+    },
+    ipThrottle(deps, 'admin-mfa-ip'),
+    async (req, res) => {
+      res.json(await enrolDuringSignIn(authDeps, req.body.challengeToken));
+    },
+  );
+  api.get(
+    '/admin/mfa',
+    {
+      operationId: 'getAdminMfa',
+      summary: "The calling admin's second factor",
+      tags: ['admins'],
+      responses: { 200: { description: 'MFA status', schema: MfaStatus } },
+      access: 'admin',
+    },
+    async (req, res) => {
+      res.json(await mfaStatus(authDeps, adminOf(req)));
+    },
+  );
+  api.post(
+    '/admin/mfa/enrol',
+    {
+      operationId: 'enrolAdminMfa',
+      summary: 'Start enrolling an authenticator app (then POST …/admin/mfa/activate with its first code)',
+      tags: ['admins'],
+      responses: { 200: { description: 'The secret to enrol', schema: Enrolment } },
+      errors: [409],
+      access: 'admin',
+    },
+    async (req, res) => {
+      res.json(await beginEnrolment(authDeps, adminOf(req)));
+    },
+  );
+  api.post(
+    '/admin/mfa/activate',
+    {
+      operationId: 'activateAdminMfa',
+      summary: "Turn MFA on with the authenticator's first code; the ten recovery codes are shown once",
+      tags: ['admins'],
+      body: z.strictObject({ code: TotpCode }),
+      responses: { 200: { description: 'MFA is on', schema: RecoveryCodes } },
+      errors: [409],
+      access: 'admin',
+    },
+    async (req, res) => {
+      res.json(await activateEnrolment(authDeps, adminOf(req), req.body.code));
+    },
+  );
+  api.post(
+    '/admin/mfa/recovery-codes',
+    {
+      operationId: 'renewAdminRecoveryCodes',
+      summary: 'Ten new recovery codes for a current code; the old ones stop working',
+      tags: ['admins'],
+      body: z.strictObject({ code: TotpCode }),
+      responses: { 200: { description: 'New recovery codes', schema: RecoveryCodes } },
+      errors: [409],
+      access: 'admin',
+    },
+    async (req, res) => {
+      res.json(await renewRecoveryCodes(authDeps, adminOf(req), req.body.code));
+    },
+  );
+  api.post(
+    '/admin/mfa/disable',
+    {
+      operationId: 'disableAdminMfa',
+      summary: 'Turn the calling admin’s MFA off (password and a current code); refused while the platform requires MFA',
+      tags: ['admins'],
+      body: z.strictObject({ password: LoginPassword, code: TotpCode }),
+      responses: { 204: { description: 'MFA is off' } },
+      errors: [409],
+      access: 'admin',
+    },
+    async (req, res) => {
+      await disableOwnMfa(authDeps, adminOf(req), req.body);
+      res.status(204).end();
     },
   );
   api.post(
