@@ -720,16 +720,7 @@ SCENARIOS['customer-data'] = {
     const tenantDb = new pg.Client({ connectionString: withDatabase(ctx.masterUrl, tenant.tenant.dbName!) });
     await tenantDb.connect();
     ctx.cleanup.push(() => tenantDb.end());
-    const started = performance.now();
-    await tenantDb.query(
-      `INSERT INTO clients (name, email, status, tags, created_at)
-       SELECT 'Client ' || g || ' ' || substr(md5(g::text), 1, 8), 'c' || g || '@example.com', (ARRAY['lead','active','inactive'])[1 + g % 3],
-              ARRAY[(ARRAY['eu','us','apac','vip'])[1 + g % 4]], now() - make_interval(secs => g)
-         FROM generate_series(1, $1::int) g`,
-      [CLIENTS],
-    );
-    await tenantDb.query('ANALYZE clients');
-    const seedSeconds = (performance.now() - started) / 1000;
+    const seedSeconds = await seedClients(tenantDb, CLIENTS);
 
     // The client and CRM services call each other, so the client service's address is chosen first.
     const clientUrl = await closedPortUrl();
@@ -779,6 +770,106 @@ SCENARIOS['customer-data'] = {
     await measureExport(transfer, 'contacts', 'read from the CRM 500 at a time');
     process.stdout.write(`\nQuery plans (EXPLAIN ANALYZE on the ${CLIENTS.toLocaleString('en')}-client tenant):\n\n${plans.join('\n\n')}\n`);
     return rows;
+  },
+};
+
+/** Writes `count` clients straight into a tenant database (names, emails, statuses, tags spread out); answers the seconds it took. */
+async function seedClients(tenantDb: pg.Client, count: number): Promise<number> {
+  const started = performance.now();
+  await tenantDb.query(
+    `INSERT INTO clients (name, email, status, tags, created_at)
+     SELECT 'Client ' || g || ' ' || substr(md5(g::text), 1, 8), 'c' || g || '@example.com', (ARRAY['lead','active','inactive'])[1 + g % 3],
+            ARRAY[(ARRAY['eu','us','apac','vip'])[1 + g % 4]], now() - make_interval(secs => g)
+       FROM generate_series(1, $1::int) g`,
+    [count],
+  );
+  await tenantDb.query('ANALYZE clients');
+  return (performance.now() - started) / 1000;
+}
+
+SCENARIOS['tenant-archive'] = {
+  description: 'a tenant with 1 M clients exported through the gateway and imported back as a new tenant: rows/s, the admin service’s peak RSS, same rows',
+  async run(ctx) {
+    const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 1_000_000);
+    const tenant = await newTenant(ctx);
+    const sourceDb = new pg.Client({ connectionString: withDatabase(ctx.masterUrl, tenant.tenant.dbName!) });
+    await sourceDb.connect();
+    ctx.cleanup.push(() => sourceDb.end());
+    const seedSeconds = await seedClients(sourceDb, CLIENTS);
+
+    const admin = await start(ctx, 'services/admin/src/main.ts', { ADMIN_PORT: '0', SERVICE_POLL_MS: '0', ADMIN_JOBS: 'off', PROVISIONING_SPARES: '0' });
+    const auth = await start(ctx, 'services/auth/src/main.ts', { AUTH_PORT: '0' });
+    const gateway = await start(ctx, 'gateway/src/main.ts', { GATEWAY_PORT: '0', AUTH_URL: auth.url, ADMIN_URL: admin.url });
+    const email = `bench-ops-${randomBytes(4).toString('hex')}@platform.example`;
+    await ctx.deps.db.query(`INSERT INTO admins (email, password_hash, role) VALUES ($1, $2, 'super_admin')`, [
+      email,
+      await bcrypt.hash('bench password 123', BCRYPT_COST),
+    ]);
+    ctx.cleanup.push(async () => void (await ctx.deps.db.query('DELETE FROM admins WHERE email = $1', [email])));
+    const signedIn = (await (
+      await fetch(`${gateway.url}/api/v1/auth/admin/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ email, password: 'bench password 123' }),
+      })
+    ).json()) as { accessToken: string };
+    const authorization = { Authorization: `Bearer ${signedIn.accessToken}` };
+    const adminPid = admin.process.child.pid!;
+
+    const exportStarted = performance.now();
+    const exported = await fetch(`${gateway.url}/api/v1/admin/tenants/${tenant.tenant.id}/export`, { headers: authorization });
+    const archive = Buffer.from(await exported.arrayBuffer());
+    const exportSeconds = (performance.now() - exportStarted) / 1000;
+    const afterExportMiB = await memoryMiB(adminPid, 'VmHWM');
+
+    const importStarted = performance.now();
+    const started = await fetch(`${gateway.url}/api/v1/admin/tenants/import?slug=bench-copy-${randomBytes(4).toString('hex')}`, {
+      method: 'POST',
+      headers: { ...authorization, 'Content-Type': 'application/gzip' },
+      body: archive,
+    });
+    let job = (await started.json()) as { id: string; status: string; tenantId: string | null; rowsLoaded: number; failure: string | null };
+    const checkedSeconds = (performance.now() - importStarted) / 1000;
+    while (started.status === 202 && job.status === 'running') {
+      await delay(250);
+      job = (await (await fetch(`${gateway.url}/api/v1/admin/tenant-imports/${job.id}`, { headers: authorization })).json()) as typeof job;
+    }
+    const importSeconds = (performance.now() - importStarted) / 1000;
+    const afterImportMiB = await memoryMiB(adminPid, 'VmHWM');
+
+    // Same rows: the count and an order-free sum of every row's MD5 (ids included) on both databases.
+    const fingerprint = `SELECT count(*)::bigint AS rows, sum(('x' || substr(md5(c::text), 1, 15))::bit(60)::bigint)::text AS sum FROM clients c`;
+    const before = (await sourceDb.query(fingerprint)).rows[0];
+    let same = 'the import failed';
+    if (job.status === 'completed' && job.tenantId) {
+      const copy = (await ctx.deps.db.query<{ db_name: string }>('SELECT db_name FROM tenants WHERE id = $1', [job.tenantId])).rows[0]!;
+      const copyDb = new pg.Client({ connectionString: withDatabase(ctx.masterUrl, copy.db_name) });
+      await copyDb.connect();
+      const after = (await copyDb.query(fingerprint)).rows[0];
+      await copyDb.end();
+      same = before.rows === after.rows && before.sum === after.sum ? `same rows (${Number(after.rows).toLocaleString('en')}, same MD5 sum)` : 'ROWS DIFFER';
+    }
+    const sizeMiB = (archive.length / 1048576).toFixed(0);
+    return [
+      {
+        scenario: 'tenant-archive',
+        target: `export ${CLIENTS.toLocaleString('en')} clients via gateway (gzip JSON lines)`,
+        requestsPerSecond: Math.round(CLIENTS / exportSeconds),
+        p50: 0,
+        p99: 0,
+        errors: exported.status === 200 ? 0 : 1,
+        note: `rows/s; ${exportSeconds.toFixed(1)} s, archive ${sizeMiB} MiB; admin service peak RSS ${afterExportMiB} MiB; seeding took ${seedSeconds.toFixed(0)} s`,
+      },
+      {
+        scenario: 'tenant-archive',
+        target: 'import that archive as a new tenant via gateway',
+        requestsPerSecond: Math.round(job.rowsLoaded / importSeconds),
+        p50: 0,
+        p99: 0,
+        errors: job.status === 'completed' ? 0 : 1,
+        note: `rows/s; ${importSeconds.toFixed(1)} s (upload + whole-archive check ${checkedSeconds.toFixed(1)} s); admin service peak RSS ${afterImportMiB} MiB; ${same}${job.failure ? `; ${job.failure}` : ''}`,
+      },
+    ];
   },
 };
 

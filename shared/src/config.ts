@@ -177,6 +177,11 @@ const adminSettings = z
       .min(0)
       .max(24 * 365)
       .default(168),
+    // Tenants the default database server (DATABASE_URL's) is sized for: new tenants go to the server with
+    // the most room, this weighed against registered servers' capacity.
+    DB_SERVER_CAPACITY: positiveInt.default(1_000),
+    // The largest tenant archive (gzip) POST /api/v1/admin/tenants/import takes.
+    TENANT_ARCHIVE_MAX_BYTES: positiveInt.default(4 * 1024 * 1024 * 1024),
     // The admin service's scheduled jobs (the tenant purge) run in this process; `off` for an instance that
     // should not. They are coordinated through PostgreSQL, so any number of instances may run them.
     ADMIN_JOBS: z.enum(['on', 'off']).default('on'),
@@ -188,9 +193,9 @@ const adminSettings = z
     ALERT_WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   })
   .transform((env) => ({
-    provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE, spares: env.PROVISIONING_SPARES },
+    provisioning: { templateDatabase: env.TENANT_TEMPLATE_DATABASE, spares: env.PROVISIONING_SPARES, defaultServerCapacity: env.DB_SERVER_CAPACITY },
     audit: { checkpointFile: env.AUDIT_CHECKPOINT_FILE, checkpointIntervalMs: env.AUDIT_CHECKPOINT_INTERVAL_MS },
-    lifecycle: { deleteGraceMs: env.TENANT_DELETE_GRACE_HOURS * 3_600_000, jobs: env.ADMIN_JOBS === 'on' },
+    lifecycle: { deleteGraceMs: env.TENANT_DELETE_GRACE_HOURS * 3_600_000, jobs: env.ADMIN_JOBS === 'on', archiveMaxBytes: env.TENANT_ARCHIVE_MAX_BYTES },
     registry: {
       pollMs: env.SERVICE_POLL_MS,
       alertWebhookUrl: env.ALERT_WEBHOOK_URL,

@@ -20,6 +20,7 @@ export const ErrorCode = {
   INTERNAL: 'INTERNAL',
   // Domain codes: a client can rely on each to mean one thing.
   ACCOUNT_INACTIVE: 'ACCOUNT_INACTIVE',
+  ARCHIVE_INVALID: 'ARCHIVE_INVALID',
   ACTIVITY_NOT_FOUND: 'ACTIVITY_NOT_FOUND',
   ADMIN_NOT_FOUND: 'ADMIN_NOT_FOUND',
   API_KEY_INACTIVE: 'API_KEY_INACTIVE',
@@ -33,6 +34,8 @@ export const ErrorCode = {
   CONTACT_NOT_FOUND: 'CONTACT_NOT_FOUND',
   CONTENT_NOT_FOUND: 'CONTENT_NOT_FOUND',
   CONTENT_SLUG_TAKEN: 'CONTENT_SLUG_TAKEN',
+  DATABASE_SERVER_NOT_FOUND: 'DATABASE_SERVER_NOT_FOUND',
+  DATABASE_SERVER_UNAVAILABLE: 'DATABASE_SERVER_UNAVAILABLE',
   DEAL_ALREADY_IN_STAGE: 'DEAL_ALREADY_IN_STAGE',
   DEAL_NOT_FOUND: 'DEAL_NOT_FOUND',
   FEATURE_NOT_IN_PLAN: 'FEATURE_NOT_IN_PLAN',
@@ -87,6 +90,8 @@ export const ErrorCode = {
   SERVICE_NOT_FOUND: 'SERVICE_NOT_FOUND',
   SUBSCRIPTION_NOT_FOUND: 'SUBSCRIPTION_NOT_FOUND',
   SUBSCRIPTION_STATE: 'SUBSCRIPTION_STATE',
+  TENANT_ALREADY_THERE: 'TENANT_ALREADY_THERE',
+  TENANT_IMPORT_NOT_FOUND: 'TENANT_IMPORT_NOT_FOUND',
   TENANT_MISMATCH: 'TENANT_MISMATCH',
   TENANT_NOT_DELETING: 'TENANT_NOT_DELETING',
   TENANT_NOT_FOUND: 'TENANT_NOT_FOUND',
@@ -205,12 +210,17 @@ export function translatePgError(err: unknown): unknown {
       return new ValidationError('Referenced resource does not exist', constraint, err);
     case '57014':
     case '57P01':
+    // A tenant database moved to another server: gone from the old one (a pool that had not heard yet).
+    case '3D000':
     case '57P03':
     case '53300':
       return new ServiceUnavailableError('Database temporarily unavailable', err);
     default:
       // Classes 22 (data exception: bad encoding, NUL, out-of-range dates and numbers) and 23 (integrity): the row's data.
       if (pgErr.code?.startsWith('22') || pgErr.code?.startsWith('23')) return new ValidationError('Value rejected by a data constraint', constraint, err);
+      // A tenant database being moved to another server is closed to connections for the copy.
+      if (pgErr.code === '55000' && err instanceof Error && /not currently accepting connections/.test(err.message))
+        return new ServiceUnavailableError('The tenant is being moved; try again shortly', err, 2);
       if ((pgErr.code && CONNECTION_ERROR_CODES.has(pgErr.code)) || (err instanceof Error && LOST_CONNECTION.test(err.message))) {
         return new ServiceUnavailableError('Database temporarily unavailable', err);
       }

@@ -183,9 +183,11 @@ export function createStandardServiceApp(
   /** Routes that read the raw request stream (uploads); mounted before JSON parsing. */
   streamingRoutes?: ServiceAppOptions['streamingRoutes'],
 ): Express {
-  // A tenant suspended or deleted anywhere has its pooled connections in this process closed within a poll.
+  // A tenant suspended, deleted or moved to another server anywhere has its pooled connections in this process closed within a poll.
   deps.accessChanges.onChange((change) =>
-    change.kind === 'tenant_suspended' || change.kind === 'tenant_deleted' ? deps.tenants.invalidate(change.tenantId) : undefined,
+    change.kind === 'tenant_suspended' || change.kind === 'tenant_deleted' || change.kind === 'tenant_moved'
+      ? deps.tenants.invalidate(change.tenantId)
+      : undefined,
   );
   return createServiceApp({
     service,

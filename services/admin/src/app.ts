@@ -9,6 +9,7 @@ import { purgeDeletedTenants, type LifecycleDeps } from './domain/tenant-lifecyc
 import { adminRoutes } from './routes/admins';
 import { auditLogRoutes } from './routes/audit-log';
 import { configRoutes } from './routes/config';
+import { databaseServerRoutes } from './routes/database-servers';
 import { internalRoutes } from './routes/internal-routes';
 import { serviceRoutes } from './routes/services';
 import { tenantRoutes } from './routes/tenants';
@@ -33,6 +34,7 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     db: deps.db,
     tenants: deps.tenants,
     serverUrl: deps.config.databaseUrl,
+    secrets: deps.secrets,
     defaultGraceMs: deps.config.lifecycle.deleteGraceMs,
     settings: deps.platformConfig,
     logger: deps.logger,
@@ -64,6 +66,7 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     app.use('/api/v1/admin', adminRoutes(deps, openapi));
     app.use('/api/v1/admin', serviceRoutes(deps, openapi));
     app.use('/api/v1/admin', configRoutes(deps, openapi));
+    app.use('/api/v1/admin', databaseServerRoutes(deps, openapi));
     app.use('/internal', internalRoutes(deps, openapi));
   });
 }

@@ -43,6 +43,7 @@ describe('tenant soft delete, restore and purge', () => {
       db: admin.db,
       tenants: admin.tenants,
       serverUrl: admin.config.databaseUrl,
+      secrets: admin.secrets,
       defaultGraceMs: admin.config.lifecycle.deleteGraceMs,
       settings: admin.platformConfig,
       logger: admin.logger,

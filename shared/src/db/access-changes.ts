@@ -7,6 +7,7 @@ export type AccessChangeKind =
   | 'tenant_resumed'
   | 'tenant_deleted'
   | 'tenant_restored'
+  | 'tenant_moved'
   | 'key_revoked'
   | 'key_expiry_changed'
   | 'admin_sessions_ended';

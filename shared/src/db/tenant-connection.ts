@@ -29,9 +29,7 @@ export function createTenantConnectionResolver(
     );
     const row = rows[0];
     if (!row) throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
-    const server = servers[row.db_server];
-    if (!server) throw new Error(`Tenant ${tenantId} is placed on unknown database server ${row.db_server}`);
-    const url = new URL(server);
+    const url = new URL(await databaseServerUrl(master, servers, secrets, row.db_server));
     return {
       host: url.hostname,
       port: url.port ? Number(url.port) : 5432,
@@ -41,6 +39,18 @@ export function createTenantConnectionResolver(
       application_name: `tenant:${tenantId}`,
     };
   };
+}
+
+/**
+ * A database server's superuser URL by name: one of the configured ones (`default`, DATABASE_URL's
+ * server), else a registered one (`database_servers`, its URL sealed).
+ */
+export async function databaseServerUrl(master: Queryable, configured: Record<string, string>, secrets: SecretBox, name: string): Promise<string> {
+  const known = configured[name];
+  if (known) return known;
+  const { rows } = await master.query<{ url_sealed: string }>('SELECT url_sealed FROM database_servers WHERE name = $1', [name]);
+  if (!rows[0]) throw new Error(`unknown database server ${name}`);
+  return secrets.open(rows[0].url_sealed);
 }
 
 /**

@@ -34,7 +34,7 @@ export const plainCsvRecord = (record: Record<string, string>): Record<string, u
   Object.fromEntries(Object.entries(record).map(([column, value]) => [column, restoreFormula(value)]));
 
 /** Counts bytes as they pass and fails the stream past the limit (413), so an endless upload is cut off. */
-function byteLimit(maxBytes: number): Transform {
+export function byteLimit(maxBytes: number): Transform {
   let seen = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {

@@ -159,31 +159,49 @@ export async function createTenantDatabase(
       await openTenantDatabase(admin, name, role);
       return 'existed';
     }
-    const marker = await tenantMigrationsMarker();
-    const prepareTemplate = async () => {
-      if (!(await databaseExists(admin, template))) await admin.query(`CREATE DATABASE ${template}`);
-      await admin.query(`REVOKE ALL ON DATABASE ${template} FROM PUBLIC`);
-      await migrate({ connectionString: withDatabase(serverUrl, template), directory: MIGRATION_DIRS.tenant, logger });
-      await admin.query(`COMMENT ON DATABASE ${template} IS ${admin.escapeLiteral(marker)}`);
-    };
-    if ((await templateMarker(admin, template)) !== marker) {
-      try {
-        await prepareTemplate();
-      } catch (err) {
-        // The template only caches the tenant migrations; one built from files edited since (an unreleased
-        // migration reworked during development) is rebuilt instead of failing every new tenant. A tenant
-        // database migrated from the old files still refuses them, as it should.
-        if (!(err instanceof MigrationError && err.reason === 'changed')) throw err;
-        logger?.warn('the tenant template was built from migration files that have changed since; rebuilding it', { template, reason: err.message });
-        await admin.query(`DROP DATABASE ${template} WITH (FORCE)`);
-        await prepareTemplate();
-      }
-    }
+    await prepareTenantTemplate(admin, serverUrl, template, logger);
     // A new database lets PUBLIC connect until told otherwise (the template's ACL is not copied): it is
     // created closed to everyone, its CONNECT taken from PUBLIC, and only then opened.
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template} ALLOW_CONNECTIONS false`);
     await openTenantDatabase(admin, name, role);
     return 'copied';
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
+  }
+}
+
+/**
+ * Brings the server's tenant template up to date with the tenant migrations when its marker says it was
+ * built from other files. The caller holds TEMPLATE_LOCK (ensureTenantTemplate takes it).
+ */
+async function prepareTenantTemplate(admin: pg.Client, serverUrl: string, template: string, logger?: Logger): Promise<void> {
+  const marker = await tenantMigrationsMarker();
+  const prepareTemplate = async () => {
+    if (!(await databaseExists(admin, template))) await admin.query(`CREATE DATABASE ${template}`);
+    await admin.query(`REVOKE ALL ON DATABASE ${template} FROM PUBLIC`);
+    await migrate({ connectionString: withDatabase(serverUrl, template), directory: MIGRATION_DIRS.tenant, logger });
+    await admin.query(`COMMENT ON DATABASE ${template} IS ${admin.escapeLiteral(marker)}`);
+  };
+  if ((await templateMarker(admin, template)) !== marker) {
+    try {
+      await prepareTemplate();
+    } catch (err) {
+      // The template only caches the tenant migrations; one built from files edited since (an unreleased
+      // migration reworked during development) is rebuilt instead of failing every new tenant. A tenant
+      // database migrated from the old files still refuses them, as it should.
+      if (!(err instanceof MigrationError && err.reason === 'changed')) throw err;
+      logger?.warn('the tenant template was built from migration files that have changed since; rebuilding it', { template, reason: err.message });
+      await admin.query(`DROP DATABASE ${template} WITH (FORCE)`);
+      await prepareTemplate();
+    }
+  }
+}
+
+/** The server's tenant template, migrated (a newly registered server gets it before its first tenant). */
+export async function ensureTenantTemplate(admin: pg.Client, serverUrl: string, template: string, logger?: Logger): Promise<void> {
+  await admin.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+  try {
+    await prepareTenantTemplate(admin, serverUrl, assertSafeIdentifier(template), logger);
   } finally {
     await admin.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
   }

@@ -76,14 +76,24 @@ export function publicTenant(tenant: TenantWithSecret): Tenant {
 
 export async function insertProvisioningTenant(
   db: Queryable,
-  input: { id: string; slug: string; name: string; plan: string; signup?: 'open' | 'invite'; dbName: string; dbRole: string; dbSecret: string },
+  input: {
+    id: string;
+    slug: string;
+    name: string;
+    plan: string;
+    signup?: 'open' | 'invite';
+    dbServer: string;
+    dbName: string;
+    dbRole: string;
+    dbSecret: string;
+  },
 ): Promise<TenantWithSecret | undefined> {
   const { rows } = await db.query<TenantRow>(
-    `INSERT INTO tenants (id, slug, name, plan, status, db_name, db_role, db_secret, settings)
-     VALUES ($1, $2, $3, $4, 'provisioning', $5, $6, $7, CASE WHEN $8::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('signup', $8::text) END)
+    `INSERT INTO tenants (id, slug, name, plan, status, db_server, db_name, db_role, db_secret, settings)
+     VALUES ($1, $2, $3, $4, 'provisioning', $9, $5, $6, $7, CASE WHEN $8::text IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('signup', $8::text) END)
      ON CONFLICT (slug) DO NOTHING
      RETURNING ${COLUMNS}`,
-    [input.id, input.slug, input.name, input.plan, input.dbName, input.dbRole, input.dbSecret, input.signup ?? null],
+    [input.id, input.slug, input.name, input.plan, input.dbName, input.dbRole, input.dbSecret, input.signup ?? null, input.dbServer],
   );
   return rows[0] && toTenant(rows[0]);
 }
@@ -196,4 +206,10 @@ export async function lockTenantDueForPurge(db: Queryable): Promise<TenantWithSe
 /** After its database and role are dropped: `deleted`, with no password kept. */
 export async function markTenantPurged(db: Queryable, id: string): Promise<void> {
   await db.query(`UPDATE tenants SET status = 'deleted', db_secret = NULL, purge_after = NULL WHERE id = $1`, [id]);
+}
+
+/** Places the tenant on another database server (a move's switch). */
+export async function moveTenantPlacement(db: Queryable, id: string, server: string): Promise<TenantWithSecret> {
+  const { rows } = await db.query<TenantRow>(`UPDATE tenants SET db_server = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, server]);
+  return toTenant(rows[0]!);
 }

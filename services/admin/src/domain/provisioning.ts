@@ -19,6 +19,7 @@ import {
 } from '@codex/shared';
 import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
 import { claimSpareDatabase, createTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, withServerAdmin } from '../db/tenant-databases';
+import { DEFAULT_SERVER, leastLoadedServer, serverUrlOf, type ServerDeps } from './database-servers';
 import type { SpareDatabases } from './spare-databases';
 import { findTenantBySlug, insertProvisioningTenant, publicTenant, setTenantStatus, type Tenant, type TenantWithSecret } from '../db/tenants-repo';
 
@@ -35,7 +36,12 @@ export interface ProvisioningDeps {
   spares?: SpareDatabases;
   /** The live platform configuration: its defaultPlan for a tenant asked without a plan, its signupPolicy for every new tenant. */
   settings: Pick<PlatformConfig, 'current'>;
+  /** The default server's capacity (DB_SERVER_CAPACITY) when placing tenants among several servers; 1,000 when not given. */
+  defaultServerCapacity?: number;
 }
+
+/** The database-server view of provisioning's dependencies. */
+export const serverDepsOf = (deps: ProvisioningDeps): ServerDeps => ({ ...deps, defaultCapacity: deps.defaultServerCapacity ?? 1_000 });
 
 export interface NewTenant {
   slug: string;
@@ -66,7 +72,7 @@ function placementNames(tenantId: string): { dbName: string; dbRole: string } {
 }
 
 /** Provisioning of one tenant is exclusive: a second attempt while one runs gets 409. */
-async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T>): Promise<T> {
+export async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T>): Promise<T> {
   const client = await db.connect();
   try {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`provision:${tenantId}`]);
@@ -85,6 +91,7 @@ async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T
 async function claim(deps: ProvisioningDeps, input: Required<NewTenant> & { signup: 'open' | 'invite' }): Promise<TenantWithSecret> {
   const id = randomUUID();
   const inserted = await insertProvisioningTenant(deps.db, {
+    dbServer: await leastLoadedServer(serverDepsOf(deps)),
     id,
     ...input,
     ...placementNames(id),
@@ -124,25 +131,29 @@ export async function provisionTenant(
     }
     const { dbName, dbRole, dbSecret } = tenant as TenantWithSecret & { dbName: string; dbRole: string; dbSecret: string };
     try {
-      const made = await withServerAdmin(deps.serverUrl, async (admin) => {
-        if (deps.spares?.enabled && (await claimSpareDatabase(admin, dbName, dbRole, deps.secrets.open(dbSecret)))) {
+      const onDefault = tenant.dbServer === DEFAULT_SERVER;
+      const serverUrl = await serverUrlOf(deps, tenant.dbServer);
+      // A registered server holds no master database: only its maintenance databases are closed to tenant roles.
+      const sharedDatabase = onDefault ? databaseName(deps.serverUrl) : 'postgres';
+      const made = await withServerAdmin(serverUrl, async (admin) => {
+        if (onDefault && deps.spares?.enabled && (await claimSpareDatabase(admin, dbName, dbRole, deps.secrets.open(dbSecret)))) {
           deps.spares.refill();
           await afterStep?.('role', tenant);
           await afterStep?.('database', tenant);
-          await lockDownSharedDatabasesOnce(admin, deps.serverUrl, databaseName(deps.serverUrl));
+          await lockDownSharedDatabasesOnce(admin, serverUrl, sharedDatabase);
           await afterStep?.('locked-down', tenant);
           return 'copied';
         }
         await ensureTenantRole(admin, dbRole, deps.secrets.open(dbSecret));
         await afterStep?.('role', tenant);
-        const copy = await createTenantDatabase(admin, deps.serverUrl, dbName, dbRole, deps.templateDatabase, deps.logger);
+        const copy = await createTenantDatabase(admin, serverUrl, dbName, dbRole, deps.templateDatabase, deps.logger);
         await afterStep?.('database', tenant);
-        await lockDownSharedDatabasesOnce(admin, deps.serverUrl, databaseName(deps.serverUrl));
+        await lockDownSharedDatabasesOnce(admin, serverUrl, sharedDatabase);
         await afterStep?.('locked-down', tenant);
         return copy;
       });
       // A fresh copy of the template is as migrated as the template; one an interrupted attempt made may not be.
-      if (made === 'existed') await migrateTenantDatabase(withDatabase(deps.serverUrl, dbName), deps.logger);
+      if (made === 'existed') await migrateTenantDatabase(withDatabase(serverUrl, dbName), deps.logger);
       await afterStep?.('migrated', tenant);
       const apiKey = await withTransaction(deps.db, async (tx) => {
         // Keys of an unfinished attempt were never shown to anyone.

@@ -9,10 +9,12 @@ import {
   type Logger,
   type PlatformConfig,
   type Pool,
+  type SecretBox,
   type TenantPoolCache,
 } from '@codex/shared';
 import { revokeAllApiKeys } from '../db/api-keys-repo';
 import { dropTenantDatabase, withServerAdmin } from '../db/tenant-databases';
+import { serverUrlOf } from './database-servers';
 import {
   findTenantForUpdate,
   lockTenantDueForPurge,
@@ -25,7 +27,9 @@ import {
 export interface LifecycleDeps {
   db: Pool;
   tenants: Pick<TenantPoolCache, 'invalidate'>;
+  /** DATABASE_URL's server ('default'); registered servers' URLs are opened with `secrets`. */
   serverUrl: string;
+  secrets: SecretBox;
   /** TENANT_DELETE_GRACE_HOURS, in force while the live configuration's softDeleteGraceHours is null. */
   defaultGraceMs: number;
   settings: Pick<PlatformConfig, 'current'>;
@@ -97,7 +101,8 @@ export async function purgeDeletedTenants(deps: LifecycleDeps): Promise<{ purged
       const tenant = await lockTenantDueForPurge(tx);
       if (!tenant) return false;
       await deps.tenants.invalidate(tenant.id);
-      if (tenant.dbName && tenant.dbRole) await withServerAdmin(deps.serverUrl, (admin) => dropTenantDatabase(admin, tenant.dbName!, tenant.dbRole!));
+      if (tenant.dbName && tenant.dbRole)
+        await withServerAdmin(await serverUrlOf(deps, tenant.dbServer), (admin) => dropTenantDatabase(admin, tenant.dbName!, tenant.dbRole!));
       await revokeAllApiKeys(tx, tenant.id);
       await markTenantPurged(tx, tenant.id);
       await recordAudit(tx, {

@@ -1,7 +1,10 @@
-import { adminActor, adminOf, ApiRouter, idempotent, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
+import { AppError, adminActor, adminOf, ApiRouter, ErrorCode, idempotent, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { apiKeysOf, issueApiKey, revokeKey, rotateApiKey } from '../domain/api-keys';
-import { CreateKey, CreateTenant, RotateKey, TENANT_STATUSES } from '../domain/tenant-input';
+import { ARCHIVE_MEDIA_TYPE } from '../domain/tenant-archive';
+import { CreateKey, CreateTenant, RotateKey, Slug, TENANT_STATUSES } from '../domain/tenant-input';
+import { moveTenant } from '../domain/tenant-move';
+import { prepareTenantExport, TenantImports } from '../domain/tenant-transfer';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
 import type { SpareDatabases } from '../domain/spare-databases';
 import { deleteTenant, restoreTenant, type LifecycleDeps } from '../domain/tenant-lifecycle';
@@ -57,6 +60,27 @@ const ApiKeySchema = z
   })
   .meta({ id: 'ApiKey' });
 const IssuedApiKeySchema = z.object({ ...ApiKeySchema.shape, key: z.string().describe('The secret: shown once, never again') }).meta({ id: 'IssuedApiKey' });
+const TenantImportSchema = z
+  .object({
+    id: z.uuid(),
+    status: z.enum(['running', 'completed', 'failed']),
+    slug: z.string(),
+    name: z.string(),
+    sourceTenantId: z.uuid().nullable().describe('The tenant the archive was exported from'),
+    tenantId: z.uuid().nullable().describe('The new tenant, once it exists; when the import failed, the tenant it had begun (removed again)'),
+    rowsTotal: z.number().int(),
+    rowsLoaded: z.number().int(),
+    failure: z.string().nullable(),
+    createdBy: z.string().nullable(),
+    createdAt: z.iso.datetime(),
+    finishedAt: z.iso.datetime().nullable(),
+    // Inline, not a reference: OpenAPI 3.0 cannot make a referenced schema nullable.
+    apiKey: z
+      .object({ ...IssuedApiKeySchema.shape })
+      .nullable()
+      .describe("The new tenant's first key: in the first answer after the import completed, never again"),
+  })
+  .meta({ id: 'TenantImport' });
 
 /** `/api/v1/admin/tenants…`: provisioning and API keys, for platform admins. */
 export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry, lifecycle: LifecycleDeps, spares?: SpareDatabases) {
@@ -68,11 +92,14 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     logger: deps.logger,
     spares,
     settings: deps.platformConfig,
+    defaultServerCapacity: deps.config.provisioning.defaultServerCapacity,
   };
   const api = new ApiRouter(openapi, '/api/v1/admin');
   const reads = { access: 'admin', permission: 'tenants:read' } as const;
   const writes = { access: 'admin', permission: 'tenants:write' } as const;
   const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
+  const imports = new TenantImports({ ...provisioning, maxBytes: deps.config.lifecycle.archiveMaxBytes });
+  deps.onClose.push(() => imports.drain());
 
   api.post(
     '/tenants',
@@ -181,6 +208,111 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
     },
     async (req, res) => {
       res.status(202).json(publicTenant(await deleteTenant(lifecycle, req.params.id, adminActor(adminOf(req)))));
+    },
+  );
+
+  api.get(
+    '/tenants/:id/export',
+    {
+      operationId: 'exportTenant',
+      summary: "Stream the tenant's whole database as an archive (gzip JSON lines, one consistent moment); suspended and deleting tenants too",
+      description:
+        'The archive: a header (tenant, tenant schema migrations), then per table a $table line, its rows as row_to_json objects and an $end line with the count, then a $trailer with every count. POST /api/v1/admin/tenants/import reads it back as a new tenant.',
+      tags: ['tenants'],
+      params: TenantIdParams,
+      responses: { 200: { description: 'The archive', content: { [ARCHIVE_MEDIA_TYPE]: z.string() } } },
+      errors: [404, 409],
+      ...writes,
+    },
+    async (req, res) => {
+      const prepared = await prepareTenantExport(provisioning, req.params.id, adminActor(adminOf(req)));
+      res.set({
+        'Content-Type': ARCHIVE_MEDIA_TYPE,
+        'Content-Disposition': `attachment; filename="${prepared.tenant.slug}-${new Date().toISOString().slice(0, 10)}.tenant.jsonl.gz"`,
+        'Cache-Control': 'no-store',
+      });
+      await prepared.write(res);
+    },
+  );
+
+  api.post(
+    '/tenants/import',
+    {
+      operationId: 'importTenant',
+      summary:
+        'Import a tenant archive as a new tenant: checked whole first (400 ARCHIVE_INVALID, nothing made), then loaded in the background (202, follow Location)',
+      description:
+        "The slug, name and plan are the archive's unless given. The archive must come from a platform with the same tenant schema. Sessions (refresh tokens) are not imported: users sign in again. A load that fails removes the half-made tenant and says why in the job.",
+      tags: ['tenants'],
+      query: z.strictObject({
+        slug: Slug.optional(),
+        name: z.string().trim().min(1).max(200).optional(),
+        plan: z
+          .string()
+          .regex(/^[a-z][a-z0-9_-]{0,39}$/)
+          .optional(),
+      }),
+      rawBody: { contentTypes: [ARCHIVE_MEDIA_TYPE], description: 'An archive from GET /api/v1/admin/tenants/{id}/export' },
+      responses: { 202: { description: 'Checked and loading', schema: TenantImportSchema } },
+      errors: [409, 413, 415],
+      ...writes,
+    },
+    async (req, res) => {
+      if (!req.is(ARCHIVE_MEDIA_TYPE)) throw new AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, 415, `A tenant archive is sent as ${ARCHIVE_MEDIA_TYPE}`);
+      const maxBytes = deps.config.lifecycle.archiveMaxBytes;
+      if (Number(req.get('content-length') ?? 0) > maxBytes)
+        throw new AppError(ErrorCode.PAYLOAD_TOO_LARGE, 413, `Tenant archives are limited to ${maxBytes} bytes`);
+      const job = await imports.start(req, req.query, adminActor(adminOf(req)));
+      res
+        .status(202)
+        .location(`/api/v1/admin/tenant-imports/${job.id}`)
+        .json({ ...job, apiKey: null });
+    },
+  );
+
+  api.get(
+    '/tenant-imports/:id',
+    {
+      operationId: 'getTenantImport',
+      summary: "A tenant import's progress; the first answer after it completed carries the new tenant's API key",
+      tags: ['tenants'],
+      params: z.object({ id: z.uuid() }),
+      responses: { 200: { description: 'The import', schema: TenantImportSchema } },
+      errors: [404],
+      ...writes,
+    },
+    async (req, res) => {
+      res.json(await imports.view(req.params.id));
+    },
+  );
+
+  api.post(
+    '/tenants/:id/move',
+    {
+      operationId: 'moveTenant',
+      summary: "Move the tenant's database to another server and switch it there; writes pause for the copy (503 with Retry-After), none is lost",
+      description:
+        'The answer comes when the tenant serves from the new server (its pools everywhere follow within a second). 404: unknown tenant or server; 409: not active or suspended, already there, or the server is not active; 503: the server does not answer (the tenant stays where it was, serving). The copy runs inside the request: a tenant whose copy takes longer than the gateway allows (30 s) is moved at the admin service directly.',
+      tags: ['tenants'],
+      params: TenantIdParams,
+      body: z.strictObject({ server: z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a database server name') }),
+      responses: {
+        200: {
+          description: 'Moved',
+          schema: z.object({
+            tenant: TenantSchema,
+            from: z.string(),
+            to: z.string(),
+            rows: z.number().int(),
+            writePauseMs: z.number().int().describe('From closing the old database to the committed switch'),
+          }),
+        },
+      },
+      errors: [404, 409],
+      ...writes,
+    },
+    async (req, res) => {
+      res.json(await moveTenant(provisioning, req.params.id, req.body.server, adminActor(adminOf(req))));
     },
   );
 

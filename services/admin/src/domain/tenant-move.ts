@@ -1,0 +1,138 @@
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
+import {
+  ConflictError,
+  ErrorCode,
+  NotFoundError,
+  recordAccessChange,
+  recordAudit,
+  ServiceUnavailableError,
+  withDatabase,
+  withTransaction,
+  type AuditActor,
+} from '@codex/shared';
+import type pg from 'pg';
+import { createTenantDatabase, dropTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, withServerAdmin } from '../db/tenant-databases';
+import { findTenantById, moveTenantPlacement, publicTenant, type Tenant } from '../db/tenants-repo';
+import { serverUrlOf, usableServerUrl } from './database-servers';
+import { serverDepsOf, withTenantLock, type ProvisioningDeps } from './provisioning';
+import { appliedMigrations, loadTenantArchive, writeTenantArchive } from './tenant-archive';
+import { withDatabaseClient } from './tenant-transfer';
+
+export interface MoveResult {
+  tenant: Tenant;
+  from: string;
+  to: string;
+  rows: number;
+  /** From closing the old database to connections until the new placement was committed. */
+  writePauseMs: number;
+}
+
+/**
+ * Moves a tenant's database to another server and switches the tenant to it:
+ *
+ * 1. The copy's home is made on the target first, while the tenant still serves: its role and a fresh
+ *    database from the target's migrated template (one a failed earlier move left is replaced).
+ * 2. The pause: the old database is closed to new connections and every session in it is ended
+ *    (waiting until each has exited, so whatever was acknowledged is committed). Requests in the pause
+ *    get 503 with Retry-After from the services; none is acknowledged and then lost.
+ * 3. The rows stream from a REPEATABLE READ snapshot of the old database straight into one transaction
+ *    on the new one (no file; the same archive lines as an export), counts and trailer checked.
+ * 4. The switch: the tenant's placement changes in the master database with an access change, so every
+ *    service drops its pools to the old server within a poll and connects to the new one.
+ * 5. The old copy is dropped.
+ *
+ * Refused before anything happens: an unknown tenant or server (404), one not serving or already there,
+ * a server not active (409), a server that does not answer (503: the tenant stays where it is, serving).
+ * A failure during the copy reopens the old database and removes the new one.
+ */
+export async function moveTenant(deps: ProvisioningDeps, tenantId: string, target: string, actor: AuditActor): Promise<MoveResult> {
+  const tenant = await findTenantById(deps.db, tenantId);
+  if (!tenant || tenant.status === 'deleted') throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
+  if ((tenant.status !== 'active' && tenant.status !== 'suspended') || !tenant.dbName || !tenant.dbRole || !tenant.dbSecret)
+    throw new ConflictError(`The tenant is ${tenant.status}; only active and suspended tenants move`, undefined, ErrorCode.TENANT_NOT_READY);
+  if (tenant.dbServer === target) throw new ConflictError(`The tenant is on "${target}" already`, undefined, ErrorCode.TENANT_ALREADY_THERE);
+  const targetUrl = await usableServerUrl(serverDepsOf(deps), target);
+  const sourceUrl = await serverUrlOf(deps, tenant.dbServer);
+  const { dbName, dbRole } = tenant as typeof tenant & { dbName: string; dbRole: string };
+
+  return withTenantLock(deps.db, tenantId, async () => {
+    await withServerAdmin(targetUrl, async (admin) => {
+      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(dbName)} WITH (FORCE)`);
+      await ensureTenantRole(admin, dbRole, deps.secrets.open(tenant.dbSecret!));
+      await createTenantDatabase(admin, targetUrl, dbName, dbRole, deps.templateDatabase, deps.logger);
+      await lockDownSharedDatabasesOnce(admin, targetUrl, 'postgres');
+    });
+    let pausedAt = 0;
+    let rows = 0;
+    try {
+      rows = await withDatabaseClient(withDatabase(sourceUrl, dbName), (source) =>
+        withDatabaseClient(withDatabase(targetUrl, dbName), async (destination) => {
+          const [theirs, ours] = [await appliedMigrations(source), await appliedMigrations(destination)];
+          if (JSON.stringify(theirs) !== JSON.stringify(ours))
+            throw new ConflictError('The two servers hold different tenant schemas; run the migrations first', undefined, ErrorCode.CONFLICT);
+          pausedAt = performance.now();
+          await closeToOthers(sourceUrl, dbName, source);
+          return copyRows(source, destination, tenant);
+        }),
+      );
+    } catch (err) {
+      if (pausedAt)
+        await reopen(sourceUrl, dbName).catch((reopenErr: unknown) =>
+          deps.logger.error('could not reopen a tenant database after a failed move', { tenantId, err: reopenErr }),
+        );
+      await withServerAdmin(targetUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(dbName)} WITH (FORCE)`)).catch(() => undefined);
+      deps.logger.warn('tenant move failed; the tenant stays where it was', { tenantId, from: tenant.dbServer, to: target, err });
+      if (err instanceof ConflictError) throw err;
+      throw new ServiceUnavailableError('The move failed; the tenant stays where it was and serves again', err, 5);
+    }
+    const moved = await withTransaction(deps.db, async (tx) => {
+      const placed = await moveTenantPlacement(tx, tenantId, target);
+      await recordAccessChange(tx, { kind: 'tenant_moved', tenantId });
+      return placed;
+    });
+    const writePauseMs = Math.round(performance.now() - pausedAt);
+    await withServerAdmin(sourceUrl, (admin) => dropTenantDatabase(admin, dbName, dbRole)).catch((err: unknown) =>
+      deps.logger.warn('the old copy of a moved tenant was not dropped; drop it by hand', { tenantId, server: tenant.dbServer, database: dbName, err }),
+    );
+    await recordAudit(deps.db, {
+      ...actor,
+      tenantId,
+      action: 'tenant.moved',
+      targetType: 'tenant',
+      targetId: tenantId,
+      details: { before: { dbServer: tenant.dbServer }, after: { dbServer: target }, rows, writePauseMs },
+    });
+    deps.logger.info('tenant moved', { tenantId, from: tenant.dbServer, to: target, rows, writePauseMs });
+    return { tenant: publicTenant(moved), from: tenant.dbServer, to: target, rows, writePauseMs };
+  });
+}
+
+/**
+ * Closes the database to new connections and ends every session but `keep`'s, waiting (up to 5 s each)
+ * until they have exited: a commit under way when the signal came is then done, and in the snapshot taken next.
+ */
+async function closeToOthers(serverUrl: string, database: string, keep: pg.Client): Promise<void> {
+  const { rows } = await keep.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  await withServerAdmin(serverUrl, async (admin) => {
+    await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(database)} ALLOW_CONNECTIONS false`);
+    await admin.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2', [database, rows[0]!.pid]);
+  });
+}
+
+async function reopen(serverUrl: string, database: string): Promise<void> {
+  await withServerAdmin(serverUrl, (admin) => admin.query(`ALTER DATABASE ${admin.escapeIdentifier(database)} ALLOW_CONNECTIONS true`));
+}
+
+/** Streams every row of `source` into `destination` (one transaction there); answers the rows copied. */
+async function copyRows(source: pg.Client, destination: pg.Client, tenant: { id: string; slug: string; name: string; plan: string }): Promise<number> {
+  const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
+  const writing = writeTenantArchive(source, { id: tenant.id, slug: tenant.slug, name: tenant.name, plan: tenant.plan }, pipe, { gzip: false });
+  // A load that fails stops the writer (it would wait on a full pipe for ever).
+  const loading = loadTenantArchive(destination, createInterface({ input: pipe, crlfDelay: Infinity })).catch((err: unknown) => {
+    pipe.destroy(err as Error);
+    throw err;
+  });
+  const [, loaded] = await Promise.all([writing, loading]);
+  return loaded;
+}
