@@ -24,9 +24,10 @@ import {
   withDatabase,
   type ServiceDeps,
 } from '@codex/shared';
-import { provisionTenant, SpareDatabases, type StepHook } from '@codex/admin';
+import { moveTenant, provisionTenant, registerDatabaseServer, SpareDatabases, type StepHook } from '@codex/admin';
 import { buildClientListQuery, type ClientQuery } from '@codex/client';
 import { openPlatformDatabase, type PlatformDatabase } from '../scripts/lib/database';
+import { startEmbeddedPostgres } from '../scripts/lib/embedded-postgres';
 import { localSecrets } from '../scripts/lib/local-secrets';
 import { findNginx, startNginx } from '../scripts/lib/nginx';
 import { node24Binary, nodeOfMajor } from '../scripts/lib/node-runtimes';
@@ -870,6 +871,61 @@ SCENARIOS['tenant-archive'] = {
         note: `rows/s; ${importSeconds.toFixed(1)} s (upload + whole-archive check ${checkedSeconds.toFixed(1)} s); admin service peak RSS ${afterImportMiB} MiB; ${same}${job.failure ? `; ${job.failure}` : ''}`,
       },
     ];
+  },
+};
+
+SCENARIOS['tenant-move'] = {
+  description: 'a tenant moved to a second PostgreSQL cluster and back: the write pause and copy rate at 10,000 and 100,000 clients',
+  async run(ctx) {
+    const sizes = (process.env.BENCH_MOVE_CLIENTS ?? '10000,100000').split(',').map(Number);
+    const second = await startEmbeddedPostgres({ dataDir: path.join('.data', 'bench-second'), port: 54322 });
+    ctx.cleanup.push(() => second.stop());
+    const provisioning = {
+      db: ctx.deps.db,
+      serverUrl: ctx.masterUrl,
+      templateDatabase: ctx.deps.config.provisioning.templateDatabase,
+      secrets: ctx.deps.secrets,
+      logger: ctx.deps.logger,
+      settings: ctx.deps.platformConfig,
+    };
+    const name = `bench-${randomBytes(3).toString('hex')}`;
+    await registerDatabaseServer(
+      { ...provisioning, defaultCapacity: 1_000_000 },
+      { name, url: second.url, capacity: 1 },
+      { actorType: 'system', actorId: 'bench' },
+      ctx.deps.audit,
+    );
+    ctx.cleanup.push(async () => void (await ctx.deps.db.query('DELETE FROM database_servers WHERE name = $1', [name])));
+    const rows: Measurement[] = [];
+    const setStatus = (status: string) => ctx.deps.db.query('UPDATE database_servers SET status = $2 WHERE name = $1', [name, status]);
+    for (const size of sizes) {
+      // Made on the default server: the second one takes no new tenants meanwhile.
+      await setStatus('draining');
+      const tenant = await newTenant(ctx);
+      await setStatus('active');
+      const tenantDb = new pg.Client({ connectionString: withDatabase(ctx.masterUrl, tenant.tenant.dbName!) });
+      await tenantDb.connect();
+      await seedClients(tenantDb, size);
+      await tenantDb.end();
+      for (const [from, to] of [
+        ['default', name],
+        [name, 'default'],
+      ] as const) {
+        const started = performance.now();
+        const moved = await moveTenant(provisioning, tenant.tenant.id, to, { actorType: 'system', actorId: 'bench' }, ctx.deps.audit);
+        const seconds = (performance.now() - started) / 1000;
+        rows.push({
+          scenario: 'tenant-move',
+          target: `move ${size.toLocaleString('en')} clients ${from} → ${to === name ? 'second cluster' : 'default'}`,
+          requestsPerSecond: Math.round(moved.rows / (moved.writePauseMs / 1000)),
+          p50: 0,
+          p99: 0,
+          errors: 0,
+          note: `rows/s in the pause; write pause ${moved.writePauseMs} ms, whole move ${seconds.toFixed(1)} s (the new database is made before the pause)`,
+        });
+      }
+    }
+    return rows;
   },
 };
 

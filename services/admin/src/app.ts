@@ -3,6 +3,7 @@ import type { Express } from 'express';
 import { closeServerAdmins } from './db/tenant-databases';
 import { AlertWebhook } from './domain/alerts';
 import { AuditCheckpoints } from './domain/audit-log';
+import { probeDatabaseServer, watchedDatabaseServers } from './domain/database-servers';
 import { ServiceRegistry } from './domain/service-registry';
 import { SpareDatabases } from './domain/spare-databases';
 import { purgeDeletedTenants, type LifecycleDeps } from './domain/tenant-lifecycle';
@@ -57,6 +58,9 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     pollMs: registrySettings.pollMs,
     alerts: new AlertWebhook({ url: registrySettings.alertWebhookUrl, allowPrivate: registrySettings.alertWebhookAllowPrivate, logger: deps.logger }),
     logger: deps.logger,
+    audit: deps.audit,
+    databaseServers: () => watchedDatabaseServers({ db: deps.db, serverUrl: deps.config.databaseUrl, secrets: deps.secrets }),
+    probeDatabase: probeDatabaseServer,
   });
   registry.start();
   deps.onClose.push(async () => registry.stop());

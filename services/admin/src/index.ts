@@ -6,3 +6,5 @@ export { SpareDatabases } from './domain/spare-databases';
 export { CreateKey, CreateTenant } from './domain/tenant-input';
 export { publicTenant, tenantById, tenantBySlug, tenantPage } from './domain/tenants';
 export { restoreTenantAccess, tenantDatabases, type TenantDatabase } from './domain/tenant-backup';
+export { registerDatabaseServer } from './domain/database-servers';
+export { moveTenant } from './domain/tenant-move';

@@ -1,6 +1,8 @@
+import net from 'node:net';
 import request from 'supertest';
 import { createLogger, type ServiceDeps, type ServiceName } from '@codex/shared';
 import { AlertWebhook, isPublicAddress } from '../src/domain/alerts';
+import { probeDatabaseServer } from '../src/domain/database-servers';
 import { ServiceRegistry } from '../src/domain/service-registry';
 import { freePort, listenOnFreePort, type Listening } from '../../../test/support/listen';
 import { startTestPlatform, type TestPlatform } from '../../../test/support/platform';
@@ -21,6 +23,7 @@ describe('service registry and alerting', () => {
   let registry: ServiceRegistry;
   let serviceUrls: Record<ServiceName, string>;
   let breakerChanged: (upstream: ServiceName, to: 'open' | 'half-open' | 'closed') => void;
+  let watched: Array<{ name: string; url: string }>;
 
   beforeAll(async () => {
     platform = await startTestPlatform({ services: [] });
@@ -50,6 +53,7 @@ describe('service registry and alerting', () => {
       client: nowhere,
     } as Record<ServiceName, string>;
     webhook = new AlertWebhook({ url: receiver.url, allowPrivate: true, logger: createLogger('admin', { silent: true }), firstRetryMs: 20 });
+    watched = [{ name: 'default', url: admin.config.databaseUrl }];
     registry = new ServiceRegistry({
       db: admin.db,
       serviceUrls,
@@ -58,6 +62,9 @@ describe('service registry and alerting', () => {
       alerts: webhook,
       logger: admin.logger,
       timeoutMs: 500,
+      audit: admin.audit,
+      databaseServers: async () => watched,
+      probeDatabase: probeDatabaseServer,
     });
   });
   afterAll(async () => {
@@ -134,6 +141,7 @@ describe('service registry and alerting', () => {
       alerts: webhook,
       logger: admin.logger,
       timeoutMs: 500,
+      audit: admin.audit,
     });
     await Promise.all([registry.poll(), twin.poll()]);
     await registry.poll();
@@ -214,5 +222,47 @@ describe('service registry and alerting', () => {
     }
     for (const address of ['8.8.8.8', '1.1.1.1', '2606:4700:4700::1111'])
       expect({ address, public: isPublicAddress(address) }).toEqual({ address, public: true });
+  });
+
+  it('when a database server stops answering and comes back, then each is one warning, one audit entry and one alert', async () => {
+    // A real path to the real server that the test can cut: a TCP relay in front of PostgreSQL.
+    const target = new URL(platform.deps.admin!.config.databaseUrl);
+    const sockets = new Set<net.Socket>();
+    const relay = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port || 5432), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const port = (relay.address() as net.AddressInfo).port;
+    const viaRelay = new URL(target);
+    viaRelay.hostname = '127.0.0.1';
+    viaRelay.port = String(port);
+    watched = [...watched, { name: 'second', url: viaRelay.toString() }];
+    alerts.length = 0;
+    await registry.poll(); // first seen up: not news
+    await new Promise<void>((resolve) => relay.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await registry.poll();
+    await registry.poll(); // still down: nothing new
+    const again = net.createServer(relay.listeners('connection')[0] as (socket: net.Socket) => void);
+    await new Promise<void>((resolve) => again.listen(port, '127.0.0.1', resolve));
+    await registry.poll();
+    await webhook.settled();
+    await new Promise<void>((resolve) => again.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    watched = watched.filter((server) => server.name !== 'second');
+
+    const database = alerts.filter((alert) => String(alert.event).startsWith('database.'));
+    expect(database.map((alert) => `${alert.event} ${alert.service}`)).toEqual(['database.unreachable postgres:second', 'database.reachable postgres:second']);
+    expect(database[0]).toMatchObject({ details: { server: 'second', error: expect.stringMatching(/^cannot connect/) } });
+    const { rows } = await platform.deps.admin!.db.query(
+      `SELECT action FROM audit_log WHERE target_type = 'database_server' AND target_id = 'second' ORDER BY seq`,
+    );
+    expect(rows.map((row) => row.action)).toEqual(['database.unreachable', 'database.reachable']);
   });
 });

@@ -17,6 +17,7 @@ export function createApp(deps: ServiceDeps<'auth'>): Express {
     logger: deps.logger,
     platformConfig: deps.platformConfig,
     secrets: deps.secrets,
+    audit: deps.audit,
   };
   return createStandardServiceApp('auth', deps, (app, openapi) => {
     app.get('/.well-known/jwks.json', async (_req, res) => {

@@ -3,11 +3,11 @@ import {
   databaseServerUrl,
   ErrorCode,
   NotFoundError,
-  recordAudit,
   ServiceUnavailableError,
   ValidationError,
   withDatabase,
   type AuditActor,
+  type AuditWriter,
   type Queryable,
   type SecretBox,
   type Logger,
@@ -115,7 +115,12 @@ export async function probeDatabaseServer(url: string): Promise<string | undefin
  * Registers a server: probed first (400 naming `url` when it cannot host tenants), its tenant template
  * migrated and its shared databases closed to tenant roles, then stored with its URL sealed. Audited.
  */
-export async function registerDatabaseServer(deps: ServerDeps, input: { name: string; url: string; capacity: number }, actor: AuditActor) {
+export async function registerDatabaseServer(
+  deps: ServerDeps,
+  input: { name: string; url: string; capacity: number },
+  actor: AuditActor,
+  audit: Pick<AuditWriter, 'append'>,
+) {
   if (input.name === DEFAULT_SERVER) throw new ConflictError('"default" is the server of DATABASE_URL', { field: 'name' }, ErrorCode.CONFLICT);
   if (await findRegisteredServer(deps.db, input.name))
     throw new ConflictError(`A server named "${input.name}" is registered`, { field: 'name' }, ErrorCode.CONFLICT);
@@ -127,7 +132,7 @@ export async function registerDatabaseServer(deps: ServerDeps, input: { name: st
   });
   const server = await insertRegisteredServer(deps.db, { name: input.name, urlSealed: deps.secrets.seal(input.url), capacity: input.capacity });
   if (!server) throw new ConflictError(`A server named "${input.name}" is registered`, { field: 'name' }, ErrorCode.CONFLICT);
-  await recordAudit(deps.db, {
+  await audit.append({
     ...actor,
     action: 'database_server.registered',
     targetType: 'database_server',
@@ -138,11 +143,17 @@ export async function registerDatabaseServer(deps: ServerDeps, input: { name: st
 }
 
 /** Changes a registered server's capacity or status (draining: keeps its tenants, gets no new ones). */
-export async function changeDatabaseServer(deps: ServerDeps, name: string, changes: { capacity?: number; status?: DatabaseServerStatus }, actor: AuditActor) {
+export async function changeDatabaseServer(
+  deps: ServerDeps,
+  name: string,
+  changes: { capacity?: number; status?: DatabaseServerStatus },
+  actor: AuditActor,
+  audit: Pick<AuditWriter, 'append'>,
+) {
   const before = await findRegisteredServer(deps.db, name);
   if (!before) throw new NotFoundError(`No registered database server is named "${name}"`, ErrorCode.DATABASE_SERVER_NOT_FOUND);
   await updateRegisteredServer(deps.db, name, changes);
-  await recordAudit(deps.db, {
+  await audit.append({
     ...actor,
     action: 'database_server.changed',
     targetType: 'database_server',
@@ -167,6 +178,12 @@ export async function usableServerUrl(deps: ServerDeps, name: string): Promise<s
   const problem = await probeDatabaseServer(url);
   if (problem) throw new ServiceUnavailableError(`The database server "${name}" does not answer: ${problem}`, undefined, 30);
   return url;
+}
+
+/** Every server to watch, the default one first, with its superuser URL ('down' ones too: they may come back). */
+export async function watchedDatabaseServers(deps: Pick<ServerDeps, 'db' | 'serverUrl' | 'secrets'>): Promise<Array<{ name: string; url: string }>> {
+  const registered = await listRegisteredServers(deps.db);
+  return [{ name: DEFAULT_SERVER, url: deps.serverUrl }, ...registered.map((server) => ({ name: server.name, url: deps.secrets.open(server.urlSealed) }))];
 }
 
 /** A server's superuser URL by name, whatever its status. */

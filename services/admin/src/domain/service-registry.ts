@@ -6,6 +6,7 @@ import {
   recordAudit,
   SERVICE_NAMES,
   withTransaction,
+  type AuditWriter,
   type BreakerState,
   type Logger,
   type Pool,
@@ -36,10 +37,16 @@ export interface RegistryDeps {
   logger: Logger;
   /** Each /health must answer within this (default 2 s). */
   timeoutMs?: number;
+  /** Stand-alone entries (a breaker, a database server): written even when they cannot be at once. */
+  audit: Pick<AuditWriter, 'append'>;
+  /** The PostgreSQL servers to watch (the default one first); read each round, the last list kept if that read fails. */
+  databaseServers?: () => Promise<Array<{ name: string; url: string }>>;
+  /** Answers what is wrong with a database server, or undefined when it serves. */
+  probeDatabase?: (url: string) => Promise<string | undefined>;
 }
 
 interface RegistryEvent {
-  event: 'service.down' | 'service.degraded' | 'service.recovered' | 'breaker.opened';
+  event: 'service.down' | 'service.degraded' | 'service.recovered' | 'breaker.opened' | 'database.unreachable' | 'database.reachable';
   service: string;
   details: Record<string, unknown>;
 }
@@ -52,6 +59,9 @@ interface RegistryEvent {
  */
 export class ServiceRegistry {
   private readonly poller: Poller;
+  /** Each watched database server's last state, in this process (the master itself may be the one down). */
+  private readonly databaseStates = new Map<string, 'up' | 'down'>();
+  private watchedServers: Array<{ name: string; url: string }> = [];
 
   constructor(private readonly deps: RegistryDeps) {
     this.poller = new Poller(() => this.round(), deps.pollMs, { logger: deps.logger, message: 'service registry poll failed', level: 'warn' });
@@ -76,7 +86,7 @@ export class ServiceRegistry {
 
   private async breakerOpened(upstream: string): Promise<void> {
     const event: RegistryEvent = { event: 'breaker.opened', service: upstream, details: { observedBy: 'admin' } };
-    await recordAudit(this.deps.db, {
+    await this.deps.audit.append({
       actorType: 'system',
       actorId: 'service-registry',
       action: event.event,
@@ -92,7 +102,41 @@ export class ServiceRegistry {
     this.deps.alerts.send({ ...event });
   }
 
+  /**
+   * Probes every database server; one that stops answering (or answers again) is told like a service,
+   * its audit entry buffered when the server is the master's. Done before the services' round, which
+   * needs the master.
+   */
+  private async watchDatabases(): Promise<void> {
+    if (!this.deps.databaseServers || !this.deps.probeDatabase) return;
+    this.watchedServers = await this.deps.databaseServers().catch(() => this.watchedServers);
+    const probe = this.deps.probeDatabase;
+    const results = await Promise.all(this.watchedServers.map(async (server) => ({ server: server.name, problem: await probe(server.url) })));
+    for (const { server, problem } of results) {
+      const status = problem ? 'down' : 'up';
+      const before = this.databaseStates.get(server);
+      this.databaseStates.set(server, status);
+      // First seen up is not news; first seen down is.
+      if (before === status || (!before && status === 'up')) continue;
+      const event: RegistryEvent = {
+        event: status === 'down' ? 'database.unreachable' : 'database.reachable',
+        service: `postgres:${server}`,
+        details: { server, ...(problem ? { error: problem } : {}) },
+      };
+      await this.deps.audit.append({
+        actorType: 'system',
+        actorId: 'service-registry',
+        action: event.event,
+        targetType: 'database_server',
+        targetId: server,
+        details: event.details,
+      });
+      this.tell(event);
+    }
+  }
+
   private async round(): Promise<void> {
+    await this.watchDatabases();
     const probes = await Promise.all(SERVICE_NAMES.map((name) => probeService(name, this.deps.serviceUrls[name], this.deps.timeoutMs ?? 2_000)));
     const events: RegistryEvent[] = [];
     await withTransaction(this.deps.db, async (tx) => {

@@ -5,11 +5,11 @@ import {
   ErrorCode,
   NotFoundError,
   recordAccessChange,
-  recordAudit,
   ServiceUnavailableError,
   withDatabase,
   withTransaction,
   type AuditActor,
+  type AuditWriter,
 } from '@codex/shared';
 import type pg from 'pg';
 import { createTenantDatabase, dropTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, withServerAdmin } from '../db/tenant-databases';
@@ -46,7 +46,13 @@ export interface MoveResult {
  * a server not active (409), a server that does not answer (503: the tenant stays where it is, serving).
  * A failure during the copy reopens the old database and removes the new one.
  */
-export async function moveTenant(deps: ProvisioningDeps, tenantId: string, target: string, actor: AuditActor): Promise<MoveResult> {
+export async function moveTenant(
+  deps: ProvisioningDeps,
+  tenantId: string,
+  target: string,
+  actor: AuditActor,
+  audit: Pick<AuditWriter, 'append'>,
+): Promise<MoveResult> {
   const tenant = await findTenantById(deps.db, tenantId);
   if (!tenant || tenant.status === 'deleted') throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
   if ((tenant.status !== 'active' && tenant.status !== 'suspended') || !tenant.dbName || !tenant.dbRole || !tenant.dbSecret)
@@ -95,7 +101,8 @@ export async function moveTenant(deps: ProvisioningDeps, tenantId: string, targe
     await withServerAdmin(sourceUrl, (admin) => dropTenantDatabase(admin, dbName, dbRole)).catch((err: unknown) =>
       deps.logger.warn('the old copy of a moved tenant was not dropped; drop it by hand', { tenantId, server: tenant.dbServer, database: dbName, err }),
     );
-    await recordAudit(deps.db, {
+    // After the switch has committed: the entry must not hold up (or undo) a move that happened.
+    await audit.append({
       ...actor,
       tenantId,
       action: 'tenant.moved',

@@ -13,9 +13,9 @@ import {
   NotFoundError,
   parseInput,
   planIsOpen,
-  recordAudit,
   withDatabase,
   type AuditActor,
+  type AuditWriter,
 } from '@codex/shared';
 import pg from 'pg';
 import { dropTenantDatabase, withServerAdmin } from '../db/tenant-databases';
@@ -63,7 +63,7 @@ export async function withDatabaseClient<T>(url: string, fn: (client: pg.Client)
  * whose database is not made yet. Suspended and deleting tenants export (their databases are intact).
  * `write` streams the archive into the response; it is audited before it starts.
  */
-export async function prepareTenantExport(deps: ProvisioningDeps, id: string, actor: AuditActor) {
+export async function prepareTenantExport(deps: ProvisioningDeps, id: string, actor: AuditActor, audit: Pick<AuditWriter, 'append'>) {
   const tenant = await findTenantById(deps.db, id);
   if (!tenant || tenant.status === 'deleted') throw new NotFoundError('Tenant not found', ErrorCode.TENANT_NOT_FOUND);
   if (!tenant.dbName || tenant.status === 'provisioning' || tenant.status === 'failed')
@@ -72,7 +72,7 @@ export async function prepareTenantExport(deps: ProvisioningDeps, id: string, ac
   return {
     tenant,
     async write(out: Writable): Promise<void> {
-      await recordAudit(deps.db, { ...actor, tenantId: id, action: 'tenant.exported', targetType: 'tenant', targetId: id, details: { status: tenant.status } });
+      await audit.append({ ...actor, tenantId: id, action: 'tenant.exported', targetType: 'tenant', targetId: id, details: { status: tenant.status } });
       await withDatabaseClient(withDatabase(await serverUrlOf(deps, tenant.dbServer), dbName), (client) =>
         writeTenantArchive(client, { id: tenant.id, slug: tenant.slug, name: tenant.name, plan: tenant.plan }, out),
       );
@@ -96,7 +96,7 @@ export class TenantImports {
   private readonly running = new Set<Promise<void>>();
 
   constructor(
-    private readonly deps: ProvisioningDeps & { maxBytes: number },
+    private readonly deps: ProvisioningDeps & { maxBytes: number; audit: Pick<AuditWriter, 'append'> },
     private readonly spoolDir: string = tmpdir(),
   ) {}
 
@@ -175,7 +175,7 @@ export class TenantImports {
         rowsLoaded,
         apiKeySealed: this.deps.secrets.seal(JSON.stringify(result.apiKey)),
       });
-      await recordAudit(db, {
+      await this.deps.audit.append({
         ...actor,
         tenantId: result.tenant.id,
         action: 'tenant.imported',

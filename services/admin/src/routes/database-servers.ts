@@ -62,7 +62,7 @@ export function databaseServerRoutes(deps: ServiceDeps<'admin'>, openapi: OpenAp
       permission: 'system:manage',
     },
     async (req, res) => {
-      const server = await registerDatabaseServer(servers, req.body, adminActor(adminOf(req)));
+      const server = await registerDatabaseServer(servers, req.body, adminActor(adminOf(req)), deps.audit);
       res.status(201).location(`/api/v1/admin/database-servers/${server.name}`).json(server);
     },
   );
@@ -81,7 +81,7 @@ export function databaseServerRoutes(deps: ServiceDeps<'admin'>, openapi: OpenAp
       permission: 'system:manage',
     },
     async (req, res) => {
-      res.json(await changeDatabaseServer(servers, req.params.name, req.body, adminActor(adminOf(req))));
+      res.json(await changeDatabaseServer(servers, req.params.name, req.body, adminActor(adminOf(req)), deps.audit));
     },
   );
   return api.router;

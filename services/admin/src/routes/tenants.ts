@@ -98,7 +98,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
   const reads = { access: 'admin', permission: 'tenants:read' } as const;
   const writes = { access: 'admin', permission: 'tenants:write' } as const;
   const once = idempotent({ db: deps.db, secrets: deps.secrets, logger: deps.logger });
-  const imports = new TenantImports({ ...provisioning, maxBytes: deps.config.lifecycle.archiveMaxBytes });
+  const imports = new TenantImports({ ...provisioning, maxBytes: deps.config.lifecycle.archiveMaxBytes, audit: deps.audit });
   deps.onClose.push(() => imports.drain());
 
   api.post(
@@ -225,7 +225,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
       ...writes,
     },
     async (req, res) => {
-      const prepared = await prepareTenantExport(provisioning, req.params.id, adminActor(adminOf(req)));
+      const prepared = await prepareTenantExport(provisioning, req.params.id, adminActor(adminOf(req)), deps.audit);
       res.set({
         'Content-Type': ARCHIVE_MEDIA_TYPE,
         'Content-Disposition': `attachment; filename="${prepared.tenant.slug}-${new Date().toISOString().slice(0, 10)}.tenant.jsonl.gz"`,
@@ -312,7 +312,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
       ...writes,
     },
     async (req, res) => {
-      res.json(await moveTenant(provisioning, req.params.id, req.body.server, adminActor(adminOf(req))));
+      res.json(await moveTenant(provisioning, req.params.id, req.body.server, adminActor(adminOf(req)), deps.audit));
     },
   );
 

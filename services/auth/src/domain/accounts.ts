@@ -9,6 +9,7 @@ import {
   permissionsOf,
   recordAudit,
   UnauthorizedError,
+  type AuditWriter,
   ValidationError,
   type Entitlements,
   type Logger,
@@ -53,6 +54,8 @@ export interface AuthDeps {
   platformConfig: Pick<PlatformConfig, 'current'>;
   /** Seals what must never sit in the database in the clear (TOTP secrets). */
   secrets: SecretBox;
+  /** Stand-alone audit entries (failed sign-ins): never fail the answer. */
+  audit: Pick<AuditWriter, 'append'>;
 }
 
 /** The platform's session-length settings for a realm, read now (a change applies to the next sign-in or refresh). */
@@ -150,14 +153,14 @@ export async function login(authDeps: AuthDeps, realm: Realm, input: { email: st
     if (realm.kind === 'admin') {
       // A failed sign-in changes nothing else, so its audit entry stands alone; failing to write it must not turn the 401 into a 500.
       const reason = !account ? 'unknown email' : !passwordOk ? 'wrong password' : `account ${account.status}`;
-      await recordAudit(authDeps.master, {
+      await authDeps.audit.append({
         actorType: 'admin',
         actorId: account?.id,
         action: 'admin.login_failed',
         targetType: 'admin',
         targetId: account?.id,
         details: { email: input.email, reason },
-      }).catch((err: unknown) => authDeps.logger.warn('audit entry for a failed admin sign-in not written', { err }));
+      });
     }
     throw INVALID_CREDENTIALS();
   }
