@@ -43,7 +43,9 @@ describe(`tenant archive round trip at ${CLIENTS.toLocaleString('en')} clients`,
   }
   // The count and an order-free sum over every row's MD5 (ids included).
   const fingerprint = (client: pg.Client) =>
-    client.query(`SELECT count(*)::bigint AS rows, sum(('x' || substr(md5(c::text), 1, 15))::bit(60)::bigint)::text AS sum FROM clients c`).then((r) => r.rows[0]);
+    client
+      .query(`SELECT count(*)::bigint AS rows, sum(('x' || substr(md5(c::text), 1, 15))::bit(60)::bigint)::text AS sum FROM clients c`)
+      .then((r) => r.rows[0]);
 
   it('when it is exported and imported through the gateway, then the copy holds the same million rows and memory stays bounded', async () => {
     const source = await platform.newTenant();
