@@ -6,6 +6,8 @@ import { AuditCheckpoints } from './domain/audit-log';
 import { probeDatabaseServer, watchedDatabaseServers } from './domain/database-servers';
 import { ServiceRegistry } from './domain/service-registry';
 import { SpareDatabases } from './domain/spare-databases';
+import { recoverInterruptedWork } from './domain/interrupted-work';
+import { provisioningDepsOf } from './domain/provisioning';
 import { purgeDeletedTenants, type LifecycleDeps } from './domain/tenant-lifecycle';
 import { adminRoutes } from './routes/admins';
 import { auditLogRoutes } from './routes/audit-log';
@@ -40,15 +42,21 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
     settings: deps.platformConfig,
     logger: deps.logger,
   };
+  const provisioning = provisioningDepsOf(deps, spares);
   if (deps.config.lifecycle.jobs) {
     const jobs = new ScheduledJobs(
       deps.config.databaseUrl,
-      [{ name: 'tenant-purge', cron: '*/5 * * * *', run: () => purgeDeletedTenants(lifecycle) }],
+      [
+        { name: 'tenant-purge', cron: '*/5 * * * *', run: () => purgeDeletedTenants(lifecycle) },
+        { name: 'tenant-recovery', cron: '*/5 * * * *', run: () => recoverInterruptedWork(provisioning) },
+      ],
       deps.logger,
       'codex-admin-jobs',
     );
     jobs.start();
     deps.onClose.push(() => jobs.stop());
+    // A process that died mid-move may have left a tenant closed: not a minute longer than needed.
+    void recoverInterruptedWork(provisioning).catch((err: unknown) => deps.logger.warn('recovering interrupted work failed', { err }));
   }
   const { registry: registrySettings } = deps.config;
   const registry = new ServiceRegistry({
@@ -65,7 +73,7 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
   registry.start();
   deps.onClose.push(async () => registry.stop());
   return createStandardServiceApp('admin', deps, (app, openapi) => {
-    app.use('/api/v1/admin', tenantRoutes(deps, openapi, lifecycle, spares));
+    app.use('/api/v1/admin', tenantRoutes(deps, openapi, lifecycle, provisioning));
     app.use('/api/v1/admin', auditLogRoutes(deps, openapi, checkpoints));
     app.use('/api/v1/admin', adminRoutes(deps, openapi));
     app.use('/api/v1/admin', serviceRoutes(deps, openapi));

@@ -1,5 +1,5 @@
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -10,8 +10,13 @@ import { startTestPlatform, type TestPlatform } from '../../../test/support/plat
 
 /** 1,000,000 by default, as #14 asks; ARCHIVE_TEST_CLIENTS makes a quicker local run. */
 const CLIENTS = Number(process.env.ARCHIVE_TEST_CLIENTS ?? 1_000_000);
-/** Growth of this process's resident memory the export and the import may cause together. */
-const MAX_GROWTH_MIB = 400;
+/**
+ * Growth of this process's resident memory the export and the import may cause together. The process is
+ * Jest's worker holding the whole platform, so garbage not yet collected counts too (192–381 MiB seen);
+ * an archive held in memory instead of streamed (some 300 MB of JSON text, twice that as JavaScript
+ * strings) would pass a gigabyte.
+ */
+const MAX_GROWTH_MIB = 768;
 
 /**
  * The round trip at size (#14): a tenant with a million clients exported through the gateway and
@@ -78,8 +83,9 @@ describe(`tenant archive round trip at ${CLIENTS.toLocaleString('en')} clients`,
       const started = await fetch(`${platform.gateway.url}/api/v1/admin/tenants/import?slug=copy-${Date.now().toString(36)}`, {
         method: 'POST',
         headers: { ...authorization, 'Content-Type': 'application/gzip' },
-        body: await readFile(file),
-      });
+        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+        duplex: 'half',
+      } as RequestInit);
       expect(started.status).toBe(202);
       let job = (await started.json()) as { id: string; status: string; tenantId: string; rowsLoaded: number; failure: string | null };
       while (job.status === 'running') {

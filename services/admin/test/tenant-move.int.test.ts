@@ -4,6 +4,8 @@ import { withDatabase } from '@codex/shared';
 import { closedPortUrl } from '../../../test/support/listen';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from '../../../test/support/platform';
 import { startSecondPostgres, type SecondPostgres } from '../../../test/support/second-postgres';
+import { recoverInterruptedWork } from '../src/domain/interrupted-work';
+import { provisionTenant, provisioningDepsOf } from '../src/domain/provisioning';
 
 /**
  * Tenants on several PostgreSQL servers (#14), with a second cluster started here: registering a
@@ -184,5 +186,46 @@ describe('tenant placement and moves across database servers', () => {
 
     expect((await admin().post(`/api/v1/admin/tenants/${tenant.id}/move`).send({ server: 'nowhere' })).body.error.code).toBe('DATABASE_SERVER_NOT_FOUND');
     expect((await admin().post(`/api/v1/admin/tenants/${tenant.id}/move`).send({ server: 'default' })).body.error.code).toBe('TENANT_ALREADY_THERE');
+  });
+
+  it('when an admin process died in a move or an import, then recovery opens the tenant again, drops a left-over copy, and fails the import removing its tenant', async () => {
+    const admin = platform.deps.admin! as Parameters<typeof provisioningDepsOf>[0];
+    const provisioning = { ...provisioningDepsOf(admin), templateDatabase: platform.bed.template };
+    const onServer = async (url: string, sql: string) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(sql).finally(() => client.end());
+    };
+    // A move that died in its pause: the tenant's database closed where it still lives.
+    const paused = await platform.newTenant();
+    const pausedDb = (await placementOf(paused.id)).db_name;
+    await onServer(platform.bed.db.url, `ALTER DATABASE ${pausedDb} ALLOW_CONNECTIONS false`);
+    await platform.deps.client!.tenants.invalidate(paused.id);
+    expect((await platform.as(paused).get('/api/v1/client/clients')).status).toBe(503);
+    // A move that died after its switch: the old copy, closed, on the server the tenant left.
+    const switched = await platform.newTenant();
+    const switchedDb = (await placementOf(switched.id)).db_name;
+    await onServer(second.url, `CREATE DATABASE ${switchedDb} ALLOW_CONNECTIONS false`);
+    // An import that died while loading: a tenant never activated and a job still running.
+    let halfMade = '';
+    await provisionTenant(provisioning, { slug: `half-${Date.now().toString(36)}`, name: 'Half made' }, (step, tenant) => {
+      halfMade = tenant.id;
+      if (step === 'migrated') throw new Error('the process died here');
+    }).catch(() => undefined);
+    const halfMadeDb = (await placementOf(halfMade)).db_name;
+    await platform.deps.admin!.db.query(
+      `INSERT INTO tenant_imports (id, status, slug, name, tenant_id, rows_total, created_at) VALUES (gen_random_uuid(), 'running', 'half', 'Half', $1, 10, now() - interval '2 minutes')`,
+      [halfMade],
+    );
+
+    expect(await recoverInterruptedWork(provisioning)).toEqual({ reopened: 1, dropped: 1, importsFailed: 1 });
+    expect((await platform.as(paused).get('/api/v1/client/clients')).status).toBe(200);
+    expect(await databasesOn(second.url, switchedDb)).toBe(0);
+    expect(await databasesOn(platform.bed.db.url, halfMadeDb)).toBe(0);
+    expect((await platform.deps.admin!.db.query('SELECT 1 FROM tenants WHERE id = $1', [halfMade])).rowCount).toBe(0);
+    const job = await platform.deps.admin!.db.query(`SELECT status, failure FROM tenant_imports WHERE tenant_id = $1`, [halfMade]);
+    expect(job.rows[0]).toMatchObject({ status: 'failed', failure: expect.stringMatching(/stopped during the import/) });
+    // Nothing more to do the second time.
+    expect(await recoverInterruptedWork(provisioning)).toEqual({ reopened: 0, dropped: 0, importsFailed: 0 });
   });
 });

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import request from 'supertest';
+import { Readable } from 'node:stream';
 import { startTestPlatform, type PlatformTenant, type TestPlatform } from '../../../test/support/platform';
+import { provisioningDepsOf } from '../src/domain/provisioning';
+import { TenantImports } from '../src/domain/tenant-transfer';
 
 /**
  * Tenant export and import through the gateway (#14): the whole database out as one archive, back in as
@@ -214,5 +217,26 @@ describe('tenant export and import (through the gateway)', () => {
   it('when the tenant or the import is unknown, then 404', async () => {
     expect((await admin().get('/api/v1/admin/tenants/00000000-0000-4000-8000-000000000000/export')).status).toBe(404);
     expect((await admin().get('/api/v1/admin/tenant-imports/00000000-0000-4000-8000-000000000000')).body.error.code).toBe('TENANT_IMPORT_NOT_FOUND');
+  });
+
+  it('when an archive takes longer to read than the answer waits, then 202 at once, and a bad one fails its job with the reason and nothing made', async () => {
+    const admin = platform.deps.admin! as Parameters<typeof provisioningDepsOf>[0];
+    const imports = new TenantImports(
+      { ...provisioningDepsOf(admin), templateDatabase: platform.bed.template, maxBytes: 1e9, audit: admin.audit },
+      undefined,
+      0,
+    );
+    const lines = linesOf((await exportOf(source.id)).body);
+    const before = await tenantCount();
+    const job = await imports.start(Readable.from([rebuild(lines.slice(0, -1))]), { slug: slug() }, { actorType: 'system', actorId: 'test' });
+    expect(job.status).toBe('running');
+    await imports.drain();
+    const done = await imports.view(job.id);
+    expect(done).toMatchObject({ status: 'failed', tenantId: null, failure: expect.stringMatching(/without its trailer/) });
+    expect(await tenantCount()).toBe(before);
+
+    const good = await imports.start(Readable.from([rebuild(lines)]), { slug: slug() }, { actorType: 'system', actorId: 'test' });
+    await imports.drain();
+    expect(await imports.view(good.id)).toMatchObject({ status: 'completed', rowsLoaded: expect.any(Number), apiKey: { key: expect.stringMatching(/^cmk_/) } });
   });
 });

@@ -105,3 +105,27 @@ export async function takeTenantImportApiKey(db: Queryable, id: string): Promise
 export async function deleteUnfinishedTenant(db: Queryable, id: string): Promise<void> {
   await db.query(`DELETE FROM tenants WHERE id = $1 AND status IN ('provisioning', 'failed')`, [id]);
 }
+
+/** Imports still marked running that began more than `ms` ago. */
+export async function runningTenantImportsOlderThan(db: Queryable, ms: number): Promise<Array<{ id: string; tenantId: string | null }>> {
+  const { rows } = await db.query<{ id: string; tenant_id: string | null }>(
+    `SELECT id, tenant_id FROM tenant_imports WHERE status = 'running' AND created_at < now() - make_interval(secs => $1::float8 / 1000)`,
+    [ms],
+  );
+  return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id }));
+}
+
+/** What a job imports, once a large archive has been read whole. */
+export async function describeTenantImport(
+  db: Queryable,
+  id: string,
+  what: { slug: string; name: string; sourceTenantId: string | null; rowsTotal: number },
+): Promise<void> {
+  await db.query('UPDATE tenant_imports SET slug = $2, name = $3, source_tenant_id = $4, rows_total = $5 WHERE id = $1', [
+    id,
+    what.slug,
+    what.name,
+    what.sourceTenantId,
+    what.rowsTotal,
+  ]);
+}

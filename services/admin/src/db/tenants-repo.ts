@@ -213,3 +213,15 @@ export async function moveTenantPlacement(db: Queryable, id: string, server: str
   const { rows } = await db.query<TenantRow>(`UPDATE tenants SET db_server = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`, [id, server]);
   return toTenant(rows[0]!);
 }
+
+/** Serving tenants (active or suspended) whose database has one of these names, with where it lives. */
+export async function tenantsOnServer(
+  db: Queryable,
+  databaseNames: string[],
+): Promise<Array<{ id: string; dbServer: string; dbName: string; dbRole: string }>> {
+  const { rows } = await db.query<{ id: string; db_server: string; db_name: string; db_role: string }>(
+    `SELECT id, db_server, db_name, db_role FROM tenants WHERE db_name = ANY($1::text[]) AND status IN ('active', 'suspended') AND db_role IS NOT NULL`,
+    [databaseNames],
+  );
+  return rows.map((row) => ({ id: row.id, dbServer: row.db_server, dbName: row.db_name, dbRole: row.db_role }));
+}

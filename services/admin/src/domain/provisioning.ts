@@ -16,6 +16,7 @@ import {
   type PlatformConfig,
   type Pool,
   type SecretBox,
+  type ServiceDeps,
 } from '@codex/shared';
 import { insertApiKey, revokeAllApiKeys, type ApiKey } from '../db/api-keys-repo';
 import { claimSpareDatabase, createTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, withServerAdmin } from '../db/tenant-databases';
@@ -38,6 +39,20 @@ export interface ProvisioningDeps {
   settings: Pick<PlatformConfig, 'current'>;
   /** The default server's capacity (DB_SERVER_CAPACITY) when placing tenants among several servers; 1,000 when not given. */
   defaultServerCapacity?: number;
+}
+
+/** What provisioning (and imports and moves) need, from the admin service's deps. */
+export function provisioningDepsOf(deps: ServiceDeps<'admin'>, spares?: SpareDatabases): ProvisioningDeps {
+  return {
+    db: deps.db,
+    serverUrl: deps.config.databaseUrl,
+    templateDatabase: deps.config.provisioning.templateDatabase,
+    secrets: deps.secrets,
+    logger: deps.logger,
+    spares,
+    settings: deps.platformConfig,
+    defaultServerCapacity: deps.config.provisioning.defaultServerCapacity,
+  };
 }
 
 /** The database-server view of provisioning's dependencies. */
@@ -71,20 +86,32 @@ function placementNames(tenantId: string): { dbName: string; dbRole: string } {
   return { dbName: `tenant_${compact}`, dbRole: `tenant_${compact}` };
 }
 
-/** Provisioning of one tenant is exclusive: a second attempt while one runs gets 409. */
-export async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` holding the tenant's lock (a session advisory lock in the master database), which
+ * provisioning, imports and moves hold for their whole run; answers `{ skipped: true }` when another
+ * process holds it. A lock that is free while work is recorded as running means that work's process died.
+ */
+export async function tryTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T>): Promise<{ done: T } | { skipped: true }> {
   const client = await db.connect();
   try {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS locked', [`provision:${tenantId}`]);
-    if (!rows[0]?.locked) throw new ConflictError('This tenant is being provisioned right now', undefined, ErrorCode.PROVISIONING_IN_PROGRESS);
+    if (!rows[0]?.locked) return { skipped: true };
     try {
-      return await fn();
+      return { done: await fn() };
     } finally {
       await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`provision:${tenantId}`]);
     }
   } finally {
     client.release();
   }
+}
+
+/** Provisioning (or an import, or a move) of one tenant is exclusive: a second attempt while one runs gets 409. */
+export async function withTenantLock<T>(db: Pool, tenantId: string, fn: () => Promise<T>): Promise<T> {
+  const outcome = await tryTenantLock(db, tenantId, fn);
+  if ('skipped' in outcome)
+    throw new ConflictError('This tenant is being provisioned, imported or moved right now', undefined, ErrorCode.PROVISIONING_IN_PROGRESS);
+  return outcome.done;
 }
 
 /** Claims the slug with a `provisioning` row, or resumes an unfinished one with that slug. */

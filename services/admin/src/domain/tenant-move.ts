@@ -84,7 +84,7 @@ export async function moveTenant(
       );
     } catch (err) {
       if (pausedAt)
-        await reopen(sourceUrl, dbName).catch((reopenErr: unknown) =>
+        await reopenTenantDatabase(sourceUrl, dbName).catch((reopenErr: unknown) =>
           deps.logger.error('could not reopen a tenant database after a failed move', { tenantId, err: reopenErr }),
         );
       await withServerAdmin(targetUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(dbName)} WITH (FORCE)`)).catch(() => undefined);
@@ -127,7 +127,8 @@ async function closeToOthers(serverUrl: string, database: string, keep: pg.Clien
   });
 }
 
-async function reopen(serverUrl: string, database: string): Promise<void> {
+/** Lets connections into a tenant database again (a move that failed, or whose process died, in its pause). */
+export async function reopenTenantDatabase(serverUrl: string, database: string): Promise<void> {
   await withServerAdmin(serverUrl, (admin) => admin.query(`ALTER DATABASE ${admin.escapeIdentifier(database)} ALLOW_CONNECTIONS true`));
 }
 

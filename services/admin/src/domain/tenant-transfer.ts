@@ -14,6 +14,7 @@ import {
   parseInput,
   planIsOpen,
   withDatabase,
+  within,
   type AuditActor,
   type AuditWriter,
 } from '@codex/shared';
@@ -24,6 +25,7 @@ import {
   finishTenantImport,
   findTenantImport,
   insertTenantImport,
+  describeTenantImport,
   recordTenantImportProgress,
   takeTenantImportApiKey,
   type TenantImport,
@@ -44,6 +46,8 @@ import {
 import { serverUrlOf } from './database-servers';
 import { CreateTenant } from './tenant-input';
 
+/** How long POST …/tenants/import waits for the whole-archive check before answering 202 (under the gateway's 30 s). */
+const CHECK_WAIT_MS = 10_000;
 /** How often a running import writes its progress. */
 const PROGRESS_EVERY_MS = 1_000;
 const SPOOL_PREFIX = 'codex-tenant-archive-';
@@ -98,6 +102,8 @@ export class TenantImports {
   constructor(
     private readonly deps: ProvisioningDeps & { maxBytes: number; audit: Pick<AuditWriter, 'append'> },
     private readonly spoolDir: string = tmpdir(),
+    /** How long `start` waits for the whole-archive check (tests shorten it). */
+    private readonly checkWaitMs = CHECK_WAIT_MS,
   ) {}
 
   async start(upload: Readable, wanted: { slug?: string; name?: string; plan?: string }, actor: AuditActor): Promise<TenantImport> {
@@ -105,38 +111,74 @@ export class TenantImports {
     const file = path.join(this.spoolDir, `${SPOOL_PREFIX}${randomUUID()}`);
     try {
       await pipeline(upload, byteLimit(this.deps.maxBytes), createWriteStream(file, { mode: 0o600 }));
-      const expected = await withDatabaseClient(withDatabase(this.deps.serverUrl, this.deps.templateDatabase), async (template) => ({
-        migrations: await appliedMigrations(template),
-        tables: await tenantTables(template),
-      }));
-      const manifest = await inspectArchive(file, expected);
-      const source = manifest.header.tenant;
-      const plan = wanted.plan ?? ((await planIsOpen(db, source.plan)) ? source.plan : undefined);
-      const input = parseInput(CreateTenant, { slug: wanted.slug ?? source.slug, name: wanted.name ?? source.name, plan }, 'query');
-      if (await findTenantBySlug(db, input.slug))
-        throw new ConflictError(
-          `A tenant with slug "${input.slug}" already exists; import under another with ?slug=`,
-          { field: 'slug' },
-          ErrorCode.TENANT_SLUG_TAKEN,
-        );
-      const job = await insertTenantImport(db, {
-        id: randomUUID(),
-        slug: input.slug,
-        name: input.name,
-        sourceTenantId: source.id ?? null,
-        rowsTotal: rowsToLoad(manifest),
-        createdBy: actor.actorId ?? null,
-      });
-      const run = this.run(job, file, manifest, input, actor).finally(() => {
-        this.running.delete(run);
-        return rm(file, { force: true });
-      });
-      this.running.add(run);
-      return job;
     } catch (err) {
       await rm(file, { force: true });
-      throw err instanceof AppError || err instanceof Error ? err : new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The upload was interrupted');
+      throw err instanceof AppError ? err : new AppError(ErrorCode.VALIDATION_FAILED, 400, 'The upload was interrupted');
     }
+    const checking = this.check(file, wanted);
+    // Handled below either way; this keeps a late rejection from counting as unhandled meanwhile.
+    checking.catch(() => undefined);
+    const checked = await within(checking, this.checkWaitMs).catch(async (err: unknown) => {
+      await rm(file, { force: true });
+      throw err;
+    });
+    const createdBy = actor.actorId ?? null;
+    if (checked) {
+      const job = await insertTenantImport(db, { id: randomUUID(), ...checked.job, createdBy });
+      this.track(this.run(job, file, checked.manifest, checked.input, actor), file);
+      return job;
+    }
+    // A large archive still being read: the job exists now, and fails (nothing made) if the archive does.
+    const job = await insertTenantImport(db, {
+      id: randomUUID(),
+      slug: wanted.slug ?? '',
+      name: wanted.name ?? '',
+      sourceTenantId: null,
+      rowsTotal: 0,
+      createdBy,
+    });
+    this.track(
+      checking.then(
+        async (late) => {
+          await describeTenantImport(db, job.id, late.job);
+          await this.run({ ...job, ...late.job }, file, late.manifest, late.input, actor);
+        },
+        (err: unknown) => finishTenantImport(db, job.id, { status: 'failed', failure: describeFailure(err) }),
+      ),
+      file,
+    );
+    return job;
+  }
+
+  /**
+   * Reads the spooled archive whole (inspectArchive) against this platform's tenant schema, then settles
+   * what the new tenant will be: slug, name and plan (the archive's unless given; its plan only if open here).
+   */
+  private async check(file: string, wanted: { slug?: string; name?: string; plan?: string }) {
+    const { db } = this.deps;
+    const expected = await withDatabaseClient(withDatabase(this.deps.serverUrl, this.deps.templateDatabase), async (template) => ({
+      migrations: await appliedMigrations(template),
+      tables: await tenantTables(template),
+    }));
+    const manifest = await inspectArchive(file, expected);
+    const source = manifest.header.tenant;
+    const plan = wanted.plan ?? ((await planIsOpen(db, source.plan)) ? source.plan : undefined);
+    const input = parseInput(CreateTenant, { slug: wanted.slug ?? source.slug, name: wanted.name ?? source.name, plan }, 'query');
+    if (await findTenantBySlug(db, input.slug))
+      throw new ConflictError(
+        `A tenant with slug "${input.slug}" already exists; import under another with ?slug=`,
+        { field: 'slug' },
+        ErrorCode.TENANT_SLUG_TAKEN,
+      );
+    return { manifest, input, job: { slug: input.slug, name: input.name, sourceTenantId: source.id ?? null, rowsTotal: rowsToLoad(manifest) } };
+  }
+
+  private track(work: Promise<void>, file: string): void {
+    const run = work.finally(() => {
+      this.running.delete(run);
+      return rm(file, { force: true });
+    });
+    this.running.add(run);
   }
 
   private async run(job: TenantImport, file: string, manifest: ArchiveManifest, input: { slug: string; name: string; plan?: string }, actor: AuditActor) {
@@ -187,18 +229,11 @@ export class TenantImports {
     } catch (err) {
       logger.warn('tenant import failed; its tenant is removed', { importId: job.id, tenantId, err });
       if (tenantId)
-        await this.discard(tenantId).catch((cleanupErr: unknown) => logger.error('could not remove a failed import’s tenant', { tenantId, err: cleanupErr }));
+        await discardUnfinishedTenant(this.deps, tenantId).catch((cleanupErr: unknown) =>
+          logger.error('could not remove a failed import’s tenant', { tenantId, err: cleanupErr }),
+        );
       await finishTenantImport(db, job.id, { status: 'failed', failure: describeFailure(err) }).catch(() => undefined);
     }
-  }
-
-  /** Drops the database and role a failed import made, then its tenant row. */
-  private async discard(tenantId: string): Promise<void> {
-    const tenant = await findTenantById(this.deps.db, tenantId);
-    if (!tenant || (tenant.status !== 'provisioning' && tenant.status !== 'failed')) return;
-    if (tenant.dbName && tenant.dbRole)
-      await withServerAdmin(await serverUrlOf(this.deps, tenant.dbServer), (admin) => dropTenantDatabase(admin, tenant.dbName!, tenant.dbRole!));
-    await deleteUnfinishedTenant(this.deps.db, tenantId);
   }
 
   /** The job; after it completed, the first read carries the new tenant's key. */
@@ -213,6 +248,15 @@ export class TenantImports {
   async drain(): Promise<void> {
     await Promise.allSettled([...this.running]);
   }
+}
+
+/** Drops the database and role a failed import made, then its tenant row (never one that was activated). */
+export async function discardUnfinishedTenant(deps: ProvisioningDeps, tenantId: string): Promise<void> {
+  const tenant = await findTenantById(deps.db, tenantId);
+  if (!tenant || (tenant.status !== 'provisioning' && tenant.status !== 'failed')) return;
+  if (tenant.dbName && tenant.dbRole)
+    await withServerAdmin(await serverUrlOf(deps, tenant.dbServer), (admin) => dropTenantDatabase(admin, tenant.dbName!, tenant.dbRole!));
+  await deleteUnfinishedTenant(deps.db, tenantId);
 }
 
 /** What a failed import's job says: the platform's own message, or PostgreSQL's about the rows it refused. */

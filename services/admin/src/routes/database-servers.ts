@@ -1,6 +1,7 @@
 import { adminActor, adminOf, ApiRouter, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
-import { changeDatabaseServer, databaseServers, registerDatabaseServer, type ServerDeps } from '../domain/database-servers';
+import { changeDatabaseServer, databaseServers, registerDatabaseServer } from '../domain/database-servers';
+import { provisioningDepsOf, serverDepsOf } from '../domain/provisioning';
 
 const ServerName = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'must be a lower-case name: letters, digits and hyphens, starting with a letter');
 const Capacity = z.number().int().min(1).max(1_000_000).describe('Tenants the server is sized for; placement weighs tenants ÷ capacity');
@@ -21,14 +22,7 @@ const DatabaseServerSchema = z
 /** `/api/v1/admin/database-servers…`: the PostgreSQL servers tenant databases live on. */
 export function databaseServerRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry) {
   const api = new ApiRouter(openapi, '/api/v1/admin');
-  const servers: ServerDeps = {
-    db: deps.db,
-    serverUrl: deps.config.databaseUrl,
-    secrets: deps.secrets,
-    templateDatabase: deps.config.provisioning.templateDatabase,
-    defaultCapacity: deps.config.provisioning.defaultServerCapacity,
-    logger: deps.logger,
-  };
+  const servers = serverDepsOf(provisioningDepsOf(deps));
 
   api.get(
     '/database-servers',

@@ -6,7 +6,6 @@ import { CreateKey, CreateTenant, RotateKey, Slug, TENANT_STATUSES } from '../do
 import { moveTenant } from '../domain/tenant-move';
 import { prepareTenantExport, TenantImports } from '../domain/tenant-transfer';
 import { provisionTenant, type ProvisioningDeps } from '../domain/provisioning';
-import type { SpareDatabases } from '../domain/spare-databases';
 import { deleteTenant, restoreTenant, type LifecycleDeps } from '../domain/tenant-lifecycle';
 import { changeTenant, publicTenant, setTenantSuspended, tenantById, tenantPage } from '../domain/tenants';
 
@@ -83,17 +82,7 @@ const TenantImportSchema = z
   .meta({ id: 'TenantImport' });
 
 /** `/api/v1/admin/tenants…`: provisioning and API keys, for platform admins. */
-export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry, lifecycle: LifecycleDeps, spares?: SpareDatabases) {
-  const provisioning: ProvisioningDeps = {
-    db: deps.db,
-    serverUrl: deps.config.databaseUrl,
-    templateDatabase: deps.config.provisioning.templateDatabase,
-    secrets: deps.secrets,
-    logger: deps.logger,
-    spares,
-    settings: deps.platformConfig,
-    defaultServerCapacity: deps.config.provisioning.defaultServerCapacity,
-  };
+export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistry, lifecycle: LifecycleDeps, provisioning: ProvisioningDeps) {
   const api = new ApiRouter(openapi, '/api/v1/admin');
   const reads = { access: 'admin', permission: 'tenants:read' } as const;
   const writes = { access: 'admin', permission: 'tenants:write' } as const;
@@ -242,7 +231,7 @@ export function tenantRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegistr
       summary:
         'Import a tenant archive as a new tenant: checked whole first (400 ARCHIVE_INVALID, nothing made), then loaded in the background (202, follow Location)',
       description:
-        "The slug, name and plan are the archive's unless given. The archive must come from a platform with the same tenant schema. Sessions (refresh tokens) are not imported: users sign in again. A load that fails removes the half-made tenant and says why in the job.",
+        "The slug, name and plan are the archive's unless given. The archive must come from a platform with the same tenant schema. An archive too large to read whole within 10 s is answered 202 at once; its job then fails with the same reason (nothing made) if it is not valid. Sessions (refresh tokens) are not imported: users sign in again. A load that fails removes the half-made tenant and says why in the job.",
       tags: ['tenants'],
       query: z.strictObject({
         slug: Slug.optional(),
