@@ -239,4 +239,16 @@ describe('tenant export and import (through the gateway)', () => {
     await imports.drain();
     expect(await imports.view(good.id)).toMatchObject({ status: 'completed', rowsLoaded: expect.any(Number), apiKey: { key: expect.stringMatching(/^cmk_/) } });
   });
+
+  it('when the same archive is imported twice at once under one slug, then one tenant results, whole, and the other import fails', async () => {
+    const archive = (await exportOf(source.id)).body as Buffer;
+    const newSlug = slug();
+    const answers = await Promise.all([importArchive(archive, { slug: newSlug }), importArchive(archive, { slug: newSlug })]);
+    const outcomes = await Promise.all(answers.map(async (answer) => (answer.status === 202 ? (await finished(answer.body.id)).body.status : answer.status)));
+    expect(outcomes.filter((outcome) => outcome === 'completed')).toHaveLength(1);
+    expect(outcomes.filter((outcome) => outcome === 'failed' || outcome === 409)).toHaveLength(1);
+    const made = await platform.deps.admin!.db.query<{ id: string; status: string }>('SELECT id, status FROM tenants WHERE slug = $1', [newSlug]);
+    expect(made.rows).toEqual([{ id: expect.any(String), status: 'active' }]);
+    expect((await tableCounts(made.rows[0]!.id)).clients).toBe((await tableCounts(source.id)).clients);
+  });
 });

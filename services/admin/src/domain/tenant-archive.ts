@@ -77,54 +77,67 @@ export async function appliedMigrations(db: pg.ClientBase): Promise<ArchiveHeade
 }
 
 /**
- * Streams the tenant database behind `db` into `out` as an archive. Everything is read in one
- * REPEATABLE READ transaction, so the archive is one consistent moment even while the tenant writes;
- * rows come through a cursor, so memory stays flat whatever the size.
+ * The archive of the tenant database behind `db`, line by line (without newlines), read in the
+ * REPEATABLE READ transaction the caller holds open on `db` (so it is one consistent moment); rows come
+ * through a cursor, so memory stays flat whatever the size. `counts` is filled in as tables end.
  */
-export async function writeTenantArchive(
-  db: pg.ClientBase,
-  tenant: ArchiveHeader['tenant'],
-  out: Writable,
-  options: { gzip?: boolean } = {},
-): Promise<Record<string, number>> {
-  await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  const counts: Record<string, number> = {};
-  try {
-    await db.query(`SET LOCAL statement_timeout = 0`);
-    const header = { $archive: ARCHIVE_FORMAT, version: ARCHIVE_VERSION, tenant, schema: { migrations: await appliedMigrations(db) }, exportedAt: new Date() };
-    const tables = await tenantTables(db);
-    async function* lines(): AsyncGenerator<string> {
-      yield `${JSON.stringify(header)}\n`;
-      for (const table of tables) {
-        yield `${JSON.stringify({ $table: table.name, columns: table.columns })}\n`;
-        const columns = table.columns.map((column) => db.escapeIdentifier(column)).join(', ');
-        const cursor = db.query(
-          new QueryStream(`SELECT row_to_json(t)::text AS line FROM (SELECT ${columns} FROM ${db.escapeIdentifier(table.name)}) t`, [], { batchSize: 1_000 }),
-        );
-        let rows = 0;
-        let chunk = '';
-        for await (const row of cursor as AsyncIterable<{ line: string }>) {
-          rows += 1;
-          chunk += `${row.line}\n`;
-          if (chunk.length >= 256 * 1024) {
-            yield chunk;
-            chunk = '';
-          }
-        }
-        if (chunk) yield chunk;
-        counts[table.name] = rows;
-        yield `${JSON.stringify({ $end: table.name, rows })}\n`;
-      }
-      yield `${JSON.stringify({ $trailer: { tables: counts, rows: Object.values(counts).reduce((sum, n) => sum + n, 0) } })}\n`;
+export async function* tenantArchiveLines(db: pg.ClientBase, tenant: ArchiveHeader['tenant'], counts: Record<string, number> = {}): AsyncGenerator<string> {
+  yield JSON.stringify({
+    $archive: ARCHIVE_FORMAT,
+    version: ARCHIVE_VERSION,
+    tenant,
+    schema: { migrations: await appliedMigrations(db) },
+    exportedAt: new Date(),
+  });
+  for (const table of await tenantTables(db)) {
+    yield JSON.stringify({ $table: table.name, columns: table.columns });
+    const columns = table.columns.map((column) => db.escapeIdentifier(column)).join(', ');
+    const cursor = db.query(
+      new QueryStream(`SELECT row_to_json(t)::text AS line FROM (SELECT ${columns} FROM ${db.escapeIdentifier(table.name)}) t`, [], { batchSize: 1_000 }),
+    );
+    let rows = 0;
+    for await (const row of cursor as AsyncIterable<{ line: string }>) {
+      rows += 1;
+      yield row.line;
     }
-    if (options.gzip === false) await pipeline(Readable.from(lines()), out);
-    else await pipeline(Readable.from(lines()), createGzip(), out);
+    counts[table.name] = rows;
+    yield JSON.stringify({ $end: table.name, rows });
+  }
+  yield JSON.stringify({ $trailer: { tables: counts, rows: Object.values(counts).reduce((sum, n) => sum + n, 0) } });
+}
+
+/** Lines joined with newlines into chunks of about 256 KiB (one write per row would cost more than the row). */
+async function* inChunks(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  let chunk = '';
+  for await (const line of lines) {
+    chunk += `${line}\n`;
+    if (chunk.length >= 256 * 1024) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+/** Runs `fn` in a REPEATABLE READ READ ONLY transaction on `db`, without a statement timeout (a copy takes long). */
+export async function inSnapshot<T>(db: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
+  await db.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  try {
+    await db.query('SET LOCAL statement_timeout = 0');
+    const result = await fn();
     await db.query('COMMIT');
-    return counts;
+    return result;
   } catch (err) {
     await db.query('ROLLBACK').catch(() => undefined);
     throw err;
   }
+}
+
+/** Streams the tenant database behind `db` into `out` as a gzip archive, from one snapshot; answers each table's row count. */
+export async function writeTenantArchive(db: pg.ClientBase, tenant: ArchiveHeader['tenant'], out: Writable): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  await inSnapshot(db, () => pipeline(Readable.from(inChunks(tenantArchiveLines(db, tenant, counts))), createGzip(), out));
+  return counts;
 }
 
 /** One line of an archive, numbered from 1. */

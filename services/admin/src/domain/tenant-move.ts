@@ -1,5 +1,3 @@
-import { createInterface } from 'node:readline';
-import { PassThrough } from 'node:stream';
 import {
   ConflictError,
   ErrorCode,
@@ -16,7 +14,7 @@ import { createTenantDatabase, dropTenantDatabase, ensureTenantRole, lockDownSha
 import { findTenantById, moveTenantPlacement, publicTenant, type Tenant } from '../db/tenants-repo';
 import { serverUrlOf, usableServerUrl } from './database-servers';
 import { serverDepsOf, withTenantLock, type ProvisioningDeps } from './provisioning';
-import { appliedMigrations, loadTenantArchive, writeTenantArchive } from './tenant-archive';
+import { appliedMigrations, inSnapshot, loadTenantArchive, tenantArchiveLines } from './tenant-archive';
 import { withDatabaseClient } from './tenant-transfer';
 
 export interface MoveResult {
@@ -132,15 +130,9 @@ export async function reopenTenantDatabase(serverUrl: string, database: string):
   await withServerAdmin(serverUrl, (admin) => admin.query(`ALTER DATABASE ${admin.escapeIdentifier(database)} ALLOW_CONNECTIONS true`));
 }
 
-/** Streams every row of `source` into `destination` (one transaction there); answers the rows copied. */
-async function copyRows(source: pg.Client, destination: pg.Client, tenant: { id: string; slug: string; name: string; plan: string }): Promise<number> {
-  const pipe = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const writing = writeTenantArchive(source, { id: tenant.id, slug: tenant.slug, name: tenant.name, plan: tenant.plan }, pipe, { gzip: false });
-  // A load that fails stops the writer (it would wait on a full pipe for ever).
-  const loading = loadTenantArchive(destination, createInterface({ input: pipe, crlfDelay: Infinity })).catch((err: unknown) => {
-    pipe.destroy(err as Error);
-    throw err;
-  });
-  const [, loaded] = await Promise.all([writing, loading]);
-  return loaded;
+/** Copies every row of `source` into `destination` (one transaction there, one snapshot here); answers the rows copied. */
+function copyRows(source: pg.Client, destination: pg.Client, tenant: { id: string; slug: string; name: string; plan: string }): Promise<number> {
+  return inSnapshot(source, () =>
+    loadTenantArchive(destination, tenantArchiveLines(source, { id: tenant.id, slug: tenant.slug, name: tenant.name, plan: tenant.plan })),
+  );
 }

@@ -31,7 +31,7 @@ import {
   type TenantImport,
 } from '../db/tenant-imports-repo';
 import { findTenantById, findTenantBySlug } from '../db/tenants-repo';
-import { provisionTenant, type IssuedApiKey, type ProvisioningDeps } from './provisioning';
+import { provisionTenant, tryTenantLock, type IssuedApiKey, type ProvisioningDeps } from './provisioning';
 import {
   appliedMigrations,
   archiveTextLines,
@@ -228,8 +228,10 @@ export class TenantImports {
       logger.info('tenant imported', { tenantId: result.tenant.id, importId: job.id, rows: rowsLoaded });
     } catch (err) {
       logger.warn('tenant import failed; its tenant is removed', { importId: job.id, tenantId, err });
+      // Under the tenant's lock only: a second import of the same slug resumes the first one's claim and
+      // fails on its lock, and must not remove the tenant the first is still loading.
       if (tenantId)
-        await discardUnfinishedTenant(this.deps, tenantId).catch((cleanupErr: unknown) =>
+        await tryTenantLock(db, tenantId, () => discardUnfinishedTenant(this.deps, tenantId!)).catch((cleanupErr: unknown) =>
           logger.error('could not remove a failed import’s tenant', { tenantId, err: cleanupErr }),
         );
       await finishTenantImport(db, job.id, { status: 'failed', failure: describeFailure(err) }).catch(() => undefined);
