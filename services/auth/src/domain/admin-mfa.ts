@@ -28,20 +28,13 @@ import {
 } from '../db/admin-mfa-repo';
 import { findAccountById, type Account } from '../db/accounts-repo';
 import { adminRealm, signIn, type AuthDeps, type SignedIn } from './accounts';
-import { acceptedTotpStep, newTotpSecret, totpUri } from './totp';
+import { acceptedTotpStep, newRecoveryCode, newTotpSecret, totpUri } from './totp';
 
 /** How long the step between password and second factor may take. */
 export const MFA_CHALLENGE_TTL_SECONDS = 5 * 60;
 /** Wrong codes a challenge takes before it is locked and the sign-in must start again. */
 export const MFA_MAX_ATTEMPTS = 5;
 const RECOVERY_CODE_COUNT = 10;
-
-/** A recovery code as shown: 16 Base32 characters (80 random bits) in groups of four. */
-function newRecoveryCode(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  const chars = [...randomBytes(16)].map((byte) => alphabet[byte & 31]);
-  return [0, 4, 8, 12].map((start) => chars.slice(start, start + 4).join('')).join('-');
-}
 
 /** Case, spaces and dashes do not matter when a recovery code is typed back. */
 const recoveryCodeHash = (code: string): string => hashOpaqueToken(code.toLowerCase().replace(/[\s-]/g, ''));
@@ -50,6 +43,14 @@ async function issueRecoveryCodes(tx: PoolClient, adminId: string): Promise<stri
   const codes = Array.from({ length: RECOVERY_CODE_COUNT }, newRecoveryCode);
   await replaceRecoveryCodes(tx, adminId, codes.map(recoveryCodeHash));
   return codes;
+}
+
+/** The pending secret proved by the code at `step` becomes the admin's second factor; its recovery codes come back once. */
+async function turnOnMfa(tx: PoolClient, adminId: string, step: number): Promise<string[]> {
+  await activateMfa(tx, adminId, step);
+  const recoveryCodes = await issueRecoveryCodes(tx, adminId);
+  await recordAudit(tx, { actorType: 'admin', actorId: adminId, action: 'admin.mfa_enabled', targetType: 'admin', targetId: adminId });
+  return recoveryCodes;
 }
 
 /** What enrolment hands the authenticator app: the secret (to type in) and the otpauth URI (for a QR code). */
@@ -143,9 +144,7 @@ export async function completeSignInWithSecondFactor(
       if (!pending) throw new ConflictError('Start enrolment first: POST /api/v1/auth/admin/login/mfa/enrol', undefined, ErrorCode.MFA_NOT_ENROLLING);
       const step = input.code ? await acceptedTotpStep(pending, input.code, null) : undefined;
       if (step !== undefined) {
-        await activateMfa(tx, account.id, step);
-        recoveryCodes = await issueRecoveryCodes(tx, account.id);
-        await recordAudit(tx, { actorType: 'admin', actorId: account.id, action: 'admin.mfa_enabled', targetType: 'admin', targetId: account.id });
+        recoveryCodes = await turnOnMfa(tx, account.id, step);
         secondFactor = 'totp';
       }
     } else if (input.code) {
@@ -224,10 +223,7 @@ export async function activateEnrolment(authDeps: AuthDeps, adminId: string, cod
     if (!pending) throw new ConflictError('Start enrolment first: POST /api/v1/auth/admin/mfa/enrol', undefined, ErrorCode.MFA_NOT_ENROLLING);
     const step = await acceptedTotpStep(pending, code, null);
     if (step === undefined) throw WRONG_CODE('body.code');
-    await activateMfa(tx, adminId, step);
-    const recoveryCodes = await issueRecoveryCodes(tx, adminId);
-    await recordAudit(tx, { actorType: 'admin', actorId: adminId, action: 'admin.mfa_enabled', targetType: 'admin', targetId: adminId });
-    return { recoveryCodes };
+    return { recoveryCodes: await turnOnMfa(tx, adminId, step) };
   });
 }
 

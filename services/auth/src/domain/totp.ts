@@ -15,6 +15,9 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 /** A new TOTP secret: 160 random bits (RFC 4226's recommendation for SHA-1), Base32 as apps expect it. */
 export const newTotpSecret = (): string => base32.encode(randomBytes(20), { padding: false });
 
+/** A recovery code as shown: 80 random bits, Base32 in lower case, in four groups of four. */
+export const newRecoveryCode = (): string => base32.encode(randomBytes(10), { padding: false }).toLowerCase().match(/.{4}/g)!.join('-');
+
 /** The `otpauth://` URI an authenticator app reads from a QR code. */
 export const totpUri = (secret: string, account: string): string => generateTOTP({ issuer: TOTP_ISSUER, label: account, secret });
 
