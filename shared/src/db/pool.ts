@@ -177,3 +177,14 @@ export function versionedUpdate<K extends string>(
 export function createClient(config: string | pg.ClientConfig, logger?: Logger): pg.Client {
   return new (edgeClient(logger))(config);
 }
+
+/** Runs `fn` on a connection of its own (createClient), closed afterwards whatever happens. */
+export async function withClient<T>(config: string | pg.ClientConfig, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = createClient(config);
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

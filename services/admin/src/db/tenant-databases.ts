@@ -375,3 +375,31 @@ export async function dropTenantDatabase(admin: pg.Client, database: string, rol
   await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(assertSafeIdentifier(database))} WITH (FORCE)`);
   await admin.query(`DROP ROLE IF EXISTS ${admin.escapeIdentifier(assertSafeIdentifier(role))}`);
 }
+
+export async function dropDatabaseIfExists(admin: pg.Client, database: string): Promise<void> {
+  await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(assertSafeIdentifier(database))} WITH (FORCE)`);
+}
+
+/**
+ * A move's pause: the database closed to new connections, and every session in it but `keepPid`'s ended,
+ * waiting (up to 5 s each, PostgreSQL 14+) until each has exited, so a commit under way when the signal
+ * came is done and in the snapshot taken next.
+ */
+export async function closeTenantDatabase(admin: pg.Client, database: string, keepPid: number): Promise<void> {
+  await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(assertSafeIdentifier(database))} ALLOW_CONNECTIONS false`);
+  await admin.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2', [database, keepPid]);
+}
+
+/** Lets connections into a tenant database again (a move that failed, or whose process died, in its pause). */
+export async function reopenTenantDatabase(admin: pg.Client, database: string): Promise<void> {
+  await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(assertSafeIdentifier(database))} ALLOW_CONNECTIONS true`);
+}
+
+/** Tenant databases on the server closed to connections (spares aside): what a move that died in its pause leaves. */
+export async function closedTenantDatabases(admin: pg.Client): Promise<string[]> {
+  const { rows } = await admin.query<{ datname: string }>(
+    `SELECT datname FROM pg_database WHERE NOT datallowconn AND datname LIKE 'tenant\\_%' AND datname NOT LIKE $1`,
+    [SPARE_NAMES],
+  );
+  return rows.map((row) => row.datname);
+}

@@ -84,16 +84,19 @@ export async function databaseServers(deps: ServerDeps): Promise<DatabaseServerV
 
 /** The active server with the most room (tenants ÷ capacity lowest; the default one wins a tie). */
 export async function leastLoadedServer(deps: ServerDeps): Promise<string> {
+  // Every provisioning asks: with no server registered (most installs) there is nothing to weigh.
+  if ((await listRegisteredServers(deps.db)).length === 0) return DEFAULT_SERVER;
   const servers = (await databaseServers(deps)).filter((server) => server.status === 'active');
   return servers.reduce((best, server) => (server.tenants / server.capacity < best.tenants / best.capacity ? server : best)).name;
 }
 
 /**
  * Connects to a server as the platform would and checks it can host tenants: reachable within
- * PROBE_TIMEOUT_MS, PostgreSQL 13 or newer, a role that may create databases and roles.
+ * PROBE_TIMEOUT_MS, PostgreSQL 14 or newer, a role that may create databases and roles.
  * Answers what is wrong, or undefined.
  */
 export async function probeDatabaseServer(url: string): Promise<string | undefined> {
+  // The driver's own client, not createClient: the operator needs the driver's reason, not the platform's 503.
   const client = new pg.Client({ connectionString: withDatabase(url, 'postgres'), connectionTimeoutMillis: PROBE_TIMEOUT_MS, query_timeout: PROBE_TIMEOUT_MS });
   try {
     await client.connect();
@@ -101,7 +104,7 @@ export async function probeDatabaseServer(url: string): Promise<string | undefin
       `SELECT current_setting('server_version_num')::int AS version,
               (SELECT rolsuper OR (rolcreatedb AND rolcreaterole) FROM pg_roles WHERE rolname = current_user) AS allowed`,
     );
-    if (rows[0]!.version < 130_000) return `PostgreSQL ${rows[0]!.version} is too old; 13 or newer`;
+    if (rows[0]!.version < 140_000) return `PostgreSQL ${rows[0]!.version} is too old; 14 or newer (a move waits for ended sessions)`;
     if (!rows[0]!.allowed) return 'the role may not create databases and roles';
     return undefined;
   } catch (err) {

@@ -1,9 +1,8 @@
-import { dropTenantDatabase, withServerAdmin } from '../db/tenant-databases';
+import { closedTenantDatabases, dropTenantDatabase, reopenTenantDatabase, withServerAdmin } from '../db/tenant-databases';
 import { finishTenantImport, runningTenantImportsOlderThan } from '../db/tenant-imports-repo';
 import { tenantsOnServer } from '../db/tenants-repo';
 import { watchedDatabaseServers } from './database-servers';
 import { tryTenantLock, type ProvisioningDeps } from './provisioning';
-import { reopenTenantDatabase } from './tenant-move';
 import { discardUnfinishedTenant } from './tenant-transfer';
 
 /** An import younger than this may not have taken its tenant's lock yet. */
@@ -30,18 +29,12 @@ export interface Recovered {
 export async function recoverInterruptedWork(deps: ProvisioningDeps): Promise<Recovered> {
   const recovered: Recovered = { reopened: 0, dropped: 0, importsFailed: 0 };
   for (const server of await watchedDatabaseServers(deps).catch(() => [])) {
-    const closed = await withServerAdmin(server.url, async (admin) =>
-      (
-        await admin.query<{ datname: string }>(
-          `SELECT datname FROM pg_database WHERE NOT datallowconn AND datname LIKE 'tenant\\_%' AND datname NOT LIKE 'tenant\\_spare\\_%'`,
-        )
-      ).rows.map((row) => row.datname),
-    ).catch(() => []);
+    const closed = await withServerAdmin(server.url, closedTenantDatabases).catch((): string[] => []);
     if (closed.length === 0) continue;
     for (const tenant of await tenantsOnServer(deps.db, closed)) {
       const outcome = await tryTenantLock(deps.db, tenant.id, async () => {
         if (tenant.dbServer === server.name) {
-          await reopenTenantDatabase(server.url, tenant.dbName);
+          await withServerAdmin(server.url, (admin) => reopenTenantDatabase(admin, tenant.dbName));
           recovered.reopened += 1;
         } else {
           await withServerAdmin(server.url, (admin) => dropTenantDatabase(admin, tenant.dbName, tenant.dbRole));

@@ -4,18 +4,27 @@ import {
   NotFoundError,
   recordAccessChange,
   ServiceUnavailableError,
+  withClient,
   withDatabase,
   withTransaction,
   type AuditActor,
   type AuditWriter,
 } from '@codex/shared';
 import type pg from 'pg';
-import { createTenantDatabase, dropTenantDatabase, ensureTenantRole, lockDownSharedDatabasesOnce, withServerAdmin } from '../db/tenant-databases';
+import {
+  closeTenantDatabase,
+  createTenantDatabase,
+  dropDatabaseIfExists,
+  dropTenantDatabase,
+  ensureTenantRole,
+  lockDownSharedDatabasesOnce,
+  reopenTenantDatabase,
+  withServerAdmin,
+} from '../db/tenant-databases';
 import { findTenantById, moveTenantPlacement, publicTenant, type Tenant } from '../db/tenants-repo';
 import { serverUrlOf, usableServerUrl } from './database-servers';
 import { serverDepsOf, withTenantLock, type ProvisioningDeps } from './provisioning';
 import { appliedMigrations, inSnapshot, loadTenantArchive, tenantArchiveLines } from './tenant-archive';
-import { withDatabaseClient } from './tenant-transfer';
 
 export interface MoveResult {
   tenant: Tenant;
@@ -62,7 +71,7 @@ export async function moveTenant(
 
   return withTenantLock(deps.db, tenantId, async () => {
     await withServerAdmin(targetUrl, async (admin) => {
-      await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(dbName)} WITH (FORCE)`);
+      await dropDatabaseIfExists(admin, dbName);
       await ensureTenantRole(admin, dbRole, deps.secrets.open(tenant.dbSecret!));
       await createTenantDatabase(admin, targetUrl, dbName, dbRole, deps.templateDatabase, deps.logger);
       await lockDownSharedDatabasesOnce(admin, targetUrl, 'postgres');
@@ -70,22 +79,25 @@ export async function moveTenant(
     let pausedAt = 0;
     let rows = 0;
     try {
-      rows = await withDatabaseClient(withDatabase(sourceUrl, dbName), (source) =>
-        withDatabaseClient(withDatabase(targetUrl, dbName), async (destination) => {
+      rows = await withClient(withDatabase(sourceUrl, dbName), (source) =>
+        withClient(withDatabase(targetUrl, dbName), async (destination) => {
           const [theirs, ours] = [await appliedMigrations(source), await appliedMigrations(destination)];
           if (JSON.stringify(theirs) !== JSON.stringify(ours))
             throw new ConflictError('The two servers hold different tenant schemas; run the migrations first', undefined, ErrorCode.CONFLICT);
           pausedAt = performance.now();
-          await closeToOthers(sourceUrl, dbName, source);
+          const {
+            rows: [own],
+          } = await source.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+          await withServerAdmin(sourceUrl, (admin) => closeTenantDatabase(admin, dbName, own!.pid));
           return copyRows(source, destination, tenant);
         }),
       );
     } catch (err) {
       if (pausedAt)
-        await reopenTenantDatabase(sourceUrl, dbName).catch((reopenErr: unknown) =>
+        await withServerAdmin(sourceUrl, (admin) => reopenTenantDatabase(admin, dbName)).catch((reopenErr: unknown) =>
           deps.logger.error('could not reopen a tenant database after a failed move', { tenantId, err: reopenErr }),
         );
-      await withServerAdmin(targetUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(dbName)} WITH (FORCE)`)).catch(() => undefined);
+      await withServerAdmin(targetUrl, (admin) => dropDatabaseIfExists(admin, dbName)).catch(() => undefined);
       deps.logger.warn('tenant move failed; the tenant stays where it was', { tenantId, from: tenant.dbServer, to: target, err });
       if (err instanceof ConflictError) throw err;
       throw new ServiceUnavailableError('The move failed; the tenant stays where it was and serves again', err, 5);
@@ -111,23 +123,6 @@ export async function moveTenant(
     deps.logger.info('tenant moved', { tenantId, from: tenant.dbServer, to: target, rows, writePauseMs });
     return { tenant: publicTenant(moved), from: tenant.dbServer, to: target, rows, writePauseMs };
   });
-}
-
-/**
- * Closes the database to new connections and ends every session but `keep`'s, waiting (up to 5 s each)
- * until they have exited: a commit under way when the signal came is then done, and in the snapshot taken next.
- */
-async function closeToOthers(serverUrl: string, database: string, keep: pg.Client): Promise<void> {
-  const { rows } = await keep.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  await withServerAdmin(serverUrl, async (admin) => {
-    await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(database)} ALLOW_CONNECTIONS false`);
-    await admin.query('SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = $1 AND pid <> $2', [database, rows[0]!.pid]);
-  });
-}
-
-/** Lets connections into a tenant database again (a move that failed, or whose process died, in its pause). */
-export async function reopenTenantDatabase(serverUrl: string, database: string): Promise<void> {
-  await withServerAdmin(serverUrl, (admin) => admin.query(`ALTER DATABASE ${admin.escapeIdentifier(database)} ALLOW_CONNECTIONS true`));
 }
 
 /** Copies every row of `source` into `destination` (one transaction there, one snapshot here); answers the rows copied. */

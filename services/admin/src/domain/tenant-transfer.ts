@@ -10,15 +10,16 @@ import {
   byteLimit,
   ConflictError,
   ErrorCode,
+  isRowDataError,
   NotFoundError,
   parseInput,
   planIsOpen,
+  withClient,
   withDatabase,
   within,
   type AuditActor,
   type AuditWriter,
 } from '@codex/shared';
-import pg from 'pg';
 import { dropTenantDatabase, withServerAdmin } from '../db/tenant-databases';
 import {
   deleteUnfinishedTenant,
@@ -52,16 +53,6 @@ const CHECK_WAIT_MS = 10_000;
 const PROGRESS_EVERY_MS = 1_000;
 const SPOOL_PREFIX = 'codex-tenant-archive-';
 
-export async function withDatabaseClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 /**
  * A tenant's export, checked before the first byte: 404 for an unknown or purged tenant, 409 for one
  * whose database is not made yet. Suspended and deleting tenants export (their databases are intact).
@@ -77,7 +68,7 @@ export async function prepareTenantExport(deps: ProvisioningDeps, id: string, ac
     tenant,
     async write(out: Writable): Promise<void> {
       await audit.append({ ...actor, tenantId: id, action: 'tenant.exported', targetType: 'tenant', targetId: id, details: { status: tenant.status } });
-      await withDatabaseClient(withDatabase(await serverUrlOf(deps, tenant.dbServer), dbName), (client) =>
+      await withClient(withDatabase(await serverUrlOf(deps, tenant.dbServer), dbName), (client) =>
         writeTenantArchive(client, { id: tenant.id, slug: tenant.slug, name: tenant.name, plan: tenant.plan }, out),
       );
     },
@@ -156,7 +147,7 @@ export class TenantImports {
    */
   private async check(file: string, wanted: { slug?: string; name?: string; plan?: string }) {
     const { db } = this.deps;
-    const expected = await withDatabaseClient(withDatabase(this.deps.serverUrl, this.deps.templateDatabase), async (template) => ({
+    const expected = await withClient(withDatabase(this.deps.serverUrl, this.deps.templateDatabase), async (template) => ({
       migrations: await appliedMigrations(template),
       tables: await tenantTables(template),
     }));
@@ -196,7 +187,7 @@ export class TenantImports {
             await recordTenantImportProgress(db, job.id, { tenantId });
           }
           if (step !== 'migrated') return;
-          await withDatabaseClient(withDatabase(await serverUrlOf(this.deps, tenant.dbServer), tenant.dbName!), async (client) => {
+          await withClient(withDatabase(await serverUrlOf(this.deps, tenant.dbServer), tenant.dbName!), async (client) => {
             await loadTenantArchive(client, archiveTextLines(file), {
               skipTables: TABLES_NOT_IMPORTED,
               onProgress: (rows) => {
@@ -261,10 +252,9 @@ export async function discardUnfinishedTenant(deps: ProvisioningDeps, tenantId: 
   await deleteUnfinishedTenant(deps.db, tenantId);
 }
 
-/** What a failed import's job says: the platform's own message, or PostgreSQL's about the rows it refused. */
+/** What a failed import's job says: PostgreSQL's reason for rows it refused, the platform's own message, or where to look. */
 function describeFailure(err: unknown): string {
+  if (isRowDataError(err)) return `the archive's rows do not load: ${((err as AppError).cause as Error).message}`;
   if (err instanceof AppError) return err.message;
-  const pgError = err as { code?: string; message?: string };
-  if (typeof pgError.code === 'string' && /^(22|23)/.test(pgError.code)) return `the archive's rows do not load: ${pgError.message}`;
   return 'the import failed on the platform side; see the admin service log';
 }
