@@ -7,6 +7,7 @@ import { adminNotice, type BootstrapResult } from './lib/bootstrap-admin';
 import { portHolder, portInUse } from './lib/port-holder';
 import { openPlatformDatabase, type PlatformDatabase } from './lib/database';
 import { localSecrets } from './lib/local-secrets';
+import { buildConsole, consoleArgs, consoleBuildIsCurrent, consoleEnv } from './lib/console';
 import { preparePlatform } from './lib/prepare-platform';
 import { Backoff, ProcessGroup } from './lib/process-group';
 import { OperatorError, runScript } from './lib/run-script';
@@ -15,6 +16,20 @@ const ROOT = path.resolve(__dirname, '..');
 const ENTRY: Record<ServiceName, string> = Object.fromEntries(
   SERVICE_NAMES.map((name) => [name, path.join(ROOT, name === 'gateway' ? 'gateway' : `services/${name}`, 'src', 'main.ts')]),
 ) as Record<ServiceName, string>;
+
+/** Waits until the console serves its sign-in page (Next's dev server compiles it on this first request). */
+async function waitForConsole(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/sign-in`, { signal: AbortSignal.timeout(30_000) })).ok) return true;
+    } catch {
+      // not listening yet
+    }
+    await delay(500);
+  }
+  return false;
+}
 
 /** Waits for a healthy answer from our own process (its /health names this start's instance id), not anyone's on that port. */
 async function waitForHealth(url: string, instanceId: string, timeoutMs: number): Promise<boolean> {
@@ -54,7 +69,16 @@ async function main(): Promise<void> {
       );
     }
   }
+  if (launcher.console !== 'off' && (await portInUse(launcher.consolePort, planned.host))) {
+    busy.push(`  ${'console'.padEnd(13)} port ${launcher.consolePort} is in use; stop it, set CONSOLE_PORT, or CONSOLE=off`);
+  }
   if (busy.length) throw new OperatorError(`cannot start: ports are taken\n${busy.join('\n')}`);
+
+  // The console's production build (about half a minute, once) runs while the database and services start.
+  const needsBuild = launcher.console === 'production' && !consoleBuildIsCurrent();
+  if (needsBuild) process.stdout.write('Building the console (admin-ui) once; later starts reuse the build…\n');
+  const consoleBuilt = needsBuild ? buildConsole((line) => logger.debug('console build', { line })) : Promise.resolve();
+  consoleBuilt.catch(() => undefined);
 
   const database: PlatformDatabase = await openPlatformDatabase(launcher);
   const env = {
@@ -63,18 +87,33 @@ async function main(): Promise<void> {
     ...(await localSecrets(launcher.dataDir, process.env)),
     DATABASE_URL: database.masterUrl,
     INSTANCE_ID: instanceId,
+    // The audit log's signed checkpoints and the gateway's usage spool belong with this platform's data (DATA_DIR),
+    // not with whichever directory it was started from: two platforms must not read each other's.
+    AUDIT_CHECKPOINT_FILE: process.env.AUDIT_CHECKPOINT_FILE ?? path.join(launcher.dataDir, 'audit-checkpoints.jsonl'),
+    USAGE_SPOOL_DIR: process.env.USAGE_SPOOL_DIR ?? path.join(launcher.dataDir, 'usage-spool'),
   };
   const services = loadConfig('gateway', env);
 
   let stopping = false;
   let started = false;
-  const backoff = new Map(SERVICE_NAMES.map((name) => [name, new Backoff()]));
-  const startService = (name: ServiceName) => {
+  const consoleUrl = `http://${services.host}:${launcher.consolePort}/console`;
+  const consoleMode = launcher.console === 'off' ? undefined : launcher.console;
+  const backoff = new Map([...SERVICE_NAMES, 'console'].map((name) => [name, new Backoff()]));
+  const startService = (name: ServiceName | 'console') => {
     backoff.get(name)!.started();
-    group.start(name, process.execPath, ['--enable-source-maps', '--import', 'tsx', ENTRY[name]], env);
+    if (name === 'console') {
+      group.start(
+        name,
+        process.execPath,
+        consoleArgs(consoleMode!, launcher.consolePort, services.host),
+        consoleEnv(env, services.serviceUrls.gateway, consoleMode!),
+      );
+    } else {
+      group.start(name, process.execPath, ['--enable-source-maps', '--import', 'tsx', ENTRY[name]], env);
+    }
   };
   // A service that dies after start-up is started again, after a pause that grows while it keeps dying.
-  const group = new ProcessGroup(SERVICE_NAMES, (name, code, signal) => {
+  const group = new ProcessGroup([...SERVICE_NAMES, 'console'], (name, code, signal) => {
     if (stopping) return;
     if (!started) {
       logger.error('service exited during start-up', { serviceName: name, code, signal });
@@ -84,7 +123,7 @@ async function main(): Promise<void> {
     const waitMs = backoff.get(name as ServiceName)!.next();
     process.stdout.write(`${name} exited (${signal ?? `code ${code}`}); restarting it in ${waitMs / 1000} s\n`);
     setTimeout(() => {
-      if (!stopping) startService(name as ServiceName);
+      if (!stopping) startService(name as ServiceName | 'console');
     }, waitMs).unref();
   });
 
@@ -126,6 +165,22 @@ async function main(): Promise<void> {
     await shutdown(1);
     return;
   }
+  if (consoleMode) {
+    try {
+      await consoleBuilt;
+    } catch (err) {
+      logger.error('the console could not be built', { err });
+      await shutdown(1);
+      return;
+    }
+    startService('console');
+    if (!(await waitForConsole(consoleUrl, 120_000))) {
+      if (stopping) return;
+      logger.error('the console did not start', { url: consoleUrl });
+      await shutdown(1);
+      return;
+    }
+  }
   started = true;
 
   const rows = SERVICE_NAMES.map((name) => `  ${name.padEnd(13)} ${services.serviceUrls[name]}`);
@@ -135,6 +190,7 @@ async function main(): Promise<void> {
       'Codex Metatron is up.',
       ...rows,
       `  API docs      ${services.serviceUrls.gateway}/docs`,
+      ...(consoleMode ? [`  console       ${consoleUrl}/${consoleMode === 'dev' ? ' (dev mode)' : ''}`] : []),
       `  database      ${database.description}`,
       '',
       ...(await adminNotice(admin, launcher)),

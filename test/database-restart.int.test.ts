@@ -60,6 +60,8 @@ describe('npm start when its PostgreSQL restarts and a service dies', () => {
     ports = await freePorts(SERVICE_NAMES.length + 1);
     const env: Record<string, string> = {
       DATA_DIR: dataDir,
+      // The console has its own browser suite (admin-ui/test); this one is about the services and the database.
+      CONSOLE: 'off',
       EMBEDDED_PG_PORT: String(ports[SERVICE_NAMES.length]),
       ADMIN_PASSWORD,
       BCRYPT_COST: '10',

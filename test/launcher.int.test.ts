@@ -71,6 +71,8 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     const env: Record<string, string> = {
       ...extra,
       DATA_DIR: dataDir,
+      // The console (and its build) has its own browser suite: admin-ui/test.
+      CONSOLE: 'off',
       DATABASE_URL: databaseUrl,
       BCRYPT_COST: '10',
       LOG_LEVEL: 'warn',
@@ -158,7 +160,7 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
     const squatter = net.createServer().listen(ports[SERVICE_NAMES.indexOf('crm')], '127.0.0.1');
     await new Promise((resolve) => squatter.once('listening', resolve));
     try {
-      const env: Record<string, string> = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' };
+      const env: Record<string, string> = { DATA_DIR: dataDir, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn', CONSOLE: 'off' };
       SERVICE_NAMES.forEach((name, index) => {
         env[`${envPrefix(name)}_PORT`] = String(ports[index]);
       });

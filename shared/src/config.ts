@@ -385,6 +385,8 @@ const launcherSchema = z.object({
   BCRYPT_COST: z.coerce.number().int().min(10).max(15).default(12),
   LOG_LEVEL: z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]]).default('http'),
   PG_BIN: z.string().min(1).optional(),
+  CONSOLE: z.enum(['production', 'dev', 'off']).default('production'),
+  CONSOLE_PORT: port.default(3100),
 });
 
 /** Settings of the operator commands (`npm start`, `npm run migrate`). */
@@ -399,6 +401,9 @@ export interface LauncherConfig {
   logLevel: LogLevel;
   /** Directory of PostgreSQL's client tools (pg_dump, pg_restore) when they are not on PATH. */
   pgBin?: string;
+  /** The admin console (admin-ui): a production build (made on first start), Next's dev server, or not started. */
+  console: 'production' | 'dev' | 'off';
+  consolePort: number;
 }
 
 export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
@@ -412,5 +417,7 @@ export function loadLauncherConfig(env: Env = process.env): LauncherConfig {
     bcryptCost: parsed.BCRYPT_COST,
     logLevel: parsed.LOG_LEVEL,
     pgBin: parsed.PG_BIN,
+    console: parsed.CONSOLE,
+    consolePort: parsed.CONSOLE_PORT,
   };
 }

@@ -208,7 +208,7 @@ describe('tenant provisioning (admin service)', () => {
 
   describe('API keys and reads', () => {
     let tenantA: { id: string };
-    let tenantB: { id: string };
+    let tenantB: { id: string; slug: string };
 
     beforeAll(async () => {
       tenantA = (await create({ name: 'Keys A', slug: uniqueSlug() })).body.tenant;
@@ -313,6 +313,24 @@ describe('tenant provisioning (admin service)', () => {
       expect(res.body.total).toBeGreaterThanOrEqual(2);
       const bad = await request(app).get('/api/v1/admin/tenants?status=nope&limit=1000').set('Authorization', asAdmin());
       expect(bad.status).toBe(400);
+    });
+
+    it('when tenants are searched, then slug or name matches any case, and LIKE wildcards are taken literally', async () => {
+      const bySlug = await request(app)
+        .get(`/api/v1/admin/tenants?q=${encodeURIComponent(tenantB.slug.toUpperCase())}`)
+        .set('Authorization', asAdmin('viewer'));
+      expect(bySlug.status).toBe(200);
+      expect(bySlug.body.items.map((tenant: { id: string }) => tenant.id)).toEqual([tenantB.id]);
+      expect(bySlug.body.total).toBe(1);
+      const wildcard = await request(app).get('/api/v1/admin/tenants?q=%25').set('Authorization', asAdmin());
+      expect(wildcard.body.items).toEqual([]);
+      expect(
+        (
+          await request(app)
+            .get(`/api/v1/admin/tenants?q=${'x'.repeat(101)}`)
+            .set('Authorization', asAdmin())
+        ).status,
+      ).toBe(400);
     });
   });
 });

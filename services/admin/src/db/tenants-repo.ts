@@ -114,17 +114,20 @@ export async function setTenantStatus(db: Queryable, id: string, status: TenantS
 
 export async function listTenants(
   db: Queryable,
-  filter: { status?: TenantStatus; limit: number; offset: number },
+  filter: { status?: TenantStatus; q?: string; limit: number; offset: number },
 ): Promise<{ items: TenantWithSecret[]; total: number }> {
-  const values = [filter.status ?? null];
+  // The search is a substring of slug or name, with LIKE's own wildcards taken literally.
+  const pattern = filter.q === undefined ? null : `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const values = [filter.status ?? null, pattern];
+  const where = `($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR slug ILIKE $2 OR name ILIKE $2)`;
   const { rows } = await db.query<TenantRow & { total_count: string }>(
     `SELECT ${COLUMNS}, count(*) OVER () AS total_count FROM tenants
-      WHERE ($1::text IS NULL OR status = $1)
+      WHERE ${where}
       ORDER BY created_at DESC, id DESC
-      LIMIT $2 OFFSET $3`,
+      LIMIT $3 OFFSET $4`,
     [...values, filter.limit, filter.offset],
   );
-  const total = await pageTotal(db, rows, filter.offset, 'SELECT count(*) AS total_count FROM tenants WHERE ($1::text IS NULL OR status = $1)', values);
+  const total = await pageTotal(db, rows, filter.offset, `SELECT count(*) AS total_count FROM tenants WHERE ${where}`, values);
   return { items: rows.map(toTenant), total };
 }
 

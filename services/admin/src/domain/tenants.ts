@@ -126,8 +126,8 @@ export async function tenantById(db: Queryable, id: string): Promise<TenantWithS
   return tenant;
 }
 
-/** Tenants, newest first, a page at a time. */
-export function tenantPage(db: Queryable, filter: { status?: TenantStatus; limit: number; offset: number }) {
+/** Tenants, newest first, a page at a time; `q` searches slug and name. */
+export function tenantPage(db: Queryable, filter: { status?: TenantStatus; q?: string; limit: number; offset: number }) {
   return listTenants(db, filter);
 }
 

@@ -20,6 +20,7 @@ const UpdateTenant = z
 const KeyParams = z.object({ id: z.uuid(), keyId: z.uuid() });
 const ListQuery = z.object({
   status: z.enum(TENANT_STATUSES).optional(),
+  q: z.string().trim().min(1).max(100).optional().describe('Only tenants whose slug or name contains this, any case'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });

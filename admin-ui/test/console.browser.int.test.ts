@@ -1,0 +1,421 @@
+/// <reference lib="dom" />
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ScureBase32Plugin } from '@otplib/plugin-base32-scure';
+import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node';
+import { generate } from '@otplib/totp';
+import axe from 'axe-core';
+import pg from 'pg';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
+import { SERVICE_NAMES, envPrefix } from '@codex/shared';
+import { buildConsole, consoleBuildIsCurrent } from '../../scripts/lib/console';
+import { portHolder } from '../../scripts/lib/port-holder';
+import { testServerUrl } from '../../test/support/database';
+import { call, freePorts } from '../../test/support/launch';
+import { takeMachineTurn, type MachineTurn } from '../../test/support/machine-turn';
+import { REPO_ROOT, runTypeScript, type RunningProcess } from '../../test/support/processes';
+import { testEnv } from '../../test/support/test-env';
+import { dropProvisionedTenants } from '../../test/support/tenants';
+
+// CI installs Debian's chromium and sets REQUIRE_BROWSER=1, so there this suite cannot silently vanish.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const browserAvailable = existsSync(CHROMIUM);
+if (!browserAvailable && process.env.REQUIRE_BROWSER === '1') throw new Error(`REQUIRE_BROWSER=1 but there is no browser at ${CHROMIUM}`);
+const describeWithBrowser = browserAvailable ? describe : describe.skip;
+
+const ADMIN_EMAIL = 'admin@codex.local';
+const ADMIN_PASSWORD = 'console-test-admin-password';
+const otp = { crypto: new NodeCryptoPlugin(), base32: new ScureBase32Plugin() };
+/** The code an authenticator app shows, `stepsAhead` periods of 30 s from now (each step is accepted once). */
+const codeFor = (secret: string, stepsAhead: number) => generate({ secret, ...otp, epoch: Math.floor(Date.now() / 1000) + stepsAhead * 30 });
+
+/** Every page of the console, for the accessibility pass. */
+const PAGES = ['/', '/tenants', '/plans', '/billing', '/admins', '/audit', '/config', '/api-docs'];
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: string[] }>;
+}
+
+/** axe-core run in the page itself: the serious and critical violations only. */
+async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  await page.addScriptTag({ content: axe.source });
+  const result = await page.evaluate(() => (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }));
+  return (result.violations as AxeViolation[]).filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
+}
+
+describeWithBrowser('the console (admin-ui) in a real browser against a running platform', () => {
+  jest.setTimeout(180_000);
+  const database = `cm_console_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
+  const databaseUrl = testServerUrl(database);
+  let turn: MachineTurn | undefined;
+  let dataDir: string;
+  let launcher: RunningProcess;
+  let ports: number[];
+  let gateway: string;
+  let consoleUrl: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let mfaSecret: string;
+  let operatorToken: string;
+  const measurements: Record<string, unknown> = {};
+
+  const portOf = (name: (typeof SERVICE_NAMES)[number]) => ports[SERVICE_NAMES.indexOf(name)]!;
+
+  beforeAll(async () => {
+    turn = await takeMachineTurn();
+    // A production build, as operators run it; made once, reused while admin-ui is unchanged.
+    if (!consoleBuildIsCurrent()) await buildConsole();
+    dataDir = await mkdtemp(path.join(tmpdir(), 'codex-console-'));
+    ports = await freePorts(SERVICE_NAMES.length + 1);
+    const env: Record<string, string> = {
+      DATA_DIR: dataDir,
+      DATABASE_URL: databaseUrl,
+      TENANT_TEMPLATE_DATABASE: `${database}_tpl`,
+      ADMIN_PASSWORD,
+      BCRYPT_COST: '10',
+      LOG_LEVEL: 'warn',
+      // The registry polls every 2 s, so a killed service is seen within one dashboard refresh.
+      SERVICE_POLL_MS: '2000',
+      CONSOLE_PORT: String(ports[SERVICE_NAMES.length]),
+    };
+    SERVICE_NAMES.forEach((name, index) => {
+      env[`${envPrefix(name)}_PORT`] = String(ports[index]);
+    });
+    launcher = runTypeScript('scripts/start.ts', env);
+    await launcher.waitForOutput(/Codex Metatron is up/, 150_000);
+    gateway = `http://127.0.0.1:${portOf('gateway')}`;
+    consoleUrl = `http://127.0.0.1:${ports[SERVICE_NAMES.length]}/console`;
+
+    // The first admin turns on MFA through the API; the browser then signs in with its second step.
+    const login = await call(gateway, 'POST', '/api/v1/auth/admin/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
+    operatorToken = login.body.accessToken;
+    const enrolment = await call(gateway, 'POST', '/api/v1/auth/admin/mfa/enrol', { token: operatorToken });
+    mfaSecret = enrolment.body.secret;
+    const activated = await call(gateway, 'POST', '/api/v1/auth/admin/mfa/activate', { token: operatorToken, body: { code: await codeFor(mfaSecret, 0) } });
+    expect(activated.status).toBe(200);
+
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+  }, 600_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    if (launcher) {
+      launcher.child.kill('SIGINT');
+      await launcher.exited;
+    }
+    await dropProvisionedTenants(databaseUrl).catch(() => undefined);
+    const admin = new pg.Client({ connectionString: testServerUrl() });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
+    await admin.end();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (Object.keys(measurements).length) {
+      await mkdir(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
+      await writeFile(path.join(REPO_ROOT, 'bench', 'results', `console-${process.versions.node.split('.')[0]}.json`), JSON.stringify(measurements, null, 2));
+    }
+    await turn?.end();
+  });
+
+  it('when an admin with MFA opens a page signed out, then the sign-in asks for the password, then the code, and returns to that page', async () => {
+    await page.goto(`${consoleUrl}/audit`);
+    await page.waitForURL(/\/console\/sign-in\?next=%2Faudit$/);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByLabel('Email').fill(ADMIN_EMAIL);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByRole('alert'), /INVALID_CREDENTIALS|not match|invalid/i);
+    await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Authentication code').fill(await codeFor(mfaSecret, 1));
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.waitForURL(`${consoleUrl}/audit`);
+    // The tokens are httpOnly, SameSite=Strict cookies: no script can read them.
+    const cookies = await context.cookies();
+    const session = cookies.filter((cookie) => cookie.name.startsWith('cdx_'));
+    expect(session.map((cookie) => [cookie.name, cookie.httpOnly, cookie.sameSite]).sort()).toEqual([
+      ['cdx_access', true, 'Strict'],
+      ['cdx_refresh', true, 'Strict'],
+    ]);
+    expect(await page.evaluate(() => document.cookie)).toBe('');
+    expect(await page.evaluate(() => JSON.stringify(localStorage))).toBe('{}');
+  });
+
+  it('when the dashboard loads cold, then every service is up, the numbers are labelled with their age, and load ends within the seed target', async () => {
+    // The server has served the page once (as after any deploy's first visitor); the browser's cache is cold:
+    // each load is in a new context, which shares no cache with the signed-in one, only its cookies.
+    await page.goto(`${consoleUrl}/`, { waitUntil: 'load' });
+    const loads: Array<{ loadMs: number; jsBytesTransferred: number; jsBytesDecoded: number; scripts: number }> = [];
+    let coldPage!: Page;
+    let cold!: BrowserContext;
+    for (let run = 0; run < 3; run++) {
+      await cold?.close();
+      cold = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      await cold.addCookies(await context.cookies());
+      coldPage = await cold.newPage();
+      await coldPage.goto(`${consoleUrl}/`, { waitUntil: 'load' });
+      loads.push(
+        await coldPage.evaluate(() => {
+          const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+          const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((entry) => entry.initiatorType === 'script');
+          return {
+            loadMs: Math.round(navigation.loadEventEnd - navigation.startTime),
+            jsBytesTransferred: scripts.reduce((sum, entry) => sum + entry.transferSize, 0),
+            jsBytesDecoded: scripts.reduce((sum, entry) => sum + entry.decodedBodySize, 0),
+            scripts: scripts.length,
+          };
+        }),
+      );
+    }
+    const median = [...loads].sort((a, b) => a.loadMs - b.loadMs)[1]!;
+    measurements.dashboardColdLoad = { median, loads, node: process.versions.node, at: new Date().toISOString() };
+    process.stdout.write(`console dashboard cold load (median of 3): ${JSON.stringify(median)}\n`);
+    expect(median.loadMs).toBeGreaterThan(0);
+    for (const name of SERVICE_NAMES) await expectText(coldPage.getByTestId(`service-${name}-status`), 'up', 20_000);
+    await expectText(coldPage.getByTestId('updated'), /updated (just now|\d+ s ago)/);
+    expect(await coldPage.getByTestId('stale-banner').count()).toBe(0);
+    await cold.close();
+  });
+
+  it('when a tenant is created with the keyboard only, then its key is shown once and works; suspended in the console, the gateway refuses that key', async () => {
+    await page.goto(`${consoleUrl}/tenants`);
+    await page.getByRole('button', { name: 'New tenant' }).focus();
+    await page.keyboard.press('Enter');
+    const slug = `kb-${randomBytes(3).toString('hex')}`;
+    await page.keyboard.type(`Keyboard ${slug}`);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('ControlOrMeta+a');
+    await page.keyboard.type(slug);
+    await page.keyboard.press('Enter');
+    const key = (await page.getByTestId('shown-once').textContent())!.trim();
+    expect(key).toMatch(/^cmk_/);
+    const credentials = { email: `owner@${slug}.example`, password: 'correct horse battery' };
+    expect((await call(gateway, 'POST', '/api/v1/auth/register', { key, body: credentials })).status).toBe(201);
+
+    await page.getByRole('link', { name: 'Open tenant' }).click();
+    await page.getByRole('button', { name: 'Suspend' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    // Gateways cache a key's tenant briefly; the suspension is in force everywhere within 5 s.
+    const refused = await eventually(
+      () => call(gateway, 'POST', '/api/v1/auth/login', { key, body: credentials }),
+      (answer) => answer.status === 403,
+    );
+    expect(refused.body.error.code).toBe('TENANT_SUSPENDED');
+    expect(await seriousViolations(page)).toEqual([]);
+    // Resumed, the same key works again.
+    await page.getByRole('button', { name: 'Resume' }).click();
+    await page.getByRole('button', { name: 'Suspend' }).waitFor();
+    expect(
+      (
+        await eventually(
+          () => call(gateway, 'POST', '/api/v1/auth/login', { key, body: credentials }),
+          (answer) => answer.status === 200,
+        )
+      ).status,
+    ).toBe(200);
+  });
+
+  it('when the API refuses a form, then its message appears beside the field and what was typed stays', async () => {
+    await page.goto(`${consoleUrl}/tenants`);
+    await page.getByRole('button', { name: 'New tenant' }).click();
+    await page.getByLabel('Name').fill('Bad slug tenant');
+    await page.getByLabel('Slug').fill('Not A Slug!');
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    await expectText(page.locator('[aria-invalid="true"] + p, [id$="-error"]').first(), /.+/);
+    expect(await page.getByLabel('Slug').inputValue()).toBe('Not A Slug!');
+    expect(await page.getByLabel('Name').inputValue()).toBe('Bad slug tenant');
+    await page.keyboard.press('Escape');
+  });
+
+  it("when a tenant's plan is changed in the console, then the platform has it", async () => {
+    const plan = await call(gateway, 'POST', '/api/v1/subscription/plans', {
+      token: operatorToken,
+      body: {
+        code: 'growth',
+        name: 'Growth',
+        amountMinor: 4900,
+        currency: 'USD',
+        interval: 'month',
+        limits: { requestsPerMinute: null, apiCallsPerMonth: null, maxUsers: null, maxClients: 10_000, storageBytes: null },
+      },
+    });
+    expect(plan.status).toBe(201);
+    const slug = `plan-${randomBytes(3).toString('hex')}`;
+    const created = await call(gateway, 'POST', '/api/v1/admin/tenants', { token: operatorToken, body: { name: slug, slug } });
+    await page.goto(`${consoleUrl}/tenants/${created.body.tenant.id}`);
+    await page.getByLabel('Plan', { exact: true }).selectOption('growth');
+    await page.getByRole('button', { name: 'Change plan' }).click();
+    await expectText(page.getByTestId('tenant-plan'), 'growth');
+    const tenant = await call(gateway, 'GET', `/api/v1/admin/tenants/${created.body.tenant.id}`, { token: operatorToken });
+    expect(tenant.body.plan).toBe('growth');
+  });
+
+  it('when the audit log is filtered and verified, then only matching entries show and the chain is reported intact', async () => {
+    await page.goto(`${consoleUrl}/audit`);
+    await page.getByLabel('Action').fill('tenant.suspended');
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const rows = page.getByRole('table', { name: 'Audit entries' }).locator('tbody tr');
+    await rows.first().waitFor();
+    const actions = await rows.locator('td:nth-child(3)').allTextContents();
+    expect(actions.length).toBeGreaterThan(0);
+    expect(new Set(actions)).toEqual(new Set(['tenant.suspended']));
+    await page.getByRole('button', { name: 'Verify chain' }).click();
+    await expectText(page.getByTestId('verify-result'), /Chain intact/);
+  });
+
+  it('when every page is checked with axe-core, then none has a serious or critical violation', async () => {
+    const found: Record<string, AxeViolation[]> = {};
+    for (const pagePath of PAGES) {
+      await page.goto(`${consoleUrl}${pagePath}`, { waitUntil: 'networkidle' });
+      const violations = await seriousViolations(page);
+      if (violations.length) found[pagePath] = violations;
+    }
+    expect(found).toEqual({});
+  });
+
+  it('when a service is killed and held down, then the dashboard shows it down within 10 s, and up again after it returns', async () => {
+    await page.goto(`${consoleUrl}/`);
+    const status = page.getByTestId('service-crm-status');
+    await expectText(status, 'up', 20_000);
+    const holder = portHolder(portOf('crm'));
+    expect(holder).toBeDefined();
+    process.kill(holder!.pid, 'SIGKILL');
+    // Something else takes its port (answering nothing), so the launcher's restarts fail until it is let go.
+    const squatter = await squat(portOf('crm'));
+    const killedAt = Date.now();
+    await expectText(status, 'down', 10_000);
+    measurements.killedServiceShownDownMs = Date.now() - killedAt;
+    await squatter.release();
+    await expectText(status, 'up', 60_000);
+  });
+
+  it('when the gateway stops answering, then the dashboard says so and keeps the old numbers labelled, and clears when it answers again', async () => {
+    await page.goto(`${consoleUrl}/`);
+    await expectText(page.getByTestId('service-gateway-status'), 'up', 20_000);
+    const holder = portHolder(portOf('gateway'))!;
+    process.kill(holder.pid, 'SIGSTOP');
+    try {
+      await expectText(page.getByTestId('stale-banner'), /unreachable|overdue|failed/, 20_000);
+      expect(await page.getByTestId('service-gateway-status').count()).toBe(1);
+    } finally {
+      process.kill(holder.pid, 'SIGCONT');
+    }
+    await page.getByTestId('stale-banner').waitFor({ state: 'detached', timeout: 20_000 });
+  });
+
+  it('when a viewer signs in, then no button it cannot use is shown, and the API still refuses the change', async () => {
+    const email = `viewer-${randomBytes(3).toString('hex')}@platform.example`;
+    const added = await call(gateway, 'POST', '/api/v1/admin/admins', { token: operatorToken, body: { email, role: 'viewer' } });
+    expect(added.status).toBe(201);
+    const password = 'a viewer password 123';
+    expect((await call(gateway, 'POST', '/api/v1/auth/admin/password', { body: { token: added.body.passwordToken, password } })).status).toBe(204);
+    const viewerContext = await browser.newContext();
+    const viewer = await viewerContext.newPage();
+    await viewer.goto(`${consoleUrl}/sign-in`);
+    await viewer.getByLabel('Email').fill(email);
+    await viewer.getByLabel('Password').fill(password);
+    await viewer.getByRole('button', { name: 'Sign in' }).click();
+    await viewer.waitForURL(new RegExp(`^${consoleUrl}/?$`));
+    await viewer.goto(`${consoleUrl}/tenants`);
+    await viewer.getByRole('table', { name: 'Tenants' }).locator('tbody tr a').first().click();
+    await viewer.getByRole('table', { name: 'API keys' }).waitFor();
+    for (const name of ['Suspend', 'Resume', 'Delete', 'Issue key', 'Change plan']) expect(await viewer.getByRole('button', { name }).count()).toBe(0);
+    expect(await viewer.getByRole('button', { name: /Rotate|Revoke/ }).count()).toBe(0);
+    await viewer.goto(`${consoleUrl}/tenants`);
+    expect(await viewer.getByRole('button', { name: 'New tenant' }).count()).toBe(0);
+    expect(await viewer.getByRole('link', { name: 'Audit log' }).count()).toBe(0);
+    // The console hides; the API decides: the viewer's own session is refused a change.
+    const attempt = await viewer.evaluate(async () => {
+      const response = await fetch('/console/api/gateway/admin/tenants', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name":"x","slug":"x-viewer"}',
+      });
+      return response.status;
+    });
+    expect(attempt).toBe(403);
+    await viewerContext.close();
+  });
+
+  it('when a change is posted from another origin, then the console refuses it before it reaches the platform', async () => {
+    const cookie = (await context.cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
+    const response = await fetch(`${consoleUrl}/api/gateway/admin/tenants`, {
+      method: 'POST',
+      headers: { cookie, origin: 'http://evil.example', 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'csrf', slug: 'csrf-attempt' }),
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('CSRF_REJECTED');
+  });
+
+  it('when the access cookie has expired, then the next page refreshes the session without a sign-in', async () => {
+    const refreshOnly = (await context.cookies()).filter((cookie) => cookie.name !== 'cdx_access');
+    await context.clearCookies();
+    await context.addCookies(refreshOnly);
+    await page.goto(`${consoleUrl}/tenants`);
+    await page.getByRole('table', { name: 'Tenants' }).waitFor();
+    expect(page.url()).toBe(`${consoleUrl}/tenants`);
+    expect((await context.cookies()).some((cookie) => cookie.name === 'cdx_access')).toBe(true);
+  });
+});
+
+async function expectText(locator: import('playwright-core').Locator, expected: string | RegExp, timeout = 10_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  let last = '';
+  while (Date.now() < deadline) {
+    last = (
+      (await locator
+        .first()
+        .textContent({ timeout: Math.max(deadline - Date.now(), 1) })
+        .catch(() => '')) ?? ''
+    ).trim();
+    if (typeof expected === 'string' ? last === expected : expected.test(last)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`expected ${String(expected)} within ${timeout} ms; last seen: ${JSON.stringify(last)}`);
+}
+
+/** Retries `action` for up to 10 s until `done` holds; answers the last result either way. */
+async function eventually<T>(action: () => Promise<T>, done: (result: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const result = await action();
+    if (done(result) || Date.now() > deadline) return result;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Takes a port and answers nothing on it (a health probe there times out) until released. */
+async function squat(port: number): Promise<{ release(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const release = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => resolve());
+      });
+      return { release };
+    } catch (err) {
+      if (attempt > 50) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+}
