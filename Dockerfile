@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# One image for the seven services and the one-shot migration; docker-compose.yml picks each one's command.
+# One image for the seven services, the console and the one-shot migration; docker-compose.yml picks each one's command.
 # Build stage: everything, compiled. Runtime stage: production dependencies (no embedded PostgreSQL,
 # no compilers) and the compiled output, run as the unprivileged `node` user.
 FROM node:24-bookworm-slim AS build
@@ -13,9 +13,10 @@ COPY services/subscription/package.json services/subscription/
 COPY services/crm/package.json services/crm/
 COPY services/client/package.json services/client/
 COPY services/admin/package.json services/admin/
+COPY admin-ui/package.json admin-ui/
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build
+RUN npm run build && NEXT_TELEMETRY_DISABLED=1 npm run build -w admin-ui
 
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production HOST=0.0.0.0 HEALTHCHECK_PORT=3000
@@ -29,6 +30,7 @@ COPY --from=build /app/services/subscription/package.json services/subscription/
 COPY --from=build /app/services/crm/package.json services/crm/
 COPY --from=build /app/services/client/package.json services/client/
 COPY --from=build /app/services/admin/package.json services/admin/
+COPY --from=build /app/admin-ui/package.json admin-ui/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
 COPY --from=build /app/shared/dist shared/dist
@@ -41,6 +43,10 @@ COPY --from=build /app/services/crm/dist services/crm/dist
 COPY --from=build /app/services/client/dist services/client/dist
 COPY --from=build /app/services/admin/dist services/admin/dist
 COPY --from=build /app/migrations migrations
+# The console: its production build, and the config `next start` reads (with the one module it imports).
+COPY --from=build /app/admin-ui/.next admin-ui/.next
+COPY --from=build /app/admin-ui/next.config.ts admin-ui/
+COPY --from=build /app/admin-ui/src/lib/base-path.ts admin-ui/src/lib/
 USER node
 # Each service sets HEALTHCHECK_PORT to its own port (compose does).
 HEALTHCHECK --interval=10s --timeout=2s --start-period=20s --retries=3 \

@@ -57,7 +57,12 @@ describeWithCompose('docker-compose.yml (validated with docker-compose config; n
       expect(service.environment!.SECRETS_KEYS).toBe(SECRETS.SECRETS_KEYS);
       expect(service.depends_on).toMatchObject({ migrate: { condition: 'service_completed_successfully' }, redis: { condition: 'service_healthy' } });
     }
-    for (const name of ['postgres', 'redis', 'nginx']) expect(services[name]!.healthcheck).toBeDefined();
+    // The console runs from the same image, after the gateway is healthy, unpublished: nginx is its way in.
+    expect(services.console).toMatchObject({ image: services.build!.image, depends_on: { gateway: { condition: 'service_healthy' } } });
+    expect(services.console!.ports).toBeUndefined();
+    expect(services.console!.environment!.GATEWAY_URL).toBe('http://gateway:3000');
+    expect(services.nginx!.depends_on).toMatchObject({ console: { condition: 'service_healthy' } });
+    for (const name of ['postgres', 'redis', 'nginx', 'console']) expect(services[name]!.healthcheck).toBeDefined();
     expect(services.nginx!.ports).toBeDefined();
     // The gateway trusts X-Forwarded-For only from the compose network nginx sits in, never from anyone.
     expect(services.gateway!.environment!.TRUST_PROXY).not.toBe('true');

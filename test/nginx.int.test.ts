@@ -27,6 +27,7 @@ describeWithNginx('nginx.conf in front of two gateways (real nginx, TLS)', () =>
   const deps: ServiceDeps[] = [];
   const gatewayLog: Array<Record<string, unknown>> = [];
   let crm: Listening;
+  let consoleServer: Listening | undefined;
   let gateways: Listening[];
   let nginx: RunningNginx;
   let httpPort: number;
@@ -75,17 +76,23 @@ describeWithNginx('nginx.conf in front of two gateways (real nginx, TLS)', () =>
     const second = createTestDeps('gateway', db.url, env);
     deps.push(first, second);
     gateways = [await listenOnFreePort(createGatewayApp(first)), await listenOnFreePort(createGatewayApp(second))];
+    // The console's upstream: a server answering with what it was asked and by which Host and protocol.
+    consoleServer = await listenOnFreePort((req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ url: req.url, host: req.headers.host, proto: req.headers['x-forwarded-proto'] }));
+    });
     httpPort = await freePort();
     httpsPort = await freePort();
     nginx = await startNginx({
       httpPort,
       gateways: gateways.map((g) => new URL(g.url).host),
+      console: new URL(consoleServer.url).host,
       tls: { port: httpsPort, certificate: path.join(certDir, 'cert.pem'), key: path.join(certDir, 'key.pem') },
     });
   });
   afterAll(async () => {
     await nginx?.stop();
-    await Promise.all([...gateways, crm].map((s) => s.close().catch(() => undefined)));
+    await Promise.all([...gateways, crm, consoleServer].map((s) => s?.close().catch(() => undefined)));
     for (const d of deps) await closeServiceDeps(d);
     await db.drop();
     await rm(certDir, { recursive: true, force: true });
@@ -105,6 +112,16 @@ describeWithNginx('nginx.conf in front of two gateways (real nginx, TLS)', () =>
     await expect(handshake({ minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' })).resolves.toBe('TLSv1.3');
     await expect(handshake({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' })).resolves.toBe('TLSv1.2');
     await expect(handshake({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1' })).rejects.toThrow();
+  });
+
+  it('when the console is asked for, then nginx passes /console/ to it with the browser’s Host, and / redirects there', async () => {
+    const page = await https('/console/tenants?q=a');
+    expect(page.status).toBe(200);
+    // Host is what the console compares a change's Origin with (its CSRF check).
+    expect(page.body).toEqual({ url: '/console/tenants?q=a', host: '127.0.0.1', proto: 'https' });
+    const root = await https('/');
+    expect([root.status, root.headers.location]).toEqual([302, expect.stringMatching(/\/console\/$/)]);
+    expect((await https('/elsewhere')).status).toBe(404);
   });
 
   it('when a request comes over plain HTTP, then it is redirected to HTTPS (the ACME challenge path excepted)', async () => {

@@ -11,6 +11,7 @@ import { createTenantTestBed, type TenantTestBed } from './support/tenant-test-b
 import { freePorts } from './support/launch';
 import { REPO_ROOT } from './support/processes';
 import { startNginx } from '../scripts/lib/nginx';
+import { buildConsole, consoleBuildIsCurrent } from '../scripts/lib/console';
 
 const PM2 = path.join(REPO_ROOT, 'node_modules', '.bin', 'pm2');
 
@@ -37,9 +38,11 @@ describe('pm2.config.js under the real PM2', () => {
     turn = await takeMachineTurn();
     // PM2 runs the compiled services (dist/), as in production; CI builds before testing.
     execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-b'], { cwd: REPO_ROOT, stdio: 'ignore' });
+    // …and the console's production build.
+    if (!consoleBuildIsCurrent()) await buildConsole();
     bed = await createTenantTestBed();
     home = await mkdtemp(path.join(tmpdir(), 'codex-pm2-'));
-    ports = await freePorts(SERVICE_NAMES.length);
+    ports = await freePorts(SERVICE_NAMES.length + 1);
     const env = [
       'NODE_ENV=production',
       `DATABASE_URL=${bed.db.url}`,
@@ -51,6 +54,7 @@ describe('pm2.config.js under the real PM2', () => {
       'RATE_LIMIT_PER_KEY=10000000',
       'SHUTDOWN_TIMEOUT_MS=5000',
       ...SERVICE_NAMES.map((name, index) => `${envPrefix(name)}_PORT=${ports[index]}`),
+      `CONSOLE_PORT=${ports[SERVICE_NAMES.length]}`,
     ];
     await writeFile(path.join(home, 'codex.env'), `${env.join('\n')}\n`, { mode: 0o600 });
   }, 600_000);
@@ -64,8 +68,8 @@ describe('pm2.config.js under the real PM2', () => {
   const healthy = async () =>
     (
       await Promise.all(
-        ports.map((port) =>
-          fetch(`http://127.0.0.1:${port}/health`).then(
+        ports.map((port, index) =>
+          fetch(index === SERVICE_NAMES.length ? `http://127.0.0.1:${port}/console/sign-in` : `http://127.0.0.1:${port}/health`).then(
             (r) => r.ok,
             () => false,
           ),
@@ -79,8 +83,11 @@ describe('pm2.config.js under the real PM2', () => {
     for (let waited = 0; !(await healthy()) && waited < 60_000; waited += 500) await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await healthy()).toBe(true);
     const listed = JSON.parse(pm2('jlist').stdout) as Array<{ name: string; pm2_env: { status: string; exec_mode: string } }>;
-    expect(listed).toHaveLength(SERVICE_NAMES.length * 2);
-    expect(listed.every((app) => app.pm2_env.status === 'online' && app.pm2_env.exec_mode === 'cluster_mode')).toBe(true);
+    // Two of each service in cluster mode, and the console (one Next.js server, fork mode).
+    expect(listed).toHaveLength(SERVICE_NAMES.length * 2 + 1);
+    expect(listed.every((app) => app.pm2_env.status === 'online')).toBe(true);
+    expect(listed.filter((app) => app.pm2_env.exec_mode === 'cluster_mode')).toHaveLength(SERVICE_NAMES.length * 2);
+    expect(listed.filter((app) => app.name === 'codex-console').map((app) => app.pm2_env.exec_mode)).toEqual(['fork_mode']);
 
     // Steady load, as in production through nginx (which retries a request its kept-alive connection lost
     // to a gateway instance that was stopping), through the gateway to a service, while every app reloads.

@@ -33,6 +33,8 @@ export interface NginxOptions {
   withoutRateLimits?: boolean;
   /** Replaces the networks that may read /metrics and /health/services (tests: loopback as the outside world). */
   operatorNetworks?: string[];
+  /** The console's address (host:port), in place of 127.0.0.1:3100. */
+  console?: string;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function startNginx(options: NginxOptions): Promise<RunningNginx> {
       options.gateways.map((address) => `${indent}server ${address} ${rest}`).join('\n'),
     )
     .replace(/^\s*server 127\.0\.0\.1:3010 .*$/m, '')
+    .replace(/server 127\.0\.0\.1:3100 /, `server ${options.console ?? '127.0.0.1:3100'} `)
     .replace(/\/var\/log\/nginx\//g, `${dir}/`)
     .replace(/\/var\/www\/certbot/g, `${dir}/webroot`);
   if (options.withoutRateLimits) config = config.replace(/^\s*limit_req.*$/gm, '');
