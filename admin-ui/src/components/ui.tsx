@@ -152,7 +152,9 @@ export function Modal({ open, onClose, title, children }: { open: boolean; onClo
 
 export function Table({ head, children, label }: { head: string[]; children: ReactNode; label: string }) {
   return (
-    <div className="overflow-x-auto">
+    // Narrow screens scroll a wide table sideways; the region takes focus so keyboard users can scroll it too.
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable region must be reachable by keyboard (WCAG 2.1.1)
+    <section className="overflow-x-auto" aria-label={label} tabIndex={0}>
       <table className="w-full text-left text-sm" aria-label={label}>
         <thead className="border-b border-gray-200 text-xs uppercase text-gray-600 dark:border-gray-700 dark:text-gray-400">
           <tr>
@@ -165,6 +167,6 @@ export function Table({ head, children, label }: { head: string[]; children: Rea
         </thead>
         <tbody className="divide-y divide-gray-100 dark:divide-gray-800">{children}</tbody>
       </table>
-    </div>
+    </section>
   );
 }
