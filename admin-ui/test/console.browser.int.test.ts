@@ -364,6 +364,15 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
     });
     expect(attempt).toBe(403);
     await viewerContext.close();
+
+    // A super admin changes the viewer's role in the console; the platform has it.
+    await page.goto(`${consoleUrl}/admins`);
+    await page.getByLabel(`Role of ${email}`).selectOption('support');
+    const promoted = await eventually(
+      () => call(gateway, 'GET', `/api/v1/admin/admins/${added.body.admin.id}`, { token: operatorToken }),
+      (answer) => answer.body.role === 'support',
+    );
+    expect(promoted.body.role).toBe('support');
   });
 
   it('when a change is posted from another origin, then the console refuses it before it reaches the platform', async () => {

@@ -4,10 +4,10 @@ import { UserPlus } from 'lucide-react';
 import { type FormEvent, useState } from 'react';
 import useSWR from 'swr';
 import { ShownOnce } from '@/components/copy-button';
-import { Badge, Button, Card, ErrorNote, Field, Modal, PageHeader, StatusBadge, Table } from '@/components/ui';
+import { Badge, Button, Card, ErrorNote, Field, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
 import { type ApiError, fetcher, gw } from '@/lib/api';
 import { dateTime } from '@/lib/format';
-import { useCan } from '@/lib/session-context';
+import { useCan, useSession } from '@/lib/session-context';
 import { useAction } from '@/lib/use-action';
 
 const ROLES = ['super_admin', 'admin', 'support', 'viewer'] as const;
@@ -30,6 +30,7 @@ interface MfaStatus {
 
 export function Admins() {
   const can = useCan();
+  const me = useSession();
   const admins = useSWR<{ items: Admin[] }, ApiError>(can('admins:read') ? 'gateway/admin/admins' : null, fetcher);
   const [adding, setAdding] = useState(false);
   return (
@@ -45,7 +46,7 @@ export function Admins() {
       {can('admins:read') && (
         <Card title="Platform admins">
           <ErrorNote error={admins.error} />
-          <Table label="Admins" head={['Email', 'Name', 'Role', 'Status', 'MFA', 'Last sign-in']}>
+          <Table label="Admins" head={['Email', 'Name', 'Role', 'Status', 'MFA', 'Last sign-in', ...(can('admins:manage') ? ['Actions'] : [])]}>
             {admins.data?.items.map((admin) => (
               <tr key={admin.id}>
                 <th scope="row" className="px-3 py-2 font-medium">
@@ -58,12 +59,60 @@ export function Admins() {
                 </td>
                 <td className="px-3 py-2">{admin.mfaEnrolled ? <Badge tone="green">on</Badge> : <Badge tone="gray">off</Badge>}</td>
                 <td className="px-3 py-2">{dateTime(admin.lastLoginAt)}</td>
+                {can('admins:manage') && (
+                  <td className="px-3 py-2">
+                    <AdminActions admin={admin} isSelf={admin.id === me.id} onChanged={() => void admins.mutate()} />
+                  </td>
+                )}
               </tr>
             ))}
           </Table>
         </Card>
       )}
       <AddAdmin open={adding} onClose={() => setAdding(false)} onAdded={() => void admins.mutate()} />
+    </div>
+  );
+}
+
+/** A super admin's changes to another admin: role, access, a lost authenticator. Not to themselves (the API refuses a last super admin's demotion too). */
+function AdminActions({ admin, isSelf, onChanged }: { admin: Admin; isSelf: boolean; onChanged: () => void }) {
+  const action = useAction();
+  if (isSelf) return <span className="text-xs text-gray-600 dark:text-gray-400">you</span>;
+  const patch = (name: string, body: Record<string, string>) =>
+    action.run(name, async () => {
+      await gw(`admin/admins/${admin.id}`, { method: 'PATCH', body });
+      onChanged();
+    });
+  return (
+    <div className="flex flex-wrap items-end gap-2">
+      <SelectField
+        label={`Role of ${admin.email}`}
+        value={admin.role}
+        onChange={(role) => void patch('role', { role })}
+        options={ROLES.map((value) => ({ value, label: value.replace('_', ' ') }))}
+      />
+      <Button
+        variant="secondary"
+        busy={action.busy === 'status'}
+        onClick={() => patch('status', { status: admin.status === 'disabled' ? 'active' : 'disabled' })}
+      >
+        {admin.status === 'disabled' ? 'Enable' : 'Disable'}
+      </Button>
+      {admin.mfaEnrolled && (
+        <Button
+          variant="secondary"
+          busy={action.busy === 'mfa'}
+          onClick={() =>
+            action.run('mfa', async () => {
+              await gw(`admin/admins/${admin.id}/mfa`, { method: 'DELETE' });
+              onChanged();
+            })
+          }
+        >
+          Reset MFA
+        </Button>
+      )}
+      <ErrorNote error={action.error} />
     </div>
   );
 }
@@ -166,23 +215,7 @@ function AddAdmin({ open, onClose, onAdded }: { open: boolean; onClose: () => vo
         >
           <Field label="Email" type="email" required value={email} error={fields.email} onChange={(event) => setEmail(event.target.value)} />
           <Field label="Name" value={name} error={fields.name} onChange={(event) => setName(event.target.value)} />
-          <div>
-            <label htmlFor="admin-role" className="block text-sm font-medium">
-              Role
-            </label>
-            <select
-              id="admin-role"
-              value={role}
-              onChange={(event) => setRole(event.target.value)}
-              className="rounded-md border border-gray-300 bg-white px-3 py-1.5 text-sm dark:border-gray-600 dark:bg-gray-900"
-            >
-              {ROLES.map((value) => (
-                <option key={value} value={value}>
-                  {value.replace('_', ' ')}
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField label="Role" value={role} onChange={setRole} options={ROLES.map((value) => ({ value, label: value.replace('_', ' ') }))} />
           <ErrorNote error={action.error && Object.keys(fields).length === 0 ? action.error : null} />
           <div className="flex justify-end gap-2">
             <Button variant="secondary" onClick={close}>

@@ -2,7 +2,7 @@
 
 import { type FormEvent, useEffect, useState } from 'react';
 import useSWR from 'swr';
-import { Button, Card, ErrorNote, Field, PageHeader, Table } from '@/components/ui';
+import { Button, Card, ErrorNote, Field, PageHeader, SelectField, Table } from '@/components/ui';
 import { type ApiError, fetcher, gw } from '@/lib/api';
 import { dateTime } from '@/lib/format';
 import { useCan } from '@/lib/session-context';
@@ -94,21 +94,13 @@ export function Configuration() {
               error={fields.defaultPlan}
               onChange={(event) => setDraft({ ...draft, defaultPlan: event.target.value })}
             />
-            <div>
-              <label htmlFor="signup-policy" className="block text-sm font-medium">
-                Tenant user sign-up
-              </label>
-              <select
-                id="signup-policy"
-                value={draft.signupPolicy}
-                disabled={!manage}
-                onChange={(event) => setDraft({ ...draft, signupPolicy: event.target.value as Settings['signupPolicy'] })}
-                className="rounded-md border border-gray-300 bg-white px-3 py-1.5 text-sm dark:border-gray-600 dark:bg-gray-900"
-              >
-                <option value="open">open</option>
-                <option value="invite">invitation only</option>
-              </select>
-            </div>
+            <SelectField
+              label="Tenant user sign-up"
+              value={draft.signupPolicy}
+              disabled={!manage}
+              onChange={(value) => setDraft({ ...draft, signupPolicy: value as Settings['signupPolicy'] })}
+              options={[{ value: 'open' }, { value: 'invite', label: 'invitation only' }]}
+            />
             {number('passwordPolicy.minLength', 'Minimum password length', draft.passwordPolicy.minLength)}
             {number('sessions.accessTokenMinutes', 'Access token minutes', draft.sessions.accessTokenMinutes, '5–60')}
             {number('sessions.userRefreshDays', 'User refresh days', draft.sessions.userRefreshDays)}

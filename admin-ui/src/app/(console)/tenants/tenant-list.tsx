@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { type FormEvent, useDeferredValue, useState } from 'react';
 import useSWR from 'swr';
 import { ShownOnce } from '@/components/copy-button';
-import { Button, ErrorNote, Field, Modal, PageHeader, StatusBadge, Table } from '@/components/ui';
+import { Button, ErrorNote, Field, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
 import { ApiError, fetcher, gw } from '@/lib/api';
 import { dateTime, slugify } from '@/lib/format';
 import { useCan } from '@/lib/session-context';
@@ -52,25 +52,15 @@ export function TenantList() {
             className="rounded-md border border-gray-300 bg-white py-1.5 pr-3 pl-8 text-sm dark:border-gray-600 dark:bg-gray-900"
           />
         </div>
-        <div>
-          <label htmlFor="tenant-status" className="block text-sm font-medium">
-            Status
-          </label>
-          <select
-            id="tenant-status"
-            value={status}
-            onChange={(event) => {
-              setStatus(event.target.value);
-              setOffset(0);
-            }}
-            className="rounded-md border border-gray-300 bg-white px-3 py-1.5 text-sm dark:border-gray-600 dark:bg-gray-900"
-          >
-            <option value="">any</option>
-            {TENANT_STATUSES.map((value) => (
-              <option key={value}>{value}</option>
-            ))}
-          </select>
-        </div>
+        <SelectField
+          label="Status"
+          value={status}
+          options={[{ value: '', label: 'any' }, ...TENANT_STATUSES.map((value) => ({ value }))]}
+          onChange={(value) => {
+            setStatus(value);
+            setOffset(0);
+          }}
+        />
       </div>
       <ErrorNote error={error} />
       <Table label="Tenants" head={['Name', 'Slug', 'Status', 'Plan', 'Database server', 'Created']}>

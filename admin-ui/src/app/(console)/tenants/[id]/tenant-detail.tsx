@@ -5,7 +5,7 @@ import { type FormEvent, useState } from 'react';
 import useSWR from 'swr';
 import { ShownOnce } from '@/components/copy-button';
 import { SeriesChart } from '@/components/usage-chart';
-import { Button, Card, ErrorNote, Field, Modal, PageHeader, StatusBadge, Table } from '@/components/ui';
+import { Button, Card, ErrorNote, Field, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
 import { type ApiError, fetcher, gw } from '@/lib/api';
 import { BASE_PATH } from '@/lib/base-path';
 import { dateTime } from '@/lib/format';
@@ -99,6 +99,7 @@ export function TenantDetail({ id }: { id: string }) {
           ))}
         </dl>
         {can('plans:manage') && plans.data && <ChangePlan tenant={t} plans={plans.data.items} onChanged={() => void tenant.mutate()} />}
+        {write && ['active', 'suspended'].includes(t.status) && <MoveTenant tenant={t} onMoved={() => void tenant.mutate()} />}
       </Card>
 
       <Card
@@ -218,28 +219,80 @@ function ChangePlan({ tenant, plans, onChanged }: { tenant: Tenant; plans: Plan[
   };
   return (
     <form onSubmit={submit} className="mt-4 flex flex-wrap items-end gap-2">
-      <div>
-        <label htmlFor="tenant-plan" className="block text-sm font-medium">
-          Plan
-        </label>
-        <select
-          id="tenant-plan"
-          value={plan}
-          onChange={(event) => setPlan(event.target.value)}
-          className="rounded-md border border-gray-300 bg-white px-3 py-1.5 text-sm dark:border-gray-600 dark:bg-gray-900"
-        >
-          {plans
-            .filter((p) => !p.archivedAt || p.code === tenant.plan)
-            .map((p) => (
-              <option key={p.code} value={p.code}>
-                {p.name} ({p.code})
-              </option>
-            ))}
-        </select>
-      </div>
+      <SelectField
+        label="Plan"
+        value={plan}
+        onChange={setPlan}
+        options={plans.filter((p) => !p.archivedAt || p.code === tenant.plan).map((p) => ({ value: p.code, label: `${p.name} (${p.code})` }))}
+      />
       <Button type="submit" variant="secondary" busy={action.busy === 'plan'} disabled={!plan || plan === tenant.plan}>
         Change plan
       </Button>
+      {result && (
+        <p role="status" className="text-sm">
+          {result}
+        </p>
+      )}
+      <ErrorNote error={action.error} />
+    </form>
+  );
+}
+
+interface DatabaseServer {
+  name: string;
+  host: string;
+  port: number;
+  status: 'active' | 'draining' | 'down';
+  tenants: number;
+  capacity: number;
+}
+
+/**
+ * Moves the tenant's database to another registered server. The platform copies it while the tenant
+ * serves, then pauses its writes for the final copy (503 with Retry-After meanwhile); the answer says
+ * how many rows moved and how long writes paused.
+ */
+function MoveTenant({ tenant, onMoved }: { tenant: Tenant; onMoved: () => void }) {
+  const servers = useSWR<{ items: DatabaseServer[] }, ApiError>('gateway/admin/database-servers', fetcher);
+  const targets = (servers.data?.items ?? []).filter((server) => server.status === 'active' && server.name !== (tenant.dbServer ?? 'default'));
+  const [target, setTarget] = useState('');
+  const [result, setResult] = useState<string | null>(null);
+  const action = useAction();
+  if (targets.length === 0) return null;
+  const chosen = target || targets[0]!.name;
+  return (
+    <form
+      className="mt-4 flex flex-wrap items-end gap-2"
+      onSubmit={(event) => {
+        event.preventDefault();
+        setResult(null);
+        void action.run('move', async () => {
+          const moved = await gw<{ rows: number; writePauseMs: number; to: string }>(`admin/tenants/${tenant.id}/move`, {
+            method: 'POST',
+            body: { server: chosen },
+          });
+          setResult(`Moved to ${moved.to}: ${moved.rows.toLocaleString('en-US')} rows, writes paused ${moved.writePauseMs} ms`);
+          onMoved();
+        });
+      }}
+    >
+      <SelectField
+        label="Database server"
+        value={chosen}
+        onChange={setTarget}
+        options={targets.map((server) => ({
+          value: server.name,
+          label: `${server.name} (${server.host}:${server.port}, ${server.tenants}/${server.capacity})`,
+        }))}
+      />
+      <Button type="submit" variant="secondary" busy={action.busy === 'move'}>
+        Move database
+      </Button>
+      {action.busy === 'move' && (
+        <p role="status" className="text-sm">
+          Copying while the tenant serves; its writes pause for the last part…
+        </p>
+      )}
       {result && (
         <p role="status" className="text-sm">
           {result}
