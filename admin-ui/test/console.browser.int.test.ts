@@ -183,6 +183,8 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
     expect(median.loadMs).toBeGreaterThan(0);
     for (const name of SERVICE_NAMES) await expectText(coldPage.getByTestId(`service-${name}-status`), 'up', 20_000);
     await expectText(coldPage.getByTestId('updated'), /updated (just now|\d+ s ago)/);
+    // Requests per minute come from GET /api/v1/admin/traffic, which the gateways feed.
+    await expectText(coldPage.getByTestId('requests-per-minute'), /^\d[\d,]*$/);
     expect(await coldPage.getByTestId('stale-banner').count()).toBe(0);
     await cold.close();
   });
@@ -237,19 +239,34 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
     await page.keyboard.press('Escape');
   });
 
-  it("when a tenant's plan is changed in the console, then the platform has it", async () => {
-    const plan = await call(gateway, 'POST', '/api/v1/subscription/plans', {
-      token: operatorToken,
-      body: {
-        code: 'growth',
-        name: 'Growth',
-        amountMinor: 4900,
-        currency: 'USD',
-        interval: 'month',
-        limits: { requestsPerMinute: null, apiCallsPerMonth: null, maxUsers: null, maxClients: 10_000, storageBytes: null },
-      },
-    });
-    expect(plan.status).toBe(201);
+  it("when a plan and a flag are made in the console and a tenant's plan is changed there, then the platform has them", async () => {
+    await page.goto(`${consoleUrl}/plans`);
+    await page.getByRole('button', { name: 'New plan' }).click();
+    await page.getByLabel('Code').fill('growth');
+    await page.getByLabel('Name').fill('Growth');
+    await page.getByLabel('Price per interval').fill('49');
+    await page.getByLabel('Clients').fill('10000');
+    await page.getByRole('button', { name: 'Create plan' }).click();
+    await expectText(page.getByRole('table', { name: 'Plans' }).locator('tbody tr').filter({ hasText: 'growth' }).locator('td').first(), '$49.00 / month');
+    const plan = await call(gateway, 'GET', '/api/v1/subscription/plans/growth', { token: operatorToken });
+    expect(plan.body.latest).toMatchObject({ amountMinor: 4900, currency: 'USD', limits: { maxClients: 10_000, maxUsers: null } });
+
+    // A new flag starts on for no one; the slider, moved by keyboard, sets its rollout.
+    await page.getByRole('button', { name: 'New flag' }).click();
+    await page.getByLabel('Key').fill('console.test-flag');
+    await page.getByRole('button', { name: 'Create flag' }).click();
+    const slider = page.getByLabel('Rollout');
+    await slider.waitFor();
+    await slider.focus();
+    for (let step = 0; step < 25; step++) await page.keyboard.press('ArrowRight');
+    await expectText(page.locator('output'), /^25% — about \d+ of \d+ tenants?$/);
+    await page.getByRole('button', { name: 'Save' }).click();
+    const flag = await eventually(
+      () => call(gateway, 'GET', '/api/v1/subscription/flags/console.test-flag', { token: operatorToken }),
+      (answer) => answer.body.rollout?.percentage === 25,
+    );
+    expect(flag.body.rollout.percentage).toBe(25);
+
     const slug = `plan-${randomBytes(3).toString('hex')}`;
     const created = await call(gateway, 'POST', '/api/v1/admin/tenants', { token: operatorToken, body: { name: slug, slug } });
     await page.goto(`${consoleUrl}/tenants/${created.body.tenant.id}`);

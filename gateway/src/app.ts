@@ -13,6 +13,7 @@ import type { Express } from 'express';
 import { ApiKeyResolver } from './api-key-resolver';
 import { Authenticator } from './authenticate';
 import { CallQuota } from './call-quota';
+import { TrafficCounter } from './traffic';
 import { PlanLimits } from './plan-limits';
 import { proxiedRoutes } from './proxied-routes';
 import { createCombinedOpenApi } from './combined-openapi';
@@ -25,6 +26,8 @@ import { UsageMeter } from './usage-meter';
 
 /** How often each gateway adds its API call tallies to the stored counts (the quota's slack per instance). */
 const CALL_COUNT_FLUSH_MS = 1_000;
+/** The dashboard refreshes every 5 s; its requests-per-minute figure is at most this much behind. */
+const TRAFFIC_FLUSH_MS = 5_000;
 
 export interface GatewayOptions {
   /** For tests: the least time between two fetches of the auth service's JWKS (default 1 s). */
@@ -42,6 +45,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
   const keys = new ApiKeyResolver(deps.db, config.gateway.apiKeyCacheMs);
   const keyUsage = new KeyUsageReporter(deps.clients.get('admin'), config.gateway.apiKeyUsageFlushMs, logger);
   const quota = new CallQuota(deps.db, CALL_COUNT_FLUSH_MS, logger);
+  const traffic = new TrafficCounter(deps.db, TRAFFIC_FLUSH_MS, logger);
   const usage = config.gateway.usage;
   const spool = new SpoolFileBuffer(usage.spoolDir, usage.bufferMaxEvents);
   const meter = usage.metering
@@ -57,6 +61,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
   deps.onClose.push(
     () => keyUsage.close(),
     () => quota.close(),
+    () => traffic.close(),
     async () => meter?.close(),
   );
   const tokens = new UserTokenVerifier(config.serviceUrls.auth, { minRefetchMs: options.jwksMinRefetchMs });
@@ -93,6 +98,7 @@ export function createApp(deps: ServiceDeps<'gateway'>, options: GatewayOptions 
       },
       plans: config.gateway.planLimits ? new PlanLimits(deps.entitlements, quota) : undefined,
       meter,
+      traffic,
     }),
     streamingRoutes: (app) => {
       app.get('/.well-known/jwks.json', async (_req, res) => {

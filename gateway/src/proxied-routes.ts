@@ -4,6 +4,7 @@ import type { Authenticator } from './authenticate';
 import { perKeyLimit, type PlanLimits } from './plan-limits';
 import { routeFor } from './route-access';
 import type { ServiceProxy } from './service-proxy';
+import type { TrafficCounter } from './traffic';
 import type { UsageMeter } from './usage-meter';
 
 export interface ProxiedRoutesOptions {
@@ -15,6 +16,8 @@ export interface ProxiedRoutesOptions {
   plans?: PlanLimits;
   /** Present when usage is metered. */
   meter?: UsageMeter;
+  /** Requests per minute for the console's dashboard (every answer, refusals included). */
+  traffic?: TrafficCounter;
 }
 
 const PREFIX = '/api/v1/';
@@ -26,7 +29,7 @@ const PREFIX = '/api/v1/';
  * tenant's plan, limit by key, meter, and proxy with a service JWT.
  */
 export function proxiedRoutes(options: ProxiedRoutesOptions): DirectRoutes {
-  const { proxies, authenticator, ipLimit, keyLimit, plans, meter } = options;
+  const { proxies, authenticator, ipLimit, keyLimit, plans, meter, traffic } = options;
 
   /** The backend service a path is for: its first segment after /api/v1/, spelled exactly. */
   const serviceOf = (url: string): string | undefined => {
@@ -44,6 +47,7 @@ export function proxiedRoutes(options: ProxiedRoutesOptions): DirectRoutes {
       const url = req.url ?? '';
       const service = serviceOf(url)!;
       const method = req.method ?? 'GET';
+      traffic?.track(res, service);
       await ipLimit.limit.take(ipKeyGenerator(request.ip), ipLimit.max, res);
       const route = routeFor(method, url.split('?')[0] ?? '');
       request.route = route.template;

@@ -40,6 +40,7 @@ export const ROUTE_TABLE: ReadonlyArray<{ method: string; path: string; access: 
   { method: 'POST', path: '/api/v1/admin/tenants/:id/resume', access: 'admin' },
   { method: 'POST', path: '/api/v1/admin/tenants/:id/suspend', access: 'admin' },
   { method: 'POST', path: '/api/v1/admin/tenants/import', access: 'admin' },
+  { method: 'GET', path: '/api/v1/admin/traffic', access: 'admin' },
   { method: 'POST', path: '/api/v1/auth/admin/keys/rotate', access: 'admin' },
   { method: 'POST', path: '/api/v1/auth/admin/login', access: 'public' },
   { method: 'POST', path: '/api/v1/auth/admin/login/mfa', access: 'public' },

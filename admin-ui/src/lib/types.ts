@@ -76,10 +76,31 @@ export interface Me {
   permissions: string[];
 }
 
+export interface TrafficMinute {
+  minute: string;
+  requests: number;
+  clientErrors: number;
+  serverErrors: number;
+}
+
+/** GET /api/v1/admin/traffic: requests through every gateway per minute. */
+export interface Traffic {
+  from: string;
+  to: string;
+  lastMinuteRequests: number;
+  requests: number;
+  serverErrorPercent: number;
+  clientErrorPercent: number;
+  items: TrafficMinute[];
+  current: TrafficMinute;
+  services: Array<{ service: string; requests: number; clientErrors: number; serverErrors: number; serverErrorPercent: number }>;
+}
+
 /** What /console/api/dashboard answers: one consistent snapshot, and the API calls it was read from. */
 export interface DashboardSnapshot {
   fetchedAt: string;
   services: ServiceStatus[];
   tenantsByStatus: Record<TenantStatus, number>;
+  traffic: Traffic;
   sources: string[];
 }

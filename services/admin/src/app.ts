@@ -7,6 +7,7 @@ import { probeDatabaseServer, watchedDatabaseServers } from './domain/database-s
 import { ServiceRegistry } from './domain/service-registry';
 import { SpareDatabases } from './domain/spare-databases';
 import { recoverInterruptedWork } from './domain/interrupted-work';
+import { pruneOldTraffic } from './domain/traffic';
 import { provisioningDepsOf } from './domain/provisioning';
 import { purgeDeletedTenants, type LifecycleDeps } from './domain/tenant-lifecycle';
 import { adminRoutes } from './routes/admins';
@@ -49,6 +50,7 @@ export function createApp(deps: ServiceDeps<'admin'>): Express {
       [
         { name: 'tenant-purge', cron: '*/5 * * * *', run: () => purgeDeletedTenants(lifecycle) },
         { name: 'tenant-recovery', cron: '*/5 * * * *', run: () => recoverInterruptedWork(provisioning) },
+        { name: 'traffic-retention', cron: '17 * * * *', run: async () => void (await pruneOldTraffic(deps.db)) },
       ],
       deps.logger,
       'codex-admin-jobs',

@@ -8,7 +8,7 @@ import { type ApiError, fetcher } from '@/lib/api';
 import { ago, percent } from '@/lib/format';
 import { freshness } from '@/lib/freshness';
 import { useCan } from '@/lib/session-context';
-import { TENANT_STATUSES, type AuditVerification, type DashboardSnapshot } from '@/lib/types';
+import { TENANT_STATUSES, type AuditVerification, type DashboardSnapshot, type Traffic } from '@/lib/types';
 import { useNow } from '@/lib/use-now';
 
 const REFRESH_MS = 5_000;
@@ -55,7 +55,7 @@ export function Dashboard() {
       )}
 
       <Card title="Services">
-        <Table label="Services" head={['Service', 'Status', 'Latency', 'Breaker', 'Uptime 24 h', 'Checked']}>
+        <Table label="Services" head={['Service', 'Status', 'Latency', 'Breaker', 'Uptime 24 h', '5xx, last hour', 'Checked']}>
           {data?.services.map((service) => (
             <tr key={service.name} data-testid={`service-${service.name}`}>
               <th scope="row" className="px-3 py-2 font-medium">
@@ -67,11 +67,16 @@ export function Dashboard() {
               <td className="px-3 py-2 tabular-nums">{service.latencyMs === null ? '—' : `${service.latencyMs} ms`}</td>
               <td className="px-3 py-2">{service.breaker ? <StatusBadge status={service.breaker} /> : '—'}</td>
               <td className="px-3 py-2 tabular-nums">{percent(service.uptime24hPercent)}</td>
+              <td className="px-3 py-2 tabular-nums" data-testid={`service-${service.name}-errors`}>
+                {serviceErrors(data.traffic, service.name)}
+              </td>
               <td className="px-3 py-2 text-gray-600 dark:text-gray-400">{service.lastCheckedAt ? ago(service.lastCheckedAt, now) : 'never'}</td>
             </tr>
           ))}
         </Table>
       </Card>
+
+      {data && <TrafficCard traffic={data.traffic} />}
 
       <div className="grid gap-6 lg:grid-cols-2">
         <Card title="Tenants by status">
@@ -117,5 +122,50 @@ export function Dashboard() {
         </details>
       )}
     </div>
+  );
+}
+
+/** A backend service's 5xx share through the gateway over the last hour; the gateway's row is the whole. */
+function serviceErrors(traffic: Traffic, name: string): string {
+  if (name === 'gateway') return traffic.requests ? percent(traffic.serverErrorPercent) : '—';
+  const row = traffic.services.find((service) => service.service === name);
+  return row?.requests ? `${percent(row.serverErrorPercent)} of ${row.requests.toLocaleString('en-US')}` : '—';
+}
+
+/** Requests per minute over the last hour as bars (plain elements: no chart library on the dashboard's first load). */
+function TrafficCard({ traffic }: { traffic: Traffic }) {
+  const peak = Math.max(1, ...traffic.items.map((minute) => minute.requests));
+  return (
+    <Card title="Requests through the gateway">
+      <dl className="mb-3 grid grid-cols-3 gap-4">
+        <div>
+          <dt className="text-xs uppercase text-gray-600 dark:text-gray-400">Last minute</dt>
+          <dd className="text-2xl font-semibold tabular-nums" data-testid="requests-per-minute">
+            {traffic.lastMinuteRequests.toLocaleString('en-US')}
+          </dd>
+        </div>
+        <div>
+          <dt className="text-xs uppercase text-gray-600 dark:text-gray-400">5xx, last hour</dt>
+          <dd className="text-2xl font-semibold tabular-nums">{percent(traffic.serverErrorPercent)}</dd>
+        </div>
+        <div>
+          <dt className="text-xs uppercase text-gray-600 dark:text-gray-400">4xx, last hour</dt>
+          <dd className="text-2xl font-semibold tabular-nums">{percent(traffic.clientErrorPercent)}</dd>
+        </div>
+      </dl>
+      <div className="flex h-16 items-end gap-px" aria-hidden>
+        {traffic.items.map((minute) => (
+          <div
+            key={minute.minute}
+            title={`${minute.minute.slice(11, 16)} UTC: ${minute.requests} requests, ${minute.serverErrors} 5xx`}
+            className={`flex-1 ${minute.serverErrors ? 'bg-red-600' : 'bg-indigo-500'}`}
+            style={{ height: `${Math.max((minute.requests / peak) * 100, minute.requests ? 4 : 1)}%` }}
+          />
+        ))}
+      </div>
+      <p className="sr-only">
+        {traffic.requests.toLocaleString('en-US')} requests in the last hour, {traffic.lastMinuteRequests} in the last minute.
+      </p>
+    </Card>
   );
 }

@@ -1,6 +1,7 @@
 import { ApiRouter, Instant, type OpenApiRegistry, type ServiceDeps } from '@codex/shared';
 import { z } from 'zod';
 import { serviceHistory, serviceOverview } from '../domain/service-registry';
+import { recentTraffic } from '../domain/traffic';
 
 const DAY_MS = 24 * 60 * 60_000;
 const Status = z.enum(['unknown', 'up', 'degraded', 'down']);
@@ -81,6 +82,54 @@ export function serviceRoutes(deps: ServiceDeps<'admin'>, openapi: OpenApiRegist
       const to = req.query.to ?? new Date();
       const from = req.query.from ?? new Date(to.getTime() - DAY_MS);
       res.json(await serviceHistory(deps.db, req.params.name, from, to));
+    },
+  );
+
+  const TrafficMinute = z
+    .object({
+      minute: z.iso.datetime().describe('Start of the minute (UTC)'),
+      requests: z.number().int(),
+      clientErrors: z.number().int().describe('4xx answers'),
+      serverErrors: z.number().int().describe('5xx answers'),
+    })
+    .meta({ id: 'TrafficMinute' });
+  api.get(
+    '/traffic',
+    {
+      operationId: 'getTraffic',
+      summary: 'Requests through every gateway per minute, with 4xx and 5xx counts (each gateway adds its counts every 5 s)',
+      tags: ['services'],
+      query: z.strictObject({ minutes: z.coerce.number().int().min(1).max(1_440).default(60).describe('Whole minutes before the current one') }),
+      responses: {
+        200: {
+          description: 'Traffic',
+          schema: z.object({
+            from: z.iso.datetime(),
+            to: z.iso.datetime().describe('Start of the current minute: the end of the whole minutes'),
+            lastMinuteRequests: z.number().int().describe('Requests in the last whole minute'),
+            requests: z.number().int().describe('Requests over the whole minutes'),
+            serverErrorPercent: z.number().describe('Share of 5xx answers over the whole minutes'),
+            clientErrorPercent: z.number().describe('Share of 4xx answers over the whole minutes'),
+            items: z.array(TrafficMinute),
+            current: TrafficMinute.describe('The minute under way, still counting'),
+            services: z
+              .array(
+                z.object({
+                  service: z.string(),
+                  requests: z.number().int(),
+                  clientErrors: z.number().int(),
+                  serverErrors: z.number().int(),
+                  serverErrorPercent: z.number(),
+                }),
+              )
+              .describe('Per backend service over the whole minutes (those with requests)'),
+          }),
+        },
+      },
+      ...reads,
+    },
+    async (req, res) => {
+      res.json(await recentTraffic(deps.db, req.query.minutes));
     },
   );
 
