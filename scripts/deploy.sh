@@ -41,13 +41,14 @@ PM2="${PM2_BIN:-pm2}"
 
 if [ -z "${SKIP_BUILD:-}" ]; then
   say "building in $SOURCE_DIR"
-  (cd "$SOURCE_DIR" && npm ci --no-audit --no-fund && npm run build)
+  # The services (tsc) and the console's production build (admin-ui/.next), which the release carries.
+  (cd "$SOURCE_DIR" && npm ci --no-audit --no-fund && npm run build && NEXT_TELEMETRY_DISABLED=1 npm run build -w admin-ui)
 fi
 
 say "copying release $RELEASE"
 on_host "mkdir -p '$DEPLOY_PATH/releases' '$DEPLOY_PATH/shared'"
 rsync -a --delete \
-  --exclude node_modules --exclude .git --exclude .data --exclude '.env' --exclude backups --exclude 'bench/results' \
+  --exclude node_modules --exclude .git --exclude .data --exclude '.env' --exclude backups --exclude 'bench/results' --exclude 'admin-ui/.next/cache' \
   "$SOURCE_DIR/" "$(target "$DEPLOY_PATH/releases/$RELEASE/")"
 
 say "installing production dependencies and migrating"

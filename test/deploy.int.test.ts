@@ -56,6 +56,8 @@ describe('scripts/deploy.sh (a local directory as the host, the real PM2)', () =
       'LOG_LEVEL=warn',
       'GATEWAY_INSTANCES=1',
       'SERVICE_INSTANCES=1',
+      // The console under PM2 is pm2.int.test.ts's; here the releases' services are what is deployed and checked.
+      'CONSOLE=off',
       ...SERVICE_NAMES.map((name, index) => `${envPrefix(name)}_PORT=${ports[index]}`),
     ];
     await writeFile(path.join(host, 'shared', 'codex.env'), `${settings.join('\n')}\n`, { mode: 0o600 });

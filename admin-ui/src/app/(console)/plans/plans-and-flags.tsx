@@ -2,8 +2,9 @@
 
 import { type FormEvent, useState } from 'react';
 import useSWR from 'swr';
-import { Badge, Button, Card, ErrorNote, PageHeader, Table } from '@/components/ui';
-import { type ApiError, fetcher, gw } from '@/lib/api';
+import { Plus } from 'lucide-react';
+import { Badge, Button, Card, ErrorNote, Field, Modal, PageHeader, SelectField, Table } from '@/components/ui';
+import { ApiError, fetcher, gw } from '@/lib/api';
 import { money, rolloutShare } from '@/lib/format';
 import { useCan } from '@/lib/session-context';
 import { useAction } from '@/lib/use-action';
@@ -28,9 +29,24 @@ export function PlansAndFlags() {
   const plans = useSWR<{ items: Plan[] }, ApiError>('gateway/subscription/plans?includeArchived=true', fetcher);
   const flags = useSWR<{ items: Flag[] }, ApiError>('gateway/subscription/flags', fetcher);
   const tenants = useSWR<{ total: number }, ApiError>('gateway/admin/tenants?status=active&limit=1', fetcher);
+  const can = useCan();
+  const [creating, setCreating] = useState<'plan' | 'flag' | null>(null);
   return (
     <div className="space-y-6">
-      <PageHeader title="Plans & feature flags" />
+      <PageHeader title="Plans & feature flags">
+        {can('plans:manage') && (
+          <>
+            <Button variant="secondary" onClick={() => setCreating('plan')}>
+              <Plus aria-hidden className="size-4" /> New plan
+            </Button>
+            <Button variant="secondary" onClick={() => setCreating('flag')}>
+              <Plus aria-hidden className="size-4" /> New flag
+            </Button>
+          </>
+        )}
+      </PageHeader>
+      <NewPlan open={creating === 'plan'} onClose={() => setCreating(null)} onCreated={() => void plans.mutate()} />
+      <NewFlag open={creating === 'flag'} onClose={() => setCreating(null)} onCreated={() => void flags.mutate()} />
       <Card title="Plans">
         <ErrorNote error={plans.error} />
         <Table label="Plans" head={['Plan', 'Price', 'Trial', 'Limits', 'Features', 'State']}>
@@ -132,5 +148,131 @@ function FlagRow({ flag, tenants, onSaved }: { flag: Flag; tenants: number; onSa
       </form>
       <ErrorNote error={action.error} />
     </li>
+  );
+}
+
+const LIMITS = [
+  ['requestsPerMinute', 'Requests per minute'],
+  ['apiCallsPerMonth', 'API calls per period'],
+  ['maxUsers', 'Users'],
+  ['maxClients', 'Clients'],
+  ['storageBytes', 'Storage (bytes)'],
+] as const;
+
+/** A plan's first version. Prices are typed in the currency's units and sent in minor units; a blank limit is unlimited. */
+function NewPlan({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: () => void }) {
+  const [form, setForm] = useState({ code: '', name: '', price: '0', currency: 'USD', interval: 'month', trialDays: '0', features: '' });
+  const [limits, setLimits] = useState<Record<string, string>>({});
+  const action = useAction();
+  const fields = action.error?.fieldErrors() ?? {};
+  const set = (name: keyof typeof form) => (event: { target: { value: string } }) => setForm({ ...form, [name]: event.target.value });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void action.run('create', async () => {
+      const price = Number(form.price);
+      if (!Number.isFinite(price) || price < 0)
+        throw new ApiError(400, 'VALIDATION_FAILED', 'Check the price', [{ path: 'price', message: 'must be a number, 0 or more' }]);
+      await gw('subscription/plans', {
+        method: 'POST',
+        body: {
+          code: form.code,
+          name: form.name,
+          amountMinor: Math.round(price * 100),
+          currency: form.currency.toUpperCase(),
+          interval: form.interval,
+          trialDays: Number(form.trialDays),
+          limits: Object.fromEntries(LIMITS.map(([name]) => [name, limits[name]?.trim() ? Number(limits[name]) : null])),
+          features: form.features
+            .split(',')
+            .map((feature) => feature.trim())
+            .filter(Boolean),
+        },
+      });
+      onCreated();
+      onClose();
+    });
+  };
+  return (
+    <Modal open={open} onClose={onClose} title="New plan">
+      <form onSubmit={submit} className="grid grid-cols-2 gap-3">
+        <Field label="Code" required value={form.code} error={fields.code} onChange={set('code')} hint="e.g. growth" />
+        <Field label="Name" required value={form.name} error={fields.name} onChange={set('name')} />
+        <Field label="Price per interval" inputMode="decimal" value={form.price} error={fields.price ?? fields.amountMinor} onChange={set('price')} />
+        <Field label="Currency" value={form.currency} error={fields.currency} onChange={set('currency')} />
+        <SelectField
+          label="Interval"
+          value={form.interval}
+          onChange={(interval) => setForm({ ...form, interval })}
+          options={[{ value: 'month' }, { value: 'year' }]}
+        />
+        <Field label="Trial days" type="number" value={form.trialDays} error={fields.trialDays} onChange={set('trialDays')} />
+        {LIMITS.map(([name, label]) => (
+          <Field
+            key={name}
+            label={label}
+            type="number"
+            placeholder="unlimited"
+            value={limits[name] ?? ''}
+            error={fields[`limits.${name}`]}
+            onChange={(event) => setLimits({ ...limits, [name]: event.target.value })}
+          />
+        ))}
+        <div className="col-span-2">
+          <Field
+            label="Features"
+            value={form.features}
+            error={fields.features}
+            onChange={set('features')}
+            hint="comma-separated, e.g. crm.pipelines, exports"
+          />
+        </div>
+        <div className="col-span-2">
+          <ErrorNote error={action.error && Object.keys(fields).length === 0 ? action.error : null} />
+        </div>
+        <div className="col-span-2 flex justify-end gap-2">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" busy={action.busy === 'create'}>
+            Create plan
+          </Button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function NewFlag({ open, onClose, onCreated }: { open: boolean; onClose: () => void; onCreated: () => void }) {
+  const [key, setKey] = useState('');
+  const [description, setDescription] = useState('');
+  const action = useAction();
+  const fields = action.error?.fieldErrors() ?? {};
+  return (
+    <Modal open={open} onClose={onClose} title="New feature flag">
+      <form
+        className="space-y-3"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void action.run('create', async () => {
+            // New flags start at 0% rollout: on for no tenant until the slider says otherwise.
+            await gw('subscription/flags', { method: 'POST', body: { key, description, rollout: { percentage: 0, stickiness: 'tenant' } } });
+            onCreated();
+            onClose();
+          });
+        }}
+      >
+        <Field label="Key" required value={key} error={fields.key} onChange={(event) => setKey(event.target.value)} hint="e.g. crm.ai-summaries" />
+        <Field label="Description" value={description} error={fields.description} onChange={(event) => setDescription(event.target.value)} />
+        <ErrorNote error={action.error && Object.keys(fields).length === 0 ? action.error : null} />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={onClose}>
+            Cancel
+          </Button>
+          <Button type="submit" busy={action.busy === 'create'}>
+            Create flag
+          </Button>
+        </div>
+      </form>
+    </Modal>
   );
 }
