@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Logger, Queryable } from '@codex/shared';
+import { type Logger, Poller, type Queryable } from '@codex/shared';
 
 interface MinuteCounts {
   requests: number;
@@ -17,16 +17,16 @@ const MINUTE_MS = 60_000;
 export class TrafficCounter {
   /** Keyed by `minute/service`. */
   private readonly minutes = new Map<string, MinuteCounts & { minute: number; service: string }>();
-  private readonly timer: NodeJS.Timeout;
-  private flushing?: Promise<void>;
+  private readonly poller: Poller;
 
   constructor(
     private readonly db: Queryable,
     flushMs: number,
-    private readonly logger: Logger,
+    logger: Logger,
   ) {
-    this.timer = setInterval(() => void this.flush(), flushMs);
-    this.timer.unref();
+    // The shared schedule: writes never overlap, and one that fails is logged while the next tries again.
+    this.poller = new Poller(() => this.write(), flushMs, { logger, message: 'gateway traffic counts not stored; kept for the next write', level: 'warn' });
+    this.poller.start();
   }
 
   /** Counts `res`, a request for `service`, in the minute it is answered. */
@@ -48,14 +48,11 @@ export class TrafficCounter {
   }
 
   flush(): Promise<void> {
-    this.flushing ??= this.write().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
+    return this.poller.runNow();
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
+    this.poller.stop();
     await this.flush();
   }
 
@@ -95,7 +92,7 @@ export class TrafficCounter {
             : sent,
         );
       }
-      this.logger.warn('gateway traffic counts not stored; kept for the next write', { err });
+      throw err;
     }
   }
 }
