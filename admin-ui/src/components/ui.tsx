@@ -99,6 +99,48 @@ export function SelectField({
   );
 }
 
+/** A form's footer: Cancel, and its submit button (busy while the call runs). */
+export function FormActions({
+  submit,
+  onCancel,
+  busy,
+  variant = 'primary',
+  disabled,
+  className = '',
+}: {
+  submit: string;
+  onCancel: () => void;
+  busy: boolean;
+  variant?: 'primary' | 'danger';
+  disabled?: boolean;
+  className?: string;
+}) {
+  return (
+    <div className={`flex justify-end gap-2 ${className}`}>
+      <Button variant="secondary" onClick={onCancel}>
+        Cancel
+      </Button>
+      <Button type="submit" variant={variant} disabled={disabled} busy={busy}>
+        {submit}
+      </Button>
+    </div>
+  );
+}
+
+/** What a form's call came to: its result sentence, or the API's error. */
+export function Outcome({ result, error }: { result: string | null; error: unknown }) {
+  return (
+    <>
+      {result && (
+        <p role="status" className="text-sm">
+          {result}
+        </p>
+      )}
+      <ErrorNote error={error} />
+    </>
+  );
+}
+
 export function Card({ title, children, actions }: { title?: string; children: ReactNode; actions?: ReactNode }) {
   return (
     <section className="rounded-lg border border-gray-200 bg-white p-4 shadow-sm dark:border-gray-800 dark:bg-gray-900">

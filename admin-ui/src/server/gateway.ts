@@ -1,3 +1,5 @@
+import { NextResponse } from 'next/server';
+
 /**
  * The console's one way to the platform: every call to the gateway goes through here, on the server.
  * The browser never sees an access or refresh token; they live in httpOnly cookies (see session.ts).
@@ -5,6 +7,8 @@
 
 /** The gateway as this server reaches it (loopback on one box, the internal address behind nginx). */
 export const GATEWAY_URL = (process.env.GATEWAY_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+/** The API as browsers reach it (behind nginx, the public host), for links to its docs. */
+export const PUBLIC_API_URL = (process.env.PUBLIC_API_URL ?? GATEWAY_URL).replace(/\/+$/, '');
 
 /** As ServiceClient's: a call the gateway does not answer within this is given up. */
 const TIMEOUT_MS = 30_000;
@@ -71,6 +75,13 @@ export async function callGateway(path: string, call: GatewayCall = {}): Promise
   } catch (err) {
     throw new GatewayUnreachableError(err);
   }
+}
+
+/** The console's own answer when the gateway cannot be reached (502 GATEWAY_UNREACHABLE); anything else is rethrown. */
+export function answerForUnreachable(err: unknown): NextResponse {
+  if (err instanceof GatewayUnreachableError)
+    return NextResponse.json(errorBody('GATEWAY_UNREACHABLE', 'The platform’s gateway does not answer'), { status: 502 });
+  throw err;
 }
 
 /** A JSON call whose answer is read whole: `{ status, body }`, body null when there is none. */

@@ -1,13 +1,6 @@
 import { type NextRequest, NextResponse } from 'next/server';
-import { GatewayUnreachableError, callGatewayJson, errorBody } from './gateway';
+import { answerForUnreachable, callGatewayJson, errorBody } from './gateway';
 import { setSessionCookies, type Tokens } from './session';
-
-/** The gateway is down or answered nonsense: the console's own answer, in the platform's error shape. */
-export function unreachable(err: unknown): NextResponse {
-  if (err instanceof GatewayUnreachableError)
-    return NextResponse.json(errorBody('GATEWAY_UNREACHABLE', 'The platform’s gateway does not answer'), { status: 502 });
-  throw err;
-}
 
 async function jsonBody(request: NextRequest): Promise<unknown> {
   try {
@@ -28,7 +21,7 @@ export async function signInStep(request: NextRequest, path: string): Promise<Ne
   try {
     answer = await callGatewayJson(path, { method: 'POST', body, from: request.headers });
   } catch (err) {
-    return unreachable(err);
+    return answerForUnreachable(err);
   }
   const { accessToken, refreshToken, expiresIn, tokenType: _type, ...rest } = answer.body ?? {};
   const response = NextResponse.json(rest, { status: answer.status });

@@ -4,7 +4,7 @@ import { UserPlus } from 'lucide-react';
 import { type FormEvent, useState } from 'react';
 import useSWR from 'swr';
 import { ShownOnce } from '@/components/copy-button';
-import { Badge, Button, Card, ErrorNote, Field, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
+import { Badge, Button, Card, ErrorNote, Field, FormActions, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
 import { type ApiError, fetcher, gw } from '@/lib/api';
 import { dateTime } from '@/lib/format';
 import { useCan, useSession } from '@/lib/session-context';
@@ -217,14 +217,7 @@ function AddAdmin({ open, onClose, onAdded }: { open: boolean; onClose: () => vo
           <Field label="Name" value={name} error={fields.name} onChange={(event) => setName(event.target.value)} />
           <SelectField label="Role" value={role} onChange={setRole} options={ROLES.map((value) => ({ value, label: value.replace('_', ' ') }))} />
           <ErrorNote error={action.error && Object.keys(fields).length === 0 ? action.error : null} />
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" busy={action.busy === 'add'}>
-              Add admin
-            </Button>
-          </div>
+          <FormActions submit="Add admin" onCancel={close} busy={action.busy === 'add'} />
         </form>
       )}
     </Modal>

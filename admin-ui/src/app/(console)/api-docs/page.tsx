@@ -1,5 +1,6 @@
 import type { Metadata } from 'next';
 import { Card, PageHeader } from '@/components/ui';
+import { PUBLIC_API_URL } from '@/server/gateway';
 
 export const metadata: Metadata = { title: 'API docs' };
 
@@ -7,7 +8,7 @@ const SERVICES = ['auth', 'billing', 'subscription', 'crm', 'client', 'admin'];
 
 /** Where the platform's API is described: the gateway's combined document and Swagger UI, and each service's part of it. */
 export default function ApiDocsPage() {
-  const gateway = (process.env.PUBLIC_API_URL ?? process.env.GATEWAY_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+  const gateway = PUBLIC_API_URL;
   return (
     <div className="space-y-6">
       <PageHeader title="API docs" />

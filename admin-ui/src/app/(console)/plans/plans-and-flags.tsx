@@ -3,7 +3,7 @@
 import { type FormEvent, useState } from 'react';
 import useSWR from 'swr';
 import { Plus } from 'lucide-react';
-import { Badge, Button, Card, ErrorNote, Field, Modal, PageHeader, SelectField, Table } from '@/components/ui';
+import { Badge, Button, Card, ErrorNote, Field, FormActions, Modal, PageHeader, SelectField, Table } from '@/components/ui';
 import { ApiError, fetcher, gw } from '@/lib/api';
 import { money, rolloutShare } from '@/lib/format';
 import { useCan } from '@/lib/session-context';
@@ -229,14 +229,7 @@ function NewPlan({ open, onClose, onCreated }: { open: boolean; onClose: () => v
         <div className="col-span-2">
           <ErrorNote error={action.error && Object.keys(fields).length === 0 ? action.error : null} />
         </div>
-        <div className="col-span-2 flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" busy={action.busy === 'create'}>
-            Create plan
-          </Button>
-        </div>
+        <FormActions submit="Create plan" onCancel={onClose} busy={action.busy === 'create'} className="col-span-2" />
       </form>
     </Modal>
   );
@@ -264,14 +257,7 @@ function NewFlag({ open, onClose, onCreated }: { open: boolean; onClose: () => v
         <Field label="Key" required value={key} error={fields.key} onChange={(event) => setKey(event.target.value)} hint="e.g. crm.ai-summaries" />
         <Field label="Description" value={description} error={fields.description} onChange={(event) => setDescription(event.target.value)} />
         <ErrorNote error={action.error && Object.keys(fields).length === 0 ? action.error : null} />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" busy={action.busy === 'create'}>
-            Create flag
-          </Button>
-        </div>
+        <FormActions submit="Create flag" onCancel={onClose} busy={action.busy === 'create'} />
       </form>
     </Modal>
   );

@@ -5,7 +5,7 @@ import Link from 'next/link';
 import { type FormEvent, useDeferredValue, useState } from 'react';
 import useSWR from 'swr';
 import { ShownOnce } from '@/components/copy-button';
-import { Button, ErrorNote, Field, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
+import { Button, ErrorNote, Field, FormActions, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
 import { ApiError, fetcher, gw } from '@/lib/api';
 import { dateTime, slugify } from '@/lib/format';
 import { useCan } from '@/lib/session-context';
@@ -174,14 +174,7 @@ function CreateTenant({ open, onClose, onCreated }: { open: boolean; onClose: ()
             }}
           />
           <ErrorNote error={error && Object.keys(fields).length === 0 ? error : null} />
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={close}>
-              Cancel
-            </Button>
-            <Button type="submit" busy={busy}>
-              Create tenant
-            </Button>
-          </div>
+          <FormActions submit="Create tenant" onCancel={close} busy={busy} />
         </form>
       )}
     </Modal>

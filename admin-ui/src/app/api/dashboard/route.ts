@@ -1,7 +1,6 @@
 import { type NextRequest, NextResponse } from 'next/server';
 import { ACCESS_COOKIE } from '@/server/session';
-import { callGatewayJson } from '@/server/gateway';
-import { unreachable } from '@/server/sign-in';
+import { answerForUnreachable, callGatewayJson } from '@/server/gateway';
 import { TENANT_STATUSES, type DashboardSnapshot, type ServiceStatus, type TenantStatus, type Traffic } from '@/lib/types';
 
 /**
@@ -32,6 +31,6 @@ export async function GET(request: NextRequest): Promise<NextResponse> {
     };
     return NextResponse.json(snapshot, { headers: { 'cache-control': 'no-store' } });
   } catch (err) {
-    return unreachable(err);
+    return answerForUnreachable(err);
   }
 }

@@ -5,7 +5,7 @@ import { type FormEvent, useState } from 'react';
 import useSWR from 'swr';
 import { ShownOnce } from '@/components/copy-button';
 import { SeriesChart } from '@/components/usage-chart';
-import { Button, Card, ErrorNote, Field, Modal, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
+import { Button, Card, ErrorNote, Field, FormActions, Modal, Outcome, PageHeader, SelectField, StatusBadge, Table } from '@/components/ui';
 import { type ApiError, fetcher, gw } from '@/lib/api';
 import { BASE_PATH } from '@/lib/base-path';
 import { dateTime } from '@/lib/format';
@@ -228,12 +228,7 @@ function ChangePlan({ tenant, plans, onChanged }: { tenant: Tenant; plans: Plan[
       <Button type="submit" variant="secondary" busy={action.busy === 'plan'} disabled={!plan || plan === tenant.plan}>
         Change plan
       </Button>
-      {result && (
-        <p role="status" className="text-sm">
-          {result}
-        </p>
-      )}
-      <ErrorNote error={action.error} />
+      <Outcome result={result} error={action.error} />
     </form>
   );
 }
@@ -293,12 +288,7 @@ function MoveTenant({ tenant, onMoved }: { tenant: Tenant; onMoved: () => void }
           Copying while the tenant serves; its writes pause for the last part…
         </p>
       )}
-      {result && (
-        <p role="status" className="text-sm">
-          {result}
-        </p>
-      )}
-      <ErrorNote error={action.error} />
+      <Outcome result={result} error={action.error} />
     </form>
   );
 }
@@ -322,14 +312,7 @@ function DeleteTenant({ tenant, open, onClose, onDeleted }: { tenant: Tenant; op
         <p className="text-sm">Its API keys stop working at once. Its data is kept until the grace period ends, and it can be restored until then.</p>
         <Field label={`Type ${tenant.slug} to confirm`} value={typed} onChange={(event) => setTyped(event.target.value)} autoComplete="off" />
         <ErrorNote error={action.error} />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={onClose}>
-            Cancel
-          </Button>
-          <Button type="submit" variant="danger" disabled={typed !== tenant.slug} busy={action.busy === 'delete'}>
-            Delete tenant
-          </Button>
-        </div>
+        <FormActions submit="Delete tenant" onCancel={onClose} busy={action.busy === 'delete'} variant="danger" disabled={typed !== tenant.slug} />
       </form>
     </Modal>
   );

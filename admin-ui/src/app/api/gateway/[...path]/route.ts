@@ -1,7 +1,6 @@
 import { type NextRequest, NextResponse } from 'next/server';
 import { ACCESS_COOKIE } from '@/server/session';
-import { callGateway, errorBody } from '@/server/gateway';
-import { unreachable } from '@/server/sign-in';
+import { answerForUnreachable, callGateway, errorBody } from '@/server/gateway';
 
 /** The parts of the platform's API the console uses; nothing else is reachable through it. */
 const ALLOWED = [
@@ -49,7 +48,7 @@ async function forward(request: NextRequest, { params }: { params: Promise<{ pat
     }
     return new Response(upstream.body, { status: upstream.status, headers });
   } catch (err) {
-    return unreachable(err);
+    return answerForUnreachable(err);
   }
 }
 
