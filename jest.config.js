@@ -1,7 +1,15 @@
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/shared', '<rootDir>/gateway', '<rootDir>/services', '<rootDir>/scripts', '<rootDir>/test', '<rootDir>/admin-ui/test'],
+  roots: [
+    '<rootDir>/shared',
+    '<rootDir>/gateway',
+    '<rootDir>/services',
+    '<rootDir>/scripts',
+    '<rootDir>/test',
+    '<rootDir>/admin-ui/test',
+    '<rootDir>/sdk/test',
+  ],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {
     '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.test.json' }],
@@ -10,6 +18,8 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!@scure/base/)'],
   moduleNameMapper: {
+    // The SDK is ESM with Node's explicit `.js` specifiers; under Jest its TypeScript sources are required directly.
+    '^(\\.{1,2}/.*)\\.js$': '$1',
     '^@codex/shared$': '<rootDir>/shared/src/index.ts',
     '^@codex/gateway$': '<rootDir>/gateway/src/index.ts',
     '^@codex/(admin|auth|billing|client|crm|subscription)$': '<rootDir>/services/$1/src/index.ts',

@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import swaggerUi from 'swagger-ui-express';
 import { z } from 'zod';
 import { requireAccess, type Permission } from './auth/permissions';
+import { honoursIdempotencyKey, IDEMPOTENCY_KEY_PATTERN } from './http/idempotency';
 import { validate } from './http/validate';
 
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -60,7 +61,29 @@ export interface Operation {
   /** Express form, `/api/v1/crm/deals/:id`. */
   path: string;
   spec: RouteSpec<z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+  /** The route replays its first answer for a repeated `Idempotency-Key` (its handlers include `idempotent()`). */
+  idempotent?: boolean;
 }
+
+/**
+ * The request headers a route reads beyond credentials, documented so that
+ * clients (and the generated SDK) know where a retry is safe and where an
+ * update needs the ETag it read.
+ */
+const IDEMPOTENCY_KEY_PARAMETER = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: 'Any unique value (a UUID): a retry with the same key and body gets the first answer again instead of a second write (kept 24 h)',
+  schema: { type: 'string', minLength: 8, maxLength: 255, pattern: IDEMPOTENCY_KEY_PATTERN.source },
+} as const;
+const IF_MATCH_PARAMETER = {
+  name: 'If-Match',
+  in: 'header',
+  required: false,
+  description: 'The ETag you read (or send `version` in the body): 409 if the record changed meanwhile, 428 if neither is sent',
+  schema: { type: 'string', maxLength: 20 },
+} as const;
 
 /** The standard error body every 4xx and 5xx answers with. */
 export const ErrorBody = z
@@ -169,7 +192,7 @@ export class OpenApiRegistry {
     };
     const usedErrors = new Set<number>();
     const paths: Record<string, Record<string, unknown>> = {};
-    for (const { method, path, spec } of this.operations) {
+    for (const { method, path, spec, idempotent } of this.operations) {
       const responses: Record<string, unknown> = {};
       for (const [status, response] of Object.entries(spec.responses)) {
         const content = {
@@ -192,7 +215,12 @@ export class OpenApiRegistry {
               content: Object.fromEntries(spec.rawBody.contentTypes.map((type) => [type, { schema: { type: 'string' } }])),
             }
           : undefined;
-      const parameters = [...this.parameters('path', spec.params, toSchema), ...this.parameters('query', spec.query, toSchema)];
+      const parameters = [
+        ...this.parameters('path', spec.params, toSchema),
+        ...this.parameters('query', spec.query, toSchema),
+        ...(idempotent ? [IDEMPOTENCY_KEY_PARAMETER] : []),
+        ...(errorStatuses(spec, path).includes(428) ? [IF_MATCH_PARAMETER] : []),
+      ];
       paths[openApiPath(path)] ??= {};
       paths[openApiPath(path)]![method] = {
         operationId: spec.operationId,
@@ -299,7 +327,7 @@ export class ApiRouter {
   }
 
   private route(method: HttpMethod, path: string, spec: RouteSpec<any, any, any>, handlers: unknown[]): this {
-    this.registry.add({ method, path: `${this.mountPath}${path}`, spec });
+    this.registry.add({ method, path: `${this.mountPath}${path}`, spec, idempotent: handlers.some(honoursIdempotencyKey) });
     const checks = [requireAccess(spec.access, spec.permission), validate({ body: spec.body, query: spec.query, params: spec.params })];
     this.router[method](path, ...checks, ...(handlers as RequestHandler[]));
     return this;

@@ -5,7 +5,14 @@ import type { Queryable } from '../db/pool';
 import { ErrorCode, AppError, ConflictError, ValidationError } from '../errors';
 import type { Logger } from '../logger';
 
-const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,255}$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9._:-]{8,255}$/;
+
+/** Marks the handler `idempotent()` makes, so the route's OpenAPI operation documents the header. */
+export const HONOURS_IDEMPOTENCY_KEY = Symbol('honoursIdempotencyKey');
+
+/** Whether a route's handler is `idempotent()`'s. */
+export const honoursIdempotencyKey = (handler: unknown): boolean =>
+  typeof handler === 'function' && (handler as unknown as Record<symbol, unknown>)[HONOURS_IDEMPOTENCY_KEY] === true;
 const KEEP_FOR_MS = 24 * 60 * 60 * 1000;
 /** A first request still "running" after this long died with its process; a retry may take over. */
 const ABANDONED_AFTER_MS = 5 * 60 * 1000;
@@ -52,13 +59,13 @@ function routeOf(req: Request): string {
  * the route behaves as usual.
  */
 export function idempotent(options: IdempotencyOptions): RequestHandler {
-  return async (req, res, next) => {
+  const handler: RequestHandler = async (req, res, next) => {
     const key = req.get('idempotency-key');
     if (key === undefined) {
       next();
       return;
     }
-    if (!KEY_PATTERN.test(key))
+    if (!IDEMPOTENCY_KEY_PATTERN.test(key))
       throw new ValidationError('Idempotency-Key must be 8-255 characters of A-Z a-z 0-9 . _ : -', [{ path: 'headers.idempotency-key', message: 'invalid' }]);
     const scope = scopeOf(req);
     const route = routeOf(req);
@@ -120,4 +127,5 @@ export function idempotent(options: IdempotencyOptions): RequestHandler {
     }) as typeof res.end;
     next();
   };
+  return Object.assign(handler, { [HONOURS_IDEMPOTENCY_KEY]: true });
 }

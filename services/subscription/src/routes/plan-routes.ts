@@ -149,13 +149,14 @@ export function planRoutes(deps: ServiceDeps<'subscription'>, openapi: OpenApiRe
     '/entitlements',
     {
       operationId: 'getEntitlements',
-      summary: "This tenant's plan, period, limits, usage so far and features (answers a suspended or over-quota tenant too)",
+      summary:
+        "This tenant's plan, period, limits, usage so far and features (answers a suspended or over-quota tenant too), with an ETag: send If-None-Match to get 304 when nothing changed",
       tags: ['plans'],
-      responses: { 200: { description: 'Entitlements', schema: EntitlementsSchema } },
+      responses: { 200: { description: 'Entitlements', schema: EntitlementsSchema }, 304: { description: 'Not modified since the ETag sent' } },
       access: 'apiKey',
     },
     async (req, res) => {
-      res.json(await entitlementsOf(deps, tenantOf(req), req.identity?.userId));
+      res.set('Cache-Control', 'private, no-cache').json(await entitlementsOf(deps, tenantOf(req), req.identity?.userId));
     },
   );
 
