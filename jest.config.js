@@ -9,6 +9,7 @@ module.exports = {
     '<rootDir>/test',
     '<rootDir>/admin-ui/test',
     '<rootDir>/sdk/test',
+    '<rootDir>/templates/client-app/test',
   ],
   testMatch: ['**/test/**/*.test.ts'],
   transform: {

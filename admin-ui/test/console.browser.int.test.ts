@@ -1,6 +1,5 @@
 /// <reference lib="dom" />
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,24 +7,18 @@ import path from 'node:path';
 import { ScureBase32Plugin } from '@otplib/plugin-base32-scure';
 import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node';
 import { generate } from '@otplib/totp';
-import axe from 'axe-core';
 import pg from 'pg';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 import { SERVICE_NAMES, envPrefix } from '@codex/shared';
 import { buildConsole, consoleBuildIsCurrent } from '../../scripts/lib/console';
 import { portHolder } from '../../scripts/lib/port-holder';
+import { type AxeViolation, CHROMIUM, CHROMIUM_ARGS, describeWithBrowser, expectText, loadTiming, seriousViolations } from '../../test/support/browser';
 import { testServerUrl } from '../../test/support/database';
 import { call, freePorts } from '../../test/support/launch';
 import { takeMachineTurn, type MachineTurn } from '../../test/support/machine-turn';
 import { REPO_ROOT, runTypeScript, type RunningProcess } from '../../test/support/processes';
 import { testEnv } from '../../test/support/test-env';
 import { dropProvisionedTenants } from '../../test/support/tenants';
-
-// CI installs Debian's chromium and sets REQUIRE_BROWSER=1, so there this suite cannot silently vanish.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const browserAvailable = existsSync(CHROMIUM);
-if (!browserAvailable && process.env.REQUIRE_BROWSER === '1') throw new Error(`REQUIRE_BROWSER=1 but there is no browser at ${CHROMIUM}`);
-const describeWithBrowser = browserAvailable ? describe : describe.skip;
 
 const ADMIN_EMAIL = 'admin@codex.local';
 const ADMIN_PASSWORD = 'console-test-admin-password';
@@ -35,20 +28,6 @@ const codeFor = (secret: string, stepsAhead: number) => generate({ secret, ...ot
 
 /** Every page of the console, for the accessibility pass. */
 const PAGES = ['/', '/tenants', '/plans', '/billing', '/admins', '/audit', '/config', '/api-docs'];
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: Array<{ target: string[] }>;
-}
-
-/** axe-core run in the page itself: the serious and critical violations only. */
-async function seriousViolations(page: Page): Promise<AxeViolation[]> {
-  await page.addScriptTag({ content: axe.source });
-  const result = await page.evaluate(() => (window as unknown as { axe: typeof axe }).axe.run(document, { resultTypes: ['violations'] }));
-  return (result.violations as AxeViolation[]).filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
-}
 
 describeWithBrowser('the console (admin-ui) in a real browser against a running platform', () => {
   jest.setTimeout(180_000);
@@ -102,7 +81,7 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
     const activated = await call(gateway, 'POST', '/api/v1/auth/admin/mfa/activate', { token: operatorToken, body: { code: await codeFor(mfaSecret, 0) } });
     expect(activated.status).toBe(200);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
   }, 600_000);
@@ -155,7 +134,7 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
     // The server has served the page once (as after any deploy's first visitor); the browser's cache is cold:
     // each load is in a new context, which shares no cache with the signed-in one, only its cookies.
     await page.goto(`${consoleUrl}/`, { waitUntil: 'load' });
-    const loads: Array<{ loadMs: number; jsBytesTransferred: number; jsBytesDecoded: number; scripts: number }> = [];
+    const loads: Array<Awaited<ReturnType<typeof loadTiming>>> = [];
     let coldPage!: Page;
     let cold!: BrowserContext;
     for (let run = 0; run < 3; run++) {
@@ -164,18 +143,7 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
       await cold.addCookies(await context.cookies());
       coldPage = await cold.newPage();
       await coldPage.goto(`${consoleUrl}/`, { waitUntil: 'load' });
-      loads.push(
-        await coldPage.evaluate(() => {
-          const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
-          const scripts = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((entry) => entry.initiatorType === 'script');
-          return {
-            loadMs: Math.round(navigation.loadEventEnd - navigation.startTime),
-            jsBytesTransferred: scripts.reduce((sum, entry) => sum + entry.transferSize, 0),
-            jsBytesDecoded: scripts.reduce((sum, entry) => sum + entry.decodedBodySize, 0),
-            scripts: scripts.length,
-          };
-        }),
-      );
+      loads.push(await loadTiming(coldPage));
     }
     const median = [...loads].sort((a, b) => a.loadMs - b.loadMs)[1]!;
     measurements.dashboardColdLoad = { median, loads, node: process.versions.node, at: new Date().toISOString() };
@@ -421,22 +389,6 @@ function scriptBytes(page: Page): Promise<number> {
       .filter((entry) => entry.initiatorType === 'script')
       .reduce((sum, entry) => sum + entry.decodedBodySize, 0),
   );
-}
-
-async function expectText(locator: import('playwright-core').Locator, expected: string | RegExp, timeout = 10_000): Promise<void> {
-  const deadline = Date.now() + timeout;
-  let last = '';
-  while (Date.now() < deadline) {
-    last = (
-      (await locator
-        .first()
-        .textContent({ timeout: Math.max(deadline - Date.now(), 1) })
-        .catch(() => '')) ?? ''
-    ).trim();
-    if (typeof expected === 'string' ? last === expected : expected.test(last)) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`expected ${String(expected)} within ${timeout} ms; last seen: ${JSON.stringify(last)}`);
 }
 
 /** Retries `action` for up to 10 s until `done` holds; answers the last result either way. */

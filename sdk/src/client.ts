@@ -42,6 +42,8 @@ export function createCodexClient(options: CodexClientOptions) {
   const cdx = {
     /** The openapi-fetch client itself, for `{ data, response }` (headers, status) rather than the body alone. */
     api,
+    /** The SDK's own fetch (tokens, refresh, retries, ETags; errors thrown), for a request built by hand, as an app's proxy to the platform forwards one. */
+    fetch: transport.fetch,
     get: unwrap(api.GET),
     post: unwrap(api.POST),
     put: unwrap(api.PUT),

@@ -20,7 +20,7 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 5_000, maxRetryAfterMs: 30_000 };
 
 export interface TransportOptions {
-  /** The gateway, `https://api.example.com`. */
+  /** The gateway, `https://api.example.com`, or an app's own proxy to it (`https://app.example.com/api/cdx`). */
   baseUrl: string;
   /** The tenant app's API key (`cmk_…`); absent for platform admins. */
   apiKey?: string;
@@ -89,8 +89,11 @@ export class Transport {
   private readonly send: (request: Request) => Promise<Response>;
   private readonly etags = new BoundedMap<string, string>(MAX_REMEMBERED);
   private readonly cached = new BoundedMap<string, CachedAnswer>(MAX_REMEMBERED);
+  /** A base URL's own path (an app's proxy to the platform, `/api/cdx`), ahead of the platform's paths. */
+  private readonly basePath: string;
 
   constructor(private readonly options: TransportOptions) {
+    this.basePath = new URL(options.baseUrl).pathname.replace(/\/$/, '');
     this.session = options.session ?? null;
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.send = options.fetch ?? ((request) => fetch(request));
@@ -114,7 +117,7 @@ export class Transport {
   readonly fetch = async (input: Request): Promise<Response> => {
     const url = new URL(input.url);
     const method = input.method.toUpperCase();
-    const operation = operationOf(method, url.pathname);
+    const operation = operationOf(method, url.pathname.slice(this.basePath.length));
     const headers = new Headers(input.headers);
     if (this.options.apiKey && !headers.has('x-api-key')) headers.set('X-API-Key', this.options.apiKey);
     const sendsToken = (operation?.bearer ?? true) && !headers.has('authorization');
@@ -159,7 +162,8 @@ export class Transport {
           continue;
         }
       }
-      if (response.status === 304 && cached) {
+      if (response.status === 304) {
+        if (!cached) return response; // the caller's own If-None-Match: theirs to read
         await response.body?.cancel();
         return new Response(cached.body, { status: 200, headers: cached.headers });
       }
@@ -215,7 +219,7 @@ export class Transport {
   private async exchange(refreshToken: string): Promise<Session | null> {
     const headers = new Headers({ 'Content-Type': 'application/json' });
     if (this.options.apiKey) headers.set('X-API-Key', this.options.apiKey);
-    const url = new URL('/api/v1/auth/refresh', this.options.baseUrl);
+    const url = new URL(`${this.basePath}/api/v1/auth/refresh`, this.options.baseUrl);
     const response = await this.send(new Request(url, { method: 'POST', headers, body: JSON.stringify({ refreshToken }) }));
     if (response.status === 401 || response.status === 400) {
       await response.body?.cancel();
