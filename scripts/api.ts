@@ -1,6 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { combinedDocument, readApiSurface } from './lib/api-surface';
+import { writeOrCheck } from './lib/generated-files';
 import { runScript, UsageError } from './lib/run-script';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -38,13 +38,8 @@ async function main(): Promise<void> {
     [ROUTE_TABLE, routeTableSource(routes)],
     [DOCUMENT, `${JSON.stringify(combinedDocument(surfaces), null, 2)}\n`],
   ]);
-  const stale: string[] = [];
-  for (const [file, text] of generated) {
-    const current = await readFile(file, 'utf8').catch(() => '');
-    if (current === text) continue;
-    if (mode === 'write') await writeFile(file, text);
-    else stale.push(path.relative(ROOT, file));
-  }
+  const differing = await writeOrCheck(generated, mode);
+  const stale = mode === 'check' ? differing : [];
   if (stale.length) {
     process.stderr.write(`api: ${stale.join(', ')} differ from the services' route specs; run \`npm run api -- write\` and commit the result.\n`);
     process.exit(1);

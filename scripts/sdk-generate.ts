@@ -1,6 +1,7 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import openapiTS, { astToString, COMMENT_HEADER } from 'openapi-typescript';
+import { writeOrCheck } from './lib/generated-files';
 import { runScript, UsageError } from './lib/run-script';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -59,13 +60,8 @@ async function main(): Promise<void> {
     [path.join(GENERATED, 'schema.ts'), `${COMMENT_HEADER}${NOTICE}\n${types}`],
     [path.join(GENERATED, 'operations.ts'), operationsSource(document)],
   ]);
-  const stale: string[] = [];
-  for (const [file, text] of generated) {
-    const current = await readFile(file, 'utf8').catch(() => '');
-    if (current === text) continue;
-    if (mode === 'write') await writeFile(file, text);
-    else stale.push(path.relative(ROOT, file));
-  }
+  const differing = await writeOrCheck(generated, mode);
+  const stale = mode === 'check' ? differing : [];
   if (stale.length) {
     process.stderr.write(`sdk:generate: ${stale.join(', ')} differ from docs/openapi.json; run \`npm run sdk:generate\` and commit the result.\n`);
     process.exit(1);

@@ -1,24 +1,17 @@
 /// <reference lib="dom" />
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { ScureBase32Plugin } from '@otplib/plugin-base32-scure';
 import { NodeCryptoPlugin } from '@otplib/plugin-crypto-node';
 import { generate } from '@otplib/totp';
-import pg from 'pg';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { SERVICE_NAMES, envPrefix } from '@codex/shared';
+import { SERVICE_NAMES } from '@codex/shared';
 import { buildConsole, consoleBuildIsCurrent } from '../../scripts/lib/console';
 import { portHolder } from '../../scripts/lib/port-holder';
 import { type AxeViolation, CHROMIUM, CHROMIUM_ARGS, describeWithBrowser, expectText, loadTiming, seriousViolations } from '../../test/support/browser';
-import { testServerUrl } from '../../test/support/database';
 import { call, freePorts } from '../../test/support/launch';
 import { takeMachineTurn, type MachineTurn } from '../../test/support/machine-turn';
-import { REPO_ROOT, runTypeScript, type RunningProcess } from '../../test/support/processes';
-import { testEnv } from '../../test/support/test-env';
-import { dropProvisionedTenants } from '../../test/support/tenants';
+import { launchPlatform, type LaunchedPlatform, recordMeasurements } from '../../test/support/launched-platform';
 
 const ADMIN_EMAIL = 'admin@codex.local';
 const ADMIN_PASSWORD = 'console-test-admin-password';
@@ -31,12 +24,8 @@ const PAGES = ['/', '/tenants', '/plans', '/billing', '/admins', '/audit', '/con
 
 describeWithBrowser('the console (admin-ui) in a real browser against a running platform', () => {
   jest.setTimeout(180_000);
-  const database = `cm_console_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
-  const databaseUrl = testServerUrl(database);
   let turn: MachineTurn | undefined;
-  let dataDir: string;
-  let launcher: RunningProcess;
-  let ports: number[];
+  let platform: LaunchedPlatform | undefined;
   let gateway: string;
   let consoleUrl: string;
   let browser: Browser;
@@ -46,32 +35,21 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
   let operatorToken: string;
   const measurements: Record<string, unknown> = {};
 
-  const portOf = (name: (typeof SERVICE_NAMES)[number]) => ports[SERVICE_NAMES.indexOf(name)]!;
+  const portOf = (name: (typeof SERVICE_NAMES)[number]) => platform!.portOf(name);
 
   beforeAll(async () => {
     turn = await takeMachineTurn();
     // A production build, as operators run it; made once, reused while admin-ui is unchanged.
     if (!consoleBuildIsCurrent()) await buildConsole();
-    dataDir = await mkdtemp(path.join(tmpdir(), 'codex-console-'));
-    ports = await freePorts(SERVICE_NAMES.length + 1);
-    const env: Record<string, string> = {
-      DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      TENANT_TEMPLATE_DATABASE: `${database}_tpl`,
+    const [consolePort] = await freePorts(1);
+    platform = await launchPlatform('console', {
       ADMIN_PASSWORD,
-      BCRYPT_COST: '10',
-      LOG_LEVEL: 'warn',
       // The registry polls every 2 s, so a killed service is seen within one dashboard refresh.
       SERVICE_POLL_MS: '2000',
-      CONSOLE_PORT: String(ports[SERVICE_NAMES.length]),
-    };
-    SERVICE_NAMES.forEach((name, index) => {
-      env[`${envPrefix(name)}_PORT`] = String(ports[index]);
+      CONSOLE_PORT: String(consolePort),
     });
-    launcher = runTypeScript('scripts/start.ts', env);
-    await launcher.waitForOutput(/Codex Metatron is up/, 150_000);
-    gateway = `http://127.0.0.1:${portOf('gateway')}`;
-    consoleUrl = `http://127.0.0.1:${ports[SERVICE_NAMES.length]}/console`;
+    gateway = platform.gateway;
+    consoleUrl = `http://127.0.0.1:${consolePort}/console`;
 
     // The first admin turns on MFA through the API; the browser then signs in with its second step.
     const login = await call(gateway, 'POST', '/api/v1/auth/admin/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } });
@@ -88,21 +66,8 @@ describeWithBrowser('the console (admin-ui) in a real browser against a running 
 
   afterAll(async () => {
     await browser?.close();
-    if (launcher) {
-      launcher.child.kill('SIGINT');
-      await launcher.exited;
-    }
-    await dropProvisionedTenants(databaseUrl).catch(() => undefined);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
-    await admin.end();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    if (Object.keys(measurements).length) {
-      await mkdir(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-      await writeFile(path.join(REPO_ROOT, 'bench', 'results', `console-${process.versions.node.split('.')[0]}.json`), JSON.stringify(measurements, null, 2));
-    }
+    await platform?.stop();
+    await recordMeasurements('console', measurements);
     await turn?.end();
   });
 

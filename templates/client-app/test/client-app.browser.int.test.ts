@@ -1,22 +1,17 @@
 /// <reference lib="dom" />
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import pg from 'pg';
 import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
-import { SERVICE_NAMES, envPrefix } from '@codex/shared';
 import { buildTemplate, TEMPLATE_DIR, templateBuildIsCurrent } from '../../../scripts/lib/client-app';
 import { NEXT_BIN } from '../../../scripts/lib/next-app';
 import { CHROMIUM, CHROMIUM_ARGS, describeWithBrowser, expectText, loadTiming, seriousViolations } from '../../../test/support/browser';
-import { testServerUrl } from '../../../test/support/database';
-import { call, freePorts } from '../../../test/support/launch';
+import { call } from '../../../test/support/launch';
+import { launchPlatform, type LaunchedPlatform, recordMeasurements } from '../../../test/support/launched-platform';
 import { takeMachineTurn, type MachineTurn } from '../../../test/support/machine-turn';
-import { REPO_ROOT, runTypeScript, type RunningProcess } from '../../../test/support/processes';
-import { testEnv } from '../../../test/support/test-env';
-import { dropProvisionedTenants } from '../../../test/support/tenants';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { REPO_ROOT } from '../../../test/support/processes';
 
 /** What a browser may download of a production build: its JavaScript and CSS, as served and gzipped. */
 async function staticAssetSizes(dir: string) {
@@ -61,11 +56,8 @@ const PASSWORD = 'correct horse battery';
 
 describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a real browser against a running platform', () => {
   jest.setTimeout(180_000);
-  const database = `cm_template_${testEnv('runId')}_${randomBytes(3).toString('hex')}`;
-  const databaseUrl = testServerUrl(database);
   let turn: MachineTurn | undefined;
-  let dataDir: string;
-  let launcher: RunningProcess;
+  let platform: LaunchedPlatform | undefined;
   let app: ChildProcess | undefined;
   let gateway: string;
   let appUrl: string;
@@ -84,23 +76,8 @@ describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a rea
     const built = !templateBuildIsCurrent();
     if (built) await buildTemplate();
     measurements.build = { ...(built ? { ms: Date.now() - started } : {}), ...(await staticAssetSizes(path.join(TEMPLATE_DIR, '.next', 'static'))) };
-    dataDir = await mkdtemp(path.join(tmpdir(), 'codex-template-'));
-    const ports = await freePorts(SERVICE_NAMES.length + 1);
-    const env: Record<string, string> = {
-      DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      TENANT_TEMPLATE_DATABASE: `${database}_tpl`,
-      ADMIN_PASSWORD,
-      BCRYPT_COST: '10',
-      LOG_LEVEL: 'warn',
-      CONSOLE: 'off',
-    };
-    SERVICE_NAMES.forEach((name, index) => {
-      env[`${envPrefix(name)}_PORT`] = String(ports[index]);
-    });
-    launcher = runTypeScript('scripts/start.ts', env);
-    await launcher.waitForOutput(/Codex Metatron is up/, 150_000);
-    gateway = `http://127.0.0.1:${ports[SERVICE_NAMES.indexOf('gateway')]}`;
+    platform = await launchPlatform('template', { ADMIN_PASSWORD, CONSOLE: 'off' }, { sparePorts: 1 });
+    gateway = platform.gateway;
 
     // A new tenant, as an operator makes it; its app runs with the key it was given.
     operatorToken = (await call(gateway, 'POST', '/api/v1/auth/admin/login', { body: { email: ADMIN_EMAIL, password: ADMIN_PASSWORD } })).body.accessToken;
@@ -123,7 +100,7 @@ describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a rea
       200,
     );
 
-    const appPort = ports[SERVICE_NAMES.length]!;
+    const appPort = platform.spare[0]!;
     appUrl = `http://127.0.0.1:${appPort}`;
     app = spawn(process.execPath, [NEXT_BIN, 'start', TEMPLATE_DIR, '--port', String(appPort), '--hostname', '127.0.0.1'], {
       env: {
@@ -152,21 +129,8 @@ describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a rea
   afterAll(async () => {
     await browser?.close();
     app?.kill('SIGTERM');
-    if (launcher) {
-      launcher.child.kill('SIGINT');
-      await launcher.exited;
-    }
-    await dropProvisionedTenants(databaseUrl).catch(() => undefined);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
-    await admin.end();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true });
-    if (Object.keys(measurements).length) {
-      await mkdir(path.join(REPO_ROOT, 'bench', 'results'), { recursive: true });
-      await writeFile(path.join(REPO_ROOT, 'bench', 'results', `template-${process.versions.node.split('.')[0]}.json`), JSON.stringify(measurements, null, 2));
-    }
+    await platform?.stop();
+    await recordMeasurements('template', measurements);
     await turn?.end();
   });
 
