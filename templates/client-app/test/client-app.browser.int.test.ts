@@ -235,6 +235,23 @@ describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a rea
     await expectText(inStage(stages[0]!), /Analytical Engine/);
   });
 
+  it('when the tenant publishes a page, then the app shows it to anyone at /content/<type>/<slug>, and a missing one is a 404', async () => {
+    const token = await userToken();
+    const created = await call(gateway, 'POST', '/api/v1/client/content', {
+      key: tenantKey,
+      token,
+      body: { type: 'page', slug: 'welcome', title: 'Welcome aboard', bodyFormat: 'markdown', body: 'Hello from the platform.' },
+    });
+    expect(created.status).toBe(201);
+    expect((await call(gateway, 'POST', `/api/v1/client/content/${created.body.id}/publish`, { key: tenantKey, token, body: {} })).status).toBe(200);
+    const visitor = await browser.newPage();
+    await visitor.goto(`${appUrl}/content/page/welcome`);
+    await expectText(visitor.getByRole('heading', { level: 1 }), 'Welcome aboard');
+    await expectText(visitor.getByText('Hello from the platform.'), 'Hello from the platform.');
+    expect((await visitor.goto(`${appUrl}/content/page/no-such-page`))?.status()).toBe(404);
+    await visitor.close();
+  });
+
   it('when the platform refuses the access token in the session, then the app refreshes it on the server, rotates the cookie and the user stays signed in', async () => {
     const cookie = (await context.cookies()).find((each) => each.name === 'next-auth.session-token')!;
     const token = (await decode({ token: cookie.value, secret: sessionSecret }))!;
@@ -272,5 +289,16 @@ describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a rea
     await page.waitForURL(/\/sign-in\?callbackUrl=%2Fdeals$/);
     const me = await page.evaluate(async () => (await fetch('/api/cdx/api/v1/auth/me')).status);
     expect(me).toBe(401);
+  });
+
+  it('when the user signs in again, then a wrong password is refused in words, and the right one returns them to the page they asked for', async () => {
+    await page.getByLabel('Email').fill(user.email);
+    await page.getByLabel('Password').fill('not the password at all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expectText(page.getByRole('alert'), /email or password is not right/);
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(`${appUrl}/deals`);
+    await expectText(page.getByTestId('signed-in-as'), user.email);
   });
 });
