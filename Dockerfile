@@ -14,6 +14,9 @@ COPY services/crm/package.json services/crm/
 COPY services/client/package.json services/client/
 COPY services/admin/package.json services/admin/
 COPY admin-ui/package.json admin-ui/
+# Workspaces the image does not run (the SDK, the tenant-app template) are still in the lockfile: npm ci needs their manifests.
+COPY sdk/package.json sdk/
+COPY templates/client-app/package.json templates/client-app/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && NEXT_TELEMETRY_DISABLED=1 npm run build -w admin-ui
@@ -31,6 +34,8 @@ COPY --from=build /app/services/crm/package.json services/crm/
 COPY --from=build /app/services/client/package.json services/client/
 COPY --from=build /app/services/admin/package.json services/admin/
 COPY --from=build /app/admin-ui/package.json admin-ui/
+COPY --from=build /app/sdk/package.json sdk/
+COPY --from=build /app/templates/client-app/package.json templates/client-app/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
 COPY --from=build /app/shared/dist shared/dist
