@@ -178,6 +178,8 @@ describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a rea
     expect(sessionAsSeen).toContain(user.email);
     expect(sessionAsSeen).not.toMatch(/accessToken|refreshToken|rt_|eyJ/);
     expect(await page.content()).not.toContain(tenantKey);
+    // The app's proxy passes a tenant app's routes only: the operators' API is not reachable through it.
+    expect(await page.evaluate(async () => (await fetch('/api/cdx/api/v1/admin/tenants')).status)).toBe(404);
   });
 
   it('when the user adds a client, then it is listed, searchable, opens, and the plan banner says the one-client plan is used up', async () => {
@@ -250,6 +252,28 @@ describeWithBrowser('the client-app template (Next.js + NextAuth + SDK) in a rea
     await expectText(visitor.getByText('Hello from the platform.'), 'Hello from the platform.');
     expect((await visitor.goto(`${appUrl}/content/page/no-such-page`))?.status()).toBe(404);
     await visitor.close();
+  });
+
+  it('when the owner invites a colleague, then the invitation link lets them choose a password and sign in', async () => {
+    const colleague = `grace-${randomBytes(3).toString('hex')}@app.example`;
+    const invited = await call(gateway, 'POST', '/api/v1/auth/users', {
+      key: tenantKey,
+      token: await userToken(),
+      body: { email: colleague, name: 'Grace Hopper' },
+    });
+    expect(invited.status).toBe(201);
+    const visitorContext = await browser.newContext();
+    const visitor = await visitorContext.newPage();
+    await visitor.goto(`${appUrl}/invitations/accept?token=${encodeURIComponent(invited.body.invitationToken)}`);
+    await visitor.getByLabel(/Choose a password/).fill(PASSWORD);
+    await visitor.getByRole('button', { name: 'Accept and continue' }).click();
+    await visitor.waitForURL(/\/sign-in/);
+    await visitor.getByLabel('Email').fill(colleague);
+    await visitor.getByLabel('Password').fill(PASSWORD);
+    await visitor.getByRole('button', { name: 'Sign in' }).click();
+    await visitor.waitForURL(`${appUrl}/clients`);
+    await expectText(visitor.getByTestId('signed-in-as'), colleague);
+    await visitorContext.close();
   });
 
   it('when the platform refuses the access token in the session, then the app refreshes it on the server, rotates the cookie and the user stays signed in', async () => {
