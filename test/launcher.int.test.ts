@@ -9,7 +9,7 @@ import bcrypt from 'bcrypt';
 import { SERVICE_NAMES, envPrefix, type HealthReport } from '@codex/shared';
 import { takeMachineTurn, type MachineTurn } from './support/machine-turn';
 import { testEnv } from './support/test-env';
-import { testServerUrl } from './support/database';
+import { serverQuery, testServerUrl } from './support/database';
 import { runTypeScript } from './support/processes';
 import { dropProvisionedTenants } from './support/tenants';
 import { call, freePorts } from './support/launch';
@@ -57,11 +57,8 @@ describe('npm start (scripts/start.ts) against DATABASE_URL', () => {
 
   afterAll(async () => {
     await dropProvisionedTenants(databaseUrl);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
-    await admin.end();
+    await serverQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await serverQuery(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
     await rm(dataDir, { recursive: true, force: true });
     await turn?.end();
   });

@@ -1,27 +1,19 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { buildNextApp, nextBuildIsCurrent } from './next-app';
+import { buildNextApp, newestChange, nextBuildIsCurrent } from './next-app';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** The SDK's workspace, and the tenant-app template built on it. */
 export const SDK_DIR = path.join(ROOT, 'sdk');
 export const TEMPLATE_DIR = path.join(ROOT, 'templates', 'client-app');
 const SDK_ENTRY = path.join(SDK_DIR, 'dist', 'index.js');
-const TSC = require.resolve('typescript/bin/tsc', { paths: [ROOT] });
-
-function newestChange(entry: string): number {
-  const stat = statSync(entry);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return Math.max(stat.mtimeMs, ...readdirSync(entry).map((name) => newestChange(path.join(entry, name))));
-}
 
 /** The SDK's ES module build (`npm run build -w sdk`), made when its sources changed since the last one. */
 export async function ensureSdkBuilt(): Promise<void> {
   if (existsSync(SDK_ENTRY) && newestChange(path.join(SDK_DIR, 'src')) <= statSync(SDK_ENTRY).mtimeMs) return;
-  await promisify(execFile)(process.execPath, [TSC, '-p', path.join(SDK_DIR, 'tsconfig.build.json')], { cwd: SDK_DIR });
-  writeFileSync(path.join(SDK_DIR, 'dist', 'package.json'), '{ "type": "module" }\n');
+  await promisify(execFile)('npm', ['run', '--silent', 'build', '--workspace', 'sdk'], { cwd: ROOT });
 }
 
 /** A production build of the template exists, newer than its sources and the SDK it bundles. */

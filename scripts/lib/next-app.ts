@@ -7,7 +7,8 @@ export const NEXT_BIN = require.resolve('next/dist/bin/next', { paths: [path.res
 /** What a Next.js app's production build is made from. */
 const INPUTS = ['src', 'next.config.ts', 'postcss.config.mjs', 'package.json', 'tsconfig.json'];
 
-function newestChange(entry: string): number {
+/** The latest modification time of a file, or of anything under a directory. */
+export function newestChange(entry: string): number {
   const stat = statSync(entry);
   if (!stat.isDirectory()) return stat.mtimeMs;
   return Math.max(stat.mtimeMs, ...readdirSync(entry).map((name) => newestChange(path.join(entry, name))));

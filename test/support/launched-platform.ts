@@ -2,9 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { envPrefix, SERVICE_NAMES, type ServiceName } from '@codex/shared';
-import { testServerUrl } from './database';
+import { serverQuery, testServerUrl } from './database';
 import { freePorts } from './launch';
 import { REPO_ROOT, runTypeScript } from './processes';
 import { testEnv } from './test-env';
@@ -44,11 +43,8 @@ export async function launchPlatform(name: string, env: Record<string, string>, 
     launcher.child.kill('SIGINT');
     await launcher.exited;
     await dropProvisionedTenants(databaseUrl).catch(() => undefined);
-    const admin = new pg.Client({ connectionString: testServerUrl() });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await admin.query(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
-    await admin.end();
+    await serverQuery(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await serverQuery(`DROP DATABASE IF EXISTS ${database}_tpl WITH (FORCE)`);
     await rm(dataDir, { recursive: true, force: true });
   };
   try {

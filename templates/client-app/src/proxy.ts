@@ -1,5 +1,6 @@
-import { getToken } from 'next-auth/jwt';
 import { type NextRequest, NextResponse } from 'next/server';
+import { errorAnswer } from './lib/platform';
+import { readSessionToken } from './lib/session-cookie';
 
 /** Pages anyone may open; everything else needs a session (the API proxy answers 401 by itself). */
 const PUBLIC_PAGES = [/^\/sign-in/, /^\/sign-up/, /^\/invitations\//, /^\/content\//];
@@ -20,11 +21,10 @@ export async function proxy(req: NextRequest) {
   const { pathname, search } = req.nextUrl;
   if (pathname.startsWith('/api/')) {
     if (SAFE_METHODS.has(req.method) || pathname.startsWith('/api/auth/') || fromOwnOrigin(req)) return NextResponse.next();
-    return NextResponse.json({ error: { code: 'CSRF_REJECTED', message: 'Cross-origin request refused', requestId: crypto.randomUUID() } }, { status: 403 });
+    return errorAnswer(403, 'CSRF_REJECTED', 'Cross-origin request refused');
   }
   if (PUBLIC_PAGES.some((pattern) => pattern.test(pathname))) return NextResponse.next();
-  const token = await getToken({ req, secret: process.env.NEXTAUTH_SECRET, secureCookie: (process.env.NEXTAUTH_URL ?? '').startsWith('https://') });
-  if (token) return NextResponse.next();
+  if (await readSessionToken(req)) return NextResponse.next();
   const signIn = new URL('/sign-in', req.url);
   signIn.searchParams.set('callbackUrl', `${pathname}${search}`);
   return NextResponse.redirect(signIn);

@@ -12,6 +12,11 @@ export function readSessionToken(req: NextRequest): Promise<JWT | null> {
 }
 
 /** Writes `token` back into the session cookie, as NextAuth itself would (after the platform rotated the tokens). */
+/** Ends the session in the browser (the platform refused its refresh token). */
+export function clearSessionToken(res: NextResponse): void {
+  res.cookies.delete(cookieName());
+}
+
 export async function writeSessionToken(res: NextResponse, token: JWT): Promise<void> {
   res.cookies.set(cookieName(), await encode({ token, secret: config.secret, maxAge: MAX_AGE }), {
     httpOnly: true,

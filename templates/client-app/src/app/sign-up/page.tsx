@@ -1,10 +1,11 @@
 'use client';
 
+import { CodexApiError } from '@codex-metatron/sdk';
 import { useRouter } from 'next/navigation';
 import { signIn } from 'next-auth/react';
 import { type FormEvent, useState } from 'react';
 import { Button, ErrorNote, Field } from '@/components/ui';
-import { errorOf, fieldErrorsOf } from '@/lib/forms';
+import { fieldErrorsOf } from '@/lib/forms';
 
 export default function SignUpPage() {
   const router = useRouter();
@@ -19,7 +20,7 @@ export default function SignUpPage() {
     setError(undefined);
     const response = await fetch('/api/sign-up', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(form) });
     if (!response.ok) {
-      setError(await errorOf(response));
+      setError(await CodexApiError.fromResponse(response));
       setBusy(false);
       return;
     }

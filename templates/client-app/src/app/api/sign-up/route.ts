@@ -1,6 +1,5 @@
-import { CodexApiError } from '@codex-metatron/sdk';
 import { type NextRequest, NextResponse } from 'next/server';
-import { platformClient } from '@/lib/platform';
+import { answerForFailure, platformClient } from '@/lib/platform';
 
 /** Creates the user on the platform; the page then signs in through NextAuth with the same credentials. */
 export async function POST(req: NextRequest) {
@@ -11,15 +10,6 @@ export async function POST(req: NextRequest) {
     });
     return NextResponse.json({ user: created.user }, { status: 201 });
   } catch (error) {
-    if (!(error instanceof CodexApiError)) {
-      return NextResponse.json(
-        { error: { code: 'GATEWAY_UNREACHABLE', message: 'The platform cannot be reached', requestId: crypto.randomUUID() } },
-        { status: 502 },
-      );
-    }
-    return NextResponse.json(
-      { error: { code: error.code, message: error.message, details: error.details, requestId: error.requestId } },
-      { status: error.status },
-    );
+    return answerForFailure(error);
   }
 }

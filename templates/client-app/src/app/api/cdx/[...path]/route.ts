@@ -1,8 +1,8 @@
-import { CodexApiError, type Session } from '@codex-metatron/sdk';
+import type { Session } from '@codex-metatron/sdk';
 import { type NextRequest, NextResponse } from 'next/server';
 import { config } from '@/lib/config';
-import { platformClient } from '@/lib/platform';
-import { readSessionToken, writeSessionToken } from '@/lib/session-cookie';
+import { answerForFailure, errorAnswer, platformClient } from '@/lib/platform';
+import { clearSessionToken, readSessionToken, writeSessionToken } from '@/lib/session-cookie';
 
 /**
  * The browser's way to the platform (`/api/cdx/api/v1/…` → the gateway's `/api/v1/…`): this app's own origin, so the API key and
@@ -15,9 +15,6 @@ import { readSessionToken, writeSessionToken } from '@/lib/session-cookie';
 const ALLOWED = /^\/api\/v1\/(client\/|crm\/|auth\/(me|password|invitations\/accept)$|subscription\/(entitlements|flags\/evaluate|catalogue)$)/;
 const REQUEST_HEADERS = ['content-type', 'accept', 'idempotency-key', 'if-match', 'if-none-match', 'cache-control'];
 const RESPONSE_HEADERS = ['content-type', 'etag', 'location', 'retry-after', 'x-request-id', 'idempotent-replayed', 'cache-control', 'content-disposition'];
-
-const errorAnswer = (status: number, code: string, message: string) =>
-  NextResponse.json({ error: { code, message, requestId: crypto.randomUUID() } }, { status });
 
 async function forward(req: NextRequest, { params }: { params: Promise<{ path: string[] }> }) {
   const path = `/${(await params).path.map(encodeURIComponent).join('/')}`;
@@ -45,15 +42,12 @@ async function forward(req: NextRequest, { params }: { params: Promise<{ path: s
     }
     answer = new NextResponse(upstream.status === 204 || upstream.status === 304 ? null : upstream.body, { status: upstream.status, headers: relayed });
   } catch (error) {
-    if (!(error instanceof CodexApiError)) return errorAnswer(502, 'GATEWAY_UNREACHABLE', 'The platform cannot be reached');
-    answer = NextResponse.json(
-      { error: { code: error.code, message: error.message, details: error.details, requestId: error.requestId } },
-      { status: error.status, headers: error.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(Math.ceil(error.retryAfterSeconds)) } },
-    );
+    // Even a failed call may have rotated the tokens first: the cookie below must still get the new pair.
+    answer = answerForFailure(error);
   }
   if (renewed && token) await writeSessionToken(answer, { ...token, accessToken: renewed.accessToken, refreshToken: renewed.refreshToken });
   // The refresh was refused: the session is over, and the browser is sent to sign in again.
-  if (renewed === null) answer.cookies.delete(config.secureCookies ? '__Secure-next-auth.session-token' : 'next-auth.session-token');
+  if (renewed === null) clearSessionToken(answer);
   return answer;
 }
 
